@@ -1,0 +1,427 @@
+/**
+ * The typed lab configuration and every rule it must satisfy. Pure: no Pulumi, no I/O. lib/config.ts feeds it
+ * the raw stack config; tests feed it tables of bad configs.
+ */
+import * as ipaddr from "ipaddr.js";
+import { z } from "zod";
+import { CILIUM_TESTED_KUBERNETES, MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, VERSIONS } from "./versions";
+
+/** Config namespace = Pulumi project name. Every message names keys as `tartlab:<key>`. */
+export const NS = "tartlab";
+
+const VERSION_RE = /^\d+\.\d+(\.\d+)?$/;
+/** DNS-1123 label: what Kubernetes accepts as a node name and what a hostname may be. */
+const DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+export type NodeRole = "control-plane" | "worker";
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: NodeRole;
+  readonly cpus: number;
+  readonly memoryMb: number;
+  readonly diskGb: number;
+}
+
+export interface ClusterSpec {
+  readonly name: string;
+  /** Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). */
+  readonly id: number;
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+  readonly nodes: readonly NodeSpec[];
+}
+
+export interface JenkinsSpec {
+  readonly enabled: boolean;
+  /** Name of the cluster Jenkins runs on. */
+  readonly cluster: string;
+  /** NodePort the Mac's browser uses (30000-32767). */
+  readonly nodePort: number;
+}
+
+export interface LabConfig {
+  readonly kubernetesVersion: string;
+  readonly ciliumVersion: string;
+  readonly baseImage: string;
+  readonly sshUser: string;
+  /** The host's VM network (Tart shared/softnet DHCP range); no cluster range may overlap it. */
+  readonly vmNetworkCidr: string;
+  /** Value of `tart run --net-softnet-allow`; 0.0.0.0/0 is what lifts VM-to-VM isolation (T03). */
+  readonly softnetAllow: string;
+  /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed (T09). */
+  readonly ipWaitSeconds: number;
+  readonly clusters: readonly ClusterSpec[];
+  readonly jenkins: JenkinsSpec;
+}
+
+/** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
+export type RawConfig = Partial<Record<keyof LabConfig, unknown>>;
+
+export class LabConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `tartlab configuration has ${problems.length} problem(s); nothing was created:\n` +
+        problems.map((p) => `  - ${p}`).join("\n"),
+    );
+    this.name = "LabConfigError";
+  }
+}
+
+const int = (min: number, max: number, unit: string) =>
+  z
+    .number({ error: (i) => `must be a number (${unit}), got ${show(i.input)}` })
+    .int({ error: (i) => `must be a whole number of ${unit}, got ${show(i.input)}` })
+    .min(min, { error: (i) => `${show(i.input)} is below the minimum ${min} ${unit}` })
+    .max(max, { error: (i) => `${show(i.input)} is above the maximum ${max} ${unit}` });
+
+const nodeSchema = z.strictObject({
+  name: z.string(),
+  role: z.enum(["control-plane", "worker"], {
+    error: (i) => `must be "control-plane" or "worker", got ${show(i.input)}`,
+  }),
+  // kubeadm preflight: a control plane needs >= 2 CPUs and >= 1700 MB; Tart disks only grow from the
+  // image's 20 GB (`tart set --disk-size` is increase-only).
+  cpus: int(2, 32, "CPUs"),
+  memoryMb: int(2048, 131072, "MB"),
+  diskGb: int(20, 2000, "GB"),
+});
+
+const clusterSchema = z.strictObject({
+  name: z.string(),
+  id: int(1, 255, "(Cilium cluster id)").optional(),
+  podCidr: z.string({ error: (i) => `must be a CIDR string such as "10.10.0.0/16", got ${show(i.input)}` }),
+  serviceCidr: z.string({
+    error: (i) => `must be a CIDR string such as "10.96.0.0/16", got ${show(i.input)}`,
+  }),
+  nodes: z.array(nodeSchema).min(1, { error: "must list at least one node (the control plane)" }),
+});
+
+const jenkinsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  cluster: z.string().optional(),
+  nodePort: int(30000, 32767, "(NodePort range)").optional(),
+});
+
+/** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
+export function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : v === undefined ? "nothing" : JSON.stringify(v);
+}
+
+function keyOf(path: readonly PropertyKey[]): string {
+  let s = `${NS}:${String(path[0])}`;
+  for (const p of path.slice(1)) s += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+  return s;
+}
+
+function zodProblems(key: string, err: z.ZodError): string[] {
+  return err.issues.map((i) => {
+    const where = keyOf([key, ...i.path]);
+    if (i.code === "unrecognized_keys") {
+      return `${where} has unknown key(s) ${i.keys.join(", ")}; check the spelling against README "Configuration"`;
+    }
+    return `${where} ${i.message}`;
+  });
+}
+
+function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems: string[]): T | undefined {
+  const r = schema.safeParse(raw);
+  if (r.success) return r.data;
+  problems.push(...zodProblems(key, r.error));
+  return undefined;
+}
+
+/**
+ * V02: versions are strings. A YAML number such as 1.30 reaches us as the number 1.3 (or the string "1.3");
+ * both are refused with the hint to quote, never silently used.
+ */
+export function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
+  if (typeof raw === "number") {
+    problems.push(
+      `${key} is the number ${raw}, not a string; YAML turns 1.30 into 1.3. Quote it: ${key}: "${raw}" ` +
+        `(pulumi config set ${key} -- "<version>" stores a string)`,
+    );
+    return undefined;
+  }
+  if (typeof raw !== "string" || !VERSION_RE.test(raw)) {
+    problems.push(`${key} ${show(raw)} is not a version of the form "1.31" or "1.31.4"`);
+    return undefined;
+  }
+  return raw;
+}
+
+function checkKubernetes(raw: unknown, problems: string[], warnings: string[]): string | undefined {
+  const key = `${NS}:kubernetesVersion`;
+  const v = checkVersion(key, raw, problems);
+  if (v === undefined) return undefined;
+  const [major, minor] = v.split(".").map(Number);
+  if (major !== 1 || minor < MIN_KUBERNETES_MINOR) {
+    const hint =
+      major === 1 && minor < 10
+        ? ` (if you wrote 1.${minor}0 unquoted, YAML read it as ${v}; quote it)`
+        : " (kubeadm config API v1beta4 needs 1.31 or newer)";
+    problems.push(`${key} "${v}" is older than 1.${MIN_KUBERNETES_MINOR}${hint}`);
+    return undefined;
+  }
+  if (minor > MAX_KUBERNETES_MINOR) {
+    warnings.push(
+      `${key} "${v}" is newer than any minor tartlab was written against (1.${MAX_KUBERNETES_MINOR})`,
+    );
+  }
+  return v;
+}
+
+function checkCilium(raw: unknown, k8s: string | undefined, problems: string[], warnings: string[]) {
+  const key = `${NS}:ciliumVersion`;
+  const v = checkVersion(key, raw, problems);
+  if (v === undefined) return undefined;
+  const [major, minor] = v.split(".").map(Number);
+  if (major !== 1 || minor < 14) {
+    const hint =
+      major === 1 && minor < 10 ? ` (if you wrote 1.${minor}0 unquoted, YAML read it as ${v})` : "";
+    problems.push(
+      `${key} "${v}" is older than 1.14, the first release with kubeProxyReplacement "true"${hint}`,
+    );
+    return undefined;
+  }
+  const tested = CILIUM_TESTED_KUBERNETES[`${major}.${minor}`];
+  const k8sMinor = k8s?.split(".").slice(0, 2).join(".");
+  if (k8sMinor && (!tested || !tested.includes(k8sMinor))) {
+    warnings.push(
+      `Cilium ${v} does not list Kubernetes ${k8sMinor} as e2e tested` +
+        (tested ? ` (tested: ${tested.join(", ")})` : " (no compatibility data recorded in lib/versions.ts)"),
+    );
+  }
+  return v;
+}
+
+interface ParsedCidr {
+  readonly key: string;
+  readonly text: string;
+  readonly range: [ipaddr.IPv4, number];
+}
+
+/** Parses an IPv4 CIDR that must be a network address; pushes a problem naming key and fix otherwise. */
+export function checkCidr(key: string, raw: unknown, problems: string[]): ParsedCidr | undefined {
+  if (typeof raw !== "string") {
+    problems.push(`${key} must be a CIDR string such as "10.10.0.0/16", got ${show(raw)}`);
+    return undefined;
+  }
+  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  try {
+    parsed = ipaddr.parseCIDR(raw);
+  } catch {
+    problems.push(`${key} ${show(raw)} is not a CIDR; write it as address/prefix, e.g. "10.10.0.0/16"`);
+    return undefined;
+  }
+  const [addr, bits] = parsed;
+  if (addr.kind() !== "ipv4" || !ipaddr.IPv4.isValidFourPartDecimal(raw.split("/")[0])) {
+    problems.push(`${key} ${show(raw)} must be an IPv4 CIDR in dotted form (Softnet passes IPv4 only)`);
+    return undefined;
+  }
+  const network = ipaddr.IPv4.networkAddressFromCIDR(raw).toString();
+  if (network !== addr.toString()) {
+    problems.push(`${key} ${show(raw)} has host bits set; did you mean "${network}/${bits}"?`);
+    return undefined;
+  }
+  return { key, text: raw, range: [addr as ipaddr.IPv4, bits] };
+}
+
+export function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
+  return a.range[0].match(b.range) || b.range[0].match(a.range);
+}
+
+function checkName(key: string, name: string, maxLen: number, problems: string[]): void {
+  if (name.length > maxLen || !DNS1123_LABEL_RE.test(name)) {
+    const fixed = name
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, maxLen);
+    problems.push(
+      `${key} ${show(name)} is not a valid name: use at most ${maxLen} lowercase letters, digits and "-", ` +
+        `starting and ending with a letter or digit` +
+        (fixed && fixed !== name ? ` (e.g. "${fixed}")` : ""),
+    );
+  }
+}
+
+export interface ValidatedConfig {
+  readonly config: LabConfig;
+  readonly warnings: readonly string[];
+}
+
+/** Validates raw stack config; throws LabConfigError listing every problem, each with key, value and fix. */
+export function validateLabConfig(raw: RawConfig): ValidatedConfig {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+
+  const kubernetesVersion = checkKubernetes(raw.kubernetesVersion ?? VERSIONS.kubernetes, problems, warnings);
+  const ciliumVersion = checkCilium(
+    raw.ciliumVersion ?? VERSIONS.cilium,
+    kubernetesVersion,
+    problems,
+    warnings,
+  );
+
+  const str = (key: keyof LabConfig, dflt: string): string => {
+    const v = raw[key] ?? dflt;
+    if (typeof v !== "string" || v.trim() === "") {
+      problems.push(`${NS}:${key} must be a non-empty string, got ${show(v)}`);
+      return dflt;
+    }
+    return v;
+  };
+  const baseImage = str("baseImage", VERSIONS.baseImage);
+  const sshUser = str("sshUser", "admin");
+  if (!/^[a-z_][a-z0-9_-]*$/.test(sshUser)) {
+    problems.push(`${NS}:sshUser ${show(sshUser)} is not a Linux user name (e.g. "admin")`);
+  }
+  const vmNet = checkCidr(`${NS}:vmNetworkCidr`, raw.vmNetworkCidr ?? "192.168.64.0/24", problems);
+  const softnetAllow = str("softnetAllow", "0.0.0.0/0");
+  for (const [i, part] of softnetAllow.split(",").entries()) {
+    checkCidr(`${NS}:softnetAllow[${i}]`, part, problems);
+  }
+  const ipWaitRaw = raw.ipWaitSeconds ?? 180;
+  const ipWait = typeof ipWaitRaw === "string" && /^\d+$/.test(ipWaitRaw) ? Number(ipWaitRaw) : ipWaitRaw;
+  const ipWaitSeconds = parseWith("ipWaitSeconds", int(10, 3600, "seconds"), ipWait, problems) ?? 180;
+
+  if (raw.clusters === undefined) {
+    problems.push(
+      `${NS}:clusters is not set; copy the clusters block of Pulumi.dev.yaml into your stack file`,
+    );
+  }
+  const clustersRaw = parseWith(
+    "clusters",
+    z.array(clusterSchema).min(1, { error: "must list at least one cluster" }),
+    raw.clusters ?? [],
+    problems,
+  );
+  const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
+
+  const clusters: ClusterSpec[] = [];
+  if (clustersRaw) {
+    const clusterNames = new Map<string, number>();
+    const nodeNames = new Map<string, string>();
+    const ids = new Map<number, number>();
+    const ranges: ParsedCidr[] = vmNet ? [vmNet] : [];
+    clustersRaw.forEach((c, ci) => {
+      const ck = `${NS}:clusters[${ci}]`;
+      // Cilium cluster.name: <= 32 chars, and "default" is reserved for cluster id 0.
+      checkName(`${ck}.name`, c.name, 32, problems);
+      if (c.name === "default")
+        problems.push(`${ck}.name "default" is reserved by Cilium; pick another name`);
+      const prev = clusterNames.get(c.name);
+      if (prev !== undefined) {
+        problems.push(
+          `${ck}.name ${show(c.name)} is already used by ${NS}:clusters[${prev}]; names must be unique`,
+        );
+      } else clusterNames.set(c.name, ci);
+
+      const id = c.id ?? ci + 1;
+      const prevId = ids.get(id);
+      if (prevId !== undefined) {
+        problems.push(
+          `${ck}.id ${id} is already used by ${NS}:clusters[${prevId}]; give each cluster its own id`,
+        );
+      } else ids.set(id, ci);
+
+      const controlPlanes = c.nodes.filter((n) => n.role === "control-plane");
+      if (controlPlanes.length !== 1) {
+        problems.push(
+          `${ck} ${show(c.name)} has ${controlPlanes.length} control-plane nodes (${controlPlanes.map((n) => n.name).join(", ") || "none"}); ` +
+            `exactly one node must have role "control-plane"`,
+        );
+      }
+      c.nodes.forEach((n, ni) => {
+        const nk = `${ck}.nodes[${ni}].name`;
+        // VM names double as hostnames and Kubernetes node names; Tart's namespace is global to the Mac.
+        checkName(nk, n.name, 63, problems);
+        const other = nodeNames.get(n.name);
+        if (other !== undefined) {
+          problems.push(
+            `${nk} ${show(n.name)} is already used by ${other}; VM names must be unique across clusters`,
+          );
+        } else nodeNames.set(n.name, nk);
+      });
+
+      const pod = checkCidr(`${ck}.podCidr`, c.podCidr, problems);
+      const svc = checkCidr(`${ck}.serviceCidr`, c.serviceCidr, problems);
+      if (pod) {
+        // Cilium cluster-pool hands each node a /24 out of the pod CIDR.
+        const bits = pod.range[1];
+        if (bits > 24 || 2 ** (24 - bits) < c.nodes.length) {
+          problems.push(
+            `${ck}.podCidr ${show(pod.text)} is too small: each of the ${c.nodes.length} nodes gets a /24; use a /16`,
+          );
+        }
+      }
+      if (svc) {
+        const bits = svc.range[1];
+        // kube-apiserver refuses service ranges larger than /12 (IPv4).
+        if (bits < 12 || bits > 28) {
+          problems.push(
+            `${ck}.serviceCidr ${show(svc.text)} must have a prefix between /12 and /28; use a /16`,
+          );
+        }
+      }
+      for (const r of [pod, svc]) {
+        if (!r) continue;
+        for (const other of ranges) {
+          if (cidrsOverlap(r, other)) {
+            const isVmNet = other === vmNet;
+            problems.push(
+              `${r.key} ${r.text} overlaps ${other.key} ${other.text}; ` +
+                (isVmNet
+                  ? "cluster ranges must stay clear of the VM network (pick e.g. 10.x.0.0/16)"
+                  : "give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)"),
+            );
+          }
+        }
+        ranges.push(r);
+      }
+
+      clusters.push({
+        name: c.name,
+        id,
+        podCidr: c.podCidr,
+        serviceCidr: c.serviceCidr,
+        // Control plane first: a stable, readable order everywhere (plan output, stack outputs).
+        nodes: [...controlPlanes, ...c.nodes.filter((n) => n.role !== "control-plane")],
+      });
+    });
+  }
+
+  const jenkins: JenkinsSpec = {
+    enabled: jenkinsRaw.enabled ?? true,
+    cluster: jenkinsRaw.cluster ?? "platform",
+    nodePort: jenkinsRaw.nodePort ?? 32080,
+  };
+  if (jenkins.enabled && clustersRaw && !clusters.some((c) => c.name === jenkins.cluster)) {
+    problems.push(
+      `${NS}:jenkins.cluster ${show(jenkins.cluster)} is not one of the clusters (${clusters.map((c) => c.name).join(", ")}); ` +
+        `name an existing cluster or set ${NS}:jenkins.enabled false`,
+    );
+  }
+
+  if (problems.length > 0) throw new LabConfigError(problems);
+  return {
+    config: {
+      kubernetesVersion: kubernetesVersion!,
+      ciliumVersion: ciliumVersion!,
+      baseImage,
+      sshUser,
+      vmNetworkCidr: vmNet!.text,
+      softnetAllow,
+      ipWaitSeconds,
+      clusters,
+      jenkins,
+    },
+    warnings,
+  };
+}
+
+/** All nodes of the lab with their cluster, in config order. */
+export function allNodes(config: LabConfig): { cluster: ClusterSpec; node: NodeSpec }[] {
+  return config.clusters.flatMap((cluster) => cluster.nodes.map((node) => ({ cluster, node })));
+}

@@ -1,0 +1,37 @@
+/**
+ * Every external version tartlab uses, in one place, each with its source (V02: versions are strings).
+ * npm packages are pinned exactly in package.json / package-lock.json (notably @pulumi/command 1.2.1:
+ * npm's `latest` 4.5.0 is a stale publish without `logging`; see shared facts/pulumi.md §0).
+ */
+export const VERSIONS = {
+  /**
+   * Default Kubernetes minor. Cilium 1.18's compatibility page lists 1.30, 1.31, 1.32, 1.33 as e2e tested:
+   * https://raw.githubusercontent.com/cilium/cilium/v1.18.14/Documentation/network/kubernetes/compatibility.rst
+   * (a newer documented pair, e.g. Cilium 1.20 + Kubernetes 1.36, could not be confirmed from here).
+   */
+  kubernetes: "1.33",
+  /** Cilium Helm chart (https://helm.cilium.io), newest 1.18 patch seen in the upstream README's stable table. */
+  cilium: "1.18.14",
+  /**
+   * rancher/local-path-provisioner, manifest vendored in manifests/local-path-storage.yaml from
+   * https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml
+   */
+  localPathProvisioner: "v0.0.37",
+  /** Jenkins chart from https://charts.jenkins.io; values.yaml of this version is in shared/charts/. */
+  jenkinsChart: "5.9.53",
+  /**
+   * Tart base image: arm64 Ubuntu 24.04 by Cirrus Labs (admin/admin, passwordless sudo). A tag, not `latest`;
+   * the image is rebuilt weekly, so pin a digest (`tart fqn`) for byte-identical rebuilds.
+   */
+  baseImage: "ghcr.io/cirruslabs/ubuntu:24.04",
+} as const;
+
+/** Cilium minor -> Kubernetes minors its docs list as e2e tested (source: the compatibility page above). */
+export const CILIUM_TESTED_KUBERNETES: Readonly<Record<string, readonly string[]>> = {
+  "1.18": ["1.30", "1.31", "1.32", "1.33"],
+};
+
+/** Oldest Kubernetes minor accepted: kubeadm config API v1beta4 (used here) exists from 1.31 on. */
+export const MIN_KUBERNETES_MINOR = 31;
+/** Newest Kubernetes minor known to exist when this was written (1.37.0: 2026-08-26). */
+export const MAX_KUBERNETES_MINOR = 37;

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# TartVm create, step 1: clone the base image into a new VM and give it its own MAC address.
+# Refuses to touch a VM this stack did not make: `tart clone` silently replaces an existing VM of the same name.
+# Runs on the Mac under macOS's bash 3.2: no bash-4 features.
+set -euo pipefail
+: "${VM_NAME:?VM_NAME is required}"
+: "${BASE_IMAGE:?BASE_IMAGE is required}"
+: "${OWNER:?OWNER is required}"
+export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+
+marker_dir="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
+marker="$marker_dir/$VM_NAME.owner"
+
+# State of one local VM: running|stopped|suspended, or "absent". Read from JSON, never from the text table (T08).
+_vm_state() {
+  tart list --source local --format json | node -e '
+    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const vm = vms.find((v) => v.Name === process.argv[1]);
+    process.stdout.write(vm ? String(vm.State) : "absent");
+  ' "$1"
+}
+
+state=$(_vm_state "$VM_NAME")
+if [ "$state" != "absent" ]; then
+  if [ -f "$marker" ] && [ "$(cat "$marker")" = "$OWNER" ]; then
+    echo "tartlab: VM \"$VM_NAME\" already exists and belongs to $OWNER; keeping it" >&2
+    printf '%s\n' "$VM_NAME"
+    exit 0
+  fi
+  cat >&2 <<MSG
+tartlab: refusing to create VM "$VM_NAME": a VM with that name already exists and stack $OWNER did not make it.
+  (tart clone would silently replace it.) Either rename the node in the stack config,
+  or, if you no longer need that VM: tart stop $VM_NAME; tart delete $VM_NAME
+MSG
+  exit 1
+fi
+
+# CI=1: tart prints plain progress lines instead of redrawing a progress bar.
+CI=1 tart clone "$BASE_IMAGE" "$VM_NAME"
+mkdir -p "$marker_dir"
+printf '%s\n' "$OWNER" >"$marker"
+# The first clone of an image keeps the image's baked-in MAC, which other VMs may share (stale DHCP leases,
+# duplicate IPs): always give a clone its own MAC, once, before its first boot.
+tart set "$VM_NAME" --random-mac
+printf '%s\n' "$VM_NAME"

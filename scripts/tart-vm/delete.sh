@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# TartVm delete, step 1: delete the VM clone. Succeeds when the VM is already gone; never deletes a VM that
+# this stack did not make (it warns and leaves it).
+set -euo pipefail
+: "${VM_NAME:?VM_NAME is required}"
+: "${OWNER:?OWNER is required}"
+: "${STOP_TIMEOUT_SECONDS:=30}"
+export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+
+marker="${TARTLAB_HOME:-$HOME/.tartlab}/vms/$VM_NAME.owner"
+
+_vm_state() {
+  tart list --source local --format json | node -e '
+    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const vm = vms.find((v) => v.Name === process.argv[1]);
+    process.stdout.write(vm ? String(vm.State) : "absent");
+  ' "$1"
+}
+
+state=$(_vm_state "$VM_NAME")
+if [ "$state" = "absent" ]; then
+  echo "tartlab: VM \"$VM_NAME\" is already gone" >&2
+  rm -f "$marker"
+  exit 0
+fi
+if ! [ -f "$marker" ] || [ "$(cat "$marker")" != "$OWNER" ]; then
+  echo "tartlab: WARNING: VM \"$VM_NAME\" exists but was not made by $OWNER; leaving it untouched" >&2
+  exit 0
+fi
+if [ "$state" = "running" ]; then
+  tart stop --timeout "$STOP_TIMEOUT_SECONDS" "$VM_NAME" || true
+fi
+tart delete "$VM_NAME"
+rm -f "$marker"
+echo "tartlab: deleted VM \"$VM_NAME\"" >&2

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# TartVm create, step 2: size the VM, start it headless on Softnet and wait for its IP (printed on stdout).
+# A VM that is already running is left running. Runs on the Mac under macOS's bash 3.2: no bash-4 features.
+set -euo pipefail
+: "${VM_NAME:?VM_NAME is required}"
+: "${CPUS:?CPUS is required}"
+: "${MEMORY_MB:?MEMORY_MB is required}"
+: "${DISK_GB:?DISK_GB is required}"
+: "${SOFTNET_ALLOW:?SOFTNET_ALLOW is required}"
+: "${IP_WAIT_SECONDS:?IP_WAIT_SECONDS is required}"
+export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+
+log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
+log="$log_dir/$VM_NAME.log"
+
+_vm_field() { # one JSON field of a local VM, or "absent" (T08: JSON, never the text table)
+  tart list --source local --format json | node -e '
+    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const vm = vms.find((v) => v.Name === process.argv[1]);
+    process.stdout.write(vm ? String(vm[process.argv[2]]) : "absent");
+  ' "$1" "$2"
+}
+
+_fail() {
+  echo "tartlab: VM \"$VM_NAME\": $1" >&2
+  if [ -f "$log" ]; then
+    echo "--- last lines of $log ---" >&2
+    tail -n 20 "$log" >&2 || true
+  fi
+  exit 1
+}
+
+pid=""
+state=$(_vm_field "$VM_NAME" State)
+case "$state" in
+  absent)
+    _fail "does not exist (deleted outside Pulumi?). Run: pulumi refresh, then pulumi up"
+    ;;
+  running)
+    echo "tartlab: VM \"$VM_NAME\" is already running" >&2
+    ;;
+  *)
+    # Sizing applies only while stopped (tart set does not check). --disk-size only grows (tart refuses to shrink).
+    tart set "$VM_NAME" --cpu "$CPUS" --memory "$MEMORY_MB"
+    disk=$(tart get "$VM_NAME" --format json | node -e '
+      process.stdout.write(String(JSON.parse(require("fs").readFileSync(0, "utf8")).Disk));')
+    if [ "$DISK_GB" -gt "$disk" ]; then
+      tart set "$VM_NAME" --disk-size "$DISK_GB"
+    fi
+    command -v softnet >/dev/null 2>&1 ||
+      _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
+    mkdir -p "$log_dir"
+    # tart run never detaches: give it its own stdio (all three fds) or this command hangs (facts/pulumi.md
+    # §1.7); nohup because SIGHUP would kill it. Softnet with this allow-list lets VMs reach each other (T03).
+    nohup tart run --no-graphics --net-softnet-allow="$SOFTNET_ALLOW" "$VM_NAME" >"$log" 2>&1 </dev/null &
+    pid=$!
+    ;;
+esac
+
+# Wait for the DHCP lease (T09): an explicit error naming the VM, never an empty IP passed on.
+deadline=$((SECONDS + IP_WAIT_SECONDS))
+ip=""
+while [ "$SECONDS" -lt "$deadline" ]; do
+  if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+    _fail "tart run exited before the VM got an IP address"
+  fi
+  if ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
+    break
+  fi
+  ip=""
+  sleep 1
+done
+[ -n "$ip" ] || _fail "got no IP address within ${IP_WAIT_SECONDS}s (tart ip --wait). Is it booting? See the log"
+case "$ip" in
+  *[!0-9.]* | "") _fail "tart ip printed \"$ip\", not an IPv4 address" ;;
+esac
+printf '%s\n' "$ip"

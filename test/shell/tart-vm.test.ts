@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { Sandbox, sandbox } from "../harness/shell";
+
+const OWNER = "tartlab/dev";
+const cloneEnv = { VM_NAME: "dev-master", BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04", OWNER };
+const startEnv = {
+  VM_NAME: "dev-master",
+  CPUS: "2",
+  MEMORY_MB: "4096",
+  DISK_GB: "30",
+  SOFTNET_ALLOW: "0.0.0.0/0",
+  IP_WAIT_SECONDS: "5",
+};
+
+let sb: Sandbox;
+beforeEach(() => {
+  sb = sandbox();
+  sb.useFake("tart");
+  sb.fake("softnet", "exit 0");
+});
+afterEach(() => sb.dispose());
+
+const tartState = (vm: string, file: string) =>
+  readFileSync(path.join(sb.dir, "tart", vm, file), "utf8").trim();
+const clone = (env = cloneEnv) =>
+  sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env });
+const start = (env: Record<string, string> = startEnv, processEnv?: Record<string, string>) =>
+  sb.run({ script: "tart-vm/start.sh", deleteScript: "tart-vm/stop.sh", env, processEnv });
+
+describe("tart-vm/clone.sh", () => {
+  test("fresh: clones the base image, gives it a random MAC, records ownership", async () => {
+    const r = await clone();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split("\n").pop(), "dev-master");
+    assert.deepEqual(
+      r.calls.filter((c) => !c.startsWith("tart list")),
+      ["tart clone ghcr.io/cirruslabs/ubuntu:24.04 dev-master", "tart set dev-master --random-mac"],
+    );
+    assert.ok(r.calls.includes("tart list --source local --format json"), "state read as JSON (T08)");
+    assert.match(tartState("dev-master", "mac"), /^random-/);
+    assert.equal(readFileSync(path.join(sb.home, ".tartlab/vms/dev-master.owner"), "utf8").trim(), OWNER);
+  });
+
+  test("already exists and not ours: refuses without cloning over it", async () => {
+    mkdirSync(path.join(sb.dir, "tart", "dev-master"), { recursive: true });
+    for (const [f, v] of Object.entries({ state: "stopped", disk: "50", cpu: "4", memory: "4096" })) {
+      writeFileSync(path.join(sb.dir, "tart", "dev-master", f), v);
+    }
+    const r = await clone();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /refusing to create VM "dev-master": a VM with that name already exists/);
+    assert.match(r.stderr, /tart delete dev-master/);
+    assert.ok(
+      !r.calls.some((c) => c.startsWith("tart clone") || c.startsWith("tart set")),
+      r.calls.join("\n"),
+    );
+    assert.equal(tartState("dev-master", "disk"), "50", "the user's VM is untouched");
+  });
+
+  test("already exists and ours (re-run of an interrupted create): keeps it", async () => {
+    assert.equal((await clone()).code, 0);
+    const before = tartState("dev-master", "mac");
+    const r = await clone();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(tartState("dev-master", "mac"), before, "no second clone / MAC change");
+    assert.equal(r.calls.filter((c) => c.startsWith("tart clone")).length, 1);
+  });
+
+  test("another stack's VM of the same name is not ours", async () => {
+    assert.equal((await clone({ ...cloneEnv, OWNER: "tartlab/other" })).code, 0);
+    const r = await clone();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /stack tartlab\/dev did not make it/);
+  });
+});
+
+describe("tart-vm/start.sh", () => {
+  test("fresh: sizes the stopped VM, starts it on softnet detached, prints only the IP", async () => {
+    await clone();
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "192.168.64.10\n");
+    const calls = r.calls.filter((c) => !c.startsWith("tart list") && !c.startsWith("tart ip"));
+    assert.deepEqual(calls.slice(-4), [
+      "tart set dev-master --cpu 2 --memory 4096",
+      "tart get dev-master --format json",
+      "tart set dev-master --disk-size 30",
+      "tart run --no-graphics --net-softnet-allow=0.0.0.0/0 dev-master",
+    ]);
+    assert.equal(tartState("dev-master", "state"), "running");
+    assert.ok(existsSync(path.join(sb.home, ".tartlab/logs/dev-master.log")));
+  });
+
+  test("disk already large enough: no --disk-size (tart refuses to shrink)", async () => {
+    await clone();
+    const r = await start({ ...startEnv, DISK_GB: "20" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.calls.some((c) => c.includes("--disk-size")));
+  });
+
+  test("already running: no second tart run, same IP", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "192.168.64.10\n");
+    assert.equal(r.calls.filter((c) => c.startsWith("tart run")).length, 1);
+    assert.match(r.stderr, /already running/);
+  });
+
+  test("no IP within the timeout: clear error naming the VM and the log (T09)", async () => {
+    await clone();
+    const r = await start({ ...startEnv, IP_WAIT_SECONDS: "3" }, { FAKE_TART_NO_IP: "1" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /VM "dev-master": got no IP address within 3s/);
+    assert.match(r.stderr, /last lines of .*dev-master\.log/);
+  });
+
+  test("tart run dies at once: fails fast with the log's tail", async () => {
+    await clone();
+    const t0 = Date.now();
+    const r = await start({ ...startEnv, IP_WAIT_SECONDS: "60" }, { FAKE_TART_RUN_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.ok(Date.now() - t0 < 20_000, "did not wait out the 60 s timeout");
+    assert.match(r.stderr, /tart run exited before the VM got an IP address/);
+    assert.match(r.stderr, /softnet not found in PATH/);
+  });
+
+  test("softnet missing: says how to install it, starts nothing", async () => {
+    await clone();
+    sb.fake("softnet", "exit 0");
+    const { rmSync } = await import("node:fs");
+    rmSync(path.join(sb.bin, "softnet"));
+    const r = await start();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /softnet is not on PATH; install it: brew install cirruslabs\/cli\/softnet/);
+    assert.ok(!r.calls.some((c) => c.startsWith("tart run")));
+  });
+
+  test("missing VM: explicit error", async () => {
+    const r = await start();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /VM "dev-master": does not exist/);
+  });
+});
+
+describe("tart-vm delete path", () => {
+  test("stop then delete a running VM", async () => {
+    await clone();
+    await start();
+    const stop = await sb.run({
+      script: "tart-vm/start.sh",
+      deleteScript: "tart-vm/stop.sh",
+      action: "delete",
+      env: startEnv,
+    });
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal(tartState("dev-master", "state"), "stopped");
+    const del = await sb.run({
+      script: "tart-vm/clone.sh",
+      deleteScript: "tart-vm/delete.sh",
+      action: "delete",
+      env: cloneEnv,
+    });
+    assert.equal(del.code, 0, del.stderr);
+    assert.ok(del.calls.includes("tart delete dev-master"));
+    assert.ok(!existsSync(path.join(sb.dir, "tart", "dev-master")));
+    assert.ok(!existsSync(path.join(sb.home, ".tartlab/vms/dev-master.owner")));
+  });
+
+  test("delete and stop of a VM that is already gone succeed", async () => {
+    const stop = await sb.run({
+      script: "tart-vm/start.sh",
+      deleteScript: "tart-vm/stop.sh",
+      action: "delete",
+      env: startEnv,
+    });
+    assert.equal(stop.code, 0, stop.stderr);
+    const del = await sb.run({
+      script: "tart-vm/clone.sh",
+      deleteScript: "tart-vm/delete.sh",
+      action: "delete",
+      env: cloneEnv,
+    });
+    assert.equal(del.code, 0, del.stderr);
+    assert.match(del.stderr, /already gone/);
+    assert.ok(!del.calls.some((c) => c.startsWith("tart delete")));
+  });
+
+  test("never deletes a VM this stack did not make", async () => {
+    await clone({ ...cloneEnv, OWNER: "someone/else" });
+    const del = await sb.run({
+      script: "tart-vm/clone.sh",
+      deleteScript: "tart-vm/delete.sh",
+      action: "delete",
+      env: cloneEnv,
+    });
+    assert.equal(del.code, 0);
+    assert.match(del.stderr, /not made by tartlab\/dev; leaving it untouched/);
+    assert.ok(existsSync(path.join(sb.dir, "tart", "dev-master")));
+  });
+});
