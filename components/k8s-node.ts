@@ -1,0 +1,54 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { SshSettings, sshConnection } from "../lib/connection";
+import { scriptCommand } from "../lib/shell";
+
+export interface K8sNodeArgs {
+  /** The VM's IP (TartVm.ip); every step depends on it, so nothing runs before the VM has an address. */
+  readonly ip: pulumi.Input<string>;
+  /** Kubernetes version from config: "1.33" (newest patch of that minor) or "1.33.4" (exact). */
+  readonly kubernetesVersion: string;
+  readonly ssh: SshSettings;
+}
+
+/**
+ * Turns a running VM into a kubeadm-ready node over SSH: `identity` (hostname, machine-id, DHCP by MAC, one
+ * default route) -> `prepare` (swap, modules, sysctls, containerd, pinned kubelet/kubeadm/kubectl) -> `ready`
+ * (tools on PATH, proven before any kubeadm command runs).
+ */
+export class K8sNode extends pulumi.ComponentResource {
+  public readonly ip: pulumi.Output<string>;
+  /** Depend on this: it succeeds only once the node passed its readiness check. */
+  public readonly ready: command.remote.Command;
+  public readonly connection: command.types.input.remote.ConnectionArgs;
+
+  constructor(name: string, args: K8sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tartlab:index:K8sNode", name, {}, opts);
+
+    const [major, minor, patch] = args.kubernetesVersion.split(".");
+    const env = {
+      NODE_NAME: name,
+      K8S_MINOR: `${major}.${minor}`,
+      K8S_PATCH: patch === undefined ? "" : args.kubernetesVersion,
+    };
+    this.ip = pulumi.output(args.ip);
+    this.connection = sshConnection(this.ip, args.ssh);
+
+    const identity = new command.remote.Command(
+      `${name}-identity`,
+      { connection: this.connection, ...scriptCommand({ create: "k8s-node/identity.sh", env, sudo: true }) },
+      { parent: this },
+    );
+    const prepare = new command.remote.Command(
+      `${name}-prepare`,
+      { connection: this.connection, ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }) },
+      { parent: this, dependsOn: [identity] },
+    );
+    this.ready = new command.remote.Command(
+      `${name}-ready`,
+      { connection: this.connection, ...scriptCommand({ create: "k8s-node/verify.sh", env, sudo: true }) },
+      { parent: this, dependsOn: [prepare] },
+    );
+    this.registerOutputs({ ip: this.ip });
+  }
+}

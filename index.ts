@@ -1,0 +1,5 @@
+// Entry point of the Pulumi program: the lab (program.ts) with the real host preflight.
+import { program } from "./program";
+import { probeHost } from "./lib/host";
+
+export = async () => program({ hostFacts: probeHost });

@@ -1,0 +1,118 @@
+/**
+ * Host preflight: is this Mac able to run the lab? Facts come from scripts/host/facts.sh; judging them is pure
+ * (checkHost) so every rule has a table test. Runs before any resource is registered.
+ */
+import { execFileSync } from "node:child_process";
+import { LabConfig, allNodes } from "./lab-config";
+import { SCRIPTS_DIR } from "./shell";
+import * as path from "node:path";
+
+export interface HostFacts {
+  readonly os: string;
+  readonly arch: string;
+  readonly tart: string;
+  readonly softnet: string;
+  readonly softnetSuid: boolean;
+  readonly passwordlessSudo: boolean;
+  readonly memoryBytes: number;
+  readonly cpus: number;
+  readonly freeDiskBytes: number;
+}
+
+const GB = 1e9;
+const GIB = 2 ** 30;
+/** Memory left to macOS and everything else on the Mac. */
+export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
+/** Minimum free disk: the base image (~20 GB logical, fewer on disk) plus a few GB per VM for images and logs. */
+export const MIN_FREE_DISK_BYTES = (vms: number) => (10 + 5 * vms) * GB;
+
+export function parseHostFacts(text: string): HostFacts {
+  const kv = new Map<string, string>();
+  for (const line of text.split("\n")) {
+    const i = line.indexOf("=");
+    if (i > 0) kv.set(line.slice(0, i), line.slice(i + 1).trim());
+  }
+  const num = (k: string) => Number(kv.get(k) ?? NaN);
+  return {
+    os: kv.get("os") ?? "",
+    arch: kv.get("arch") ?? "",
+    tart: kv.get("tart") ?? "",
+    softnet: kv.get("softnet") ?? "",
+    softnetSuid: kv.get("softnetSuid") === "yes",
+    passwordlessSudo: kv.get("passwordlessSudo") === "yes",
+    memoryBytes: num("memoryBytes"),
+    cpus: num("cpus"),
+    freeDiskBytes: num("freeDiskBytes"),
+  };
+}
+
+export function probeHost(): HostFacts {
+  const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+    timeout: 30_000,
+  });
+  return parseHostFacts(out);
+}
+
+export interface HostCheck {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+const gb = (bytes: number) => `${(bytes / GB).toFixed(0)} GB`;
+
+/** Judges host facts against the lab; each problem says what is wrong and how to fix it. */
+export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (h.os !== "Darwin") {
+    problems.push(
+      `host OS is ${h.os || "unknown"}, not macOS: tartlab runs Tart VMs on an Apple Silicon Mac`,
+    );
+  }
+  if (h.arch !== "arm64") {
+    problems.push(
+      `host architecture is ${h.arch || "unknown"}, not arm64 (V01): the lab's arm64 images need Apple Silicon`,
+    );
+  }
+  if (!h.tart) problems.push("tart is not on PATH; install it: brew install cirruslabs/cli/tart");
+  if (!h.softnet) {
+    problems.push("softnet is not on PATH; install it: brew install cirruslabs/cli/softnet");
+  } else if (!h.softnetSuid && !h.passwordlessSudo) {
+    problems.push(
+      `softnet (${h.softnet}) needs root but is not SUID-root and sudo asks for a password; once per install run: ` +
+        `S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"`,
+    );
+  }
+  const nodes = allNodes(lab);
+  const wantMem = nodes.reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0);
+  if (Number.isFinite(h.memoryBytes) && wantMem + HOST_MEMORY_RESERVE_BYTES > h.memoryBytes) {
+    problems.push(
+      `the ${nodes.length} VMs need ${gb(wantMem)} of memory plus ${gb(HOST_MEMORY_RESERVE_BYTES)} for macOS, ` +
+        `but this Mac has ${gb(h.memoryBytes)}; lower memoryMb in tartlab:clusters or remove nodes`,
+    );
+  }
+  for (const { node } of nodes) {
+    if (Number.isFinite(h.cpus) && node.cpus > h.cpus) {
+      problems.push(
+        `node ${node.name} asks for ${node.cpus} CPUs but this Mac has ${h.cpus}; lower its cpus`,
+      );
+    }
+  }
+  const wantDisk = nodes.reduce((s, { node }) => s + node.diskGb * GB, 0);
+  if (Number.isFinite(h.freeDiskBytes)) {
+    if (h.freeDiskBytes < MIN_FREE_DISK_BYTES(nodes.length)) {
+      problems.push(
+        `only ${gb(h.freeDiskBytes)} free disk; ${nodes.length} VMs need at least ${gb(MIN_FREE_DISK_BYTES(nodes.length))}; ` +
+          `free space (tart prune --entries caches) or remove nodes`,
+      );
+    } else if (h.freeDiskBytes < wantDisk + 10 * GB) {
+      warnings.push(
+        `VM disks may grow to ${gb(wantDisk)} in all but only ${gb(h.freeDiskBytes)} is free; ` +
+          `disks are sparse, so this is fine until they fill up`,
+      );
+    }
+  }
+  return { problems, warnings };
+}

@@ -1,0 +1,60 @@
+/**
+ * The whole lab: preflight -> config -> components -> stack outputs. index.ts runs it with the real host probe;
+ * tests and `npm run plan` run it with recorded facts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { K8sNode } from "./components/k8s-node";
+import { TartVm } from "./components/tart-vm";
+import { loadConfig } from "./lib/config";
+import { HostFacts, checkHost } from "./lib/host";
+
+export interface ProgramOptions {
+  /** Host facts for preflight; `undefined` skips the host check (offline plan on a non-Mac). */
+  readonly hostFacts: () => HostFacts | undefined;
+}
+
+export function program(opts: ProgramOptions) {
+  const loaded = loadConfig();
+  const { config, secrets } = loaded;
+  const warnings = [...loaded.warnings];
+  const facts = opts.hostFacts();
+  if (facts) {
+    const host = checkHost(facts, config);
+    warnings.push(...host.warnings);
+    if (host.problems.length > 0) {
+      throw new pulumi.RunError(
+        `host preflight failed; nothing was created:\n${host.problems.map((p) => `  - ${p}`).join("\n")}`,
+      );
+    }
+  }
+  for (const w of warnings) pulumi.log.warn(w);
+
+  const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
+  const ssh = { user: config.sshUser, secrets };
+
+  const clusters = config.clusters.map((cluster) => {
+    const nodes = cluster.nodes.map((spec) => {
+      const vm = new TartVm(spec.name, {
+        baseImage: config.baseImage,
+        cpus: spec.cpus,
+        memoryMb: spec.memoryMb,
+        diskGb: spec.diskGb,
+        softnetAllow: config.softnetAllow,
+        ipWaitSeconds: config.ipWaitSeconds,
+        owner,
+      });
+      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
+      return { spec, vm, node };
+    });
+    return { cluster, nodes };
+  });
+
+  return {
+    nodeIps: Object.fromEntries(
+      clusters.map(({ cluster, nodes }) => [
+        cluster.name,
+        Object.fromEntries(nodes.map(({ spec, vm }) => [spec.name, vm.ip])),
+      ]),
+    ),
+  };
+}

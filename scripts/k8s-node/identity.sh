@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# K8sNode step 1 (root, on the VM): give the clone its own identity. Clones share the image's hostname
+# ("ubuntu") and probably its machine-id; kubeadm needs them unique per node.
+# TARTLAB_ROOT prefixes every file path (tests only; empty on a real node).
+set -euo pipefail
+: "${NODE_NAME:?NODE_NAME is required}"
+root="${TARTLAB_ROOT:-}"
+
+if [ "$(hostname)" != "$NODE_NAME" ]; then
+  hostnamectl set-hostname "$NODE_NAME"
+fi
+# Resolve our own name locally; only the line this script owns is replaced.
+sed -i '/# tartlab-hostname$/d' "$root/etc/hosts"
+printf '127.0.1.1 %s # tartlab-hostname\n' "$NODE_NAME" >>"$root/etc/hosts"
+
+# A fresh machine-id, once per node (the marker records for which node name it was made).
+mkdir -p "$root/etc/tartlab"
+marker="$root/etc/tartlab/machine-id.node"
+if [ "$(cat "$marker" 2>/dev/null || true)" != "$NODE_NAME" ]; then
+  rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
+  systemd-machine-id-setup
+  if [ -d "$root/var/lib/dbus" ]; then ln -sf /etc/machine-id "$root/var/lib/dbus/machine-id"; fi
+  printf '%s\n' "$NODE_NAME" >"$marker"
+fi
+
+# Stable address: Tart finds the IP by MAC in the Mac's DHCP leases, so DHCP must identify by MAC, not by the
+# machine-id-derived DUID (Tart FAQ). The Cirrus Labs images already do this; add it if missing. Applied at
+# next boot (netplan generate), never `netplan apply` under our own SSH session.
+if ! grep -qs 'dhcp-identifier: mac' "$root"/etc/netplan/*.yaml; then
+  cat >"$root/etc/netplan/90-tartlab-dhcp.yaml" <<'YAML'
+network:
+  version: 2
+  ethernets:
+    tartlab-all-en:
+      match:
+        name: "en*"
+      dhcp4: true
+      dhcp-identifier: mac
+YAML
+  chmod 600 "$root/etc/netplan/90-tartlab-dhcp.yaml"
+  netplan generate
+fi
+
+# V07: exactly one default route. Report, never "fix" by deleting routes this script does not own (V06).
+mapfile -t routes < <(ip -4 route show default)
+if [ "${#routes[@]}" -ne 1 ]; then
+  echo "tartlab: node $NODE_NAME has ${#routes[@]} IPv4 default routes; exactly one is required (V07):" >&2
+  printf '  %s\n' "${routes[@]}" >&2
+  exit 1
+fi
+echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, DHCP by MAC)" >&2

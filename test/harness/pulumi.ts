@@ -1,0 +1,189 @@
+/**
+ * Harness A: evaluates Pulumi code in-process under mocks and records every registration exactly as the
+ * engine would receive it (type, name, parent, dependencies, options, inputs). Wraps the mock monitor's
+ * registerResource (facts/pulumi.md §3.4A); that is internal SDK API, so @pulumi/pulumi is pinned exactly.
+ */
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import type { HostFacts } from "../../lib/host";
+
+export const PROJECT = "tartlab";
+export const STACK = "dev";
+
+export interface Registration {
+  readonly type: string;
+  readonly name: string;
+  readonly custom: boolean;
+  readonly urn: string;
+  /** Name of the parent resource ("" for top-level resources under the stack). */
+  readonly parent: string;
+  /** Names of every resource this one depends on (explicit dependsOn, expanded, plus implicit Output deps). */
+  readonly dependencies: string[];
+  /** Per input property, the names of resources it depends on. */
+  readonly propertyDependencies: Record<string, string[]>;
+  /** Provider reference ("<urn>::<id>"), "" for the default provider. */
+  readonly provider: string;
+  readonly options: {
+    readonly deleteBeforeReplace: boolean;
+    readonly replaceOnChanges: string[];
+    readonly additionalSecretOutputs: string[];
+    readonly ignoreChanges: string[];
+    readonly protect: boolean;
+  };
+  /** Inputs after serialization; secret values appear as { [SECRET_SIG]: …, value }. */
+  readonly inputs: any;
+}
+
+export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+export const isSecretValue = (v: any) => v !== null && typeof v === "object" && SECRET_SIG in v;
+/** The plain value of a possibly secret-wrapped input. */
+export const unwrap = (v: any) => (isSecretValue(v) ? v.value : v);
+export const nameOfUrn = (urn: string) => urn.split("::").pop() ?? "";
+
+export interface MockOptions {
+  /** Preview mode: computed outputs (stdout, ids...) are unknown, as in a first `pulumi preview`. */
+  readonly preview?: boolean;
+  /** Stable fake stdout per resource (default: an IP for "-start" commands, a marker otherwise). */
+  readonly stdout?: (name: string) => string;
+}
+
+/** Deterministic fake IP for a VM's start command. */
+export function fakeIp(name: string): string {
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 200;
+  return `192.168.64.${h + 20}`;
+}
+
+function defaultStdout(name: string): string {
+  if (name.endsWith("-start")) return fakeIp(name.slice(0, -"-start".length));
+  return `stdout-of-${name}`;
+}
+
+export class Recorder {
+  readonly registrations: Registration[] = [];
+  private pending = 0;
+
+  install(opts: MockOptions = {}): void {
+    const stdout = opts.stdout ?? defaultStdout;
+    pulumi.runtime.setMocks(
+      {
+        newResource: (a) => ({
+          id: opts.preview ? undefined : `${a.name}-id`,
+          state: opts.preview ? {} : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
+        }),
+        call: (a) => {
+          throw new Error(`unmocked invoke ${a.token}`);
+        },
+      },
+      PROJECT,
+      STACK,
+      opts.preview ?? false,
+    );
+    const monitor: any = pulumi.runtime.getMonitor();
+    const original = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, cb: any) => {
+      const propertyDependencies: Record<string, string[]> = {};
+      req.getPropertydependenciesMap().forEach((v: any, k: string) => {
+        propertyDependencies[k] = v.getUrnsList().map(nameOfUrn);
+      });
+      const rec: Registration = {
+        type: req.getType(),
+        name: req.getName(),
+        custom: req.getCustom(),
+        urn: "",
+        parent: nameOfUrn(req.getParent()),
+        dependencies: req.getDependenciesList().map(nameOfUrn),
+        propertyDependencies,
+        provider: req.getProvider(),
+        options: {
+          deleteBeforeReplace: req.getDeletebeforereplace(),
+          replaceOnChanges: req.getReplaceonchangesList(),
+          additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+          ignoreChanges: req.getIgnorechangesList(),
+          protect: req.getProtect(),
+        },
+        inputs: pulumi.runtime.deserializeProperties(req.getObject(), true),
+      };
+      this.registrations.push(rec);
+      this.pending++;
+      return original(req, (err: any, resp: any) => {
+        (rec as { urn: string }).urn = resp?.getUrn?.() ?? "";
+        this.pending--;
+        cb(err, resp);
+      });
+    };
+  }
+
+  /** Resolves once no registration is in flight for a few turns of the event loop. */
+  async settle(): Promise<void> {
+    for (let quiet = 0; quiet < 5;) {
+      await new Promise((r) => setTimeout(r, 5));
+      quiet = this.pending === 0 ? quiet + 1 : 0;
+    }
+  }
+
+  byName(name: string): Registration {
+    const r = this.registrations.find((x) => x.name === name);
+    if (!r)
+      throw new Error(`no resource named ${name}; have: ${this.registrations.map((x) => x.name).join(", ")}`);
+    return r;
+  }
+  ofType(type: string): Registration[] {
+    return this.registrations.filter((r) => r.type === type);
+  }
+}
+
+/** Stack config of the repository's Pulumi.dev.yaml: { "tartlab:key": value }. */
+export function devStackConfig(): Record<string, unknown> {
+  const file = path.join(__dirname, "..", "..", "Pulumi.dev.yaml");
+  return parse(readFileSync(file, "utf8")).config;
+}
+
+/** Feeds stack config to the runtime as the CLI would: scalars as strings, structured values as JSON. */
+export function setStackConfig(config: Record<string, unknown>, secretKeys: string[] = []): void {
+  const all: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(all, secretKeys);
+}
+
+/** Host facts of a Mac that fits the default lab comfortably. */
+export const MAC_FACTS: HostFacts = {
+  os: "Darwin",
+  arch: "arm64",
+  tart: "/opt/homebrew/bin/tart",
+  softnet: "/opt/homebrew/bin/softnet",
+  softnetSuid: true,
+  passwordlessSudo: false,
+  memoryBytes: 64 * 2 ** 30,
+  cpus: 12,
+  freeDiskBytes: 500e9,
+};
+
+export interface LabRun {
+  readonly recorder: Recorder;
+  readonly outputs: Record<string, unknown>;
+}
+
+/**
+ * Evaluates the whole program (program.ts, as index.ts does) for a stack config and returns the recorded graph.
+ * Each call starts from fresh mocks and config.
+ */
+export async function runLab(
+  config: Record<string, unknown> = devStackConfig(),
+  opts: MockOptions & { secretKeys?: string[]; hostFacts?: HostFacts | undefined } = {},
+): Promise<LabRun> {
+  const recorder = new Recorder();
+  recorder.install(opts);
+  setStackConfig(config, opts.secretKeys);
+  const { program } = await import("../../program");
+  const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
+  let outputs: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    outputs = program({ hostFacts: () => facts });
+    return outputs;
+  });
+  await recorder.settle();
+  return { recorder, outputs };
+}
