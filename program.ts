@@ -3,7 +3,9 @@
  * tests and `npm run plan` run it with recorded facts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CiliumInstall } from "./components/cilium-install";
 import { K8sNode } from "./components/k8s-node";
+import { KubeadmCluster } from "./components/kubeadm-cluster";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
@@ -44,12 +46,32 @@ export function program(opts: ProgramOptions) {
         owner,
       });
       const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
-      return { spec, vm, node };
+      return { name: spec.name, spec, vm, node };
     });
-    return { cluster, nodes };
+    const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first
+    const kubeadm = new KubeadmCluster(cluster.name, {
+      spec: cluster,
+      controlPlane,
+      workers,
+      kubernetesVersion: config.kubernetesVersion,
+      loginUser: config.sshUser,
+    });
+    const cilium = new CiliumInstall(cluster.name, {
+      spec: cluster,
+      cluster: kubeadm,
+      controlPlaneIp: controlPlane.node.ip,
+      controlPlaneConnection: controlPlane.node.connection,
+      nodeNames: nodes.map((n) => n.name),
+      version: config.ciliumVersion,
+    });
+    return { cluster, nodes, kubeadm, cilium };
   });
 
   return {
+    kubeconfigs: Object.fromEntries(
+      clusters.map(({ cluster, kubeadm }) => [cluster.name, kubeadm.kubeconfig]),
+    ),
+    apiServers: Object.fromEntries(clusters.map(({ cluster, kubeadm }) => [cluster.name, kubeadm.apiServer])),
     nodeIps: Object.fromEntries(
       clusters.map(({ cluster, nodes }) => [
         cluster.name,

@@ -56,8 +56,29 @@ export function fakeIp(name: string): string {
   return `192.168.64.${h + 20}`;
 }
 
+/** A kubeadm admin.conf as the control plane prints it. */
+export const FAKE_ADMIN_CONF = `apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: Q0EK
+    server: https://192.168.64.99:6443
+  name: kubernetes
+contexts:
+- context: {cluster: kubernetes, user: kubernetes-admin}
+  name: kubernetes-admin@kubernetes
+current-context: kubernetes-admin@kubernetes
+users:
+- name: kubernetes-admin
+  user: {client-certificate-data: Q0VSVAo=, client-key-data: S0VZCg==}
+`;
+export const FAKE_TOKEN = "abcdef.0123456789abcdef";
+export const FAKE_CA_HASH = `sha256:${"ab".repeat(32)}`;
+
 function defaultStdout(name: string): string {
   if (name.endsWith("-start")) return fakeIp(name.slice(0, -"-start".length));
+  if (name.endsWith("-kubeconfig")) return FAKE_ADMIN_CONF;
+  if (name.endsWith("-join-token")) return `token ${FAKE_TOKEN}\ncaCertHash ${FAKE_CA_HASH}\n`;
   return `stdout-of-${name}`;
 }
 

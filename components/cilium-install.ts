@@ -1,0 +1,98 @@
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { KubeadmCluster } from "./kubeadm-cluster";
+import { ClusterSpec } from "../lib/lab-config";
+import { API_SERVER_PORT } from "../lib/kubeadm";
+import { scriptCommand } from "../lib/shell";
+
+/** The Cilium chart values tartlab sets (keys from the chart's values.yaml; facts/kubernetes.md B.6). */
+export interface CiliumValues {
+  /** "true" | "false" are the only valid values since 1.14 (strict/partial are gone). */
+  readonly kubeProxyReplacement: "true";
+  /** No kube-proxy means no ClusterIP for the API server until Cilium runs: talk to the node directly (T04). */
+  readonly k8sServiceHost: string;
+  readonly k8sServicePort: number;
+  readonly ipam: {
+    readonly mode: "cluster-pool";
+    readonly operator: {
+      readonly clusterPoolIPv4PodCIDRList: string[];
+      readonly clusterPoolIPv4MaskSize: number;
+    };
+  };
+  /** Unique name and id per cluster keep ClusterMesh possible. */
+  readonly cluster: { readonly name: string; readonly id: number };
+  /** Softnet only passes the VM's own MAC/IP: pod traffic must be encapsulated (facts/tart.md §2). */
+  readonly routingMode: "tunnel";
+  readonly tunnelProtocol: "vxlan";
+  /** One control plane: a second operator replica would never schedule (its anti-affinity wants 2 nodes). */
+  readonly operator: { readonly replicas: number };
+}
+
+export function ciliumValues(spec: ClusterSpec, controlPlaneIp: string): CiliumValues {
+  return {
+    kubeProxyReplacement: "true",
+    k8sServiceHost: controlPlaneIp,
+    k8sServicePort: API_SERVER_PORT,
+    ipam: {
+      mode: "cluster-pool",
+      operator: { clusterPoolIPv4PodCIDRList: [spec.podCidr], clusterPoolIPv4MaskSize: 24 },
+    },
+    cluster: { name: spec.name, id: spec.id },
+    routingMode: "tunnel",
+    tunnelProtocol: "vxlan",
+    operator: { replicas: 1 },
+  };
+}
+
+export interface CiliumInstallArgs {
+  readonly spec: ClusterSpec;
+  readonly cluster: KubeadmCluster;
+  /** The control plane's IP and SSH connection (the Ready gate runs kubectl there). */
+  readonly controlPlaneIp: pulumi.Input<string>;
+  readonly controlPlaneConnection: command.types.input.remote.ConnectionArgs;
+  /** Every node name of the cluster: the gate waits for each of them to be Ready. */
+  readonly nodeNames: readonly string[];
+  /** Cilium chart version (validated string). */
+  readonly version: string;
+}
+
+/**
+ * Cilium through the cluster's own provider, then the "nodes Ready" gate, which depends on Cilium and on every
+ * worker's join: nodes only count as Ready once the CNI runs on all of them.
+ */
+export class CiliumInstall extends pulumi.ComponentResource {
+  public readonly release: k8s.helm.v3.Release;
+  /** Completes when every node of the cluster is Ready; anything that needs a working cluster depends on it. */
+  public readonly nodesReady: command.remote.Command;
+
+  constructor(name: string, args: CiliumInstallArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tartlab:index:CiliumInstall", name, {}, opts);
+    this.release = new k8s.helm.v3.Release(
+      `${name}-cilium`,
+      {
+        name: "cilium",
+        chart: "cilium",
+        version: args.version,
+        repositoryOpts: { repo: "https://helm.cilium.io" },
+        namespace: "kube-system",
+        values: pulumi.output(args.controlPlaneIp).apply((ip) => ciliumValues(args.spec, ip)),
+        timeout: 900,
+      },
+      { parent: this, provider: args.cluster.provider, dependsOn: [args.cluster.init] },
+    );
+    this.nodesReady = new command.remote.Command(
+      `${name}-nodes-ready`,
+      {
+        connection: args.controlPlaneConnection,
+        ...scriptCommand({
+          create: "cilium-install/nodes-ready.sh",
+          sudo: true,
+          env: { CLUSTER_NAME: args.spec.name, EXPECTED_NODES: args.nodeNames.join(" ") },
+        }),
+      },
+      { parent: this, dependsOn: [this.release, ...args.cluster.joins] },
+    );
+    this.registerOutputs({});
+  }
+}

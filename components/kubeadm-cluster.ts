@@ -1,0 +1,158 @@
+import * as command from "@pulumi/command";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { K8sNode } from "./k8s-node";
+import { ClusterSpec } from "../lib/lab-config";
+import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken } from "../lib/kubeadm";
+import { rewriteKubeconfig } from "../lib/kubeconfig";
+import { scriptCommand } from "../lib/shell";
+
+export interface ClusterMember {
+  readonly name: string;
+  readonly node: K8sNode;
+}
+
+export interface KubeadmClusterArgs {
+  readonly spec: ClusterSpec;
+  readonly controlPlane: ClusterMember;
+  readonly workers: readonly ClusterMember[];
+  /** "1.33" or "1.33.4" (validated string, V02). */
+  readonly kubernetesVersion: string;
+  /** The VM's login user, who gets a kubeconfig too (V10). */
+  readonly loginUser: string;
+}
+
+/** Output options for commands whose stdout is secret: never streamed to logs, stored as secrets. */
+const SECRET_STDOUT = { logging: "none" as const };
+const SECRET_OUTPUTS = ["stdout", "stderr"];
+
+/**
+ * One kubeadm cluster: `init` on the control plane, then per worker `netcheck` (API server reachable from the
+ * worker, T03) -> `join` -> `member` (Node registered; on delete: drain + remove). Exposes the admin
+ * kubeconfig (secret, unique names) and a `k8s.Provider` for this cluster alone.
+ */
+export class KubeadmCluster extends pulumi.ComponentResource {
+  public readonly init: command.remote.Command;
+  public readonly kubeconfig: pulumi.Output<string>;
+  public readonly apiServer: pulumi.Output<string>;
+  public readonly provider: k8s.Provider;
+  /** One resource per worker that completes when the worker has joined and registered. */
+  public readonly joins: command.remote.Command[];
+
+  constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("tartlab:index:KubeadmCluster", name, {}, opts);
+    const cp = args.controlPlane;
+    const cpIp = cp.node.ip;
+    this.apiServer = pulumi.interpolate`https://${cpIp}:${API_SERVER_PORT}`;
+
+    this.init = new command.remote.Command(
+      `${name}-init`,
+      {
+        connection: cp.node.connection,
+        ...scriptCommand({
+          create: "kubeadm-cluster/init.sh",
+          sudo: true,
+          env: {
+            NODE_NAME: cp.name,
+            LOGIN_USER: args.loginUser,
+            KUBEADM_CONFIG: cpIp.apply((nodeIp) =>
+              initConfig({
+                clusterName: args.spec.name,
+                nodeName: cp.name,
+                nodeIp,
+                podCidr: args.spec.podCidr,
+                serviceCidr: args.spec.serviceCidr,
+                kubernetesVersion: args.kubernetesVersion,
+              }),
+            ),
+          },
+        }),
+      },
+      { parent: this, dependsOn: [cp.node.ready] },
+    );
+
+    const adminConf = new command.remote.Command(
+      `${name}-kubeconfig`,
+      {
+        connection: cp.node.connection,
+        ...scriptCommand({ create: "kubeadm-cluster/kubeconfig.sh", sudo: true, env: {} }),
+        ...SECRET_STDOUT,
+      },
+      { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
+    );
+    this.kubeconfig = pulumi.secret(
+      pulumi
+        .all([adminConf.stdout, this.apiServer])
+        .apply(([conf, server]) => rewriteKubeconfig(conf, args.spec.name, server)),
+    );
+    this.provider = new k8s.Provider(
+      `${name}-k8s`,
+      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      { parent: this },
+    );
+
+    this.joins = args.workers.map((w) => {
+      const netcheck = new command.remote.Command(
+        `${name}-${w.name}-netcheck`,
+        {
+          connection: w.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/netcheck.sh",
+            env: { NODE_NAME: w.name, API_SERVER: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}` },
+          }),
+        },
+        { parent: this, dependsOn: [this.init, w.node.ready] },
+      );
+      const token = new command.remote.Command(
+        `${name}-${w.name}-join-token`,
+        {
+          connection: cp.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/join-token.sh",
+            sudo: true,
+            env: { WORKER_NAME: w.name },
+          }),
+          ...SECRET_STDOUT,
+        },
+        { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
+      );
+      const join = new command.remote.Command(
+        `${name}-${w.name}-join`,
+        {
+          connection: w.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/join.sh",
+            sudo: true,
+            env: {
+              NODE_NAME: w.name,
+              JOIN_CONFIG: pulumi.secret(
+                pulumi
+                  .all([token.stdout, w.node.ip, cpIp])
+                  .apply(([out, nodeIp, controlPlaneIp]) =>
+                    joinConfig({ nodeName: w.name, nodeIp, controlPlaneIp, ...parseJoinToken(out) }),
+                  ),
+              ),
+            },
+          }),
+          logging: "stderr",
+        },
+        { parent: this, dependsOn: [netcheck, token] },
+      );
+      return new command.remote.Command(
+        `${name}-${w.name}-member`,
+        {
+          connection: cp.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/member-wait.sh",
+            delete: "kubeadm-cluster/member-remove.sh",
+            sudo: true,
+            env: { WORKER_NAME: w.name },
+          }),
+        },
+        { parent: this, dependsOn: [join] },
+      );
+    });
+
+    this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: this.apiServer });
+  }
+}

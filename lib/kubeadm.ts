@@ -1,0 +1,86 @@
+/**
+ * kubeadm configuration files (API kubeadm.k8s.io/v1beta4, field names from kubeadm's v1beta4 types.go;
+ * shared facts/kubernetes.md B.5). Pure functions: the components feed them the VM's IP.
+ */
+import { stringify } from "yaml";
+
+export const API_SERVER_PORT = 6443;
+const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
+
+export interface InitConfigInput {
+  readonly clusterName: string;
+  readonly nodeName: string;
+  /** The control plane VM's IP: advertise address, kubelet node-ip and API endpoint (V08). */
+  readonly nodeIp: string;
+  readonly podCidr: string;
+  readonly serviceCidr: string;
+  /** "1.33" or "1.33.4"; a bare minor leaves the exact version to the installed kubeadm. */
+  readonly kubernetesVersion: string;
+}
+
+/** InitConfiguration + ClusterConfiguration + KubeletConfiguration for `kubeadm init --config`. */
+export function initConfig(i: InitConfigInput): string {
+  const nodeIpArg = [{ name: "node-ip", value: i.nodeIp }];
+  const init = {
+    apiVersion: "kubeadm.k8s.io/v1beta4",
+    kind: "InitConfiguration",
+    localAPIEndpoint: { advertiseAddress: i.nodeIp, bindPort: API_SERVER_PORT },
+    nodeRegistration: { name: i.nodeName, criSocket: CRI_SOCKET, kubeletExtraArgs: nodeIpArg },
+    timeouts: { controlPlaneComponentHealthCheck: "4m0s", kubeletHealthCheck: "4m0s" },
+  };
+  const cluster: Record<string, unknown> = {
+    apiVersion: "kubeadm.k8s.io/v1beta4",
+    kind: "ClusterConfiguration",
+    clusterName: i.clusterName,
+    controlPlaneEndpoint: `${i.nodeIp}:${API_SERVER_PORT}`,
+    networking: { podSubnet: i.podCidr, serviceSubnet: i.serviceCidr, dnsDomain: "cluster.local" },
+    // Stored in the kubeadm-config ConfigMap, so kube-proxy stays off across `kubeadm upgrade` too (T04).
+    proxy: { disabled: true },
+    apiServer: { certSANs: [i.nodeIp, "127.0.0.1"] },
+  };
+  // An exact patch pins the control plane images; a bare minor uses the installed kubeadm's own version.
+  if (i.kubernetesVersion.split(".").length === 3) cluster.kubernetesVersion = `v${i.kubernetesVersion}`;
+  const kubelet = {
+    apiVersion: "kubelet.config.k8s.io/v1beta1",
+    kind: "KubeletConfiguration",
+    cgroupDriver: "systemd",
+  };
+  return [init, cluster, kubelet].map((d) => stringify(d)).join("---\n");
+}
+
+export interface JoinConfigInput {
+  readonly nodeName: string;
+  readonly nodeIp: string;
+  readonly controlPlaneIp: string;
+  readonly token: string;
+  readonly caCertHash: string;
+}
+
+/** JoinConfiguration for a worker: explicit node-ip (V08), discovery pinned to the cluster CA. */
+export function joinConfig(j: JoinConfigInput): string {
+  return stringify({
+    apiVersion: "kubeadm.k8s.io/v1beta4",
+    kind: "JoinConfiguration",
+    nodeRegistration: {
+      name: j.nodeName,
+      criSocket: CRI_SOCKET,
+      kubeletExtraArgs: [{ name: "node-ip", value: j.nodeIp }],
+    },
+    discovery: {
+      bootstrapToken: {
+        apiServerEndpoint: `${j.controlPlaneIp}:${API_SERVER_PORT}`,
+        token: j.token,
+        caCertHashes: [j.caCertHash],
+      },
+    },
+    timeouts: { discovery: "5m0s", tlsBootstrap: "5m0s" },
+  });
+}
+
+/** Parses the `token <t>` / `caCertHash sha256:<hex>` lines printed by scripts/kubeadm-cluster/join-token.sh. */
+export function parseJoinToken(stdout: string): { token: string; caCertHash: string } {
+  const token = /^token ([a-z0-9]{6}\.[a-z0-9]{16})$/m.exec(stdout)?.[1];
+  const caCertHash = /^caCertHash (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];
+  if (!token || !caCertHash) throw new Error("join-token.sh printed no token/caCertHash lines");
+  return { token, caCertHash };
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# CiliumInstall gate (on the control plane): every expected node is Ready. Readiness comes from the API
+# (`kubectl wait` on each named node), never from counting lines of output (T05).
+set -euo pipefail
+: "${CLUSTER_NAME:?CLUSTER_NAME is required}"
+: "${EXPECTED_NODES:?EXPECTED_NODES is required (space-separated node names)}"
+: "${READY_TIMEOUT_SECONDS:=600}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
+
+read -r -a nodes <<<"$EXPECTED_NODES"
+targets=()
+for n in "${nodes[@]}"; do targets+=("node/$n"); done
+
+deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
+while :; do
+  left=$((deadline - SECONDS))
+  [ "$left" -gt 0 ] || left=1
+  # kubectl wait fails at once for a node that is not registered yet, so retry until the deadline.
+  if kubectl wait --for=condition=Ready --timeout="${left}s" "${targets[@]}" >&2; then
+    echo "tartlab: cluster $CLUSTER_NAME: all ${#nodes[@]} nodes Ready" >&2
+    exit 0
+  fi
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "tartlab: cluster $CLUSTER_NAME: nodes not all Ready after ${READY_TIMEOUT_SECONDS}s (waited for: $EXPECTED_NODES)" >&2
+    kubectl get nodes -o wide >&2 || true
+    exit 1
+  fi
+  sleep 5
+done

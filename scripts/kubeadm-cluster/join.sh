@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# KubeadmCluster: `kubeadm join` a worker from a generated v1beta4 JoinConfiguration (secret: holds the token).
+# Idempotent (a joined node is left alone); each attempt has a timeout; bounded retries with a reset between.
+set -euo pipefail
+: "${NODE_NAME:?NODE_NAME is required}"
+: "${JOIN_CONFIG:?JOIN_CONFIG is required}"
+: "${JOIN_TIMEOUT_SECONDS:=300}"
+: "${JOIN_ATTEMPTS:=3}"
+: "${RETRY_PAUSE_SECONDS:=10}"
+root="${TARTLAB_ROOT:-}"
+
+if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
+  echo "tartlab: $NODE_NAME has already joined; not joining again" >&2
+  exit 0
+fi
+mkdir -p "$root/etc/tartlab"
+umask 077
+printf '%s\n' "$JOIN_CONFIG" >"$root/etc/tartlab/kubeadm-join.yaml"
+log="$root/var/log/tartlab-kubeadm-join.log"
+attempt=1
+until timeout "$JOIN_TIMEOUT_SECONDS" kubeadm join --config /etc/tartlab/kubeadm-join.yaml >"$log" 2>&1; do
+  if [ "$attempt" -ge "$JOIN_ATTEMPTS" ]; then
+    echo "tartlab: $NODE_NAME could not join: $JOIN_ATTEMPTS attempts of up to ${JOIN_TIMEOUT_SECONDS}s each" \
+      "waiting for kubeadm join (API server discovery + kubelet TLS bootstrap) failed (V09). Last lines of $log:" >&2
+    tail -n 30 "$log" >&2 || true
+    exit 1
+  fi
+  echo "tartlab: kubeadm join on $NODE_NAME failed (attempt $attempt of $JOIN_ATTEMPTS); resetting and retrying" >&2
+  kubeadm reset -f >/dev/null 2>&1 || true
+  sleep "$RETRY_PAUSE_SECONDS"
+  attempt=$((attempt + 1))
+done
+rm -f "$root/etc/tartlab/kubeadm-join.yaml"
+echo "tartlab: $NODE_NAME joined" >&2
