@@ -15,7 +15,8 @@ export interface ProgramOptions {
   readonly hostFacts: () => HostFacts | undefined;
 }
 
-export function program(opts: ProgramOptions) {
+/** Everything `buildLab` needs, validated. Throws (before any resource exists) on bad config or host. */
+export function prepareLab(opts: ProgramOptions) {
   const loaded = loadConfig();
   const { config, secrets } = loaded;
   const warnings = [...loaded.warnings];
@@ -30,7 +31,11 @@ export function program(opts: ProgramOptions) {
     }
   }
   for (const w of warnings) pulumi.log.warn(w);
+  return { config, secrets };
+}
 
+/** Registers the lab's resources and returns the stack outputs. */
+export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
   const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
   const ssh = { user: config.sshUser, secrets };
 
@@ -79,4 +84,8 @@ export function program(opts: ProgramOptions) {
       ]),
     ),
   };
+}
+
+export function program(opts: ProgramOptions) {
+  return buildLab(prepareLab(opts));
 }

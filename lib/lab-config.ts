@@ -291,12 +291,15 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       `${NS}:clusters is not set; copy the clusters block of Pulumi.dev.yaml into your stack file`,
     );
   }
-  const clustersRaw = parseWith(
-    "clusters",
-    z.array(clusterSchema).min(1, { error: "must list at least one cluster" }),
-    raw.clusters ?? [],
-    problems,
-  );
+  const clustersRaw =
+    raw.clusters === undefined
+      ? undefined
+      : parseWith(
+          "clusters",
+          z.array(clusterSchema).min(1, { error: "must list at least one cluster" }),
+          raw.clusters,
+          problems,
+        );
   const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
 
   const clusters: ClusterSpec[] = [];

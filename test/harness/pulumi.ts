@@ -191,18 +191,23 @@ export interface LabRun {
  * Evaluates the whole program (program.ts, as index.ts does) for a stack config and returns the recorded graph.
  * Each call starts from fresh mocks and config.
  */
+export let lastRecorder: Recorder | undefined;
+
 export async function runLab(
   config: Record<string, unknown> = devStackConfig(),
   opts: MockOptions & { secretKeys?: string[]; hostFacts?: HostFacts | undefined } = {},
 ): Promise<LabRun> {
   const recorder = new Recorder();
+  lastRecorder = recorder;
   recorder.install(opts);
   setStackConfig(config, opts.secretKeys);
-  const { program } = await import("../../program");
+  const { prepareLab, buildLab } = await import("../../program");
   const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
+  // prepareLab throws synchronously on bad config/host; runLab then rejects with nothing registered.
+  const lab = prepareLab({ hostFacts: () => facts });
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
-    outputs = program({ hostFacts: () => facts });
+    outputs = buildLab(lab);
     return outputs;
   });
   await recorder.settle();

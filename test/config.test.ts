@@ -1,0 +1,247 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
+import { devStackConfig, lastRecorder, runLab } from "./harness/pulumi";
+
+/** Pulumi.dev.yaml's config as the raw values lib/config.ts hands to validation. */
+function devRaw(): any {
+  const raw: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(devStackConfig())) raw[k.replace(/^tartlab:/, "")] = v;
+  return structuredClone(raw);
+}
+
+function problemsOf(raw: RawConfig): string[] {
+  try {
+    validateLabConfig(raw);
+  } catch (e) {
+    if (e instanceof LabConfigError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+type Row = [title: string, mutate: (c: any) => void, expected: string];
+
+const rows: Row[] = [
+  [
+    "duplicate cluster name",
+    (c) => (c.clusters[1].name = "platform"),
+    'tartlab:clusters[1].name "platform" is already used by tartlab:clusters[0]; names must be unique',
+  ],
+  [
+    "duplicate VM name across clusters",
+    (c) => (c.clusters[2].nodes[1].name = "dev-worker1"),
+    'tartlab:clusters[2].nodes[1].name "dev-worker1" is already used by tartlab:clusters[1].nodes[1].name; VM names must be unique across clusters',
+  ],
+  [
+    "invalid DNS-1123 node name",
+    (c) => (c.clusters[1].nodes[1].name = "Dev_Worker1"),
+    'tartlab:clusters[1].nodes[1].name "Dev_Worker1" is not a valid name: use at most 63 lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. "dev-worker1")',
+  ],
+  [
+    "cluster name longer than Cilium allows",
+    (c) => (c.clusters[1].name = "a".repeat(33)),
+    `tartlab:clusters[1].name "${"a".repeat(33)}" is not a valid name: use at most 32 lowercase letters, digits and "-", starting and ending with a letter or digit (e.g. "${"a".repeat(32)}")`,
+  ],
+  [
+    "no control plane",
+    (c) => (c.clusters[1].nodes[0].role = "worker"),
+    'tartlab:clusters[1] "dev" has 0 control-plane nodes (none); exactly one node must have role "control-plane"',
+  ],
+  [
+    "two control planes",
+    (c) => (c.clusters[0].nodes[2].role = "control-plane"),
+    'tartlab:clusters[0] "platform" has 2 control-plane nodes (platform-master, platform-worker2); exactly one node must have role "control-plane"',
+  ],
+  [
+    "unknown role",
+    (c) => (c.clusters[0].nodes[1].role = "master"),
+    'tartlab:clusters[0].nodes[1].role must be "control-plane" or "worker", got "master"',
+  ],
+  [
+    "pod CIDRs of two clusters overlap",
+    (c) => (c.clusters[1].podCidr = "10.10.0.0/16"),
+    "tartlab:clusters[1].podCidr 10.10.0.0/16 overlaps tartlab:clusters[0].podCidr 10.10.0.0/16; give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)",
+  ],
+  [
+    "pod and service range of one cluster overlap",
+    (c) => (c.clusters[0].serviceCidr = "10.10.128.0/20"),
+    "tartlab:clusters[0].serviceCidr 10.10.128.0/20 overlaps tartlab:clusters[0].podCidr 10.10.0.0/16; give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)",
+  ],
+  [
+    "service range reused by another cluster",
+    (c) => (c.clusters[2].serviceCidr = "10.96.0.0/16"),
+    "tartlab:clusters[2].serviceCidr 10.96.0.0/16 overlaps tartlab:clusters[0].serviceCidr 10.96.0.0/16; give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)",
+  ],
+  [
+    "overlap with the host's VM network",
+    (c) => (c.clusters[1].podCidr = "192.168.0.0/16"),
+    "tartlab:clusters[1].podCidr 192.168.0.0/16 overlaps tartlab:vmNetworkCidr 192.168.64.0/24; cluster ranges must stay clear of the VM network (pick e.g. 10.x.0.0/16)",
+  ],
+  [
+    "malformed CIDR",
+    (c) => (c.clusters[0].podCidr = "10.10.0.0/33"),
+    'tartlab:clusters[0].podCidr "10.10.0.0/33" is not a CIDR; write it as address/prefix, e.g. "10.10.0.0/16"',
+  ],
+  [
+    "CIDR with host bits",
+    (c) => (c.clusters[0].podCidr = "10.10.1.0/16"),
+    'tartlab:clusters[0].podCidr "10.10.1.0/16" has host bits set; did you mean "10.10.0.0/16"?',
+  ],
+  [
+    "IPv6 CIDR",
+    (c) => (c.clusters[0].podCidr = "fd00::/48"),
+    'tartlab:clusters[0].podCidr "fd00::/48" must be an IPv4 CIDR in dotted form (Softnet passes IPv4 only)',
+  ],
+  [
+    "CIDR given as a number",
+    (c) => (c.clusters[0].serviceCidr = 10),
+    'tartlab:clusters[0].serviceCidr must be a CIDR string such as "10.96.0.0/16", got 10',
+  ],
+  [
+    "pod CIDR too small for the nodes",
+    (c) => (c.clusters[0].podCidr = "10.10.0.0/24"),
+    'tartlab:clusters[0].podCidr "10.10.0.0/24" is too small: each of the 3 nodes gets a /24; use a /16',
+  ],
+  [
+    "service CIDR larger than kube-apiserver accepts",
+    (c) => (c.clusters[0].serviceCidr = "172.0.0.0/8"),
+    'tartlab:clusters[0].serviceCidr "172.0.0.0/8" must have a prefix between /12 and /28; use a /16',
+  ],
+  [
+    "Kubernetes version as a YAML number (V02)",
+    (c) => (c.kubernetesVersion = 1.3),
+    'tartlab:kubernetesVersion is the number 1.3, not a string; YAML turns 1.30 into 1.3. Quote it: tartlab:kubernetesVersion: "1.3" (pulumi config set tartlab:kubernetesVersion -- "<version>" stores a string)',
+  ],
+  [
+    "Kubernetes version 1.30 already collapsed to the string 1.3 (V02)",
+    (c) => (c.kubernetesVersion = "1.3"),
+    'tartlab:kubernetesVersion "1.3" is older than 1.31 (if you wrote 1.30 unquoted, YAML read it as 1.3; quote it)',
+  ],
+  [
+    "malformed Kubernetes version",
+    (c) => (c.kubernetesVersion = "v1.33"),
+    'tartlab:kubernetesVersion "v1.33" is not a version of the form "1.31" or "1.31.4"',
+  ],
+  [
+    "Kubernetes minor without kubeadm v1beta4",
+    (c) => (c.kubernetesVersion = "1.29"),
+    'tartlab:kubernetesVersion "1.29" is older than 1.31 (kubeadm config API v1beta4 needs 1.31 or newer)',
+  ],
+  [
+    "Cilium version as a YAML number (V02)",
+    (c) => (c.ciliumVersion = 1.2),
+    'tartlab:ciliumVersion is the number 1.2, not a string; YAML turns 1.30 into 1.3. Quote it: tartlab:ciliumVersion: "1.2" (pulumi config set tartlab:ciliumVersion -- "<version>" stores a string)',
+  ],
+  [
+    "Cilium 1.20 collapsed to 1.2 (V02)",
+    (c) => (c.ciliumVersion = "1.2"),
+    'tartlab:ciliumVersion "1.2" is older than 1.14, the first release with kubeProxyReplacement "true" (if you wrote 1.20 unquoted, YAML read it as 1.2)',
+  ],
+  [
+    "too few CPUs",
+    (c) => (c.clusters[0].nodes[0].cpus = 1),
+    "tartlab:clusters[0].nodes[0].cpus 1 is below the minimum 2 CPUs",
+  ],
+  [
+    "memory not a whole number",
+    (c) => (c.clusters[0].nodes[0].memoryMb = 4096.5),
+    "tartlab:clusters[0].nodes[0].memoryMb must be a whole number of MB, got 4096.5",
+  ],
+  [
+    "too little memory",
+    (c) => (c.clusters[0].nodes[1].memoryMb = 1024),
+    "tartlab:clusters[0].nodes[1].memoryMb 1024 is below the minimum 2048 MB",
+  ],
+  [
+    "disk smaller than the image",
+    (c) => (c.clusters[1].nodes[0].diskGb = 10),
+    "tartlab:clusters[1].nodes[0].diskGb 10 is below the minimum 20 GB",
+  ],
+  [
+    "memory given as a string",
+    (c) => (c.clusters[1].nodes[0].memoryMb = "4096"),
+    'tartlab:clusters[1].nodes[0].memoryMb must be a number (MB), got "4096"',
+  ],
+  [
+    "misspelled key",
+    (c) => {
+      c.clusters[0].podCIDR = c.clusters[0].podCidr;
+    },
+    'tartlab:clusters[0] has unknown key(s) podCIDR; check the spelling against README "Configuration"',
+  ],
+  [
+    "Jenkins on a cluster that does not exist",
+    (c) => (c.jenkins.cluster = "prod"),
+    'tartlab:jenkins.cluster "prod" is not one of the clusters (platform, dev, staging); name an existing cluster or set tartlab:jenkins.enabled false',
+  ],
+  [
+    "no clusters at all",
+    (c) => delete c.clusters,
+    "tartlab:clusters is not set; copy the clusters block of Pulumi.dev.yaml into your stack file",
+  ],
+  [
+    "softnet allow-list entry malformed",
+    (c) => (c.softnetAllow = "0.0.0.0/0,bogus"),
+    'tartlab:softnetAllow[1] "bogus" is not a CIDR; write it as address/prefix, e.g. "10.10.0.0/16"',
+  ],
+];
+
+describe("lab config validation", () => {
+  test("Pulumi.dev.yaml's default lab passes: 3 clusters, 7 VMs", () => {
+    const { config, warnings } = validateLabConfig(devRaw());
+    assert.deepEqual(
+      config.clusters.map((c) => [c.name, c.id, c.nodes.map((n) => n.name)]),
+      [
+        ["platform", 1, ["platform-master", "platform-worker1", "platform-worker2"]],
+        ["dev", 2, ["dev-master", "dev-worker1"]],
+        ["staging", 3, ["staging-master", "staging-worker1"]],
+      ],
+    );
+    assert.deepEqual(warnings, [], "the default Kubernetes/Cilium pair is one Cilium documents as tested");
+  });
+
+  for (const [title, mutate, expected] of rows) {
+    test(`rejects: ${title}`, () => {
+      const raw = devRaw();
+      mutate(raw);
+      assert.deepEqual(problemsOf(raw), [expected]);
+    });
+  }
+
+  test("versions arrive unchanged as strings (V02)", () => {
+    for (const v of ["1.31", "1.33.0", "1.31.4"]) {
+      const { config } = validateLabConfig({ ...devRaw(), kubernetesVersion: v });
+      assert.equal(config.kubernetesVersion, v);
+      assert.equal(typeof config.kubernetesVersion, "string");
+    }
+  });
+
+  test("the seed's Kubernetes 1.31 is accepted (with a compatibility warning only if untested)", () => {
+    const { config, warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.31" });
+    assert.equal(config.kubernetesVersion, "1.31");
+    assert.deepEqual(warnings, []);
+  });
+
+  test("an untested Kubernetes/Cilium pair is a warning, not an error", () => {
+    const { warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.36" });
+    assert.deepEqual(warnings, [
+      "Cilium 1.18.14 does not list Kubernetes 1.36 as e2e tested (tested: 1.30, 1.31, 1.32, 1.33)",
+    ]);
+  });
+
+  test("every problem is reported at once", () => {
+    const raw = devRaw();
+    raw.kubernetesVersion = 1.3;
+    raw.clusters[1].name = "platform";
+    assert.equal(problemsOf(raw).length, 2);
+  });
+
+  test("a bad config fails the program before any resource is registered", async () => {
+    const config = devStackConfig() as any;
+    config["tartlab:clusters"][1].podCidr = "10.10.0.0/16";
+    const run = runLab(config);
+    await assert.rejects(run, /tartlab:clusters\[1\]\.podCidr 10\.10\.0\.0\/16 overlaps/);
+    assert.deepEqual(lastRecorder?.registrations, []);
+  });
+});
