@@ -213,3 +213,47 @@ export async function runLab(
   await recorder.settle();
   return { recorder, outputs };
 }
+
+/** Name of the resource a provider reference ("<urn>::<id>") points at, "" for default providers. */
+export const providerName = (ref: string) => (ref ? nameOfUrn(ref.split("::").slice(0, -1).join("::")) : "");
+
+/** Ordering edges of the recorded graph: dependencies plus the provider a resource is created through. */
+export function edges(rec: Recorder): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>();
+  for (const r of rec.registrations) {
+    const s = new Set(r.dependencies);
+    const p = providerName(r.provider);
+    if (p) s.add(p);
+    m.set(r.name, s);
+  }
+  return m;
+}
+
+/** True when `from` (transitively) waits for `to`. */
+export function dependsOn(rec: Recorder, from: string, to: string): boolean {
+  const g = edges(rec);
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    for (const d of g.get(n) ?? []) {
+      if (d === to) return true;
+      if (!seen.has(d)) {
+        seen.add(d);
+        stack.push(d);
+      }
+    }
+  }
+  return false;
+}
+
+/** The `export NAME='…'` inputs of a script bundle (lib/shell.ts), decoded. */
+export function bundleEnv(stdin: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  const re = /^export ([A-Z_][A-Z0-9_]*)=((?:'[^']*'|\\')*)\n/gm;
+  const head = stdin.slice(0, stdin.indexOf('case "${1:-}" in'));
+  for (const m of head.matchAll(re)) {
+    env[m[1]] = m[2].replace(/'\\''/g, "'").replace(/^'|'$/g, "");
+  }
+  return env;
+}

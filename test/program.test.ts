@@ -1,0 +1,234 @@
+import assert from "node:assert/strict";
+import { before, describe, test } from "node:test";
+import {
+  LabRun,
+  Recorder,
+  bundleEnv,
+  dependsOn,
+  devStackConfig,
+  fakeIp,
+  isSecretValue,
+  runLab,
+  unwrap,
+} from "./harness/pulumi";
+
+const VMS = [
+  "platform-master",
+  "platform-worker1",
+  "platform-worker2",
+  "dev-master",
+  "dev-worker1",
+  "staging-master",
+  "staging-worker1",
+];
+const CLUSTERS = ["platform", "dev", "staging"];
+
+describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
+  let lab: LabRun;
+  let rec: Recorder;
+  before(async () => {
+    lab = await runLab();
+    rec = lab.recorder;
+  });
+
+  test("7 TartVm and 7 K8sNode components, 3 KubeadmCluster and 3 CiliumInstall", () => {
+    const names = (t: string) => rec.ofType(t).map((r) => r.name);
+    assert.deepEqual(names("tartlab:index:TartVm"), VMS);
+    assert.deepEqual(names("tartlab:index:K8sNode"), VMS);
+    assert.deepEqual(names("tartlab:index:KubeadmCluster"), CLUSTERS);
+    assert.deepEqual(names("tartlab:index:CiliumInstall"), CLUSTERS);
+  });
+
+  test("every child's name starts with its parent's name and components hang off the stack", () => {
+    for (const r of rec.registrations) {
+      if (r.type === "pulumi:pulumi:Stack") continue;
+      if (r.type.startsWith("tartlab:index:")) {
+        assert.equal(r.parent, "tartlab-dev", r.name);
+      } else {
+        assert.ok(r.name.startsWith(`${r.parent}-`), `${r.name} under ${r.parent}`);
+      }
+    }
+  });
+
+  test("TartVm: clone then start, exact inputs, replace semantics", () => {
+    const clone = rec.byName("dev-worker1-clone");
+    const start = rec.byName("dev-worker1-start");
+    assert.equal(clone.type, "command:local:Command");
+    assert.equal(clone.parent, "dev-worker1");
+    assert.equal(clone.inputs.create, "bash -s -- create");
+    assert.equal(clone.inputs.delete, "bash -s -- delete");
+    assert.deepEqual(bundleEnv(clone.inputs.stdin), {
+      BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04",
+      OWNER: "tartlab/dev",
+      STOP_TIMEOUT_SECONDS: "30",
+      VM_NAME: "dev-worker1",
+    });
+    assert.deepEqual(clone.inputs.triggers, ["ghcr.io/cirruslabs/ubuntu:24.04"]);
+    assert.equal(clone.options.deleteBeforeReplace, true, "the VM name is reused: old VM must go first");
+    assert.deepEqual(start.dependencies, ["dev-worker1-clone"]);
+    assert.deepEqual(bundleEnv(start.inputs.stdin), {
+      CPUS: "2",
+      DISK_GB: "25",
+      IP_WAIT_SECONDS: "180",
+      MEMORY_MB: "4096",
+      SOFTNET_ALLOW: "0.0.0.0/0",
+      STOP_TIMEOUT_SECONDS: "30",
+      VM_NAME: "dev-worker1",
+    });
+    assert.deepEqual(start.inputs.triggers, ["2", "4096", "25"]);
+    assert.equal(start.options.deleteBeforeReplace, true);
+  });
+
+  test("K8sNode: every remote command connects to its own VM's IP and depends on that VM", () => {
+    for (const vm of VMS) {
+      for (const step of ["identity", "prepare", "ready"]) {
+        const r = rec.byName(`${vm}-${step}`);
+        assert.equal(r.type, "command:remote:Command");
+        assert.equal(r.parent, vm);
+        assert.ok(isSecretValue(r.inputs.connection), "connection (with credentials) is a secret");
+        assert.equal(unwrap(r.inputs.connection).host, fakeIp(vm));
+        assert.deepEqual(
+          r.propertyDependencies.connection,
+          [`${vm}-start`],
+          `${vm}-${step} waits for the IP`,
+        );
+        assert.equal(r.inputs.create, "sudo -n bash -s -- create");
+      }
+    }
+    assert.deepEqual(rec.byName("dev-master-prepare").dependencies.sort(), [
+      "dev-master-identity",
+      "dev-master-start",
+    ]);
+    assert.deepEqual(rec.byName("dev-master-ready").dependencies.sort(), [
+      "dev-master-prepare",
+      "dev-master-start",
+    ]);
+  });
+
+  test("K8sNode: SSH defaults to the image's admin/admin with retries and timeouts", () => {
+    const c = unwrap(rec.byName("dev-master-identity").inputs.connection);
+    assert.deepEqual(c, {
+      host: fakeIp("dev-master"),
+      port: 22,
+      user: "admin",
+      password: "admin",
+      dialErrorLimit: 40,
+      perDialTimeout: 15,
+    });
+  });
+
+  test("K8sNode: exact environment of node prep", () => {
+    assert.deepEqual(bundleEnv(rec.byName("platform-worker2-prepare").inputs.stdin), {
+      K8S_MINOR: "1.33",
+      K8S_PATCH: "",
+      NODE_NAME: "platform-worker2",
+    });
+  });
+});
+
+describe("config variations", () => {
+  test("a configured private key replaces the password; both stay secret", async () => {
+    const config = { ...devStackConfig(), "tartlab:sshPrivateKey": "-----BEGIN KEY-----\nx\n" };
+    const { recorder } = await runLab(config, { secretKeys: ["tartlab:sshPrivateKey"] });
+    const c = recorder.byName("dev-master-identity").inputs.connection;
+    assert.ok(isSecretValue(c));
+    assert.equal(unwrap(c).privateKey, "-----BEGIN KEY-----\nx\n");
+    assert.equal(unwrap(c).password, undefined);
+  });
+
+  test("an exact patch version reaches node prep unchanged (V02)", async () => {
+    const config = { ...devStackConfig(), "tartlab:kubernetesVersion": "1.33.0" };
+    const { recorder } = await runLab(config);
+    assert.deepEqual(bundleEnv(recorder.byName("dev-master-prepare").inputs.stdin), {
+      K8S_MINOR: "1.33",
+      K8S_PATCH: "1.33.0",
+      NODE_NAME: "dev-master",
+    });
+  });
+
+  test("host preflight failure stops the program before anything is registered", async () => {
+    const facts = { ...(await import("./harness/pulumi")).MAC_FACTS, arch: "x86_64" };
+    await assert.rejects(runLab(devStackConfig(), { hostFacts: facts }), /not arm64 \(V01\)/);
+  });
+});
+
+describe("reproducibility", () => {
+  test("two evaluations of the same config give identical inputs for every resource", async () => {
+    const snapshot = (r: Recorder) =>
+      JSON.stringify(
+        r.registrations.map((x) => [x.type, x.name, x.parent, x.dependencies, x.options, x.inputs]),
+      );
+    const a = snapshot((await runLab()).recorder);
+    const b = snapshot((await runLab()).recorder);
+    assert.equal(a, b);
+  });
+
+  test("a first preview (every computed output unknown) shows the complete graph", async () => {
+    const full = (await runLab()).recorder.registrations.map((r) => `${r.type} ${r.name}`);
+    const preview = (await runLab(devStackConfig(), { preview: true })).recorder.registrations.map(
+      (r) => `${r.type} ${r.name}`,
+    );
+    assert.deepEqual(preview.sort(), full.sort());
+    assert.equal(full.length, 1 + 7 * 2 + 7 * 2 + 7 * 3 + 3 * 2 + 3 * 3 + 4 * 4 + 3 * 2);
+  });
+});
+
+describe("ordering (issue #4 edges)", () => {
+  let rec: Recorder;
+  before(async () => {
+    rec = (await runLab()).recorder;
+  });
+  const edge = (from: string, to: string) =>
+    assert.ok(dependsOn(rec, from, to), `${from} must wait for ${to}`);
+
+  test("VM -> node prep -> init", () => {
+    edge("platform-master-identity", "platform-master-start");
+    edge("platform-master-prepare", "platform-master-identity");
+    edge("platform-master-ready", "platform-master-prepare");
+    edge("platform-init", "platform-master-ready");
+  });
+
+  test("init -> network check -> join, per worker; the worker's own prep comes first too", () => {
+    for (const [c, w] of [
+      ["platform", "platform-worker1"],
+      ["platform", "platform-worker2"],
+      ["dev", "dev-worker1"],
+      ["staging", "staging-worker1"],
+    ]) {
+      edge(`${c}-${w}-netcheck`, `${c}-init`);
+      edge(`${c}-${w}-netcheck`, `${w}-ready`);
+      edge(`${c}-${w}-join`, `${c}-${w}-netcheck`);
+      edge(`${c}-${w}-join`, `${c}-${w}-join-token`);
+      edge(`${c}-${w}-member`, `${c}-${w}-join`);
+    }
+  });
+
+  test("init -> Cilium (through the cluster's provider and kubeconfig)", () => {
+    for (const c of CLUSTERS) {
+      edge(`${c}-cilium`, `${c}-init`);
+      edge(`${c}-k8s`, `${c}-kubeconfig`);
+      edge(`${c}-kubeconfig`, `${c}-init`);
+    }
+  });
+
+  test("Cilium and every join -> nodes-Ready gate", () => {
+    edge("platform-nodes-ready", "platform-cilium");
+    edge("platform-nodes-ready", "platform-platform-worker1-join");
+    edge("platform-nodes-ready", "platform-platform-worker2-join");
+    edge("dev-nodes-ready", "dev-dev-worker1-join");
+    edge("staging-nodes-ready", "staging-staging-worker1-join");
+  });
+
+  test("the three clusters build in parallel: no edge from one cluster to another's resources", () => {
+    const clusterOf = (name: string) => CLUSTERS.find((c) => name === c || name.startsWith(`${c}-`));
+    for (const r of rec.registrations) {
+      const mine = clusterOf(r.name);
+      if (!mine) continue;
+      for (const other of rec.registrations) {
+        const theirs = clusterOf(other.name);
+        if (theirs && theirs !== mine)
+          assert.ok(!dependsOn(rec, r.name, other.name), `${r.name} -> ${other.name}`);
+      }
+    }
+  });
+});
