@@ -63,7 +63,7 @@ export function sandbox(): Sandbox {
     const file = path.join(bin, name);
     writeFileSync(
       file,
-      `#!/usr/bin/env bash\nprintf '%s\\n' "${name} $*" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
+      `#!/usr/bin/env bash\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
     );
     chmodSync(file, 0o755);
   };
