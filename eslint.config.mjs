@@ -15,7 +15,7 @@ export default tseslint.config(
     rules: {
       "@pulumi/no-output-in-template-literal": "error",
       "@pulumi/no-output-instance-in-template-literal": "error",
-      "no-console": ["error", { allow: [] }],
+      "no-console": "error",
       "@typescript-eslint/no-explicit-any": "off",
     },
   },

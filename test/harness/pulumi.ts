@@ -17,8 +17,10 @@ export interface Registration {
   readonly name: string;
   readonly custom: boolean;
   readonly urn: string;
-  /** Name of the parent resource ("" for top-level resources under the stack). */
+  /** Name of the parent resource ("" for the stack itself). */
   readonly parent: string;
+  /** URN of the parent ("" for the stack): names are not unique across types (a TartVm and its K8sNode). */
+  readonly parentUrn: string;
   /** Names of every resource this one depends on (explicit dependsOn, expanded, plus implicit Output deps). */
   readonly dependencies: string[];
   /** Per input property, the names of resources it depends on. */
@@ -115,6 +117,7 @@ export class Recorder {
         custom: req.getCustom(),
         urn: "",
         parent: nameOfUrn(req.getParent()),
+        parentUrn: req.getParent(),
         dependencies: req.getDependenciesList().map(nameOfUrn),
         propertyDependencies,
         provider: req.getProvider(),
