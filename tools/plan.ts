@@ -58,7 +58,9 @@ export function render(rec: Recorder, stack: string): string {
     kids.forEach((k, i) => {
       const last = i === kids.length - 1;
       const deps = [...(g.get(k.name) ?? [])];
-      lines.push(`${prefix}${last ? "└─ " : "├─ "}${k.name} (${k.type})${deps.length ? `  <- ${deps.join(", ")}` : ""}`);
+      lines.push(
+        `${prefix}${last ? "└─ " : "├─ "}${k.name} (${k.type})${deps.length ? `  <- ${deps.join(", ")}` : ""}`,
+      );
       walk(k.urn, prefix + (last ? "   " : "│  "));
     });
   };

@@ -1,0 +1,162 @@
+/**
+ * `npm run test:guards`: for each ordering or safety guarantee, delete (or weaken) the guarding code once and
+ * check that the named test file then FAILS. A guard whose removal no test notices is reported.
+ * Each mutation is applied to the work tree and always restored.
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+
+const ROOT = path.join(__dirname, "..");
+
+interface Guard {
+  readonly what: string;
+  readonly file: string;
+  readonly from: string;
+  readonly to: string;
+  readonly test: string;
+}
+
+const GUARDS: Guard[] = [
+  {
+    what: "VM start waits for the clone",
+    file: "components/tart-vm.ts",
+    from: "dependsOn: [clone], deleteBeforeReplace",
+    to: "deleteBeforeReplace",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "clone replaced delete-first (name reuse)",
+    file: "components/tart-vm.ts",
+    from: "{ parent: this, deleteBeforeReplace: true },",
+    to: "{ parent: this },",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "node prep after identity",
+    file: "components/k8s-node.ts",
+    from: "{ parent: this, dependsOn: [identity] }",
+    to: "{ parent: this }",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "init waits for the node's readiness check (T02)",
+    file: "components/kubeadm-cluster.ts",
+    from: "{ parent: this, dependsOn: [cp.node.ready] }",
+    to: "{ parent: this }",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "network check waits for init (T03)",
+    file: "components/kubeadm-cluster.ts",
+    from: "dependsOn: [this.init, w.node.ready]",
+    to: "dependsOn: [w.node.ready]",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "join waits for the network check (T03)",
+    file: "components/kubeadm-cluster.ts",
+    from: "dependsOn: [netcheck, token]",
+    to: "dependsOn: [token]",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "kubeconfig waits for init (init -> Cilium)",
+    file: "components/kubeadm-cluster.ts",
+    from: "{ parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
+    to: "{ parent: this, additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "Ready gate waits for Cilium",
+    file: "components/cilium-install.ts",
+    from: "dependsOn: [this.release, ...args.cluster.joins]",
+    to: "dependsOn: [...args.cluster.joins]",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "Ready gate waits for every join",
+    file: "components/cilium-install.ts",
+    from: "dependsOn: [this.release, ...args.cluster.joins]",
+    to: "dependsOn: [this.release]",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "kubeconfig stdout never logged",
+    file: "components/kubeadm-cluster.ts",
+    from: 'logging: "none" as const',
+    to: 'logging: "stdoutAndStderr" as const',
+    test: "test/cluster.test.ts",
+  },
+  {
+    what: "join token stored as secret",
+    file: "components/kubeadm-cluster.ts",
+    from: 'const SECRET_OUTPUTS = ["stdout", "stderr"];',
+    to: "const SECRET_OUTPUTS: string[] = [];",
+    test: "test/cluster.test.ts",
+  },
+  {
+    what: "YAML numbers refused as versions (V02)",
+    file: "lib/lab-config.ts",
+    from: 'if (typeof raw === "number") {',
+    to: 'if (typeof raw === "number" && false) {',
+    test: "test/config.test.ts",
+  },
+  {
+    what: "CIDR overlap check",
+    file: "lib/lab-config.ts",
+    from: "if (cidrsOverlap(r, other)) {",
+    to: "if (false) {",
+    test: "test/config.test.ts",
+  },
+  {
+    what: "clone refuses a VM it did not make",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'if [ "$state" != "absent" ]; then',
+    to: "if false; then",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "quoting escapes single quotes (T01)",
+    file: "lib/shell.ts",
+    from: "value.replace(/'/g, `'\\\\''`)",
+    to: "value",
+    test: "test/shell/transport.test.ts",
+  },
+  {
+    what: "join is not repeated on a joined node",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: 'if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then',
+    to: "if false; then",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+];
+
+function testFails(testFile: string): boolean {
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--test", testFile], {
+    cwd: ROOT,
+    encoding: "utf8",
+  });
+  return r.status !== 0;
+}
+
+let unguarded = 0;
+for (const g of GUARDS) {
+  const file = path.join(ROOT, g.file);
+  const original = readFileSync(file, "utf8");
+  if (!original.includes(g.from)) {
+    console.log(`MISSING  ${g.what}: "${g.from}" not found in ${g.file} (update tools/guards.ts)`);
+    unguarded++;
+    continue;
+  }
+  try {
+    writeFileSync(file, original.replace(g.from, g.to));
+    const caught = testFails(g.test);
+    console.log(`${caught ? "caught  " : "MISSED  "} ${g.what} (${g.file} -> ${g.test})`);
+    if (!caught) unguarded++;
+  } finally {
+    writeFileSync(file, original);
+  }
+}
+console.log(`${GUARDS.length - unguarded} passed, ${unguarded} failed`);
+process.exit(unguarded === 0 ? 0 : 1);
