@@ -4,8 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CiliumInstall } from "./components/cilium-install";
+import { Jenkins } from "./components/jenkins";
 import { K8sNode } from "./components/k8s-node";
 import { KubeadmCluster } from "./components/kubeadm-cluster";
+import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
@@ -69,14 +71,31 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
       nodeNames: nodes.map((n) => n.name),
       version: config.ciliumVersion,
     });
-    return { cluster, nodes, kubeadm, cilium };
+    const storage = new LocalPathStorage(cluster.name, {
+      provider: kubeadm.provider,
+      after: [cilium.nodesReady],
+    });
+    return { cluster, nodes, kubeadm, storage };
   });
+
+  const jenkinsHost = clusters.find((c) => c.cluster.name === config.jenkins.cluster);
+  const jenkins =
+    config.jenkins.enabled && jenkinsHost
+      ? new Jenkins(`${jenkinsHost.cluster.name}-jenkins`, {
+          provider: jenkinsHost.kubeadm.provider,
+          storage: jenkinsHost.storage.defaultStorageClass,
+          nodePort: config.jenkins.nodePort,
+          nodeIp: jenkinsHost.nodes[0].node.ip,
+        })
+      : undefined;
 
   return {
     kubeconfigs: Object.fromEntries(
       clusters.map(({ cluster, kubeadm }) => [cluster.name, kubeadm.kubeconfig]),
     ),
     apiServers: Object.fromEntries(clusters.map(({ cluster, kubeadm }) => [cluster.name, kubeadm.apiServer])),
+    jenkinsUrl: jenkins?.url,
+    jenkinsAdminPassword: jenkins?.adminPassword,
     nodeIps: Object.fromEntries(
       clusters.map(({ cluster, nodes }) => [
         cluster.name,

@@ -17,6 +17,9 @@ export const VERSIONS = {
    * https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml
    */
   localPathProvisioner: "v0.0.37",
+  /** The manifest of that release, applied as-is (not vendored: see manifests/README.md). */
+  localPathManifest:
+    "https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml",
   /** Jenkins chart from https://charts.jenkins.io; values.yaml of this version is in shared/charts/. */
   jenkinsChart: "5.9.53",
   /**

@@ -74,6 +74,7 @@ users:
 - name: kubernetes-admin
   user: {client-certificate-data: Q0VSVAo=, client-key-data: S0VZCg==}
 `;
+export const FAKE_PASSWORD = "fake-jenkins-password";
 export const FAKE_TOKEN = "abcdef.0123456789abcdef";
 export const FAKE_CA_HASH = `sha256:${"ab".repeat(32)}`;
 
@@ -94,7 +95,11 @@ export class Recorder {
       {
         newResource: (a) => ({
           id: opts.preview ? undefined : `${a.name}-id`,
-          state: opts.preview ? {} : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
+          state: opts.preview
+            ? {}
+            : a.type === "random:index/randomPassword:RandomPassword"
+              ? { ...a.inputs, result: FAKE_PASSWORD }
+              : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
         }),
         call: (a) => {
           throw new Error(`unmocked invoke ${a.token}`);

@@ -1,0 +1,190 @@
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { jenkinsValues } from "../manifests/jenkins-values";
+import { VERSIONS } from "../lib/versions";
+import {
+  FAKE_PASSWORD,
+  Recorder,
+  dependsOn,
+  devStackConfig,
+  fakeIp,
+  isSecretValue,
+  providerName,
+  runLab,
+} from "./harness/pulumi";
+import { inspect } from "./harness/outputs";
+
+const ROOT = path.join(__dirname, "..");
+const REFERENCE_VALUES = path.join(ROOT, "..", "shared", "charts", "jenkins-5.9.53-values.yaml");
+
+describe("platform services in the default lab", () => {
+  let rec: Recorder;
+  let outputs: any;
+  before(async () => {
+    const run = await runLab();
+    rec = run.recorder;
+    outputs = run.outputs;
+  });
+
+  test("every cluster gets local-path from the pinned manifest through its own provider, after nodes are Ready", () => {
+    for (const c of ["platform", "dev", "staging"]) {
+      const lp = rec.byName(`${c}-local-path`);
+      assert.equal(lp.type, "kubernetes:yaml/v2:ConfigFile");
+      assert.equal(providerName(lp.provider), `${c}-k8s`);
+      assert.equal(lp.inputs.file, VERSIONS.localPathManifest);
+      assert.match(lp.inputs.file, /\/v0\.0\.37\/deploy\/local-path-storage\.yaml$/);
+      assert.ok(dependsOn(rec, lp.name, `${c}-nodes-ready`), `${c}: local-path after the Ready gate`);
+
+      const sc = rec.byName(`${c}-default-storageclass`);
+      assert.equal(sc.type, "kubernetes:storage.k8s.io/v1:StorageClassPatch");
+      assert.equal(providerName(sc.provider), `${c}-k8s`);
+      assert.deepEqual(sc.inputs.metadata, {
+        name: "local-path",
+        annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+      });
+      assert.deepEqual(sc.dependencies, [`${c}-local-path`]);
+    }
+  });
+
+  test("every Kubernetes resource names its cluster's provider explicitly", () => {
+    for (const r of rec.registrations.filter((x) => x.type.startsWith("kubernetes:"))) {
+      assert.match(providerName(r.provider), /^(platform|dev|staging)-k8s$/, r.name);
+      assert.ok(
+        r.name.startsWith(providerName(r.provider).replace(/-k8s$/, "")),
+        `${r.name} uses its own cluster`,
+      );
+    }
+  });
+
+  test("Jenkins only on platform, through the platform provider, after the default StorageClass (T06)", () => {
+    const jenkins = rec.registrations.filter((r) => r.name.includes("jenkins"));
+    assert.deepEqual(
+      jenkins.map((r) => r.name),
+      [
+        "platform-jenkins",
+        "platform-jenkins-admin-password",
+        "platform-jenkins-namespace",
+        "platform-jenkins-admin-secret",
+        "platform-jenkins-release",
+      ],
+    );
+    const rel = rec.byName("platform-jenkins-release");
+    assert.equal(providerName(rel.provider), "platform-k8s");
+    assert.ok(
+      rel.dependencies.includes("platform-default-storageclass"),
+      "direct edge to the default StorageClass",
+    );
+    assert.ok(dependsOn(rec, rel.name, "platform-nodes-ready"));
+    assert.ok(dependsOn(rec, rel.name, "platform-jenkins-admin-secret"));
+  });
+
+  test("Jenkins chart pinned, values typed and exact", () => {
+    const rel = rec.byName("platform-jenkins-release");
+    assert.equal(rel.type, "kubernetes:helm.sh/v3:Release");
+    assert.equal(rel.inputs.chart, "jenkins");
+    assert.equal(rel.inputs.version, "5.9.53");
+    assert.deepEqual(rel.inputs.repositoryOpts, { repo: "https://charts.jenkins.io" });
+    assert.equal(rel.inputs.namespace, "jenkins");
+    assert.deepEqual(rel.inputs.values, {
+      controller: {
+        admin: {
+          existingSecret: "jenkins-admin",
+          userKey: "jenkins-admin-user",
+          passwordKey: "jenkins-admin-password",
+          createSecret: true,
+        },
+        serviceType: "NodePort",
+        nodePort: 32080,
+      },
+      persistence: { enabled: true, size: "8Gi" },
+    });
+  });
+
+  test("the admin password is secret everywhere it flows", async () => {
+    const pw = rec.byName("platform-jenkins-admin-password");
+    assert.ok(pw.options.additionalSecretOutputs.includes("result"));
+    const secret = rec.byName("platform-jenkins-admin-secret");
+    assert.ok(isSecretValue(secret.inputs.stringData), "Secret.stringData is secret");
+    assert.deepEqual(secret.inputs.stringData.value, {
+      "jenkins-admin-user": "admin",
+      "jenkins-admin-password": FAKE_PASSWORD,
+    });
+    assert.doesNotMatch(
+      JSON.stringify(rec.byName("platform-jenkins-release").inputs),
+      new RegExp(FAKE_PASSWORD),
+    );
+    const out = await inspect(outputs.jenkinsAdminPassword);
+    assert.equal(out.isSecret, true);
+    assert.equal(out.value, FAKE_PASSWORD);
+  });
+
+  test("stack outputs: Jenkins URL on the platform control plane's NodePort", async () => {
+    assert.equal((await inspect(outputs.jenkinsUrl)).value, `http://${fakeIp("platform-master")}:32080`);
+  });
+
+  test("stack output names are exactly those documented in README", () => {
+    const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
+    const section = readme.slice(
+      readme.indexOf("## Stack outputs"),
+      readme.indexOf("\n## ", readme.indexOf("## Stack outputs") + 3),
+    );
+    const documented = [...section.matchAll(/^\| `([A-Za-z]+)`\s+\|/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(documented, Object.keys(outputs).sort());
+  });
+});
+
+describe("Jenkins values against the pinned chart's values.yaml", () => {
+  /** Every key path of a values object ("controller.admin.existingSecret", …). */
+  const paths = (o: object, prefix = ""): string[] =>
+    Object.entries(o).flatMap(([k, v]) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? paths(v, `${prefix}${k}.`)
+        : [`${prefix}${k}`],
+    );
+
+  test(
+    "every key tartlab sets exists in jenkins 5.9.53 values.yaml",
+    { skip: existsSync(REFERENCE_VALUES) ? undefined : `reference ${REFERENCE_VALUES} not present` },
+    () => {
+      const reference = parse(readFileSync(REFERENCE_VALUES, "utf8"));
+      const set = paths(jenkinsValues(32080));
+      assert.ok(set.length >= 7);
+      for (const p of set) {
+        let node: any = reference;
+        for (const key of p.split(".")) {
+          assert.ok(
+            node !== null && typeof node === "object" && key in node,
+            `${p}: "${key}" is not in the chart's values.yaml`,
+          );
+          node = node[key];
+        }
+      }
+      // The canonical trap stays a trap: the old key is gone from the chart.
+      assert.ok(!("adminPassword" in reference.controller));
+    },
+  );
+});
+
+describe("config variations", () => {
+  test("jenkins.enabled false: no Jenkins, no Jenkins outputs", async () => {
+    const config = { ...devStackConfig(), "tartlab:jenkins": { enabled: false } };
+    const { recorder, outputs } = await runLab(config);
+    assert.deepEqual(
+      recorder.registrations.filter((r) => r.name.includes("jenkins")),
+      [],
+    );
+    assert.equal(outputs.jenkinsUrl, undefined);
+  });
+
+  test("Jenkins can live on another cluster, with that cluster's provider", async () => {
+    const config = { ...devStackConfig(), "tartlab:jenkins": { cluster: "dev", nodePort: 31000 } };
+    const { recorder } = await runLab(config);
+    const rel = recorder.byName("dev-jenkins-release");
+    assert.equal(providerName(rel.provider), "dev-k8s");
+    assert.ok(rel.dependencies.includes("dev-default-storageclass"));
+    assert.equal(rel.inputs.values.controller.nodePort, 31000);
+  });
+});
