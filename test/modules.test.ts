@@ -28,6 +28,7 @@ test("every program module compiles and loads with plain require()", () => {
   const modules = ["index.js", "program.js"]
     .concat(readdirSync(path.join(out, "components")).map((f) => `components/${f}`))
     .concat(readdirSync(path.join(out, "lib")).map((f) => `lib/${f}`))
+    .concat(readdirSync(path.join(out, "manifests")).map((f) => `manifests/${f}`))
     .filter((f) => f.endsWith(".js"));
   assert.ok(modules.length >= 12, modules.join(", "));
   const script = `for (const m of ${JSON.stringify(modules)}) require(require("path").join(${JSON.stringify(out)}, m));

@@ -1,0 +1,232 @@
+/**
+ * End-to-end test on a real Mac through the Pulumi Automation API: `pulumi up` of a small lab (one cluster, one
+ * worker), checks (nodes Ready, a PVC binds on the default StorageClass, Jenkins serves its login page), a second
+ * `pulumi up` that changes nothing, `pulumi destroy` that leaves no VM behind.
+ *
+ * Runs only where `tart` and `pulumi` are on PATH (macOS); elsewhere it skips with a one-line reason.
+ * Run: `npm run e2e` (20-40 minutes: images, packages, charts are downloaded). State goes to a temporary local
+ * backend; the VMs are named e2e-*, so an existing lab is not touched.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as https from "node:https";
+import * as http from "node:http";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { parse } from "yaml";
+
+const ROOT = path.join(__dirname, "..", "..");
+const VMS = ["e2e-master", "e2e-worker1"];
+const onPath = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
+
+function skipReason(): string | undefined {
+  const missing = ["tart", "pulumi"].filter((b) => !onPath(b));
+  if (process.platform !== "darwin" || missing.length > 0) {
+    return `Mac end-to-end test needs macOS with tart and pulumi on PATH (platform ${process.platform}${missing.length ? `, missing: ${missing.join(", ")}` : ""})`;
+  }
+  return undefined;
+}
+
+const E2E_CONFIG = {
+  "tartlab:clusters": {
+    value: JSON.stringify([
+      {
+        name: "e2e",
+        podCidr: "10.250.0.0/16",
+        serviceCidr: "10.251.0.0/16",
+        nodes: [
+          { name: "e2e-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
+          { name: "e2e-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
+        ],
+      },
+    ]),
+  },
+  "tartlab:jenkins": { value: JSON.stringify({ enabled: true, cluster: "e2e", nodePort: 32081 }) },
+};
+
+interface Kube {
+  request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }>;
+}
+
+/** A minimal Kubernetes client from an admin kubeconfig (client certificates), no kubectl needed on the Mac. */
+function kubeClient(kubeconfig: string): Kube {
+  const kc = parse(kubeconfig);
+  const b64 = (s: string) => Buffer.from(s, "base64");
+  const server = new URL(kc.clusters[0].cluster.server);
+  const agent = new https.Agent({
+    ca: b64(kc.clusters[0].cluster["certificate-authority-data"]),
+    cert: b64(kc.users[0].user["client-certificate-data"]),
+    key: b64(kc.users[0].user["client-key-data"]),
+  });
+  return {
+    request: (method, urlPath, body) =>
+      new Promise((resolve, reject) => {
+        const req = https.request(
+          {
+            host: server.hostname,
+            port: server.port,
+            path: urlPath,
+            method,
+            agent,
+            timeout: 30_000,
+            headers: { "content-type": "application/json" },
+          },
+          (res) => {
+            let data = "";
+            res.on("data", (d) => (data += d));
+            res.on("end", () =>
+              resolve({ status: res.statusCode ?? 0, json: data ? JSON.parse(data) : undefined }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end(body === undefined ? undefined : JSON.stringify(body));
+      }),
+  };
+}
+
+async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await probe();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 5000));
+  }
+  throw new Error(`gave up after ${seconds}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+function httpGet(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { timeout: 15_000 }, (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+      .on("error", reject);
+  });
+}
+
+const tartVms = (): string[] => {
+  const r = spawnSync("tart", ["list", "--source", "local", "--format", "json"], { encoding: "utf8" });
+  return (JSON.parse(r.stdout) as { Name: string }[]).map((v) => v.Name);
+};
+
+describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { skip: skipReason() }, () => {
+  let stack: Stack;
+  let backend: string;
+  before(async () => {
+    const present = tartVms().filter((n) => VMS.includes(n));
+    assert.deepEqual(present, [], `VMs ${present.join(", ")} already exist; remove them before the e2e test`);
+    backend = mkdtempSync(path.join(tmpdir(), "tartlab-e2e-state-"));
+    stack = await LocalWorkspace.createOrSelectStack(
+      { stackName: "e2e", workDir: ROOT },
+      { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e" } },
+    );
+    await stack.setAllConfig(E2E_CONFIG);
+  });
+  after(async () => {
+    // Always try to clean up, even after a failed check.
+    try {
+      await stack?.destroy({ onOutput: (s) => process.stdout.write(s) });
+      await stack?.workspace.removeStack("e2e");
+    } finally {
+      rmSync(path.join(ROOT, "Pulumi.e2e.yaml"), { force: true });
+      if (backend) rmSync(backend, { recursive: true, force: true });
+    }
+  });
+
+  let outputs: Record<string, any>;
+
+  test("pulumi up creates the lab", { timeout: 90 * 60_000 }, async () => {
+    const up = await stack.up({ onOutput: (s) => process.stdout.write(s) });
+    assert.equal(up.summary.result, "succeeded");
+    outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
+    assert.deepEqual(Object.keys(outputs.kubeconfigs), ["e2e"]);
+  });
+
+  test("every node is Ready", { timeout: 15 * 60_000 }, async () => {
+    const kube = kubeClient(outputs.kubeconfigs.e2e);
+    const { json } = await kube.request("GET", "/api/v1/nodes");
+    const ready = json.items.map((n: any) => [
+      n.metadata.name,
+      n.status.conditions.find((c: any) => c.type === "Ready")?.status,
+    ]);
+    assert.deepEqual(ready.sort(), [
+      ["e2e-master", "True"],
+      ["e2e-worker1", "True"],
+    ]);
+  });
+
+  test(
+    "a PVC without a storage class binds (default local-path, T06)",
+    { timeout: 15 * 60_000 },
+    async () => {
+      const kube = kubeClient(outputs.kubeconfigs.e2e);
+      const ns = "/api/v1/namespaces/default";
+      await kube.request("POST", `${ns}/persistentvolumeclaims`, {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        metadata: { name: "e2e-pvc" },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "100Mi" } } },
+      });
+      // local-path binds on first use (WaitForFirstConsumer): give it a consumer.
+      await kube.request("POST", `${ns}/pods`, {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "e2e-pvc-user" },
+        spec: {
+          containers: [
+            {
+              name: "c",
+              image: "busybox:1.36",
+              command: ["sh", "-c", "echo ok >/data/ok; sleep 3600"],
+              volumeMounts: [{ name: "d", mountPath: "/data" }],
+            },
+          ],
+          volumes: [{ name: "d", persistentVolumeClaim: { claimName: "e2e-pvc" } }],
+        },
+      });
+      await eventually("PVC e2e-pvc to be Bound", 600, async () => {
+        const { json } = await kube.request("GET", `${ns}/persistentvolumeclaims/e2e-pvc`);
+        return json?.status?.phase === "Bound" ? true : undefined;
+      });
+      await kube.request("DELETE", `${ns}/pods/e2e-pvc-user`);
+      await kube.request("DELETE", `${ns}/persistentvolumeclaims/e2e-pvc`);
+    },
+  );
+
+  test("Jenkins answers its login page", { timeout: 20 * 60_000 }, async () => {
+    const page = await eventually("Jenkins login page", 900, async () => {
+      const r = await httpGet(`${outputs.jenkinsUrl}/login`);
+      return r.status === 200 ? r : undefined;
+    });
+    assert.match(page.body, /Jenkins/);
+    assert.equal(typeof outputs.jenkinsAdminPassword, "string");
+  });
+
+  test("a second pulumi up changes nothing", { timeout: 30 * 60_000 }, async () => {
+    const up = await stack.up({ onOutput: (s) => process.stdout.write(s) });
+    const changes = Object.entries(up.summary.resourceChanges ?? {}).filter(
+      ([op, n]) => op !== "same" && (n ?? 0) > 0,
+    );
+    assert.deepEqual(changes, []);
+  });
+
+  test("pulumi destroy leaves no VM behind", { timeout: 30 * 60_000 }, async () => {
+    const d = await stack.destroy({ onOutput: (s) => process.stdout.write(s) });
+    assert.equal(d.summary.result, "succeeded");
+    assert.deepEqual(
+      tartVms().filter((n) => VMS.includes(n)),
+      [],
+    );
+  });
+});
