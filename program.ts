@@ -11,11 +11,18 @@ import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
+import { LabConfig } from "./lib/lab-config";
+import { ReviveResult } from "./lib/revive";
 
 export interface ProgramOptions {
   /** Host facts for preflight; `undefined` skips the host check (offline plan on a non-Mac). */
   readonly hostFacts: () => HostFacts | undefined;
+  /** Restarts this stack's VMs that died (T09); left out offline (tests, plan). */
+  readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
 }
+
+/** Identity of this stack on the Mac: recorded with every VM it makes (never touch another stack's VMs). */
+const owner = () => `${pulumi.getProject()}/${pulumi.getStack()}`;
 
 /** Everything `buildLab` needs, validated. Throws (before any resource exists) on bad config or host. */
 export function prepareLab(opts: ProgramOptions) {
@@ -33,12 +40,16 @@ export function prepareLab(opts: ProgramOptions) {
     }
   }
   for (const w of warnings) pulumi.log.warn(w);
+  if (opts.revive) {
+    const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());
+    for (const m of revived.messages) pulumi.log.warn(m);
+  }
   return { config, secrets };
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
 export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
-  const owner = `${pulumi.getProject()}/${pulumi.getStack()}`;
+  const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
 
   const clusters = config.clusters.map((cluster) => {
@@ -50,7 +61,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
         diskGb: spec.diskGb,
         softnetAllow: config.softnetAllow,
         ipWaitSeconds: config.ipWaitSeconds,
-        owner,
+        owner: vmOwner,
       });
       const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
       return { name: spec.name, spec, vm, node };

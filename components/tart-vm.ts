@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { scriptCommand } from "../lib/shell";
+import { startEnv } from "../lib/tart-env";
 
 export interface TartVmArgs {
   /** OCI image to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04. Changing it rebuilds the VM. */
@@ -44,23 +45,12 @@ export class TartVm extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    const sizing = [String(args.cpus), String(args.memoryMb), String(args.diskGb)];
+    const env = startEnv({ name, ...args });
+    const sizing = [env.CPUS, env.MEMORY_MB, env.DISK_GB];
     this.running = new command.local.Command(
       `${name}-start`,
       {
-        ...scriptCommand({
-          create: "tart-vm/start.sh",
-          delete: "tart-vm/stop.sh",
-          env: {
-            VM_NAME: name,
-            CPUS: sizing[0],
-            MEMORY_MB: sizing[1],
-            DISK_GB: sizing[2],
-            SOFTNET_ALLOW: args.softnetAllow,
-            IP_WAIT_SECONDS: String(args.ipWaitSeconds),
-            STOP_TIMEOUT_SECONDS: "30",
-          },
-        }),
+        ...scriptCommand({ create: "tart-vm/start.sh", delete: "tart-vm/stop.sh", env }),
         // Sizing applies only to a stopped VM: a change stops the VM (delete) and starts it again (create).
         triggers: sizing,
       },

@@ -8,6 +8,7 @@ import {
   devStackConfig,
   fakeIp,
   isSecretValue,
+  lastRecorder,
   runLab,
   unwrap,
 } from "./harness/pulumi";
@@ -150,6 +151,26 @@ describe("config variations", () => {
     const facts = { ...(await import("./harness/pulumi")).MAC_FACTS, arch: "x86_64" };
     await assert.rejects(runLab(devStackConfig(), { hostFacts: facts }), /not arm64 \(V01\)/);
   });
+});
+
+describe("T09 wiring", () => {
+  for (const preview of [false, true]) {
+    test(`the revive step gets this stack's owner id and ${preview ? "preview" : "up"} mode, before any resource`, async () => {
+      const calls: [string, boolean, number][] = [];
+      let registeredBefore = -1;
+      const { recorder } = await runLab(devStackConfig(), {
+        preview,
+        revive: (config, owner, dryRun) => {
+          calls.push([owner, dryRun, config.clusters.length]);
+          registeredBefore = lastRecorder?.registrations.length ?? -1;
+          return { restarted: [], messages: [] };
+        },
+      });
+      assert.deepEqual(calls, [["tartlab/dev", preview, 3]]);
+      assert.equal(registeredBefore, 0);
+      assert.ok(recorder.registrations.length > 0);
+    });
+  }
 });
 
 describe("reproducibility", () => {

@@ -203,7 +203,11 @@ export let lastRecorder: Recorder | undefined;
 
 export async function runLab(
   config: Record<string, unknown> = devStackConfig(),
-  opts: MockOptions & { secretKeys?: string[]; hostFacts?: HostFacts | undefined } = {},
+  opts: MockOptions & {
+    secretKeys?: string[];
+    hostFacts?: HostFacts | undefined;
+    revive?: import("../../program").ProgramOptions["revive"];
+  } = {},
 ): Promise<LabRun> {
   const recorder = new Recorder();
   lastRecorder = recorder;
@@ -212,7 +216,7 @@ export async function runLab(
   const { prepareLab, buildLab } = await import("../../program");
   const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
   // prepareLab throws synchronously on bad config/host; runLab then rejects with nothing registered.
-  const lab = prepareLab({ hostFacts: () => facts });
+  const lab = prepareLab({ hostFacts: () => facts, revive: opts.revive });
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     outputs = buildLab(lab);
