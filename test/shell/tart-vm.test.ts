@@ -27,6 +27,10 @@ const tartState = (vm: string, file: string) =>
   readFileSync(path.join(sb.dir, "tart", vm, file), "utf8").trim();
 const clone = (env = cloneEnv) =>
   sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env });
+const stopVm = () =>
+  sb.run({ script: "tart-vm/start.sh", deleteScript: "tart-vm/stop.sh", action: "delete", env: startEnv });
+const deleteVm = () =>
+  sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", action: "delete", env: cloneEnv });
 const start = (env: Record<string, string> = startEnv, processEnv?: Record<string, string>) =>
   sb.run({ script: "tart-vm/start.sh", deleteScript: "tart-vm/stop.sh", env, processEnv });
 
@@ -152,20 +156,10 @@ describe("tart-vm delete path", () => {
   test("stop then delete a running VM", async () => {
     await clone();
     await start();
-    const stop = await sb.run({
-      script: "tart-vm/start.sh",
-      deleteScript: "tart-vm/stop.sh",
-      action: "delete",
-      env: startEnv,
-    });
+    const stop = await stopVm();
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(tartState("dev-master", "state"), "stopped");
-    const del = await sb.run({
-      script: "tart-vm/clone.sh",
-      deleteScript: "tart-vm/delete.sh",
-      action: "delete",
-      env: cloneEnv,
-    });
+    const del = await deleteVm();
     assert.equal(del.code, 0, del.stderr);
     assert.ok(del.calls.includes("tart delete dev-master"));
     assert.ok(!existsSync(path.join(sb.dir, "tart", "dev-master")));
@@ -173,19 +167,9 @@ describe("tart-vm delete path", () => {
   });
 
   test("delete and stop of a VM that is already gone succeed", async () => {
-    const stop = await sb.run({
-      script: "tart-vm/start.sh",
-      deleteScript: "tart-vm/stop.sh",
-      action: "delete",
-      env: startEnv,
-    });
+    const stop = await stopVm();
     assert.equal(stop.code, 0, stop.stderr);
-    const del = await sb.run({
-      script: "tart-vm/clone.sh",
-      deleteScript: "tart-vm/delete.sh",
-      action: "delete",
-      env: cloneEnv,
-    });
+    const del = await deleteVm();
     assert.equal(del.code, 0, del.stderr);
     assert.match(del.stderr, /already gone/);
     assert.ok(!del.calls.some((c) => c.startsWith("tart delete")));
@@ -193,12 +177,7 @@ describe("tart-vm delete path", () => {
 
   test("never deletes a VM this stack did not make", async () => {
     await clone({ ...cloneEnv, OWNER: "someone/else" });
-    const del = await sb.run({
-      script: "tart-vm/clone.sh",
-      deleteScript: "tart-vm/delete.sh",
-      action: "delete",
-      env: cloneEnv,
-    });
+    const del = await deleteVm();
     assert.equal(del.code, 0);
     assert.match(del.stderr, /not made by tartlab\/dev; leaving it untouched/);
     assert.ok(existsSync(path.join(sb.dir, "tart", "dev-master")));
