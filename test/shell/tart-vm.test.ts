@@ -98,6 +98,23 @@ describe("tart-vm/start.sh", () => {
     assert.ok(existsSync(path.join(sb.home, ".tartlab/logs/dev-master.log")));
   });
 
+  test("tart run is detached: its own session, stdin from /dev/null, output to the VM's log", async (t) => {
+    if (!existsSync("/proc/self/stat")) return t.skip("needs /proc to read the session id");
+    await clone();
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    const sid = tartState("dev-master", "sid");
+    const mySid = readFileSync("/proc/self/stat", "utf8")
+      .replace(/^.*\) /, "")
+      .split(" ")[3];
+    assert.notEqual(sid, mySid, "tart run must not share our session: Pulumi kills plugin process groups");
+    assert.equal(sid, tartState("dev-master", "pid"), "tart run leads its own session (setsid)");
+    const stdio = tartState("dev-master", "stdio").split("\n");
+    assert.equal(stdio[0], "/dev/null");
+    assert.equal(stdio[1], path.join(sb.home, ".tartlab/logs/dev-master.log"));
+    assert.equal(stdio[2], stdio[1]);
+  });
+
   test("disk already large enough: no --disk-size (tart refuses to shrink)", async () => {
     await clone();
     const r = await start({ ...startEnv, DISK_GB: "20" });
