@@ -5,13 +5,15 @@
  */
 export const VERSIONS = {
   /**
-   * Default Kubernetes minor. Cilium 1.18's compatibility page lists 1.30, 1.31, 1.32, 1.33 as e2e tested:
-   * https://raw.githubusercontent.com/cilium/cilium/v1.18.14/Documentation/network/kubernetes/compatibility.rst
-   * (a newer documented pair, e.g. Cilium 1.20 + Kubernetes 1.36, could not be confirmed from here).
+   * Default Kubernetes minor: the newest that the default Cilium's docs list as e2e tested (see
+   * CILIUM_TESTED_KUBERNETES). 1.35 is maintained until 2027-02-28 (https://kubernetes.io/releases/1.35/).
    */
-  kubernetes: "1.33",
-  /** Cilium Helm chart (https://helm.cilium.io), newest 1.18 patch seen in the upstream README's stable table. */
-  cilium: "1.18.14",
+  kubernetes: "1.35",
+  /**
+   * Cilium Helm chart (https://helm.cilium.io): newest 1.19 patch in the upstream README's stable table
+   * (Oct 2026). 1.20 is newer, but its Kubernetes compatibility list could not be read from here.
+   */
+  cilium: "1.19.8",
   /**
    * rancher/local-path-provisioner, manifest vendored in manifests/local-path-storage.yaml from
    * https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml
@@ -29,9 +31,14 @@ export const VERSIONS = {
   baseImage: "ghcr.io/cirruslabs/ubuntu:24.04",
 } as const;
 
-/** Cilium minor -> Kubernetes minors its docs list as e2e tested (source: the compatibility page above). */
+/**
+ * Cilium minor -> Kubernetes minors its docs list as "e2e tested and guaranteed to be compatible"
+ * (Documentation/network/kubernetes/compatibility.rst of that release; a release branch keeps its list):
+ * 1.18 at v1.18.14, 1.19 at v1.19.3.
+ */
 export const CILIUM_TESTED_KUBERNETES: Readonly<Record<string, readonly string[]>> = {
   "1.18": ["1.30", "1.31", "1.32", "1.33"],
+  "1.19": ["1.32", "1.33", "1.34", "1.35"],
 };
 
 /** Oldest Kubernetes minor accepted: kubeadm config API v1beta4 (used here) exists from 1.31 on. */

@@ -207,7 +207,7 @@ describe("clusters in the default lab", () => {
     assert.equal(rel.type, "kubernetes:helm.sh/v3:Release");
     assert.ok(rel.provider.includes("::dev-k8s::"), rel.provider);
     assert.equal(rel.inputs.chart, "cilium");
-    assert.equal(rel.inputs.version, "1.18.14");
+    assert.equal(rel.inputs.version, "1.19.8");
     assert.deepEqual(rel.inputs.repositoryOpts, { repo: "https://helm.cilium.io" });
     assert.equal(rel.inputs.namespace, "kube-system");
     assert.deepEqual(rel.inputs.values, {

@@ -217,16 +217,27 @@ describe("lab config validation", () => {
     }
   });
 
-  test("the seed's Kubernetes 1.31 is accepted (with a compatibility warning only if untested)", () => {
+  test("the seed's Kubernetes 1.31 is accepted: a warning with the default Cilium, none with Cilium 1.18", () => {
     const { config, warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.31" });
     assert.equal(config.kubernetesVersion, "1.31");
-    assert.deepEqual(warnings, []);
+    assert.deepEqual(warnings, [
+      "Cilium 1.19.8 does not list Kubernetes 1.31 as e2e tested (tested: 1.32, 1.33, 1.34, 1.35)",
+    ]);
+    const with118 = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.31", ciliumVersion: "1.18.14" });
+    assert.deepEqual(with118.warnings, []);
+  });
+
+  test("defaults come from lib/versions.ts when the stack sets no versions", () => {
+    const { config } = validateLabConfig(devRaw());
+    assert.equal(config.kubernetesVersion, "1.35");
+    assert.equal(config.ciliumVersion, "1.19.8");
+    assert.equal(config.baseImage, "ghcr.io/cirruslabs/ubuntu:24.04");
   });
 
   test("an untested Kubernetes/Cilium pair is a warning, not an error", () => {
     const { warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.36" });
     assert.deepEqual(warnings, [
-      "Cilium 1.18.14 does not list Kubernetes 1.36 as e2e tested (tested: 1.30, 1.31, 1.32, 1.33)",
+      "Cilium 1.19.8 does not list Kubernetes 1.36 as e2e tested (tested: 1.32, 1.33, 1.34, 1.35)",
     ]);
   });
 

@@ -120,7 +120,7 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
 
   test("K8sNode: exact environment of node prep", () => {
     assert.deepEqual(bundleEnv(rec.byName("platform-worker2-prepare").inputs.stdin), {
-      K8S_MINOR: "1.33",
+      K8S_MINOR: "1.35",
       K8S_PATCH: "",
       NODE_NAME: "platform-worker2",
     });
