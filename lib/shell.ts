@@ -91,6 +91,12 @@ export interface ScriptCommandArgs {
   readonly create: string;
   readonly delete?: string;
   readonly stdin: pulumi.Output<string>;
+  /**
+   * Off: the provider would otherwise send the previous stdout (a kubeconfig, a join token) as the environment
+   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (facts/pulumi.md §1.4); the
+   * scripts never read them.
+   */
+  readonly addPreviousOutputInEnv: false;
 }
 
 /** Arguments for a local or remote Command that runs scripts/<spec.create> (and <spec.delete>). */
@@ -102,5 +108,6 @@ export function scriptCommand(spec: ScriptSpec): ScriptCommandArgs {
     create: run("create"),
     delete: spec.delete ? run("delete") : undefined,
     stdin: pulumi.all(spec.env).apply((env) => bundle(scripts, env)),
+    addPreviousOutputInEnv: false,
   };
 }

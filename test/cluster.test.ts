@@ -152,6 +152,12 @@ describe("clusters in the default lab", () => {
     assert.deepEqual(docs[1].proxy, { disabled: true });
   });
 
+  test("no command gets its previous (secret) stdout back as environment variables", () => {
+    for (const r of rec.registrations.filter((x) => x.type.startsWith("command:"))) {
+      assert.equal(r.inputs.addPreviousOutputInEnv, false, r.name);
+    }
+  });
+
   test("kubeconfig and join-token commands never log stdout and mark it secret", () => {
     for (const name of [
       "platform-kubeconfig",

@@ -6,6 +6,7 @@ set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${BASE_IMAGE:?BASE_IMAGE is required}"
 : "${OWNER:?OWNER is required}"
+: "${CLONE_TIMEOUT_SECONDS:=1800}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 marker_dir="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
@@ -35,8 +36,21 @@ MSG
   exit 1
 fi
 
-# CI=1: tart prints plain progress lines instead of redrawing a progress bar.
-CI=1 tart clone "$BASE_IMAGE" "$VM_NAME"
+# Runs a command with a deadline (V09). macOS has no timeout(1); Node, which Pulumi needs anyway, does it.
+_with_timeout() {
+  node -e '
+    const [secs, cmd, ...args] = process.argv.slice(1);
+    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
+    if (r.error && r.error.code === "ETIMEDOUT") {
+      process.stderr.write("tartlab: gave up after " + secs + "s waiting for: " + [cmd, ...args].join(" ") + "\n");
+      process.exit(124);
+    }
+    process.exit(r.status === null ? 1 : r.status);
+  ' "$@"
+}
+
+# The first clone pulls the image (several GB). CI=1: plain progress lines, not a redrawn progress bar.
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" tart clone "$BASE_IMAGE" "$VM_NAME"
 mkdir -p "$marker_dir"
 printf '%s\n' "$OWNER" >"$marker"
 # The first clone of an image keeps the image's baked-in MAC, which other VMs may share (stale DHCP leases,
