@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createHash, createPublicKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { userInfo } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { Sandbox, sandbox } from "../harness/shell";
+import { parseJoinToken } from "../../lib/kubeadm";
 
 let sb: Sandbox;
 let root: string;
@@ -73,6 +76,43 @@ describe("kubeadm-cluster/init.sh", () => {
     assert.match(r.stderr, /kubeadm init on dev-master failed or took over 900s/);
     assert.match(r.stderr, /port 6443 in use/);
     assert.doesNotMatch(r.stderr, /--token/);
+  });
+});
+
+describe("kubeadm-cluster/join-token.sh", () => {
+  test("prints a fresh token and the CA public-key hash kubeadm's discovery expects", async () => {
+    // A real CA certificate; the expected hash is computed independently (sha256 of the DER SubjectPublicKeyInfo).
+    const pki = path.join(root, "etc/kubernetes/pki");
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=kubernetes",
+        "-days",
+        "1",
+        "-keyout",
+        path.join(pki, "ca.key"),
+        "-out",
+        path.join(pki, "ca.crt"),
+      ],
+      { stdio: "ignore" },
+    );
+    const spki = createPublicKey(readFileSync(path.join(pki, "ca.crt"))).export({
+      type: "spki",
+      format: "der",
+    });
+    const expected = `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+    sb.fake("kubeadm", 'echo "abcdef.0123456789abcdef"');
+    const r = await run("kubeadm-cluster/join-token.sh", { WORKER_NAME: "dev-worker1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `token abcdef.0123456789abcdef\ncaCertHash ${expected}\n`);
+    assert.deepEqual(r.calls, ["kubeadm token create --ttl 2h --description tartlab join of dev-worker1"]);
+    assert.deepEqual(parseJoinToken(r.stdout), { token: "abcdef.0123456789abcdef", caCertHash: expected });
   });
 });
 
