@@ -125,6 +125,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: {
               NODE_NAME: w.name,
+              CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
               JOIN_CONFIG: pulumi.secret(
                 pulumi
                   .all([token.stdout, w.node.ip, cpIp])

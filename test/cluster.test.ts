@@ -175,6 +175,7 @@ describe("clusters in the default lab", () => {
     assert.equal(unwrap(join.inputs.connection).host, fakeIp("dev-worker1"));
     assert.ok(isSecretValue(join.inputs.stdin), "stdin carries the token: secret");
     assert.equal(join.inputs.logging, "stderr");
+    assert.equal(bundleEnv(unwrap(join.inputs.stdin)).CA_CERT_HASH, FAKE_CA_HASH);
     const doc = parse(bundleEnv(unwrap(join.inputs.stdin)).JOIN_CONFIG);
     assert.equal(doc.nodeRegistration.kubeletExtraArgs[0].value, fakeIp("dev-worker1"));
     assert.equal(doc.discovery.bootstrapToken.apiServerEndpoint, `${fakeIp("dev-master")}:6443`);

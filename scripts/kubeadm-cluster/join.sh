@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # KubeadmCluster: `kubeadm join` a worker from a generated v1beta4 JoinConfiguration (secret: holds the token).
-# Idempotent (a joined node is left alone); each attempt has a timeout; bounded retries with a reset between.
+# Idempotent: a node already joined to THIS cluster (same CA) is left alone; one joined to another cluster (its
+# control plane was rebuilt) is reset and joined again. Each attempt has a timeout; bounded retries.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${JOIN_CONFIG:?JOIN_CONFIG is required}"
+: "${CA_CERT_HASH:?CA_CERT_HASH is required (sha256:<hex> of the cluster CA public key)}"
 : "${JOIN_TIMEOUT_SECONDS:=300}"
 : "${JOIN_ATTEMPTS:=3}"
 : "${RETRY_PAUSE_SECONDS:=10}"
 root="${TARTLAB_ROOT:-}"
 
+# sha256 of the DER public key of a CA certificate, as kubeadm's --discovery-token-ca-cert-hash has it.
+_ca_hash() {
+  openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex |
+    sed 's/^.*= *//'
+}
+
 if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
-  echo "tartlab: $NODE_NAME has already joined; not joining again" >&2
-  exit 0
+  current="sha256:$(_ca_hash "$root/etc/kubernetes/pki/ca.crt" 2>/dev/null || true)"
+  if [ "$current" = "$CA_CERT_HASH" ]; then
+    echo "tartlab: $NODE_NAME has already joined this cluster; not joining again" >&2
+    exit 0
+  fi
+  echo "tartlab: $NODE_NAME belongs to another cluster (CA $current); resetting it to join this one" >&2
+  kubeadm reset -f >/dev/null 2>&1 || true
 fi
 mkdir -p "$root/etc/tartlab"
 umask 077

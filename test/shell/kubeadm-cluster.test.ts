@@ -79,34 +79,24 @@ describe("kubeadm-cluster/init.sh", () => {
   });
 });
 
+/** Writes a real self-signed CA to etc/kubernetes/pki/ca.crt and returns its kubeadm discovery hash. */
+function makeCa(): string {
+  const pki = path.join(root, "etc/kubernetes/pki");
+  const args = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=kubernetes", "-days", "1"];
+  execFileSync("openssl", [...args, "-keyout", path.join(pki, "ca.key"), "-out", path.join(pki, "ca.crt")], {
+    stdio: "ignore",
+  });
+  const spki = createPublicKey(readFileSync(path.join(pki, "ca.crt"))).export({
+    type: "spki",
+    format: "der",
+  });
+  return `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+}
+
 describe("kubeadm-cluster/join-token.sh", () => {
   test("prints a fresh token and the CA public-key hash kubeadm's discovery expects", async () => {
     // A real CA certificate; the expected hash is computed independently (sha256 of the DER SubjectPublicKeyInfo).
-    const pki = path.join(root, "etc/kubernetes/pki");
-    execFileSync(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=kubernetes",
-        "-days",
-        "1",
-        "-keyout",
-        path.join(pki, "ca.key"),
-        "-out",
-        path.join(pki, "ca.crt"),
-      ],
-      { stdio: "ignore" },
-    );
-    const spki = createPublicKey(readFileSync(path.join(pki, "ca.crt"))).export({
-      type: "spki",
-      format: "der",
-    });
-    const expected = `sha256:${createHash("sha256").update(spki).digest("hex")}`;
+    const expected = makeCa();
     sb.fake("kubeadm", 'echo "abcdef.0123456789abcdef"');
     const r = await run("kubeadm-cluster/join-token.sh", { WORKER_NAME: "dev-worker1" });
     assert.equal(r.code, 0, r.stderr);
@@ -159,15 +149,28 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
   const env = {
     NODE_NAME: "dev-worker1",
     JOIN_CONFIG: "kind: JoinConfiguration\n",
+    CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
     RETRY_PAUSE_SECONDS: "0",
   };
 
-  test("already joined: no second join", async () => {
+  test("already joined to this cluster: no second join", async () => {
+    const hash = makeCa();
     writeFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "x");
     sb.fake("kubeadm", "exit 99");
-    const r = await run("kubeadm-cluster/join.sh", env);
+    const r = await run("kubeadm-cluster/join.sh", { ...env, CA_CERT_HASH: hash });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.calls.some((c) => c.startsWith("kubeadm")));
+    assert.match(r.stderr, /already joined this cluster/);
+  });
+
+  test("joined to another cluster (control plane rebuilt): reset, then join this one", async () => {
+    makeCa();
+    writeFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "x");
+    sb.fake("kubeadm", "exit 0");
+    const r = await run("kubeadm-cluster/join.sh", env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.calls, ["kubeadm reset -f", "kubeadm join --config /etc/tartlab/kubeadm-join.yaml"]);
+    assert.match(r.stderr, /belongs to another cluster/);
   });
 
   test("a failed attempt is reset and retried", async () => {
