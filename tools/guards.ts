@@ -19,6 +19,62 @@ interface Guard {
 
 const GUARDS: Guard[] = [
   {
+    what: "Jenkins waits for the default StorageClass (T06)",
+    file: "components/jenkins.ts",
+    from: "dependsOn: [secret, args.storage]",
+    to: "dependsOn: [secret]",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "local-path waits for the nodes-Ready gate",
+    file: "program.ts",
+    from: "after: [cilium.nodesReady]",
+    to: "after: []",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "local-path StorageClass made default",
+    file: "components/local-path-storage.ts",
+    from: '"storageclass.kubernetes.io/is-default-class": "true"',
+    to: '"storageclass.kubernetes.io/is-default-class": "false"',
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "Jenkins admin password kept secret",
+    file: "components/jenkins.ts",
+    from: "this.adminPassword = pulumi.secret(password.result);",
+    to: "this.adminPassword = password.result;",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "up restarts dead VMs (T09)",
+    file: "program.ts",
+    from: "const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());",
+    to: "const revived = { messages: [] as string[] };",
+    test: "test/program.test.ts",
+  },
+  {
+    what: "revive touches only this stack's VMs",
+    file: "lib/revive.ts",
+    from: "if (marker !== owner) continue;",
+    to: "",
+    test: "test/revive.test.ts",
+  },
+  {
+    what: "no previous (secret) stdout in command environments",
+    file: "lib/shell.ts",
+    from: "    addPreviousOutputInEnv: false,\n  };",
+    to: "  };",
+    test: "test/cluster.test.ts",
+  },
+  {
+    what: "a worker of another cluster is reset before joining",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: "kubeadm reset -f >/dev/null 2>&1 || true\nfi",
+    to: "fi",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
     what: "VM start waits for the clone",
     file: "components/tart-vm.ts",
     from: "dependsOn: [clone], deleteBeforeReplace",
