@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { K8sNode } from "./k8s-node";
 import { ClusterSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken } from "../lib/kubeadm";
-import { rewriteKubeconfig } from "../lib/kubeconfig";
+import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
 
 export interface ClusterMember {
@@ -87,7 +87,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
     this.provider = new k8s.Provider(
       `${name}-k8s`,
-      { kubeconfig: this.kubeconfig, enableServerSideApply: true },
+      {
+        kubeconfig: this.kubeconfig,
+        enableServerSideApply: true,
+        // A new cluster (new CA) replaces the provider, so Cilium, storage and Jenkins are created again in it
+        // instead of being assumed present; objects of a cluster that is gone are dropped from state.
+        clusterIdentifier: pulumi.unsecret(this.kubeconfig.apply(clusterIdentity)),
+        deleteUnreachable: true,
+      },
       { parent: this },
     );
 

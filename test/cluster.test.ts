@@ -3,7 +3,7 @@ import { before, describe, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { ciliumValues } from "../components/cilium-install";
 import { initConfig, joinConfig, parseJoinToken } from "../lib/kubeadm";
-import { rewriteKubeconfig } from "../lib/kubeconfig";
+import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
 import {
   FAKE_ADMIN_CONF,
   FAKE_CA_HASH,
@@ -124,6 +124,16 @@ describe("admin kubeconfig rewrite (facts A.5)", () => {
   });
 });
 
+describe("cluster identity", () => {
+  test("is a hash of the CA: stable for one cluster, different for a rebuilt one", () => {
+    const id = clusterIdentity(FAKE_ADMIN_CONF);
+    assert.match(id, /^ca-sha256:[0-9a-f]{64}$/);
+    assert.equal(clusterIdentity(rewriteKubeconfig(FAKE_ADMIN_CONF, "dev", "https://1.2.3.4:6443")), id);
+    assert.notEqual(clusterIdentity(FAKE_ADMIN_CONF.replace("Q0EK", "TkVXQ0EK")), id);
+    assert.throws(() => clusterIdentity("apiVersion: v1\n"), /no certificate-authority-data/);
+  });
+});
+
 describe("clusters in the default lab", () => {
   let rec: Recorder;
   let outputs: any;
@@ -203,6 +213,8 @@ describe("clusters in the default lab", () => {
       const p = rec.byName(`${c}-k8s`);
       assert.equal(p.type, "pulumi:providers:kubernetes");
       assert.ok(isSecretValue(p.inputs.kubeconfig), `${c} kubeconfig secret`);
+      assert.equal(p.inputs.clusterIdentifier, clusterIdentity(FAKE_ADMIN_CONF));
+      assert.equal(p.inputs.deleteUnreachable, "true");
       const kc = parse(unwrap(p.inputs.kubeconfig));
       assert.equal(kc["current-context"], `tartlab-${c}`);
       assert.equal(kc.clusters[0].cluster.server, `https://${fakeIp(`${c}-master`)}:6443`);

@@ -19,6 +19,13 @@ interface Guard {
 
 const GUARDS: Guard[] = [
   {
+    what: "a rebuilt cluster replaces its provider (and its Kubernetes objects)",
+    file: "components/kubeadm-cluster.ts",
+    from: "clusterIdentifier: pulumi.unsecret(this.kubeconfig.apply(clusterIdentity)),",
+    to: "",
+    test: "test/cluster.test.ts",
+  },
+  {
     what: "Jenkins waits for the default StorageClass (T06)",
     file: "components/jenkins.ts",
     from: "dependsOn: [secret, args.storage]",
