@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
-import { devStackConfig, lastRecorder, runLab } from "./harness/pulumi";
+import { devRawConfig, devStackConfig, lastRecorder, runLab } from "./harness/pulumi";
 
-/** Pulumi.dev.yaml's config as the raw values lib/config.ts hands to validation. */
-function devRaw(): any {
-  const raw: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(devStackConfig())) raw[k.replace(/^tartlab:/, "")] = v;
-  return structuredClone(raw);
-}
+const devRaw = devRawConfig;
 
 function problemsOf(raw: RawConfig): string[] {
   try {

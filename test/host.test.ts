@@ -2,15 +2,13 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HostFacts, checkHost, parseHostFacts } from "../lib/host";
 import { validateLabConfig } from "../lib/lab-config";
-import { MAC_FACTS, devStackConfig } from "./harness/pulumi";
+import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 import { sandbox } from "./harness/shell";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { SCRIPTS_DIR } from "../lib/shell";
 
-const lab = validateLabConfig(
-  Object.fromEntries(Object.entries(devStackConfig()).map(([k, v]) => [k.replace(/^tartlab:/, ""), v])),
-).config;
+const lab = validateLabConfig(devRawConfig()).config;
 
 describe("host preflight rules", () => {
   test("a Mac that fits the default lab passes", () => {

@@ -4,12 +4,10 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { validateLabConfig } from "../lib/lab-config";
 import { reviveStoppedVms } from "../lib/revive";
-import { devStackConfig } from "./harness/pulumi";
+import { devRawConfig } from "./harness/pulumi";
 import { Sandbox, sandbox } from "./harness/shell";
 
-const config = validateLabConfig(
-  Object.fromEntries(Object.entries(devStackConfig()).map(([k, v]) => [k.replace(/^tartlab:/, ""), v])),
-).config;
+const config = validateLabConfig(devRawConfig()).config;
 const OWNER = "tartlab/dev";
 
 let sb: Sandbox;

@@ -170,6 +170,13 @@ export function devStackConfig(): Record<string, unknown> {
   return parse(readFileSync(file, "utf8")).config;
 }
 
+/** Pulumi.dev.yaml's config as the raw values lib/config.ts hands to validation (keys without "tartlab:"). */
+export function devRawConfig(): Record<string, any> {
+  return structuredClone(
+    Object.fromEntries(Object.entries(devStackConfig()).map(([k, v]) => [k.replace(/^tartlab:/, ""), v])),
+  );
+}
+
 /** Feeds stack config to the runtime as the CLI would: scalars as strings, structured values as JSON. */
 export function setStackConfig(config: Record<string, unknown>, secretKeys: string[] = []): void {
   const all: Record<string, string> = {};
