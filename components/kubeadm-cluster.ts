@@ -85,6 +85,19 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         .all([adminConf.stdout, this.apiServer])
         .apply(([conf, server]) => rewriteKubeconfig(conf, args.spec.name, server)),
     );
+    // V10: the Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600).
+    new command.local.Command(
+      `${name}-host-kubeconfig`,
+      {
+        ...scriptCommand({
+          create: "kubeadm-cluster/host-kubeconfig.sh",
+          delete: "kubeadm-cluster/host-kubeconfig-remove.sh",
+          env: { CLUSTER_NAME: args.spec.name, KUBECONFIG_CONTENT: this.kubeconfig },
+        }),
+        ...SECRET_STDOUT,
+      },
+      { parent: this },
+    );
     this.provider = new k8s.Provider(
       `${name}-k8s`,
       {

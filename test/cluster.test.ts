@@ -180,6 +180,17 @@ describe("clusters in the default lab", () => {
     }
   });
 
+  test("the Mac gets each cluster's kubeconfig as a file (V10), secret and never logged", () => {
+    const r = rec.byName("dev-host-kubeconfig");
+    assert.equal(r.type, "command:local:Command");
+    assert.equal(r.inputs.logging, "none");
+    assert.ok(isSecretValue(r.inputs.stdin), "the bundle carries the kubeconfig: secret");
+    const env = bundleEnv(unwrap(r.inputs.stdin));
+    assert.equal(env.CLUSTER_NAME, "dev");
+    assert.equal(parse(env.KUBECONFIG_CONTENT)["current-context"], "tartlab-dev");
+    assert.equal(r.inputs.delete, "bash -s -- delete");
+  });
+
   test("the join runs on the worker with a secret JoinConfiguration for its own IP", () => {
     const join = rec.byName("dev-dev-worker1-join");
     assert.equal(unwrap(join.inputs.connection).host, fakeIp("dev-worker1"));

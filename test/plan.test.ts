@@ -12,7 +12,7 @@ test("npm run plan prints the default lab's whole graph and its longest chain", 
       cwd: path.join(__dirname, ".."),
     },
   );
-  assert.match(out, /^101 resources;/m);
+  assert.match(out, /^104 resources;/m);
   for (const vm of ["platform-master", "platform-worker2", "dev-worker1", "staging-master"]) {
     assert.match(out, new RegExp(`─ ${vm} \\(tartlab:index:TartVm\\)`));
     assert.match(out, new RegExp(`─ ${vm}-start \\(command:local:Command\\) {2}<- ${vm}-clone`));

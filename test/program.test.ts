@@ -190,9 +190,9 @@ describe("reproducibility", () => {
       (r) => `${r.type} ${r.name}`,
     );
     assert.deepEqual(preview.sort(), full.sort());
-    // stack + per VM (2 components, 2 local, 3 remote) + per cluster (3 components, init, kubeconfig, provider,
-    // Cilium, Ready gate, local-path, default StorageClass) + per worker 4 + Jenkins (component + 4).
-    assert.equal(full.length, 1 + 7 * 7 + 3 * 10 + 4 * 4 + 5);
+    // stack + per VM (2 components, 2 local, 3 remote) + per cluster (3 components, init, kubeconfig, host
+    // kubeconfig file, provider, Cilium, Ready gate, local-path, default StorageClass) + per worker 4 + Jenkins (5).
+    assert.equal(full.length, 1 + 7 * 7 + 3 * 11 + 4 * 4 + 5);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
 import { userInfo } from "node:os";
 import * as path from "node:path";
@@ -269,5 +269,30 @@ describe("cluster membership and readiness (on the control plane)", () => {
       r.stderr,
       /cluster dev: nodes not all Ready after 1s \(waited for: dev-master dev-worker1\)/,
     );
+  });
+});
+
+describe("kubeadm-cluster/host-kubeconfig.sh (V10, on the Mac)", () => {
+  test("writes ~/.tartlab/kube/<cluster>.yaml readable only by the user; delete removes it", async () => {
+    const env = { CLUSTER_NAME: "dev", KUBECONFIG_CONTENT: "apiVersion: v1\nkind: Config\n" };
+    const write = await sb.run({
+      script: "kubeadm-cluster/host-kubeconfig.sh",
+      deleteScript: "kubeadm-cluster/host-kubeconfig-remove.sh",
+      env,
+    });
+    assert.equal(write.code, 0, write.stderr);
+    const file = path.join(sb.home, ".tartlab/kube/dev.yaml");
+    assert.equal(readFileSync(file, "utf8"), "apiVersion: v1\nkind: Config\n\n");
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
+    assert.doesNotMatch(write.stdout + write.stderr, /apiVersion/);
+    const remove = await sb.run({
+      script: "kubeadm-cluster/host-kubeconfig.sh",
+      deleteScript: "kubeadm-cluster/host-kubeconfig-remove.sh",
+      action: "delete",
+      env,
+    });
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.ok(!existsSync(file));
   });
 });
