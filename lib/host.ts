@@ -11,6 +11,8 @@ export interface HostFacts {
   readonly os: string;
   readonly arch: string;
   readonly tart: string;
+  /** What `tart --version` printed ("" when it failed: tart is there but not usable). */
+  readonly tartVersion: string;
   readonly softnet: string;
   readonly softnetSuid: boolean;
   readonly passwordlessSudo: boolean;
@@ -37,6 +39,7 @@ export function parseHostFacts(text: string): HostFacts {
     os: kv.get("os") ?? "",
     arch: kv.get("arch") ?? "",
     tart: kv.get("tart") ?? "",
+    tartVersion: kv.get("tartVersion") ?? "",
     softnet: kv.get("softnet") ?? "",
     softnetSuid: kv.get("softnetSuid") === "yes",
     passwordlessSudo: kv.get("passwordlessSudo") === "yes",
@@ -76,7 +79,13 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
       `host architecture is ${h.arch || "unknown"}, not arm64 (V01): the lab's arm64 images need Apple Silicon`,
     );
   }
-  if (!h.tart) problems.push("tart is not on PATH; install it: brew install cirruslabs/cli/tart");
+  if (!h.tart) {
+    problems.push("tart is not on PATH; install it: brew install cirruslabs/cli/tart");
+  } else if (!h.tartVersion) {
+    problems.push(
+      `tart (${h.tart}) is on PATH but \`tart --version\` fails; reinstall: brew reinstall cirruslabs/cli/tart`,
+    );
+  }
   if (!h.softnet) {
     problems.push("softnet is not on PATH; install it: brew install cirruslabs/cli/softnet");
   } else if (!h.softnetSuid && !h.passwordlessSudo) {

@@ -105,7 +105,7 @@ const jenkinsSchema = z.strictObject({
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
 export function show(v: unknown): string {
-  return typeof v === "string" ? JSON.stringify(v) : v === undefined ? "nothing" : JSON.stringify(v);
+  return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
 function keyOf(path: readonly PropertyKey[]): string {

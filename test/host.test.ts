@@ -28,6 +28,11 @@ describe("host preflight rules", () => {
     ],
     ["no tart", { tart: "" }, "tart is not on PATH; install it: brew install cirruslabs/cli/tart"],
     [
+      "tart present but broken",
+      { tartVersion: "" },
+      "tart (/opt/homebrew/bin/tart) is on PATH but `tart --version` fails; reinstall: brew reinstall cirruslabs/cli/tart",
+    ],
+    [
       "no softnet",
       { softnet: "" },
       "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet",
@@ -96,6 +101,7 @@ describe("scripts/host/facts.sh", () => {
         os: "Darwin",
         arch: "arm64",
         tart: path.join(sb.bin, "tart"),
+        tartVersion: "2.32.1",
         softnet: path.join(sb.bin, "softnet"),
         softnetSuid: false,
         passwordlessSudo: false,

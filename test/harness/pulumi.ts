@@ -189,6 +189,7 @@ export const MAC_FACTS: HostFacts = {
   os: "Darwin",
   arch: "arm64",
   tart: "/opt/homebrew/bin/tart",
+  tartVersion: "2.32.1",
   softnet: "/opt/homebrew/bin/softnet",
   softnetSuid: true,
   passwordlessSudo: false,
