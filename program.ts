@@ -85,6 +85,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
     const storage = new LocalPathStorage(cluster.name, {
       provider: kubeadm.provider,
       after: [cilium.nodesReady],
+      nodeCount: nodes.length,
     });
     return { cluster, nodes, kubeadm, storage };
   });

@@ -15,13 +15,23 @@ export const VERSIONS = {
    */
   cilium: "1.19.8",
   /**
-   * rancher/local-path-provisioner, manifest vendored in manifests/local-path-storage.yaml from
-   * https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml
+   * rancher/local-path-provisioner release. Not vendored and not fetched at `up`: manifests/local-path.ts writes
+   * the objects of that tag's deploy/local-path-storage.yaml as typed values (read at github
+   * rancher/local-path-provisioner, tag v0.0.37, commit 49b2be8e).
    */
   localPathProvisioner: "v0.0.37",
-  /** The manifest of that release, applied as-is (not vendored: see manifests/README.md). */
-  localPathManifest:
-    "https://raw.githubusercontent.com/rancher/local-path-provisioner/v0.0.37/deploy/local-path-storage.yaml",
+  /**
+   * The provisioner image named by that manifest (the release's own tag; built for linux/arm64 among others:
+   * .github/workflows/build.yml at v0.0.37).
+   */
+  localPathProvisionerImage: "docker.io/rancher/local-path-provisioner:v0.0.37",
+  /**
+   * Image of the helper pods that create and delete volume directories (the manifest's helperPod.yaml; v0.0.37
+   * runs the image written there, its --helper-image flag is unused). Upstream names `docker.io/library/busybox`
+   * with no tag, i.e. `latest`, which now is 1.38.0, also tagged `unstable`; pinned to the stable 1.37.0
+   * (docker-library/official-images library/busybox, Aug 2026: tags `1.37.0`, `1.37`, arm64v8 included).
+   */
+  localPathHelperImage: "docker.io/library/busybox:1.37.0",
   /** Jenkins chart from https://charts.jenkins.io; values.yaml of this version is in shared/charts/. */
   jenkinsChart: "5.9.53",
   /**

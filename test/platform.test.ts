@@ -4,7 +4,6 @@ import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { jenkinsValues } from "../manifests/jenkins-values";
-import { VERSIONS } from "../lib/versions";
 import {
   FAKE_PASSWORD,
   Recorder,
@@ -29,23 +28,19 @@ describe("platform services in the default lab", () => {
     outputs = run.outputs;
   });
 
-  test("every cluster gets local-path from the pinned manifest through its own provider, after nodes are Ready", () => {
+  test("every cluster gets local-path's default StorageClass through its own provider, after nodes are Ready", () => {
+    // The objects themselves (typed, no download at `up`) are checked in test/local-path.test.ts.
     for (const c of ["platform", "dev", "staging"]) {
-      const lp = rec.byName(`${c}-local-path`);
-      assert.equal(lp.type, "kubernetes:yaml/v2:ConfigFile");
-      assert.equal(providerName(lp.provider), `${c}-k8s`);
-      assert.equal(lp.inputs.file, VERSIONS.localPathManifest);
-      assert.match(lp.inputs.file, /\/v0\.0\.37\/deploy\/local-path-storage\.yaml$/);
-      assert.ok(dependsOn(rec, lp.name, `${c}-nodes-ready`), `${c}: local-path after the Ready gate`);
-
       const sc = rec.byName(`${c}-default-storageclass`);
-      assert.equal(sc.type, "kubernetes:storage.k8s.io/v1:StorageClassPatch");
+      assert.equal(sc.type, "kubernetes:storage.k8s.io/v1:StorageClass");
       assert.equal(providerName(sc.provider), `${c}-k8s`);
-      assert.deepEqual(sc.inputs.metadata, {
-        name: "local-path",
-        annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
-      });
-      assert.deepEqual(sc.dependencies, [`${c}-local-path`]);
+      assert.equal(sc.inputs.metadata.name, "local-path");
+      assert.equal(sc.inputs.metadata.annotations["storageclass.kubernetes.io/is-default-class"], "true");
+      assert.ok(dependsOn(rec, sc.name, `${c}-nodes-ready`), `${c}: local-path after the Ready gate`);
+      assert.ok(
+        dependsOn(rec, sc.name, `${c}-local-path-provisioner`),
+        `${c}: the class once its provisioner runs`,
+      );
     }
   });
 

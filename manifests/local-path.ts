@@ -1,0 +1,239 @@
+/**
+ * rancher/local-path-provisioner v0.0.37 as typed Kubernetes objects, written from that tag's
+ * deploy/local-path-storage.yaml (github rancher/local-path-provisioner, tag v0.0.37, commit 49b2be8e; read, not
+ * copied). Every name, rule, argument, probe, mount and script below is that file's unless a comment says why it
+ * differs. The differences: the StorageClass is created as the cluster default (no later patch, lesson T06), the
+ * helper image is pinned (upstream: untagged busybox), and a cluster without workers gets the control-plane
+ * toleration (issue 8, defect 4). components/local-path-storage.ts creates these objects.
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { stringify } from "yaml";
+import { VERSIONS } from "../lib/versions";
+
+/**
+ * Object names of the upstream manifest. The namespace, config map and service account names are also the
+ * provisioner's own flag defaults (main.go at v0.0.37: DefaultNamespace, DefaultConfigMapName,
+ * DefaultServiceAccount), and helper pods run under that service account: keep them.
+ */
+export const LOCAL_PATH = {
+  namespace: "local-path-storage",
+  serviceAccount: "local-path-provisioner-service-account",
+  /** Name of both the namespaced Role and the ClusterRole. */
+  role: "local-path-provisioner-role",
+  /** Name of both the RoleBinding and the ClusterRoleBinding. */
+  binding: "local-path-provisioner-bind",
+  configMap: "local-path-config",
+  deployment: "local-path-provisioner",
+  storageClass: "local-path",
+  /** main.go DefaultProvisionerName; the StorageClass must name it. */
+  provisioner: "rancher.io/local-path",
+  /** config.json nodePathMap: where volumes live on every node. */
+  dataPath: "/opt/local-path-provisioner",
+} as const;
+
+/**
+ * kubeadm taints a control-plane node with this unless told otherwise; upstream's Deployment has no tolerations,
+ * so on a cluster without workers the provisioner (and so every PVC, Jenkins' among them) stays Pending.
+ */
+export const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
+  key: "node-role.kubernetes.io/control-plane",
+  operator: "Exists",
+  effect: "NoSchedule",
+};
+
+/** What differs between clusters. */
+export interface LocalPathOptions {
+  /** Nodes in the cluster: one control plane plus its workers (validated in lib/lab-config.ts). */
+  readonly nodeCount: number;
+}
+
+/** True when the cluster has no workers: its control plane must run local-path and the helper pods. */
+export function tolerateControlPlane(opts: LocalPathOptions): boolean {
+  if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1) {
+    throw new Error(
+      `LocalPathStorage nodeCount ${String(opts.nodeCount)} is not a node count; pass the cluster's number of nodes (1 or more)`,
+    );
+  }
+  return opts.nodeCount === 1;
+}
+
+const nsMeta = (name: string) => ({ name, namespace: LOCAL_PATH.namespace });
+
+const serviceAccountSubject: k8s.types.input.rbac.v1.Subject = {
+  kind: "ServiceAccount",
+  name: LOCAL_PATH.serviceAccount,
+  namespace: LOCAL_PATH.namespace,
+};
+
+export function namespace(): k8s.core.v1.NamespaceArgs {
+  return { metadata: { name: LOCAL_PATH.namespace } };
+}
+
+export function serviceAccount(): k8s.core.v1.ServiceAccountArgs {
+  return { metadata: nsMeta(LOCAL_PATH.serviceAccount) };
+}
+
+/** Namespaced: the provisioner creates and deletes its helper pods in its own namespace. */
+export function role(): k8s.rbac.v1.RoleArgs {
+  return {
+    metadata: nsMeta(LOCAL_PATH.role),
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["pods"],
+        verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+      },
+    ],
+  };
+}
+
+export function clusterRole(): k8s.rbac.v1.ClusterRoleArgs {
+  return {
+    metadata: { name: LOCAL_PATH.role },
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["nodes", "persistentvolumeclaims", "configmaps", "pods", "pods/log"],
+        verbs: ["get", "list", "watch"],
+      },
+      {
+        apiGroups: [""],
+        resources: ["persistentvolumes"],
+        verbs: ["get", "list", "watch", "create", "patch", "update", "delete"],
+      },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      { apiGroups: ["storage.k8s.io"], resources: ["storageclasses"], verbs: ["get", "list", "watch"] },
+    ],
+  };
+}
+
+export function roleBinding(): k8s.rbac.v1.RoleBindingArgs {
+  return {
+    metadata: nsMeta(LOCAL_PATH.binding),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: LOCAL_PATH.role },
+    subjects: [serviceAccountSubject],
+  };
+}
+
+export function clusterRoleBinding(): k8s.rbac.v1.ClusterRoleBindingArgs {
+  return {
+    metadata: { name: LOCAL_PATH.binding },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: LOCAL_PATH.role },
+    subjects: [serviceAccountSubject],
+  };
+}
+
+/** config.json: one data path for every node (upstream's text, re-serialised; the provisioner parses JSON). */
+export function configJson(): string {
+  return JSON.stringify(
+    { nodePathMap: [{ node: "DEFAULT_PATH_FOR_NON_LISTED_NODES", paths: [LOCAL_PATH.dataPath] }] },
+    null,
+    2,
+  );
+}
+
+/**
+ * The helper pod template (helperPod.yaml). The provisioner adds the volumes, command, env and nodeName itself and
+ * refuses templates with volumes, probes, host namespaces etc. (util.go validateHelperPodTemplate); tolerations
+ * are allowed. It adds its own disk-pressure toleration only when the template has none (provisioner.go
+ * createHelperPod), so the template keeps upstream's disk-pressure entry when the control-plane one is added.
+ */
+export function helperPod(opts: LocalPathOptions): k8s.types.input.core.v1.Pod {
+  const diskPressure: k8s.types.input.core.v1.Toleration = {
+    key: "node.kubernetes.io/disk-pressure",
+    operator: "Exists",
+    effect: "NoSchedule",
+  };
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "helper-pod" },
+    spec: {
+      priorityClassName: "system-node-critical",
+      tolerations: tolerateControlPlane(opts) ? [diskPressure, CONTROL_PLANE_TOLERATION] : [diskPressure],
+      containers: [
+        { name: "helper-pod", image: VERSIONS.localPathHelperImage, imagePullPolicy: "IfNotPresent" },
+      ],
+    },
+  };
+}
+
+export function configMap(opts: LocalPathOptions): k8s.core.v1.ConfigMapArgs {
+  return {
+    metadata: nsMeta(LOCAL_PATH.configMap),
+    data: {
+      "config.json": configJson(),
+      // Upstream's scripts verbatim (YAML `|-`: no trailing newline).
+      setup: '#!/bin/sh\nset -eu\nmkdir -m 0777 -p "$VOL_DIR"',
+      teardown: '#!/bin/sh\nset -eu\nrm -rf "$VOL_DIR"',
+      "helperPod.yaml": stringify(helperPod(opts)),
+    },
+  };
+}
+
+export function deployment(opts: LocalPathOptions): k8s.apps.v1.DeploymentArgs {
+  const labels = { app: LOCAL_PATH.deployment };
+  const configDir = "/etc/config/";
+  return {
+    metadata: nsMeta(LOCAL_PATH.deployment),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          serviceAccountName: LOCAL_PATH.serviceAccount,
+          ...(tolerateControlPlane(opts) ? { tolerations: [CONTROL_PLANE_TOLERATION] } : {}),
+          containers: [
+            {
+              name: LOCAL_PATH.deployment,
+              image: VERSIONS.localPathProvisionerImage,
+              imagePullPolicy: "IfNotPresent",
+              command: ["local-path-provisioner", "--debug", "start", "--config", `${configDir}config.json`],
+              ports: [{ name: "health", containerPort: 8080, protocol: "TCP" }],
+              startupProbe: {
+                httpGet: { path: "/health", port: "health" },
+                initialDelaySeconds: 5,
+                periodSeconds: 5,
+                failureThreshold: 12,
+              },
+              livenessProbe: {
+                httpGet: { path: "/health", port: "health" },
+                initialDelaySeconds: 10,
+                periodSeconds: 10,
+              },
+              readinessProbe: {
+                httpGet: { path: "/ready", port: "health" },
+                initialDelaySeconds: 5,
+                periodSeconds: 5,
+              },
+              volumeMounts: [{ name: "config-volume", mountPath: configDir }],
+              env: [
+                { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                { name: "CONFIG_MOUNT_PATH", value: configDir },
+                { name: "HEALTH_PORT", value: "8080" },
+              ],
+            },
+          ],
+          volumes: [{ name: "config-volume", configMap: { name: LOCAL_PATH.configMap } }],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Upstream's class, created as the cluster's one default (upstream has no default annotation; kubeadm makes no
+ * class; a PVC without storageClassName then gets this one: kubernetes.io change-default-storage-class).
+ */
+export function storageClass(): k8s.storage.v1.StorageClassArgs {
+  return {
+    metadata: {
+      name: LOCAL_PATH.storageClass,
+      annotations: { "storageclass.kubernetes.io/is-default-class": "true" },
+    },
+    provisioner: LOCAL_PATH.provisioner,
+    volumeBindingMode: "WaitForFirstConsumer",
+    reclaimPolicy: "Delete",
+  };
+}
