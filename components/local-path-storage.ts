@@ -32,23 +32,24 @@ export class LocalPathStorage extends pulumi.ComponentResource {
       dependsOn: args.after,
     });
     const inNs = { ...k8sOpts, dependsOn: [ns] };
-    const sa = new k8s.core.v1.ServiceAccount(`${name}-local-path-sa`, lp.serviceAccount(), inNs);
-    const role = new k8s.rbac.v1.Role(`${name}-local-path-role`, lp.role(), inNs);
-    const roleBinding = new k8s.rbac.v1.RoleBinding(`${name}-local-path-rolebinding`, lp.roleBinding(), {
-      ...k8sOpts,
-      dependsOn: [role, sa],
-    });
-    const clusterRole = new k8s.rbac.v1.ClusterRole(`${name}-local-path-clusterrole`, lp.clusterRole(), inNs);
-    const clusterRoleBinding = new k8s.rbac.v1.ClusterRoleBinding(
-      `${name}-local-path-clusterrolebinding`,
-      lp.clusterRoleBinding(),
-      { ...k8sOpts, dependsOn: [clusterRole, sa] },
-    );
+    // RBAC objects may name each other before they exist, so they are created side by side.
+    const rbac = [
+      new k8s.core.v1.ServiceAccount(`${name}-local-path-sa`, lp.serviceAccount(), inNs),
+      new k8s.rbac.v1.Role(`${name}-local-path-role`, lp.role(), inNs),
+      new k8s.rbac.v1.RoleBinding(`${name}-local-path-rolebinding`, lp.roleBinding(), inNs),
+      new k8s.rbac.v1.ClusterRole(`${name}-local-path-clusterrole`, lp.clusterRole(), inNs),
+      new k8s.rbac.v1.ClusterRoleBinding(
+        `${name}-local-path-clusterrolebinding`,
+        lp.clusterRoleBinding(),
+        inNs,
+      ),
+    ];
     const config = new k8s.core.v1.ConfigMap(`${name}-local-path-config`, lp.configMap(options), inNs);
-    // The provisioner reads its ConfigMap at start and exits without it; without RBAC it cannot watch PVCs.
+    // The provisioner reads its ConfigMap at start and exits without it; its pod needs the service account, and
+    // without RBAC it cannot watch PVCs.
     const provisioner = new k8s.apps.v1.Deployment(`${name}-local-path-provisioner`, lp.deployment(options), {
       ...k8sOpts,
-      dependsOn: [config, roleBinding, clusterRoleBinding],
+      dependsOn: [config, ...rbac],
     });
     // After the Deployment is ready (Pulumi awaits its rollout): a PVC that gets this class is then provisioned.
     this.defaultStorageClass = new k8s.storage.v1.StorageClass(

@@ -266,11 +266,18 @@ describe("local-path-provisioner in the default lab", () => {
         );
       }
       const d = `${c}-local-path-provisioner`;
-      for (const first of ["local-path-config", "local-path-rolebinding", "local-path-clusterrolebinding"]) {
-        assert.ok(dependsOn(rec, d, `${c}-${first}`), `${d} after ${first}`);
-      }
-      assert.ok(dependsOn(rec, `${c}-local-path-rolebinding`, `${c}-local-path-sa`));
-      assert.ok(dependsOn(rec, `${c}-local-path-clusterrolebinding`, `${c}-local-path-clusterrole`));
+      assert.deepEqual(
+        child(c, "local-path-provisioner").dependencies.sort(),
+        [
+          "local-path-clusterrole",
+          "local-path-clusterrolebinding",
+          "local-path-config",
+          "local-path-role",
+          "local-path-rolebinding",
+          "local-path-sa",
+        ].map((s) => `${c}-${s}`),
+        "the provisioner starts after its ConfigMap, service account and RBAC",
+      );
       assert.deepEqual(child(c, "default-storageclass").dependencies, [d]);
     }
   });

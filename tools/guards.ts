@@ -56,14 +56,14 @@ const GUARDS: Guard[] = [
   {
     what: "local-path provisioner waits for its ConfigMap",
     file: "components/local-path-storage.ts",
-    from: "dependsOn: [config, roleBinding, clusterRoleBinding],",
-    to: "dependsOn: [roleBinding, clusterRoleBinding],",
+    from: "dependsOn: [config, ...rbac],",
+    to: "dependsOn: [...rbac],",
     test: "test/local-path.test.ts",
   },
   {
     what: "local-path provisioner waits for its RBAC",
     file: "components/local-path-storage.ts",
-    from: "dependsOn: [config, roleBinding, clusterRoleBinding],",
+    from: "dependsOn: [config, ...rbac],",
     to: "dependsOn: [config],",
     test: "test/local-path.test.ts",
   },
