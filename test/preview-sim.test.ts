@@ -127,7 +127,7 @@ interface ClusterKnobs {
   server?: string;
 }
 
-/** kc (Command printing a kubeconfig) -> provider (kubeconfig = kc.stdout) -> Namespace through it. */
+/** kc (Command printing a kubeconfig) -> provider (kubeconfig = kc.stdout) -> Namespace and ConfigFile on it. */
 function cluster(k: ClusterKnobs = {}): Program {
   return () => {
     const kc = new command.remote.Command("kc", {
@@ -136,7 +136,7 @@ function cluster(k: ClusterKnobs = {}): Program {
     });
     const id =
       k.clusterIdentifier === "constant"
-        ? k.constantId ?? "cluster-1"
+        ? (k.constantId ?? "cluster-1")
         : k.clusterIdentifier === "fromStdout"
           ? kc.stdout.apply((s) => `id-${s.length}`)
           : undefined;
@@ -145,6 +145,8 @@ function cluster(k: ClusterKnobs = {}): Program {
       ...(id === undefined ? {} : { clusterIdentifier: id }),
     });
     new k8s.core.v1.Namespace("ns", { metadata: { name: "apps" } }, { provider });
+    // A provider-side component: stands for the objects the provider creates from the file.
+    new k8s.yaml.v2.ConfigFile("cf", { file: "app.yaml" }, { provider });
     new command.local.Command("other", { create: "unrelated" }, { dependsOn: [provider] });
   };
 }
@@ -156,7 +158,7 @@ const kcStdout = (kubeconfig: string) => (n: string) => (n === "kc" ? kubeconfig
 describe("preview simulator: kubernetes provider (DiffConfig)", () => {
   test("kubeconfig unknown, no clusterIdentifier: provider replaced, and everything on it", async () => {
     const p = await planOf(cluster(), cluster({ kubeconfigScript: "cat admin.conf # v2" }));
-    assert.deepEqual(p.summary(), { update: ["kc"], replace: ["ns", "prov"] });
+    assert.deepEqual(p.summary(), { update: ["kc"], replace: ["cf", "ns", "prov"] });
     assert.deepEqual(p.step("prov").replaceKeys, ["kubeconfig"]);
     assert.deepEqual(p.step("ns").replaceKeys, ["provider"]);
     assert.equal(p.op("other"), "same", "dependsOn on the provider does not cascade");
@@ -167,12 +169,13 @@ describe("preview simulator: kubernetes provider (DiffConfig)", () => {
     const p = await planOf(cluster(knobs), cluster({ ...knobs, kubeconfigScript: "v2" }));
     assert.deepEqual(p.summary(), { update: ["kc", "prov"] });
     assert.equal(p.op("ns"), "same");
+    assert.equal(p.op("cf"), "same");
   });
 
   test("clusterIdentifier derived from the command's output: unknown, so replaced", async () => {
     const knobs = { clusterIdentifier: "fromStdout" } as const;
     const p = await planOf(cluster(knobs), cluster({ ...knobs, kubeconfigScript: "v2" }));
-    assert.deepEqual(p.summary(), { update: ["kc"], replace: ["ns", "prov"] });
+    assert.deepEqual(p.summary(), { update: ["kc"], replace: ["cf", "ns", "prov"] });
     assert.deepEqual(p.step("prov").replaceKeys, ["clusterIdentifier", "kubeconfig"]);
   });
 
@@ -181,7 +184,7 @@ describe("preview simulator: kubernetes provider (DiffConfig)", () => {
       cluster({ clusterIdentifier: "constant" }),
       cluster({ clusterIdentifier: "constant", constantId: "cluster-2" }),
     );
-    assert.deepEqual(p.summary(), { replace: ["ns", "prov"] });
+    assert.deepEqual(p.summary(), { replace: ["cf", "ns", "prov"] });
   });
 
   test("known kubeconfig: another server replaces, another user of the same cluster only updates", async () => {
@@ -191,7 +194,7 @@ describe("preview simulator: kubernetes provider (DiffConfig)", () => {
       mode: "up",
       stdout: kcStdout(conf("https://10.0.0.2:6443")),
     });
-    assert.deepEqual(moved.summary(), { update: ["kc"], replace: ["ns", "prov"] });
+    assert.deepEqual(moved.summary(), { update: ["kc"], replace: ["cf", "ns", "prov"] });
     const user = await plan(before, cluster({ kubeconfigScript: "v2" }), {
       mode: "up",
       stdout: kcStdout(conf("https://10.0.0.1:6443", "someone-else")),
@@ -200,15 +203,17 @@ describe("preview simulator: kubernetes provider (DiffConfig)", () => {
   });
 
   test("delete-before-replace upstream of a provider: the provider and its resources are deleted first", async () => {
-    const prog = (size: string): Program => () => {
-      const vm = new command.local.Command(
-        "vm",
-        { create: "start", triggers: [size] },
-        { deleteBeforeReplace: true },
-      );
-      const provider = new k8s.Provider("prov", { kubeconfig: vm.stdout });
-      new k8s.core.v1.Namespace("ns", { metadata: { name: "apps" } }, { provider });
-    };
+    const prog =
+      (size: string): Program =>
+      () => {
+        const vm = new command.local.Command(
+          "vm",
+          { create: "start", triggers: [size] },
+          { deleteBeforeReplace: true },
+        );
+        const provider = new k8s.Provider("prov", { kubeconfig: vm.stdout });
+        new k8s.core.v1.Namespace("ns", { metadata: { name: "apps" } }, { provider });
+      };
     const p = await planOf(prog("2"), prog("4"), { mode: "up" });
     assert.deepEqual(p.summary(), { replace: ["ns", "prov", "vm"] });
     assert.equal(p.step("prov").cascadeOf, "vm");

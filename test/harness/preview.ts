@@ -7,7 +7,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import { MAC_FACTS, MockOptions, Recorder, Registration, isSecretValue, mockState, setStackConfig } from "./pulumi";
+import {
+  MAC_FACTS,
+  MockOptions,
+  Recorder,
+  Registration,
+  isSecretValue,
+  mockState,
+  setStackConfig,
+} from "./pulumi";
 
 export type Op = "create" | "update" | "replace" | "delete" | "same";
 
@@ -31,7 +39,11 @@ export interface Step {
   readonly urn: string;
   readonly name: string;
   readonly type: string;
-  readonly custom: boolean;
+  /**
+   * Real infrastructure: a custom resource, or a provider-side component (helm v4 Chart, yaml/v2 ConfigFile) that
+   * stands for the objects its provider creates (under mocks it has no children).
+   */
+  readonly infrastructure: boolean;
   readonly op: Op;
   /** Inputs that differ from the stored ones (unknown counts as different). */
   readonly changed: readonly string[];
@@ -56,15 +68,15 @@ export class Plan {
     return this.step(name).op;
   }
 
-  /** Names of custom resources (real infrastructure) with this op, sorted. */
+  /** Names of infrastructure resources with this op, sorted. */
   names(op: Op): string[] {
     return this.steps
-      .filter((s) => s.custom && s.op === op)
+      .filter((s) => s.infrastructure && s.op === op)
       .map((s) => s.name)
       .sort();
   }
 
-  /** Every custom resource that changes, by op (what `pulumi preview` lists). */
+  /** Every infrastructure resource that changes, by op (what `pulumi preview` lists). */
   summary(): Partial<Record<Exclude<Op, "same">, string[]>> {
     const out: Partial<Record<Exclude<Op, "same">, string[]>> = {};
     for (const op of ["create", "update", "replace", "delete"] as const) {
@@ -95,6 +107,7 @@ export function urnOf(r: Pick<Registration, "parentUrn" | "type" | "name">): str
 }
 
 const providerUrn = (ref: string) => (ref ? ref.split("::").slice(0, -1).join("::") : "");
+const isInfrastructure = (r: Registration) => r.custom || r.provider !== "";
 
 async function run(program: Program, opts: MockOptions): Promise<Recorder> {
   const rec = new Recorder();
@@ -217,7 +230,9 @@ function kubernetesProviderReplaceKeys(olds: Inputs, news: Inputs, changed: read
 /** The provider's Diff: which changed keys force a replace. */
 function diffReplaceKeys(r: Registration, olds: Inputs, news: Inputs, changed: readonly string[]): string[] {
   if (changed.length === 0) return [];
-  return r.type === K8S_PROVIDER ? kubernetesProviderReplaceKeys(olds, news, changed) : replaceKeysOf(r, changed);
+  return r.type === K8S_PROVIDER
+    ? kubernetesProviderReplaceKeys(olds, news, changed)
+    : replaceKeysOf(r, changed);
 }
 
 /**
@@ -226,18 +241,24 @@ function diffReplaceKeys(r: Registration, olds: Inputs, news: Inputs, changed: r
  * says "replace" once each input that depends (propertyDependencies) on a replaced resource is unknown, is
  * replaced too and deleted first. `dependsOn`-only edges never count. Resources already handled are skipped.
  */
-function dependentReplacements(state: State, root: string, handled: ReadonlySet<string>): Map<string, string[]> {
+function dependentReplacements(
+  state: State,
+  root: string,
+  handled: ReadonlySet<string>,
+): Map<string, string[]> {
   const replaceSet = new Set([root]);
   const out = new Map<string, string[]>();
   let after = false;
   for (const [urn, s] of state.resources) {
     if (urn === root) after = true;
-    if (!after || urn === root || handled.has(urn) || !s.reg.custom) continue;
+    if (!after || urn === root || handled.has(urn) || !isInfrastructure(s.reg)) continue;
+    // A provider-side component counts like the custom resources its provider would create under it.
     if (replaceSet.has(providerUrn(s.reg.provider))) {
       replaceSet.add(urn);
       out.set(urn, ["provider"]);
       continue;
     }
+    if (!s.reg.custom) continue;
     const olds = resolved(s.reg.inputs) as Inputs;
     const news: Inputs = { ...olds };
     const unknown = Object.keys(olds).filter((k) =>
@@ -267,13 +288,14 @@ export async function plan(old: State, program: Program, opts: PlanOptions = {})
   const mode = opts.mode ?? "preview";
   const replaceTargets = new Set(opts.replace ?? []);
   for (const name of replaceTargets) {
-    if (![...old.resources.values()].some((s) => s.reg.name === name)) throw new Error(`--replace ${name}: no such resource`);
+    if (![...old.resources.values()].some((s) => s.reg.name === name))
+      throw new Error(`--replace ${name}: no such resource`);
   }
   const steps = new Map<string, Step>();
   const cascade = new Map<string, { root: string; keys: string[] }>();
 
   const classify = (r: Registration, urn: string): Step => {
-    const base = { urn, name: r.name, type: r.type, custom: r.custom };
+    const base = { urn, name: r.name, type: r.type, infrastructure: isInfrastructure(r) };
     const stored = old.resources.get(urn);
     if (!stored) return { ...base, op: "create", changed: [], replaceKeys: [], deleteBeforeReplace: false };
     const olds = resolved(stored.reg.inputs) as Inputs;
@@ -282,7 +304,14 @@ export async function plan(old: State, program: Program, opts: PlanOptions = {})
     const dbr = r.options.deleteBeforeReplace;
     const hit = cascade.get(urn);
     if (hit) {
-      return { ...base, op: "replace", changed, replaceKeys: hit.keys, deleteBeforeReplace: true, cascadeOf: hit.root };
+      return {
+        ...base,
+        op: "replace",
+        changed,
+        replaceKeys: hit.keys,
+        deleteBeforeReplace: true,
+        cascadeOf: hit.root,
+      };
     }
     let replaceKeys: string[];
     if (replaceTargets.has(r.name)) replaceKeys = ["id"];
@@ -319,10 +348,23 @@ export async function plan(old: State, program: Program, opts: PlanOptions = {})
   const all: Step[] = [...steps.values()];
   for (const [urn, s] of old.resources) {
     if (steps.has(urn)) continue;
-    const base = { urn, name: s.reg.name, type: s.reg.type, custom: s.reg.custom };
+    const base = { urn, name: s.reg.name, type: s.reg.type, infrastructure: isInfrastructure(s.reg) };
     all.push({ ...base, op: "delete", changed: [], replaceKeys: [], deleteBeforeReplace: false });
   }
   return new Plan(all);
+}
+
+/**
+ * The general rule for a change to one VM (issue 10): nothing outside that VM's own chain (its TartVm and K8sNode
+ * children, `<vm>-…`, and its per-worker cluster steps, `<cluster>-<vm>-…`) and no kubernetes provider is replaced.
+ * Returns the violations ("<name> replaced"), empty when the rule holds.
+ */
+export function singleVmViolations(p: Plan, vm: string, cluster: string): string[] {
+  const own = (n: string) => n.startsWith(`${vm}-`) || n.startsWith(`${cluster}-${vm}-`);
+  return p.steps
+    .filter((s) => s.op === "replace" && (s.type === K8S_PROVIDER || !own(s.name)))
+    .map((s) => `${s.name} replaced`)
+    .sort();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
