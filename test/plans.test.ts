@@ -221,14 +221,14 @@ describe("general rule: a single-VM change replaces nothing outside that VM's ch
             }
           : {},
         async () => {
-          const config = changed((c) => {
-            const spec = clustersOf(c).find((x) => x.name === cluster).nodes[i];
-            spec.cpus = 4;
-          });
-          for (const mode of ["up", "preview"] as const) {
-            const p = await planFor(config, { mode });
-            assert.equal(p.op(`${vm}-start`), "replace", `${mode}: the resize is applied`);
-            assert.deepEqual(singleVmViolations(p, vm, cluster), [], mode);
+          for (const key of ["cpus", "memoryMb", "diskGb"]) {
+            const config = changed((c) => (clustersOf(c).find((x) => x.name === cluster).nodes[i][key] *= 2));
+            // The three keys are one trigger list: preview (the slower, wider plan) once is enough.
+            for (const mode of key === "cpus" ? (["up", "preview"] as const) : (["up"] as const)) {
+              const p = await planFor(config, { mode });
+              assert.equal(p.op(`${vm}-start`), "replace", `${key}, ${mode}: the resize is applied`);
+              assert.deepEqual(singleVmViolations(p, vm, cluster), [], `${key}, ${mode}`);
+            }
           }
         },
       );

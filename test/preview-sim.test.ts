@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { FAKE_ADMIN_CONF } from "./harness/pulumi";
-import { PlanOptions, Program, deploy, plan } from "./harness/preview";
+import { Plan, PlanOptions, Program, Step, deploy, plan, singleVmViolations } from "./harness/preview";
 
 interface Knobs {
   /** a's script; a change is an in-place update. */
@@ -219,5 +219,34 @@ describe("preview simulator: kubernetes provider (DiffConfig)", () => {
     assert.equal(p.step("prov").cascadeOf, "vm");
     assert.equal(p.step("ns").cascadeOf, "vm");
     assert.deepEqual(p.step("ns").replaceKeys, ["provider"]);
+  });
+});
+
+describe("the single-VM rule", () => {
+  const step = (name: string, op: Step["op"], type = "command:local:Command"): Step => ({
+    urn: name,
+    name,
+    type,
+    infrastructure: true,
+    op,
+    changed: [],
+    replaceKeys: [],
+    deleteBeforeReplace: false,
+  });
+
+  test("replacing the VM's own steps is fine; anything else replaced, or any kubernetes provider, is reported", () => {
+    const ok = new Plan([
+      step("w1-start", "replace"),
+      step("c-w1-join", "replace"),
+      step("c-w2-join", "update"),
+      step("c-k8s", "same", "pulumi:providers:kubernetes"),
+    ]);
+    assert.deepEqual(singleVmViolations(ok, "w1", "c"), []);
+    const bad = new Plan([
+      step("w1-start", "replace"),
+      step("w10-start", "replace"),
+      step("c-k8s", "replace", "pulumi:providers:kubernetes"),
+    ]);
+    assert.deepEqual(singleVmViolations(bad, "w1", "c"), ["c-k8s replaced", "w10-start replaced"]);
   });
 });
