@@ -20,7 +20,10 @@ export interface CiliumValues {
       readonly clusterPoolIPv4MaskSize: number;
     };
   };
-  /** Unique name and id per cluster keep ClusterMesh possible. */
+  /**
+   * Unique name and id per cluster keep ClusterMesh possible. The id comes from the cluster's name (or its explicit
+   * `id`), so adding or reordering other clusters never upgrades this cluster's CNI (lib/lab-config.ts).
+   */
   readonly cluster: { readonly name: string; readonly id: number };
   /** Softnet only passes the VM's own MAC/IP: pod traffic must be encapsulated (facts/tart.md §2). */
   readonly routingMode: "tunnel";

@@ -2,6 +2,7 @@
  * The typed lab configuration and every rule it must satisfy. Pure: no Pulumi, no I/O. lib/config.ts feeds it
  * the raw stack config; tests feed it tables of bad configs.
  */
+import { createHash } from "node:crypto";
 import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
 import { CILIUM_TESTED_KUBERNETES, MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, VERSIONS } from "./versions";
@@ -25,7 +26,11 @@ export interface NodeSpec {
 
 export interface ClusterSpec {
   readonly name: string;
-  /** Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). */
+  /**
+   * Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). Set explicitly or derived from the
+   * name (`clusterIdFromName`), never from the list position: adding, removing or reordering clusters must not
+   * change a live cluster's id (a Helm upgrade of its CNI; issue 10).
+   */
   readonly id: number;
   readonly podCidr: string;
   readonly serviceCidr: string;
@@ -321,13 +326,19 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
         );
       } else clusterNames.set(c.name, ci);
 
-      const id = c.id ?? ci + 1;
+      const id = c.id ?? clusterIdFromName(c.name);
+      const how = (explicit: boolean, name: string) =>
+        explicit ? "set explicitly" : `derived from the name ${show(name)}`;
       const prevId = ids.get(id);
-      if (prevId !== undefined) {
+      // A duplicate name derives a duplicate id; the name problem above already says what to fix.
+      if (prevId !== undefined && (c.id !== undefined || clustersRaw[prevId].name !== c.name)) {
+        const prev = clustersRaw[prevId];
         problems.push(
-          `${ck}.id ${id} is already used by ${NS}:clusters[${prevId}]; give each cluster its own id`,
+          `${ck}.id ${id} (${how(c.id !== undefined, c.name)}) is already the Cilium cluster id of ` +
+            `${NS}:clusters[${prevId}] ${show(prev.name)} (${how(prev.id !== undefined, prev.name)}); ` +
+            `set ${ck}.id explicitly to an unused id between 1 and 255`,
         );
-      } else ids.set(id, ci);
+      } else if (prevId === undefined) ids.set(id, ci);
 
       const controlPlanes = c.nodes.filter((n) => n.role === "control-plane");
       if (controlPlanes.length !== 1) {
@@ -422,6 +433,15 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     },
     warnings,
   };
+}
+
+/**
+ * The Cilium cluster id a cluster gets when its `id` is not set: a hash of its name into Cilium's valid range
+ * 1..255 (chart values.yaml `cluster.id`: "Must be unique across all connected clusters and in the range of 1 to
+ * 255"). Depends on the name only, so other clusters coming, going or moving never change it.
+ */
+export function clusterIdFromName(name: string): number {
+  return (createHash("sha256").update(name).digest().readUInt32BE(0) % 255) + 1;
 }
 
 /** All nodes of the lab with their cluster, in config order. */

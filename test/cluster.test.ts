@@ -248,7 +248,7 @@ describe("clusters in the default lab", () => {
         mode: "cluster-pool",
         operator: { clusterPoolIPv4PodCIDRList: ["10.20.0.0/16"], clusterPoolIPv4MaskSize: 24 },
       },
-      cluster: { name: "dev", id: 2 },
+      cluster: { name: "dev", id: 191 },
       routingMode: "tunnel",
       tunnelProtocol: "vxlan",
       operator: { replicas: 1 },
@@ -258,9 +258,9 @@ describe("clusters in the default lab", () => {
   test("cluster ids and names are unique across the lab (ClusterMesh stays possible)", () => {
     const ids = ["platform", "dev", "staging"].map((c) => rec.byName(`${c}-cilium`).inputs.values.cluster);
     assert.deepEqual(ids, [
-      { name: "platform", id: 1 },
-      { name: "dev", id: 2 },
-      { name: "staging", id: 3 },
+      { name: "platform", id: 52 },
+      { name: "dev", id: 191 },
+      { name: "staging", id: 254 },
     ]);
     assert.equal(
       ciliumValues(

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
+import { LabConfigError, RawConfig, clusterIdFromName, validateLabConfig } from "../lib/lab-config";
 import { devRawConfig, devStackConfig, lastRecorder, runLab } from "./harness/pulumi";
 
 const devRaw = devRawConfig;
@@ -22,6 +22,33 @@ const rows: Row[] = [
     "duplicate cluster name",
     (c) => (c.clusters[1].name = "platform"),
     'tartlab:clusters[1].name "platform" is already used by tartlab:clusters[0]; names must be unique',
+  ],
+  [
+    "two cluster names that hash to the same Cilium cluster id",
+    (c) => {
+      c.clusters[0].name = "c1";
+      c.clusters[1].name = "c27";
+      c.jenkins.cluster = "c1";
+    },
+    'tartlab:clusters[1].id 196 (derived from the name "c27") is already the Cilium cluster id of tartlab:clusters[0] "c1" (derived from the name "c1"); set tartlab:clusters[1].id explicitly to an unused id between 1 and 255',
+  ],
+  [
+    "an explicit cluster id equal to another cluster's derived id",
+    (c) => (c.clusters[2].id = 52),
+    'tartlab:clusters[2].id 52 (set explicitly) is already the Cilium cluster id of tartlab:clusters[0] "platform" (derived from the name "platform"); set tartlab:clusters[2].id explicitly to an unused id between 1 and 255',
+  ],
+  [
+    "two explicit cluster ids equal",
+    (c) => {
+      c.clusters[0].id = 7;
+      c.clusters[1].id = 7;
+    },
+    'tartlab:clusters[1].id 7 (set explicitly) is already the Cilium cluster id of tartlab:clusters[0] "platform" (set explicitly); set tartlab:clusters[1].id explicitly to an unused id between 1 and 255',
+  ],
+  [
+    "cluster id out of Cilium's range",
+    (c) => (c.clusters[0].id = 256),
+    "tartlab:clusters[0].id 256 is above the maximum 255 (Cilium cluster id)",
   ],
   [
     "duplicate VM name across clusters",
@@ -188,9 +215,9 @@ describe("lab config validation", () => {
     assert.deepEqual(
       config.clusters.map((c) => [c.name, c.id, c.nodes.map((n) => n.name)]),
       [
-        ["platform", 1, ["platform-master", "platform-worker1", "platform-worker2"]],
-        ["dev", 2, ["dev-master", "dev-worker1"]],
-        ["staging", 3, ["staging-master", "staging-worker1"]],
+        ["platform", 52, ["platform-master", "platform-worker1", "platform-worker2"]],
+        ["dev", 191, ["dev-master", "dev-worker1"]],
+        ["staging", 254, ["staging-master", "staging-worker1"]],
       ],
     );
     assert.deepEqual(warnings, [], "the default Kubernetes/Cilium pair is one Cilium documents as tested");
@@ -203,6 +230,35 @@ describe("lab config validation", () => {
       assert.deepEqual(problemsOf(raw), [expected]);
     });
   }
+
+  test("Cilium cluster ids: derived from the name (never the position), an explicit id wins", () => {
+    const ids = (raw: RawConfig) =>
+      Object.fromEntries(validateLabConfig(raw).config.clusters.map((c) => [c.name, c.id]));
+    const raw = devRaw();
+    const before = ids(raw);
+    assert.deepEqual(before, { platform: clusterIdFromName("platform"), dev: 191, staging: 254 });
+    const reordered = devRaw();
+    reordered.clusters.reverse();
+    assert.deepEqual(ids(reordered), before, "reordering changes no id");
+    const inserted = devRaw();
+    inserted.clusters.unshift({
+      name: "qa",
+      podCidr: "10.40.0.0/16",
+      serviceCidr: "10.99.0.0/16",
+      nodes: [{ name: "qa-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 }],
+    });
+    assert.deepEqual(ids(inserted), { qa: clusterIdFromName("qa"), ...before }, "inserting changes no id");
+    const removed = devRaw();
+    removed.clusters.splice(1, 1);
+    assert.deepEqual(ids(removed), { platform: 52, staging: 254 }, "removing changes no id");
+    const explicit = devRaw();
+    explicit.clusters[1].id = 2;
+    assert.equal(ids(explicit).dev, 2);
+    for (const name of ["platform", "a", "x".repeat(32)]) {
+      const id = clusterIdFromName(name);
+      assert.ok(Number.isInteger(id) && id >= 1 && id <= 255, `${name} -> ${id}`);
+    }
+  });
 
   test("versions arrive unchanged as strings (V02)", () => {
     for (const v of ["1.31", "1.33.0", "1.31.4"]) {

@@ -215,6 +215,20 @@ const GUARDS: Guard[] = [
     test: "test/config.test.ts",
   },
   {
+    what: "Cilium cluster id from the cluster's name, never its list position (issue 10)",
+    file: "lib/lab-config.ts",
+    from: "const id = c.id ?? clusterIdFromName(c.name);",
+    to: "const id = c.id ?? ci + 1;",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "Cilium cluster id collisions refused",
+    file: "lib/lab-config.ts",
+    from: "if (prevId !== undefined && (c.id !== undefined || clustersRaw[prevId].name !== c.name)) {",
+    to: "if (false) {",
+    test: "test/config.test.ts",
+  },
+  {
     what: "clone refuses a VM it did not make",
     file: "scripts/tart-vm/clone.sh",
     from: 'if [ "$state" != "absent" ]; then',

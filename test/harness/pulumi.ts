@@ -25,6 +25,9 @@ export interface Registration {
   readonly dependencies: string[];
   /** Per input property, the names of resources it depends on. */
   readonly propertyDependencies: Record<string, string[]>;
+  /** `dependencies` and `propertyDependencies` as URNs (names are not unique across types). */
+  readonly dependencyUrns: string[];
+  readonly propertyDependencyUrns: Record<string, string[]>;
   /** Provider reference ("<urn>::<id>"), "" for the default provider. */
   readonly provider: string;
   readonly options: {
@@ -49,6 +52,14 @@ export interface MockOptions {
   readonly preview?: boolean;
   /** Stable fake stdout per resource (default: an IP for "-start" commands, a marker otherwise). */
   readonly stdout?: (name: string) => string;
+  /**
+   * What the fake provider answers for a registration, instead of `mockState` (test/harness/preview.ts decides
+   * per resource whether its outputs stay as stored or become unknown).
+   */
+  readonly newResource?: (
+    args: pulumi.runtime.MockResourceArgs,
+    rec: Registration,
+  ) => pulumi.runtime.MockResourceResult;
 }
 
 /** Deterministic fake IP for a VM's start command. */
@@ -85,22 +96,31 @@ function defaultStdout(name: string): string {
   return `stdout-of-${name}`;
 }
 
+/** The default fake provider: every input echoed back, plus a fake stdout (or password) per resource. */
+export function mockState(
+  a: pulumi.runtime.MockResourceArgs,
+  opts: MockOptions = {},
+): pulumi.runtime.MockResourceResult {
+  const stdout = opts.stdout ?? defaultStdout;
+  return {
+    id: opts.preview ? undefined : `${a.name}-id`,
+    state: opts.preview
+      ? {}
+      : a.type === "random:index/randomPassword:RandomPassword"
+        ? { ...a.inputs, result: FAKE_PASSWORD }
+        : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
+  };
+}
+
 export class Recorder {
   readonly registrations: Registration[] = [];
   private pending = 0;
 
   install(opts: MockOptions = {}): void {
-    const stdout = opts.stdout ?? defaultStdout;
+    const hook = opts.newResource;
     pulumi.runtime.setMocks(
       {
-        newResource: (a) => ({
-          id: opts.preview ? undefined : `${a.name}-id`,
-          state: opts.preview
-            ? {}
-            : a.type === "random:index/randomPassword:RandomPassword"
-              ? { ...a.inputs, result: FAKE_PASSWORD }
-              : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
-        }),
+        newResource: (a) => (hook ? hook(a, this.inFlight(a.type, a.name)) : mockState(a, opts)),
         call: (a) => {
           throw new Error(`unmocked invoke ${a.token}`);
         },
@@ -113,7 +133,9 @@ export class Recorder {
     const original = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, cb: any) => {
       const propertyDependencies: Record<string, string[]> = {};
+      const propertyDependencyUrns: Record<string, string[]> = {};
       req.getPropertydependenciesMap().forEach((v: any, k: string) => {
+        propertyDependencyUrns[k] = v.getUrnsList();
         propertyDependencies[k] = v.getUrnsList().map(nameOfUrn);
       });
       const rec: Registration = {
@@ -125,6 +147,8 @@ export class Recorder {
         parentUrn: req.getParent(),
         dependencies: req.getDependenciesList().map(nameOfUrn),
         propertyDependencies,
+        dependencyUrns: req.getDependenciesList(),
+        propertyDependencyUrns,
         provider: req.getProvider(),
         options: {
           deleteBeforeReplace: req.getDeletebeforereplace(),
@@ -143,6 +167,15 @@ export class Recorder {
         cb(err, resp);
       });
     };
+  }
+
+  /** The registration the mock monitor is answering now (its URN is not assigned yet). */
+  private inFlight(type: string, name: string): Registration {
+    for (let i = this.registrations.length - 1; i >= 0; i--) {
+      const r = this.registrations[i];
+      if (r.type === type && r.name === name && r.urn === "") return r;
+    }
+    throw new Error(`no registration in flight for ${type} ${name}`);
   }
 
   /** Resolves once no registration is in flight for a few turns of the event loop. */
