@@ -30,7 +30,16 @@ const k8sObjects = (cluster: string) => [
   ...(cluster === "platform"
     ? ["platform-jenkins-admin-secret", "platform-jenkins-namespace", "platform-jenkins-release"]
     : []),
-  `${cluster}-local-path`,
+  ...[
+    "namespace",
+    "sa",
+    "role",
+    "rolebinding",
+    "clusterrole",
+    "clusterrolebinding",
+    "config",
+    "provisioner",
+  ].map((o) => `${cluster}-local-path-${o}`),
 ];
 /** Everything that reads the control plane's IP: what an unknown control-plane IP updates in a preview. */
 const controlPlaneReaders = (cluster: string) => {
