@@ -187,17 +187,27 @@ export async function mergeIntoKubeconfigFile(
   return file;
 }
 
-/** Removes the cluster's entries from the user's kubeconfig file (under the lock); absent file: nothing to do. */
-export async function removeFromKubeconfigFile(cluster: string, opts: FileOptions = {}): Promise<string> {
+/**
+ * Removes the cluster's entries from the user's kubeconfig file (under the lock). Returns the file and whether
+ * it held any; an absent file or one without them is left as it is.
+ */
+export async function removeFromKubeconfigFile(
+  cluster: string,
+  opts: FileOptions = {},
+): Promise<{ file: string; removed: boolean }> {
   const file = kubeconfigTarget(opts.env);
-  if (readIfExists(file) === undefined) return file;
-  await withKubeconfigLock(
+  if (readIfExists(file) === undefined) return { file, removed: false };
+  const removed = await withKubeconfigLock(
     file,
     () => {
       const current = readIfExists(file);
-      if (current !== undefined) writeFileAtomic(file, removeFromKubeconfig(current, cluster));
+      if (current === undefined) return false;
+      const updated = removeFromKubeconfig(current, cluster);
+      if (JSON.stringify(parse(updated)) === JSON.stringify(parse(current) ?? {})) return false;
+      writeFileAtomic(file, updated);
+      return true;
     },
     opts,
   );
-  return file;
+  return { file, removed };
 }

@@ -35,8 +35,12 @@ async function main(argv: string[]): Promise<number> {
     });
     process.stderr.write(`tartlab: context tartlab-${cluster} merged into ${file}\n`);
   } else {
-    const file = await removeFromKubeconfigFile(cluster);
-    process.stderr.write(`tartlab: context tartlab-${cluster} removed from ${file}\n`);
+    const { file, removed } = await removeFromKubeconfigFile(cluster);
+    process.stderr.write(
+      removed
+        ? `tartlab: context tartlab-${cluster} removed from ${file}\n`
+        : `tartlab: ${file} has no tartlab-${cluster} entries; nothing to remove\n`,
+    );
   }
   return 0;
 }

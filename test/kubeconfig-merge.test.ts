@@ -143,8 +143,15 @@ describe("kubeconfig file", () => {
     assert.equal(statSync(path.dirname(file)).mode & 0o777, 0o700);
     assert.deepEqual(names(parse(readFileSync(file, "utf8")), "contexts"), ["tartlab-dev"]);
     assert.ok(!existsSync(`${file}.lock`), "lock removed after the write");
-    await removeFromKubeconfigFile("dev", { env });
+    assert.deepEqual(await removeFromKubeconfigFile("dev", { env }), { file, removed: true });
     assert.deepEqual(names(parse(readFileSync(file, "utf8")), "contexts"), []);
+    assert.deepEqual(await removeFromKubeconfigFile("dev", { env }), { file, removed: false });
+    const absent = path.join(home, "nope");
+    assert.deepEqual(await removeFromKubeconfigFile("dev", { env: { KUBECONFIG: absent } }), {
+      file: absent,
+      removed: false,
+    });
+    assert.ok(!existsSync(absent), "removal does not create a file");
   });
 
   test("with several $KUBECONFIG paths only the first changes; its mode is kept", async () => {
