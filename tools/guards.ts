@@ -249,6 +249,48 @@ const GUARDS: Guard[] = [
     to: "if false; then",
     test: "test/shell/kubeadm-cluster.test.ts",
   },
+  {
+    what: "kubeconfig merge takes <file>.lock exclusively (issue 12)",
+    file: "lib/kubeconfig-merge.ts",
+    from: 'closeSync(openSync(lock, "wx", 0o600));',
+    to: 'closeSync(openSync(lock, "w", 0o600));',
+    test: "test/kubeconfig-merge.test.ts",
+  },
+  {
+    what: "kubeconfig merge keeps the user's other entries",
+    file: "lib/kubeconfig-merge.ts",
+    from: "out[key] = [...(doc[key] ?? []).filter((e) => e?.name !== name), entry];",
+    to: "out[key] = [entry];",
+    test: "test/kubeconfig-merge.test.ts",
+  },
+  {
+    what: "kubeconfig removal removes only the lab's entries",
+    file: "lib/kubeconfig-merge.ts",
+    from: "out[key] = doc[key].filter((e) => e?.name !== name);",
+    to: "out[key] = [];",
+    test: "test/kubeconfig-merge.test.ts",
+  },
+  {
+    what: "kubeconfig merge leaves the current context alone unless asked",
+    file: "lib/kubeconfig-merge.ts",
+    from: 'if (opts.setCurrent) out["current-context"] = name;',
+    to: 'out["current-context"] = name;',
+    test: "test/kubeconfig-merge.test.ts",
+  },
+  {
+    what: "status: every API request has a deadline",
+    file: "lib/status.ts",
+    from: "ctx.setSignal(signal);",
+    to: "",
+    test: "test/status.test.ts",
+  },
+  {
+    what: "status: a stopped VM is not asked for its (stale) IP",
+    file: "lib/status.ts",
+    from: 'state === "running"\n          ? run("tart", ["ip"',
+    to: 'true\n          ? run("tart", ["ip"',
+    test: "test/status.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -1,0 +1,452 @@
+/**
+ * The lab's live status (issue 12 `npm run status`; the dashboard, issue 13, reuses this model). Read-only:
+ * every VM from Tart (state from `tart list --format json`, T08; IP from `tart ip`; cpus/memory from
+ * `tart get --format json`), every cluster through @kubernetes/client-node with its per-cluster kubeconfig
+ * (~/.tartlab/kube/<cluster>.yaml, V10), Jenkins by an HTTP request to its NodePort URL.
+ *
+ * Probes run in parallel, each under a deadline, so a stopped VM, a VM without an IP or an API server that does
+ * not answer is reported, never waited on (T09). No credentials appear in the model: errors are summarised.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { LabConfig, NS, NodeRole, RawConfig, validateLabConfig } from "./lab-config";
+
+/** Keys of the stack file that are lab config; secrets (sshPassword, sshPrivateKey) are never read. */
+const LAB_KEYS: readonly (keyof LabConfig)[] = [
+  "kubernetesVersion",
+  "ciliumVersion",
+  "baseImage",
+  "sshUser",
+  "vmNetworkCidr",
+  "softnetAllow",
+  "ipWaitSeconds",
+  "clusters",
+  "jenkins",
+];
+
+/** The lab described by Pulumi.<stack>.yaml, validated exactly as lib/config.ts does for `pulumi up`. */
+export function loadStackConfig(dir: string, stack: string): LabConfig {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    throw new Error(`no stack file ${file}; name the stack with --stack <name> (or $TARTLAB_STACK)`);
+  }
+  const doc = parse(text) as { config?: Record<string, unknown> } | null;
+  const raw: RawConfig = {};
+  for (const key of LAB_KEYS) raw[key] = doc?.config?.[`${NS}:${key}`];
+  return validateLabConfig(raw).config;
+}
+
+export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
+
+export interface VmStatus {
+  readonly name: string;
+  readonly cluster: string;
+  readonly role: NodeRole;
+  readonly state: VmState;
+  readonly ip?: string;
+  readonly cpus?: number;
+  readonly memoryMb?: number;
+  readonly healthy: boolean;
+  /** Why it is unhealthy, or notes (e.g. size differs from the config until the next `pulumi up`). */
+  readonly problems: readonly string[];
+  readonly notes: readonly string[];
+}
+
+export interface NodeStatus {
+  readonly name: string;
+  readonly ready: boolean;
+  readonly kubeletVersion: string;
+}
+
+export interface ClusterStatus {
+  readonly name: string;
+  readonly kubeconfig: string;
+  readonly apiReachable: boolean;
+  readonly serverVersion?: string;
+  readonly nodes?: { readonly ready: number; readonly total: number; readonly items: readonly NodeStatus[] };
+  readonly cilium?: { readonly ready: number; readonly desired: number };
+  readonly defaultStorageClass?: string | null;
+  readonly healthy: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface JenkinsStatus {
+  readonly enabled: boolean;
+  readonly cluster?: string;
+  readonly url?: string;
+  readonly httpStatus?: number;
+  readonly healthy: boolean;
+  readonly problems: readonly string[];
+}
+
+export interface LabStatus {
+  readonly checkedAt: string;
+  readonly healthy: boolean;
+  readonly vms: readonly VmStatus[];
+  readonly clusters: readonly ClusterStatus[];
+  readonly jenkins: JenkinsStatus;
+}
+
+export interface StatusOptions {
+  /** Environment for `tart` (PATH, TART_HOME) and for finding ~/.tartlab (TARTLAB_HOME, HOME). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Deadline of each probe (one `tart` call, one API request, the Jenkins request). */
+  readonly probeTimeoutMs?: number;
+}
+
+const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
+
+export function tartlabHome(env: NodeJS.ProcessEnv): string {
+  return env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
+}
+
+export const clusterKubeconfigPath = (env: NodeJS.ProcessEnv, cluster: string) =>
+  path.join(tartlabHome(env), "kube", `${cluster}.yaml`);
+
+class ProbeError extends Error {}
+
+/** Runs a command with a deadline; rejects with a one-line reason (stderr's first line, or the timeout). */
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
+      if (!err) return resolve(stdout);
+      const e = err as NodeJS.ErrnoException & { killed?: boolean };
+      if (e.code === "ENOENT") return reject(new ProbeError(`${cmd} not found on PATH`));
+      if (e.killed)
+        return reject(new ProbeError(`\`${cmd} ${args.join(" ")}\` gave no answer in ${timeoutMs} ms`));
+      const line = String(stderr).trim().split("\n")[0];
+      reject(new ProbeError(line || `\`${cmd} ${args.join(" ")}\` failed`));
+    });
+  });
+}
+
+const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+interface TartListEntry {
+  readonly Name: string;
+  readonly State: string;
+}
+interface TartGet {
+  readonly CPU?: number;
+  readonly Memory?: number;
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<VmStatus[]> {
+  const specs = config.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
+  let states: Map<string, string>;
+  try {
+    // T08: JSON, never the text table (its "Accessed" column has spaces).
+    const list = JSON.parse(
+      await run("tart", ["list", "--source", "local", "--format", "json"], env, timeoutMs),
+    );
+    if (!Array.isArray(list)) throw new ProbeError("tart list --format json did not print a JSON array");
+    states = new Map((list as TartListEntry[]).map((v) => [v.Name, v.State]));
+  } catch (e) {
+    const reason = `cannot read Tart's VM list: ${why(e)}`;
+    return specs.map(({ cluster, node }) => ({
+      name: node.name,
+      cluster,
+      role: node.role,
+      state: "unknown" as const,
+      healthy: false,
+      problems: [reason],
+      notes: [],
+    }));
+  }
+  return Promise.all(
+    specs.map(async ({ cluster, node }): Promise<VmStatus> => {
+      const base = { name: node.name, cluster, role: node.role };
+      const raw = states.get(node.name);
+      if (raw === undefined) {
+        return {
+          ...base,
+          state: "absent",
+          healthy: false,
+          problems: ["not created (run pulumi up)"],
+          notes: [],
+        };
+      }
+      const state: VmState = raw === "running" || raw === "stopped" || raw === "suspended" ? raw : "unknown";
+      const problems: string[] = [];
+      const notes: string[] = [];
+      if (state !== "running") problems.push(`is ${raw}; pulumi up starts it again (T09)`);
+      // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
+      // stopped VM (facts/tart.md, `tart ip`), which would show a stale address as if it were live.
+      const [got, ip] = await Promise.all([
+        run("tart", ["get", node.name, "--format", "json"], env, timeoutMs).then(
+          (out) => JSON.parse(out) as TartGet,
+          (e) => {
+            notes.push(`tart get: ${why(e)}`);
+            return undefined;
+          },
+        ),
+        state === "running"
+          ? run("tart", ["ip", node.name], env, timeoutMs).then(
+              (out) => {
+                const v = out.trim();
+                if (IPV4.test(v)) return v;
+                problems.push(`tart ip printed no IPv4 address (${JSON.stringify(v.slice(0, 40))})`);
+                return undefined;
+              },
+              (e) => {
+                problems.push(`running but has no IP address (${why(e)})`);
+                return undefined;
+              },
+            )
+          : Promise.resolve(undefined),
+      ]);
+      const cpus = typeof got?.CPU === "number" ? got.CPU : undefined;
+      const memoryMb = typeof got?.Memory === "number" ? got.Memory : undefined;
+      if (cpus !== undefined && cpus !== node.cpus) notes.push(`${cpus} CPUs, config says ${node.cpus}`);
+      if (memoryMb !== undefined && memoryMb !== node.memoryMb) {
+        notes.push(`${memoryMb} MB memory, config says ${node.memoryMb}`);
+      }
+      return { ...base, state, ip, cpus, memoryMb, healthy: problems.length === 0, problems, notes };
+    }),
+  );
+}
+
+/** Per-request deadline for client-node calls: the request is aborted, not just abandoned. */
+function deadline(timeoutMs: number) {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const middleware: k8s.ObservableMiddleware = {
+    pre: (ctx) => {
+      ctx.setSignal(signal);
+      return new k8s.Observable(Promise.resolve(ctx));
+    },
+    post: (rsp) => new k8s.Observable(Promise.resolve(rsp)),
+  };
+  return { middleware: [middleware] };
+}
+
+/** One line, no credentials: HTTP code for API errors, the transport reason otherwise. */
+function apiError(e: unknown, timeoutMs: number): string {
+  if (e instanceof k8s.ApiException) return `HTTP ${e.code}`;
+  const err = e as Error & { name?: string; type?: string };
+  if (err?.name === "AbortError" || err?.type === "aborted") return `no answer in ${timeoutMs} ms`;
+  return why(e).split("\n")[0];
+}
+
+const DEFAULT_SC_ANNOTATIONS = [
+  "storageclass.kubernetes.io/is-default-class",
+  "storageclass.beta.kubernetes.io/is-default-class",
+];
+
+async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ClusterStatus> {
+  const file = clusterKubeconfigPath(env, name);
+  const unreachable = (problem: string): ClusterStatus => ({
+    name,
+    kubeconfig: file,
+    apiReachable: false,
+    healthy: false,
+    problems: [problem],
+  });
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromString(readFileSync(file, "utf8"));
+    if (!kc.getCurrentCluster()) throw new Error("it has no current context");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    return unreachable(
+      err.code === "ENOENT"
+        ? `no kubeconfig at ${file} (pulumi up writes it once the cluster exists)`
+        : `kubeconfig ${file} is unusable: ${why(e).split("\n")[0]}`,
+    );
+  }
+  let serverVersion: string;
+  try {
+    serverVersion = (await kc.makeApiClient(k8s.VersionApi).getCode({}, deadline(timeoutMs))).gitVersion;
+  } catch (e) {
+    return unreachable(
+      `API server ${kc.getCurrentCluster()?.server} does not answer: ${apiError(e, timeoutMs)}`,
+    );
+  }
+  const problems: string[] = [];
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
+  const storage = kc.makeApiClient(k8s.StorageV1Api);
+  const [nodes, cilium, defaultStorageClass] = await Promise.all([
+    core.listNode({}, deadline(timeoutMs)).then(
+      (list) => {
+        const items = list.items.map((n) => ({
+          name: n.metadata?.name ?? "?",
+          ready: (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+          kubeletVersion: n.status?.nodeInfo?.kubeletVersion ?? "?",
+        }));
+        const ready = items.filter((n) => n.ready).length;
+        for (const n of items) if (!n.ready) problems.push(`node ${n.name} is NotReady`);
+        if (items.length === 0) problems.push("no nodes registered");
+        return { ready, total: items.length, items };
+      },
+      (e) => {
+        problems.push(`cannot list nodes: ${apiError(e, timeoutMs)}`);
+        return undefined;
+      },
+    ),
+    apps.readNamespacedDaemonSet({ name: "cilium", namespace: "kube-system" }, deadline(timeoutMs)).then(
+      (ds) => {
+        const desired = ds.status?.desiredNumberScheduled ?? 0;
+        const ready = ds.status?.numberReady ?? 0;
+        if (desired === 0 || ready < desired) problems.push(`Cilium agents ${ready}/${desired} ready`);
+        return { ready, desired };
+      },
+      (e) => {
+        problems.push(
+          e instanceof k8s.ApiException && e.code === 404
+            ? "Cilium is not installed (no DaemonSet kube-system/cilium)"
+            : `cannot read the Cilium DaemonSet: ${apiError(e, timeoutMs)}`,
+        );
+        return undefined;
+      },
+    ),
+    storage.listStorageClass({}, deadline(timeoutMs)).then(
+      (list) => {
+        const dflt = list.items.find((sc) =>
+          DEFAULT_SC_ANNOTATIONS.some((a) => sc.metadata?.annotations?.[a] === "true"),
+        );
+        if (!dflt) problems.push("no default StorageClass (PVCs stay Pending, T06)");
+        return dflt?.metadata?.name ?? null;
+      },
+      (e) => {
+        problems.push(`cannot list StorageClasses: ${apiError(e, timeoutMs)}`);
+        return undefined;
+      },
+    ),
+  ]);
+  return {
+    name,
+    kubeconfig: file,
+    apiReachable: true,
+    serverVersion,
+    nodes,
+    cilium,
+    defaultStorageClass,
+    healthy: problems.length === 0,
+    problems,
+  };
+}
+
+async function probeJenkins(
+  config: LabConfig,
+  vms: readonly VmStatus[],
+  timeoutMs: number,
+): Promise<JenkinsStatus> {
+  const { enabled, cluster, nodePort } = config.jenkins;
+  if (!enabled) return { enabled: false, healthy: true, problems: [] };
+  // The URL the program outputs: the Jenkins cluster's control plane IP and the NodePort (components/jenkins.ts).
+  const cp = vms.find((v) => v.cluster === cluster && v.role === "control-plane");
+  if (!cp?.ip) {
+    return {
+      enabled,
+      cluster,
+      healthy: false,
+      problems: [`no URL: control plane ${cp?.name ?? "?"} has no IP`],
+    };
+  }
+  const url = `http://${cp.ip}:${nodePort}`;
+  try {
+    const res = await fetch(`${url}/login`, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    await res.body?.cancel();
+    const ok = res.status < 500;
+    return {
+      enabled,
+      cluster,
+      url,
+      httpStatus: res.status,
+      healthy: ok,
+      problems: ok ? [] : [`answers HTTP ${res.status}`],
+    };
+  } catch (e) {
+    const err = e as Error & { cause?: { code?: string } };
+    const reason =
+      err.name === "TimeoutError" || err.name === "AbortError"
+        ? `no answer in ${timeoutMs} ms`
+        : (err.cause?.code ?? err.message);
+    return { enabled, cluster, url, healthy: false, problems: [`does not answer HTTP (${reason})`] };
+  }
+}
+
+/** Reads the whole lab's status live. Never throws for an unhealthy lab; every probe is bounded. */
+export async function collectStatus(config: LabConfig, opts: StatusOptions = {}): Promise<LabStatus> {
+  const env = opts.env ?? process.env;
+  const timeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  const vmsP = probeVms(config, env, timeoutMs);
+  const clustersP = Promise.all(config.clusters.map((c) => probeCluster(c.name, env, timeoutMs)));
+  const vms = await vmsP;
+  const [clusters, jenkins] = await Promise.all([clustersP, probeJenkins(config, vms, timeoutMs)]);
+  return {
+    checkedAt: new Date().toISOString(),
+    healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,
+    vms,
+    clusters,
+    jenkins,
+  };
+}
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]))
+      .join("  ")
+      .trimEnd(),
+  );
+}
+
+const mark = (healthy: boolean) => (healthy ? "ok" : "FAIL");
+
+/** The human-readable table printed by `npm run status`. */
+export function formatStatus(s: LabStatus): string {
+  const out: string[] = [];
+  out.push("VMs");
+  out.push(
+    ...table([
+      ["", "NAME", "CLUSTER", "STATE", "IP", "CPUS", "MEMORY", "PROBLEMS"],
+      ...s.vms.map((v) => [
+        mark(v.healthy),
+        v.name,
+        v.cluster,
+        v.state,
+        v.ip ?? "-",
+        v.cpus === undefined ? "-" : String(v.cpus),
+        v.memoryMb === undefined ? "-" : `${v.memoryMb} MB`,
+        [...v.problems, ...v.notes].join("; "),
+      ]),
+    ]).map((l) => `  ${l}`),
+  );
+  out.push("", "Clusters");
+  out.push(
+    ...table([
+      ["", "NAME", "API", "NODES READY", "VERSIONS", "CILIUM", "DEFAULT SC", "PROBLEMS"],
+      ...s.clusters.map((c) => [
+        mark(c.healthy),
+        c.name,
+        c.apiReachable ? `up ${c.serverVersion ?? ""}`.trim() : "DOWN",
+        c.nodes ? `${c.nodes.ready}/${c.nodes.total}` : "-",
+        c.nodes ? [...new Set(c.nodes.items.map((n) => n.kubeletVersion))].join(",") : "-",
+        c.cilium ? `${c.cilium.ready}/${c.cilium.desired}` : "-",
+        c.defaultStorageClass === undefined ? "-" : (c.defaultStorageClass ?? "none"),
+        c.problems.join("; "),
+      ]),
+    ]).map((l) => `  ${l}`),
+  );
+  out.push("", "Jenkins");
+  const j = s.jenkins;
+  out.push(
+    j.enabled
+      ? `  ${mark(j.healthy)}  ${j.url ?? "-"}${j.httpStatus ? ` (HTTP ${j.httpStatus})` : ""}` +
+          (j.problems.length ? `  ${j.problems.join("; ")}` : "")
+      : "  disabled",
+  );
+  out.push("", s.healthy ? "lab healthy" : "lab NOT healthy");
+  return `${out.join("\n")}\n`;
+}

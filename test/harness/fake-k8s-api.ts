@@ -1,0 +1,249 @@
+/**
+ * A fake Kubernetes API server on 127.0.0.1 speaking the few calls lib/status.ts makes (/version,
+ * /api/v1/nodes, /apis/apps/v1/namespaces/kube-system/daemonsets/cilium, /apis/storage.k8s.io/v1/storageclasses)
+ * from a mutable state. Like a kubeadm API server it speaks HTTPS with a cluster CA and authenticates the client
+ * certificate of the kubeconfig (admin.conf style: certificate-authority-data, client-certificate-data,
+ * client-key-data); certificates are made with openssl once per test process. `hang` makes it accept
+ * connections and never answer (an API server behind a dead VM's stale lease, or a wedged apiserver).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { IncomingMessage, ServerResponse } from "node:http";
+import { createServer, Server } from "node:https";
+import { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { TLSSocket } from "node:tls";
+import { stringify } from "yaml";
+
+interface Pki {
+  readonly ca: string;
+  readonly serverCert: string;
+  readonly serverKey: string;
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+let pki: Pki | undefined;
+
+/** CA, a server certificate for 127.0.0.1 and a client certificate (CN kubernetes-admin, O system:masters). */
+function certificates(): Pki {
+  if (pki) return pki;
+  const dir = mkdtempSync(path.join(tmpdir(), "tartlab-pki-"));
+  const f = (n: string) => path.join(dir, n);
+  const ssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+  ssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.crt"),
+    "-days",
+    "1",
+    "-subj",
+    "/CN=kubernetes",
+  );
+  writeFileSync(f("san.ext"), "subjectAltName=IP:127.0.0.1\n");
+  for (const [n, subj, ext] of [
+    ["server", "/CN=kube-apiserver", ["-extfile", f("san.ext")]],
+    ["client", "/O=system:masters/CN=kubernetes-admin", []],
+  ] as const) {
+    ssl(
+      "req",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      f(`${n}.key`),
+      "-out",
+      f(`${n}.csr`),
+      "-subj",
+      subj,
+    );
+    ssl(
+      "x509",
+      "-req",
+      "-in",
+      f(`${n}.csr`),
+      "-CA",
+      f("ca.crt"),
+      "-CAkey",
+      f("ca.key"),
+      "-CAcreateserial",
+      "-out",
+      f(`${n}.crt`),
+      "-days",
+      "1",
+      ...ext,
+    );
+  }
+  const r = (n: string) => readFileSync(f(n), "utf8");
+  pki = {
+    ca: r("ca.crt"),
+    serverCert: r("server.crt"),
+    serverKey: r("server.key"),
+    clientCert: r("client.crt"),
+    clientKey: r("client.key"),
+  };
+  return pki;
+}
+
+export interface FakeNode {
+  name: string;
+  ready: boolean;
+  kubeletVersion: string;
+}
+
+export interface FakeClusterState {
+  gitVersion: string;
+  nodes: FakeNode[];
+  /** undefined: no Cilium DaemonSet (404). */
+  cilium?: { desired: number; ready: number };
+  storageClasses: { name: string; default: boolean }[];
+  /** Accept connections, never answer. */
+  hang: boolean;
+}
+
+export interface FakeK8sApi {
+  readonly url: string;
+  /** The client key's PEM: must never appear in any output. */
+  readonly clientKey: string;
+  readonly state: FakeClusterState;
+  /** Paths requested, in order. */
+  readonly requests: string[];
+  /** A kubeconfig as tartlab writes it (cluster/user/context tartlab-<cluster>) pointing at this server. */
+  kubeconfig(cluster: string): string;
+  close(): Promise<void>;
+}
+
+export function healthyCluster(nodeNames: string[], version = "v1.34.1"): FakeClusterState {
+  return {
+    gitVersion: version,
+    nodes: nodeNames.map((name) => ({ name, ready: true, kubeletVersion: version })),
+    cilium: { desired: nodeNames.length, ready: nodeNames.length },
+    storageClasses: [{ name: "local-path", default: true }],
+    hang: false,
+  };
+}
+
+function json(res: ServerResponse, code: number, body: unknown) {
+  res.writeHead(code, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+const status404 = (what: string) => ({
+  kind: "Status",
+  apiVersion: "v1",
+  status: "Failure",
+  message: `${what} not found`,
+  reason: "NotFound",
+  code: 404,
+});
+
+export async function startFakeK8sApi(state: FakeClusterState): Promise<FakeK8sApi> {
+  const certs = certificates();
+  const requests: string[] = [];
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const p = (req.url ?? "").split("?")[0];
+    requests.push(p);
+    if (state.hang) return; // never answer
+    if (!(req.socket as TLSSocket).authorized) return json(res, 401, { kind: "Status", code: 401 });
+    if (p === "/version") return json(res, 200, { major: "1", minor: "34", gitVersion: state.gitVersion });
+    if (p === "/api/v1/nodes") {
+      return json(res, 200, {
+        kind: "NodeList",
+        apiVersion: "v1",
+        metadata: {},
+        items: state.nodes.map((n) => ({
+          metadata: { name: n.name },
+          status: {
+            conditions: [
+              { type: "MemoryPressure", status: "False" },
+              {
+                type: "Ready",
+                status: n.ready ? "True" : "False",
+                reason: n.ready ? "KubeletReady" : "NodeNotReady",
+              },
+            ],
+            nodeInfo: { kubeletVersion: n.kubeletVersion },
+          },
+        })),
+      });
+    }
+    if (p === "/apis/apps/v1/namespaces/kube-system/daemonsets/cilium") {
+      if (!state.cilium) return json(res, 404, status404('daemonsets.apps "cilium"'));
+      return json(res, 200, {
+        kind: "DaemonSet",
+        apiVersion: "apps/v1",
+        metadata: { name: "cilium", namespace: "kube-system" },
+        status: {
+          desiredNumberScheduled: state.cilium.desired,
+          currentNumberScheduled: state.cilium.desired,
+          numberReady: state.cilium.ready,
+          numberMisscheduled: 0,
+        },
+      });
+    }
+    if (p === "/apis/storage.k8s.io/v1/storageclasses") {
+      return json(res, 200, {
+        kind: "StorageClassList",
+        apiVersion: "storage.k8s.io/v1",
+        metadata: {},
+        items: state.storageClasses.map((sc) => ({
+          metadata: {
+            name: sc.name,
+            annotations: sc.default ? { "storageclass.kubernetes.io/is-default-class": "true" } : {},
+          },
+          provisioner: "rancher.io/local-path",
+        })),
+      });
+    }
+    return json(res, 404, status404(p));
+  };
+  const server: Server = createServer(
+    {
+      key: certs.serverKey,
+      cert: certs.serverCert,
+      ca: certs.ca,
+      requestCert: true,
+      rejectUnauthorized: false,
+    },
+    handler,
+  );
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const b64 = (pem: string) => Buffer.from(pem).toString("base64");
+  return {
+    url,
+    clientKey: certs.clientKey,
+    state,
+    requests,
+    kubeconfig(cluster) {
+      const name = `tartlab-${cluster}`;
+      return stringify({
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name, cluster: { server: url, "certificate-authority-data": b64(certs.ca) } }],
+        users: [
+          {
+            name,
+            user: {
+              "client-certificate-data": b64(certs.clientCert),
+              "client-key-data": b64(certs.clientKey),
+            },
+          },
+        ],
+        contexts: [{ name, context: { cluster: name, user: name } }],
+        "current-context": name,
+      });
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
