@@ -50,7 +50,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     assert.deepEqual(r.restarted, ["dev-master"]);
     assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10 (T09)"]);
     const runs = sb.calls().filter((c) => c.startsWith("tart run"));
-    assert.deepEqual(runs, ["tart run --no-graphics --net-softnet-allow=0.0.0.0/0 dev-master"]);
+    assert.deepEqual(runs, ["tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master"]);
   });
 
   test("preview only reports, starts nothing", () => {

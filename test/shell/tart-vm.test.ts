@@ -111,7 +111,7 @@ describe("tart-vm/start.sh", () => {
       "tart set dev-master --cpu 2 --memory 4096",
       "tart get dev-master --format json",
       "tart set dev-master --disk-size 30",
-      "tart run --no-graphics --net-softnet-allow=0.0.0.0/0 dev-master",
+      "tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master",
     ]);
     assert.equal(tartState("dev-master", "state"), "running");
     assert.ok(existsSync(path.join(sb.home, ".tartlab/logs/dev-master.log")));
