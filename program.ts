@@ -152,7 +152,8 @@ export async function checkPackagesPreflight(
 
 export async function program(opts: ProgramOptions) {
   const lab = prepareLab(opts);
-  if (opts.packageIndex)
+  if (opts.packageIndex) {
     await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
+  }
   return buildLab(lab);
 }
