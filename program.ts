@@ -46,11 +46,15 @@ export function prepareLab(opts: ProgramOptions) {
     }
   }
   for (const w of warnings) pulumi.log.warn(w);
+  reviveVms(config, opts);
+  return { config, secrets };
+}
+
+function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
   if (opts.revive) {
     const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());
     for (const m of revived.messages) pulumi.log.warn(m);
   }
-  return { config, secrets };
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
@@ -151,9 +155,11 @@ export async function checkPackagesPreflight(
 }
 
 export async function program(opts: ProgramOptions) {
-  const lab = prepareLab(opts);
+  // Host, config and packages are all checked before VMs are revived: a refused run touches no VM.
+  const lab = prepareLab({ ...opts, revive: undefined });
   if (opts.packageIndex) {
     await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
   }
+  reviveVms(lab.config, opts);
   return buildLab(lab);
 }

@@ -36,9 +36,14 @@ async function run(preview: boolean, read: (minor: string) => Promise<string>, i
   recorder.install({ preview });
   setStackConfig(devStackConfig());
   const reads: string[] = [];
+  const revived: boolean[] = [];
   const go = () =>
     program({
       hostFacts: () => MAC_FACTS,
+      revive: (_config, _owner, dryRun) => {
+        revived.push(dryRun);
+        return { restarted: [], messages: [] };
+      },
       packageIndex: (m) => {
         reads.push(m);
         return read(m);
@@ -46,19 +51,24 @@ async function run(preview: boolean, read: (minor: string) => Promise<string>, i
     });
   // A rejection inside runInPulumiStack surfaces as an unhandled rejection, so refusals are awaited directly.
   const result = inStack ? pulumi.runtime.runInPulumiStack(go) : go();
-  return { recorder, reads, result };
+  return { recorder, reads, revived, result };
 }
 
 describe("package preflight wiring (pkgs.k8s.io gaps)", () => {
   for (const preview of [false, true]) {
     test(`${preview ? "preview" : "up"}: an incomplete index stops the program before anything is registered`, async () => {
-      const { recorder, reads, result } = await run(preview, () => Promise.resolve(withoutCni), false);
+      const { recorder, reads, revived, result } = await run(
+        preview,
+        () => Promise.resolve(withoutCni),
+        false,
+      );
       await assert.rejects(
         result,
         /package preflight failed; nothing was created:[^]*kubernetes-cni: no arm64 package/,
       );
       assert.equal(reads[0], minor, "reads the configured minor's index first");
       assert.equal(recorder.registrations.length, 0);
+      assert.deepEqual(revived, [], "no VM is started again (T09) for a run that is refused");
     });
   }
 
@@ -81,10 +91,11 @@ describe("package preflight wiring (pkgs.k8s.io gaps)", () => {
     assert.ok(recorder.registrations.length > 0);
   });
 
-  test("a complete index lets the lab through", async () => {
-    const { recorder, result } = await run(false, () => Promise.resolve(complete));
+  test("a complete index lets the lab through; dead VMs are then revived (T09)", async () => {
+    const { recorder, revived, result } = await run(false, () => Promise.resolve(complete));
     await result;
     await recorder.settle();
+    assert.deepEqual(revived, [false]);
     assert.ok(recorder.registrations.length > 0);
   });
 });

@@ -196,7 +196,7 @@ const GUARDS: Guard[] = [
   {
     what: "stop asks the guest to power off before tart stop (issue 8 defect 5)",
     file: "scripts/tart-vm/stop.sh",
-    from: '_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemctl poweroff || rc=$?',
+    from: '_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?',
     to: "rc=1",
     test: "test/shell/tart-vm.test.ts",
   },

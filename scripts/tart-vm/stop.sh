@@ -62,10 +62,12 @@ if [ "$state" != "running" ]; then
 fi
 
 # 1. Graceful: systemd stops kubelet, containerd and etcd's static pod cleanly, syncs disks, then powers off,
-#    and `tart run` exits by itself. `systemctl poweroff` returns once the job is queued; a non-zero exit (no guest
-#    agent, old Tart) or a hang (agent stuck) goes straight to the hard stop, after one look at the state.
+#    and `tart run` exits by itself. The poweroff is scheduled a second later (a transient systemd timer) so that
+#    `tart exec` gets its answer before the shutdown stops the guest agent it talks through: exit 0 then reliably
+#    means "poweroff requested". A non-zero exit (no guest agent, Tart < 2.27) or a hang (agent stuck) goes
+#    straight to the hard stop, after one look at the state.
 rc=0
-_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemctl poweroff || rc=$?
+_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?
 case "$rc" in
   0) state=$(_wait_not_running "$GRACEFUL_STOP_SECONDS") ;;
   124)
