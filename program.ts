@@ -12,6 +12,7 @@ import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
 import { LabConfig } from "./lib/lab-config";
+import { checkKubernetesPackages } from "./lib/package-index";
 import { ReviveResult } from "./lib/revive";
 
 export interface ProgramOptions {
@@ -19,7 +20,12 @@ export interface ProgramOptions {
   readonly hostFacts: () => HostFacts | undefined;
   /** Restarts this stack's VMs that died (T09); left out offline (tests, plan). */
   readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
+  /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
+  readonly packageIndex?: (minor: string) => Promise<string>;
 }
+
+/** The nodes' architecture: arm64 Ubuntu on Apple Silicon (V01, V05). */
+const NODE_ARCH = "arm64";
 
 /** Identity of this stack on the Mac: recorded with every VM it makes (never touch another stack's VMs). */
 const owner = () => `${pulumi.getProject()}/${pulumi.getStack()}`;
@@ -40,11 +46,15 @@ export function prepareLab(opts: ProgramOptions) {
     }
   }
   for (const w of warnings) pulumi.log.warn(w);
+  reviveVms(config, opts);
+  return { config, secrets };
+}
+
+function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
   if (opts.revive) {
     const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());
     for (const m of revived.messages) pulumi.log.warn(m);
   }
-  return { config, secrets };
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
@@ -117,6 +127,40 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
   };
 }
 
-export function program(opts: ProgramOptions) {
-  return buildLab(prepareLab(opts));
+/**
+ * pkgs.k8s.io packaging gaps (lib/package-index.ts): refuse, before any VM is made, a minor whose repository lacks
+ * what the nodes install. An index that cannot be read only warns in preview (nothing is installed yet, and
+ * preview should work offline) but fails `up`: every node installs from that host through this Mac's network, so
+ * a Mac that cannot read it would leave half-built VMs behind a slower, vaguer apt error.
+ */
+export async function checkPackagesPreflight(
+  config: LabConfig,
+  read: (minor: string) => Promise<string>,
+  dryRun: boolean,
+): Promise<void> {
+  const r = await checkKubernetesPackages(config.kubernetesVersion, NODE_ARCH, read);
+  if (r.problems.length > 0) {
+    throw new pulumi.RunError(
+      `package preflight failed; nothing was created:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+  if (r.unreachable === undefined) return;
+  if (dryRun) {
+    pulumi.log.warn(`${r.unreachable}; pulumi up will refuse to start until the index can be read`);
+    return;
+  }
+  throw new pulumi.RunError(
+    `package preflight failed; nothing was created: ${r.unreachable}. Every node installs kubelet, kubeadm, ` +
+      `kubectl, cri-tools and kubernetes-cni from pkgs.k8s.io through this Mac's network; check it and retry`,
+  );
+}
+
+export async function program(opts: ProgramOptions) {
+  // Host, config and packages are all checked before VMs are revived: a refused run touches no VM.
+  const lab = prepareLab({ ...opts, revive: undefined });
+  if (opts.packageIndex) {
+    await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
+  }
+  reviveVms(lab.config, opts);
+  return buildLab(lab);
 }

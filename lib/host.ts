@@ -14,7 +14,10 @@ export interface HostFacts {
   /** What `tart --version` printed ("" when it failed: tart is there but not usable). */
   readonly tartVersion: string;
   readonly softnet: string;
+  /** The SUID bit is set on softnet (after symlinks). */
   readonly softnetSuid: boolean;
+  /** softnet (after symlinks) is owned by root: without it the SUID bit gives no root. */
+  readonly softnetRootOwned: boolean;
   readonly passwordlessSudo: boolean;
   readonly memoryBytes: number;
   readonly cpus: number;
@@ -23,6 +26,12 @@ export interface HostFacts {
 
 const GB = 1e9;
 const GIB = 2 ** 30;
+/**
+ * Oldest Tart accepted: `tart exec` (2.27.0, Commands/Exec.swift) powers VMs off gracefully before a resize or
+ * delete (scripts/tart-vm/stop.sh); older Tart would hard-stop etcd every time. (`--net-softnet-allow` implies
+ * `--net-softnet` only since 2.24.0, PR #994: start.sh passes both anyway.)
+ */
+export const MIN_TART_VERSION = "2.27.0";
 /** Memory left to macOS and everything else on the Mac. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /** Minimum free disk: the base image (~20 GB logical, fewer on disk) plus a few GB per VM for images and logs. */
@@ -42,6 +51,7 @@ export function parseHostFacts(text: string): HostFacts {
     tartVersion: kv.get("tartVersion") ?? "",
     softnet: kv.get("softnet") ?? "",
     softnetSuid: kv.get("softnetSuid") === "yes",
+    softnetRootOwned: kv.get("softnetRootOwned") === "yes",
     passwordlessSudo: kv.get("passwordlessSudo") === "yes",
     memoryBytes: num("memoryBytes"),
     cpus: num("cpus"),
@@ -64,6 +74,20 @@ export interface HostCheck {
 }
 
 const gb = (bytes: number) => `${(bytes / GB).toFixed(0)} GB`;
+/** Memory in GiB, as macOS ("64 GB" in About This Mac is GiB) and Tart (`--memory` in MiB) count it: what the lab
+ * needs rounds up and what the Mac has rounds down, so one byte short never reads as enough. */
+const gibUp = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10} GiB`;
+const gibDown = (bytes: number) => `${Math.floor((bytes / GIB) * 10) / 10} GiB`;
+
+/** "2.32.1" (or "tart 2.32.1") -> [2, 32, 1]; undefined when no version is found. */
+function parseVersion(text: string): number[] | undefined {
+  const m = /(\d+)\.(\d+)\.(\d+)/.exec(text);
+  return m ? m.slice(1).map(Number) : undefined;
+}
+const older = (a: number[], b: number[]) => {
+  for (let i = 0; i < 3; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+};
 
 /** Judges host facts against the lab; each problem says what is wrong and how to fix it. */
 export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
@@ -85,21 +109,35 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
     problems.push(
       `tart (${h.tart}) is on PATH but \`tart --version\` fails; reinstall: brew reinstall cirruslabs/cli/tart`,
     );
+  } else {
+    const v = parseVersion(h.tartVersion);
+    if (!v) {
+      warnings.push(
+        `could not read a version from \`tart --version\` ("${h.tartVersion}"); tartlab needs ${MIN_TART_VERSION}+`,
+      );
+    } else if (older(v, parseVersion(MIN_TART_VERSION)!)) {
+      problems.push(
+        `tart ${h.tartVersion} is older than ${MIN_TART_VERSION}, which tartlab needs (\`tart exec\` to power VMs off ` +
+          `gracefully); upgrade: brew upgrade cirruslabs/cli/tart`,
+      );
+    }
   }
   if (!h.softnet) {
     problems.push("softnet is not on PATH; install it: brew install cirruslabs/cli/softnet");
-  } else if (!h.softnetSuid && !h.passwordlessSudo) {
+  } else if (!(h.softnetSuid && h.softnetRootOwned) && !h.passwordlessSudo) {
+    const why = [!h.softnetRootOwned && "not owned by root", !h.softnetSuid && "no SUID bit"].filter(Boolean);
     problems.push(
-      `softnet (${h.softnet}) needs root but is not SUID-root and sudo asks for a password; once per install run: ` +
-        `S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"`,
+      `softnet (${h.softnet}) needs root but is not SUID-root (${why.join(", ")}) and sudo asks for a password; ` +
+        `once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"`,
     );
   }
   const nodes = allNodes(lab);
   const wantMem = nodes.reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0);
   if (Number.isFinite(h.memoryBytes) && wantMem + HOST_MEMORY_RESERVE_BYTES > h.memoryBytes) {
     problems.push(
-      `the ${nodes.length} VMs need ${gb(wantMem)} of memory plus ${gb(HOST_MEMORY_RESERVE_BYTES)} for macOS, ` +
-        `but this Mac has ${gb(h.memoryBytes)}; lower memoryMb in tartlab:clusters or remove nodes`,
+      `the ${nodes.length} VMs need ${gibUp(wantMem)} of memory plus ${gibUp(HOST_MEMORY_RESERVE_BYTES)} for macOS ` +
+        `(${gibUp(wantMem + HOST_MEMORY_RESERVE_BYTES)}), but this Mac has ${gibDown(h.memoryBytes)}; ` +
+        `lower memoryMb in tartlab:clusters or remove nodes`,
     );
   }
   for (const { node } of nodes) {

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { LabConfig, allNodes } from "./lab-config";
 import { bundle, loadScript } from "./shell";
-import { startEnv } from "./tart-env";
+import { HOMEBREW_BIN_DIRS, startEnv, withTartPath } from "./tart-env";
 
 export interface ReviveResult {
   /** VMs found stopped and started again (or, in preview, that `up` would start). */
@@ -28,14 +28,38 @@ export function reviveStoppedVms(
   dryRun: boolean,
   env: NodeJS.ProcessEnv = process.env,
 ): ReviveResult {
+  // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
+  env = withTartPath(env);
   const list = spawnSync("tart", ["list", "--source", "local", "--format", "json"], {
     env,
     encoding: "utf8",
+    timeout: 60_000,
   });
-  if (list.status !== 0) {
-    return { restarted: [], messages: [`could not read Tart's VM list: ${list.stderr.trim()}`] };
+  const failed = (why: string) => ({
+    restarted: [],
+    messages: [`could not read Tart's VM list (T09 revive skipped): ${why}`],
+  });
+  if (list.error) {
+    const code = (list.error as NodeJS.ErrnoException).code;
+    return failed(
+      code === "ENOENT"
+        ? `tart is not on PATH (${env.PATH}, which includes ${HOMEBREW_BIN_DIRS.join(" and ")}); ` +
+            "install it: brew install cirruslabs/cli/tart"
+        : `tart list failed to run: ${list.error.message}`,
+    );
   }
-  const states = new Map((JSON.parse(list.stdout) as TartListEntry[]).map((v) => [v.Name, v.State]));
+  if (list.status !== 0) {
+    return failed(
+      `tart list exited with ${list.status ?? `signal ${list.signal}`}: ${(list.stderr ?? "").trim()}`,
+    );
+  }
+  let entries: TartListEntry[];
+  try {
+    entries = JSON.parse(list.stdout) as TartListEntry[];
+  } catch {
+    return failed(`tart list printed no JSON: ${list.stdout.slice(0, 200)}`);
+  }
+  const states = new Map(entries.map((v) => [v.Name, v.State]));
   const home = env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
   const restarted: string[] = [];
   const messages: string[] = [];
@@ -63,7 +87,8 @@ export function reviveStoppedVms(
       ),
     });
     if (run.status !== 0) {
-      throw new Error(`VM ${node.name} was ${state} and could not be started again:\n${run.stderr.trim()}`);
+      const why = run.error ? run.error.message : (run.stderr ?? "").trim();
+      throw new Error(`VM ${node.name} was ${state} and could not be started again:\n${why}`);
     }
     restarted.push(node.name);
     messages.push(`VM ${node.name} was ${state}; started it again at ${run.stdout.trim()} (T09)`);

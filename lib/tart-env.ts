@@ -1,3 +1,15 @@
+/**
+ * Where Homebrew puts tart and softnet (Apple Silicon, then Intel prefix). Pulumi may run with a PATH that lacks
+ * them (launched from an IDE, or a shell without `brew shellenv`): the scripts add these (`export PATH=…`), and so
+ * does every Node-side call of tart (lib/revive.ts).
+ */
+export const HOMEBREW_BIN_DIRS = ["/opt/homebrew/bin", "/usr/local/bin"] as const;
+
+/** `env` with PATH extended exactly as the scripts extend it. */
+export function withTartPath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return { ...env, PATH: [env.PATH ?? "", ...HOMEBREW_BIN_DIRS].filter((p) => p !== "").join(":") };
+}
+
 /** Inputs of scripts/tart-vm/start.sh: one definition for the TartVm resource and the T09 revive (lib/revive.ts). */
 export interface StartInputs {
   readonly name: string;

@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HostFacts, checkHost, parseHostFacts } from "../lib/host";
-import { validateLabConfig } from "../lib/lab-config";
+import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, parseHostFacts } from "../lib/host";
+import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 import { sandbox } from "./harness/shell";
 import { execFileSync } from "node:child_process";
+import { chmodSync, chownSync, renameSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
 import { SCRIPTS_DIR } from "../lib/shell";
 
@@ -40,12 +41,22 @@ describe("host preflight rules", () => {
     [
       "softnet without root",
       { softnetSuid: false, passwordlessSudo: false },
-      'softnet (/opt/homebrew/bin/softnet) needs root but is not SUID-root and sudo asks for a password; once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"',
+      'softnet (/opt/homebrew/bin/softnet) needs root but is not SUID-root (no SUID bit) and sudo asks for a password; once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"',
+    ],
+    [
+      "softnet SUID but not owned by root (Tart checks both; softnet checks euid 0)",
+      { softnetSuid: true, softnetRootOwned: false, passwordlessSudo: false },
+      'softnet (/opt/homebrew/bin/softnet) needs root but is not SUID-root (not owned by root) and sudo asks for a password; once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"',
     ],
     [
       "too little memory",
       { memoryBytes: 16 * 2 ** 30 },
-      "the 7 VMs need 30 GB of memory plus 4 GB for macOS, but this Mac has 17 GB; lower memoryMb in tartlab:clusters or remove nodes",
+      "the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 16 GiB; lower memoryMb in tartlab:clusters or remove nodes",
+    ],
+    [
+      "Tart older than 2.27.0 (no tart exec for graceful stops)",
+      { tartVersion: "2.26.0" },
+      "tart 2.26.0 is older than 2.27.0, which tartlab needs (`tart exec` to power VMs off gracefully); upgrade: brew upgrade cirruslabs/cli/tart",
     ],
     ["too few CPUs", { cpus: 1 }, "node platform-master asks for 2 CPUs but this Mac has 1; lower its cpus"],
     [
@@ -62,6 +73,32 @@ describe("host preflight rules", () => {
       );
     });
   }
+
+  test("Tart 2.27.0 itself, and newer, pass; an unreadable version only warns", () => {
+    for (const tartVersion of ["2.27.0", "2.32.1", "3.0.0"]) {
+      assert.deepEqual(checkHost({ ...MAC_FACTS, tartVersion }, lab).problems, [], tartVersion);
+    }
+    const r = checkHost({ ...MAC_FACTS, tartVersion: "dev" }, lab);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.warnings, [
+      'could not read a version from `tart --version` ("dev"); tartlab needs 2.27.0+',
+    ]);
+  });
+
+  describe("memory: exactly at the limit passes, one byte under fails (GiB, as macOS and Tart count)", () => {
+    const need =
+      allNodes(lab).reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0) + HOST_MEMORY_RESERVE_BYTES;
+    const memProblems = (memoryBytes: number) =>
+      checkHost({ ...MAC_FACTS, memoryBytes }, lab).problems.filter((p) => p.includes("of memory"));
+    test("exactly the VMs plus the reserve", () => assert.deepEqual(memProblems(need), []));
+    test("one byte over", () => assert.deepEqual(memProblems(need + 1), []));
+    test("one byte under: the Mac's figure rounds down, never reading as enough", () => {
+      assert.deepEqual(memProblems(need - 1), [
+        `the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 31.9 GiB; lower memoryMb in tartlab:clusters or remove nodes`,
+      ]);
+      assert.equal(need, 32 * 2 ** 30, "the dev lab needs 28 GiB of VMs");
+    });
+  });
 
   test("passwordless sudo is enough for softnet", () => {
     assert.deepEqual(
@@ -80,6 +117,61 @@ describe("host preflight rules", () => {
 });
 
 describe("scripts/host/facts.sh", () => {
+  /** facts.sh on a fake Mac whose softnet is `mode`, owned by `uid`. */
+  const softnetFacts = (mode: number, uid: number) => {
+    const sb = sandbox();
+    try {
+      sb.fake("uname", '[ "$1" = -s ] && echo Darwin || echo arm64');
+      sb.fake("sysctl", '[ "$2" = hw.memsize ] && echo 68719476736 || echo 12');
+      sb.fake("tart", "echo 2.32.1");
+      sb.fake("sudo", "exit 1");
+      sb.fake("softnet", "exit 0");
+      const real = path.join(sb.dir, "Cellar-softnet");
+      renameSync(path.join(sb.bin, "softnet"), real);
+      symlinkSync(real, path.join(sb.bin, "softnet")); // Homebrew's bin is a symlink into the Cellar
+      chownSync(real, uid, uid); // before chmod: chown clears the SUID bit
+      chmodSync(real, mode);
+      const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+        encoding: "utf8",
+        env: { PATH: `${sb.bin}:/usr/bin:/bin`, HOME: sb.home, FAKE_CALLS: path.join(sb.dir, "calls.log") },
+      });
+      const f = parseHostFacts(out);
+      return { softnetSuid: f.softnetSuid, softnetRootOwned: f.softnetRootOwned };
+    } finally {
+      sb.dispose();
+    }
+  };
+  const asRoot = process.getuid?.() === 0;
+
+  test(
+    "softnet SUID and owned by root (through the Homebrew symlink)",
+    { skip: !asRoot && "needs root to chown" },
+    () => {
+      assert.deepEqual(softnetFacts(0o4755, 0), { softnetSuid: true, softnetRootOwned: true });
+      assert.equal(
+        checkHost({ ...MAC_FACTS, ...softnetFacts(0o4755, 0), passwordlessSudo: false }, lab).problems.length,
+        0,
+      );
+    },
+  );
+
+  test(
+    "softnet SUID but owned by another user is refused",
+    { skip: !asRoot && "needs root to chown" },
+    () => {
+      const f = softnetFacts(0o4755, 65534);
+      assert.deepEqual(f, { softnetSuid: true, softnetRootOwned: false });
+      assert.match(
+        checkHost({ ...MAC_FACTS, ...f, passwordlessSudo: false }, lab).problems.join("\n"),
+        /not owned by root/,
+      );
+    },
+  );
+
+  test("softnet owned by root without the SUID bit", { skip: !asRoot && "needs root to chown" }, () => {
+    assert.deepEqual(softnetFacts(0o755, 0), { softnetSuid: false, softnetRootOwned: true });
+  });
+
   test("on a (fake) Mac: reads tart, softnet SUID, memory, CPUs and free disk", () => {
     const sb = sandbox();
     try {
@@ -104,6 +196,7 @@ describe("scripts/host/facts.sh", () => {
         tartVersion: "2.32.1",
         softnet: path.join(sb.bin, "softnet"),
         softnetSuid: false,
+        softnetRootOwned: process.getuid?.() === 0,
         passwordlessSudo: false,
         memoryBytes: 68719476736,
         cpus: 12,

@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { validateLabConfig } from "../lib/lab-config";
 import { reviveStoppedVms } from "../lib/revive";
+import { HOMEBREW_BIN_DIRS, withTartPath } from "../lib/tart-env";
+import { SCRIPTS_DIR } from "../lib/shell";
 import { devRawConfig } from "./harness/pulumi";
 import { Sandbox, sandbox } from "./harness/shell";
 
@@ -48,7 +50,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     assert.deepEqual(r.restarted, ["dev-master"]);
     assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10 (T09)"]);
     const runs = sb.calls().filter((c) => c.startsWith("tart run"));
-    assert.deepEqual(runs, ["tart run --no-graphics --net-softnet-allow=0.0.0.0/0 dev-master"]);
+    assert.deepEqual(runs, ["tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master"]);
   });
 
   test("preview only reports, starts nothing", () => {
@@ -64,6 +66,44 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
       () => reviveStoppedVms(config, OWNER, false, { ...env(), FAKE_TART_RUN_FAIL: "1" }),
       /VM dev-master was stopped and could not be started again:[\s\S]*tart run exited before the VM got an IP address/,
     );
+  });
+
+  test("tart not on PATH: a clear message, not a TypeError (issue 8 defect 6)", () => {
+    vm("dev-master", "stopped", OWNER);
+    const noTart = `${path.dirname(process.execPath)}:/usr/bin:/bin`;
+    const r = reviveStoppedVms(config, OWNER, false, { ...env(), PATH: noTart });
+    assert.deepEqual(r.restarted, []);
+    assert.deepEqual(r.messages, [
+      `could not read Tart's VM list (T09 revive skipped): tart is not on PATH (${noTart}:/opt/homebrew/bin:/usr/local/bin, ` +
+        "which includes /opt/homebrew/bin and /usr/local/bin); install it: brew install cirruslabs/cli/tart",
+    ]);
+  });
+
+  test("tart list failing or printing no JSON: a message naming it", () => {
+    sb.fake("tart", 'echo "Error: boom" >&2; exit 1');
+    assert.match(
+      reviveStoppedVms(config, OWNER, false, env()).messages[0],
+      /tart list exited with 1: Error: boom/,
+    );
+    sb.fake("tart", "echo not-json");
+    assert.match(
+      reviveStoppedVms(config, OWNER, false, env()).messages[0],
+      /tart list printed no JSON: not-json/,
+    );
+  });
+
+  test("the scripts' Homebrew directories are added to PATH, after the user's own", () => {
+    assert.equal(withTartPath({ PATH: "/a:/b" }).PATH, "/a:/b:/opt/homebrew/bin:/usr/local/bin");
+    assert.equal(withTartPath({}).PATH, "/opt/homebrew/bin:/usr/local/bin");
+    for (const dir of ["tart-vm", "host"]) {
+      for (const f of readdirSync(path.join(SCRIPTS_DIR, dir))) {
+        const text = readFileSync(path.join(SCRIPTS_DIR, dir, f), "utf8");
+        assert.ok(
+          text.includes(`export PATH="$PATH:${HOMEBREW_BIN_DIRS.join(":")}"`),
+          `${dir}/${f} uses the same PATH`,
+        );
+      }
+    }
   });
 
   test("nothing to do for a fresh lab", () => {

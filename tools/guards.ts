@@ -291,6 +291,41 @@ const GUARDS: Guard[] = [
     to: 'true\n          ? run("tart", ["ip"',
     test: "test/status.test.ts",
   },
+  {
+    what: "stop asks the guest to power off before tart stop (issue 8 defect 5)",
+    file: "scripts/tart-vm/stop.sh",
+    from: '_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?',
+    to: "rc=1",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "stop waits for the guest's poweroff before forcing",
+    file: "scripts/tart-vm/stop.sh",
+    from: '0) state=$(_wait_not_running "$GRACEFUL_STOP_SECONDS") ;;',
+    to: "0) state=running ;;",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "the pkgs.k8s.io package preflight runs before any resource (issue 8 defect 1)",
+    file: "program.ts",
+    from: "await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());",
+    to: "",
+    test: "test/preflight.test.ts",
+  },
+  {
+    what: "softnet must be owned by root, not only SUID (issue 8 defect 7)",
+    file: "lib/host.ts",
+    from: "!(h.softnetSuid && h.softnetRootOwned)",
+    to: "!h.softnetSuid",
+    test: "test/host.test.ts",
+  },
+  {
+    what: "revive looks for tart on the scripts' PATH (issue 8 defect 6)",
+    file: "lib/revive.ts",
+    from: "env = withTartPath(env);",
+    to: "",
+    test: "test/revive.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -55,7 +55,8 @@ case "$state" in
     # - in its own session (setsid), or it dies with us: Pulumi SIGKILLs each plugin's process group when it
     #   closes the plugin (cmdutil.KillChildren), and SIGHUP from a closing terminal would reach it too.
     # macOS has no setsid(1); Node (which Pulumi needs anyway) does it: spawn({detached: true}) calls setsid().
-    # Softnet with this allow-list lets VMs reach each other (T03).
+    # Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list
+    # implies it only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
     pid=$(node -e '
       const fs = require("fs");
       const out = fs.openSync(process.argv[1], "a");
@@ -64,7 +65,7 @@ case "$state" in
       child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
       child.unref();
       process.stdout.write(String(child.pid));
-    ' "$log" tart run --no-graphics --net-softnet-allow="$SOFTNET_ALLOW" "$VM_NAME")
+    ' "$log" tart run --no-graphics --net-softnet --net-softnet-allow="$SOFTNET_ALLOW" "$VM_NAME")
     ;;
 esac
 

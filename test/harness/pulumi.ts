@@ -225,6 +225,7 @@ export const MAC_FACTS: HostFacts = {
   tartVersion: "2.32.1",
   softnet: "/opt/homebrew/bin/softnet",
   softnetSuid: true,
+  softnetRootOwned: true,
   passwordlessSudo: false,
   memoryBytes: 64 * 2 ** 30,
   cpus: 12,

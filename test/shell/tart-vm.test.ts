@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
@@ -27,8 +28,26 @@ const tartState = (vm: string, file: string) =>
   readFileSync(path.join(sb.dir, "tart", vm, file), "utf8").trim();
 const clone = (env = cloneEnv) =>
   sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env });
-const stopVm = () =>
-  sb.run({ script: "tart-vm/start.sh", deleteScript: "tart-vm/stop.sh", action: "delete", env: startEnv });
+const stopVm = (env: Record<string, string> = {}, processEnv?: Record<string, string>) =>
+  sb.run({
+    script: "tart-vm/start.sh",
+    deleteScript: "tart-vm/stop.sh",
+    action: "delete",
+    env: { ...startEnv, ...env },
+    processEnv,
+  });
+/** A VM's state as `tart list --format json` reports it ("absent" when not listed). */
+const listState = (vm: string) => {
+  const out = execFileSync(path.join(sb.bin, "tart"), ["list", "--source", "local", "--format", "json"], {
+    encoding: "utf8",
+    env: {
+      PATH: `${sb.bin}:/usr/bin:/bin`,
+      FAKE_CALLS: path.join(sb.dir, "calls.log"),
+      FAKE_TART_HOME: path.join(sb.dir, "tart"),
+    },
+  });
+  return (JSON.parse(out) as { Name: string; State: string }[]).find((v) => v.Name === vm)?.State ?? "absent";
+};
 const deleteVm = () =>
   sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", action: "delete", env: cloneEnv });
 const start = (env: Record<string, string> = startEnv, processEnv?: Record<string, string>) =>
@@ -92,7 +111,7 @@ describe("tart-vm/start.sh", () => {
       "tart set dev-master --cpu 2 --memory 4096",
       "tart get dev-master --format json",
       "tart set dev-master --disk-size 30",
-      "tart run --no-graphics --net-softnet-allow=0.0.0.0/0 dev-master",
+      "tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master",
     ]);
     assert.equal(tartState("dev-master", "state"), "running");
     assert.ok(existsSync(path.join(sb.home, ".tartlab/logs/dev-master.log")));
@@ -166,6 +185,83 @@ describe("tart-vm/start.sh", () => {
     const r = await start();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /VM "dev-master": does not exist/);
+  });
+});
+
+describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () => {
+  const running = async () => {
+    assert.equal((await clone()).code, 0);
+    assert.equal((await start()).code, 0);
+    assert.equal(listState("dev-master"), "running");
+  };
+
+  test("the guest powers itself off: stopped, never forced", async () => {
+    await running();
+    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "10" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(listState("dev-master"), "stopped");
+    assert.equal(tartState("dev-master", "stopped_by"), "guest");
+    assert.match(r.stderr, /stopped VM "dev-master" \(guest powered off\)/);
+    assert.ok(!r.calls.some((c) => c.startsWith("tart stop")), r.calls.join("\n"));
+  });
+
+  test("a guest slower than a poll but within the deadline is still a graceful stop", async () => {
+    await running();
+    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "10" }, { FAKE_TART_POWEROFF_DELAY: "3" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(tartState("dev-master", "stopped_by"), "guest");
+  });
+
+  test("no guest agent (tart exec fails): forced at once, says why", async () => {
+    await running();
+    const t0 = Date.now();
+    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "20" }, { FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 < 15_000, "did not wait for a poweroff that was never asked for");
+    assert.equal(listState("dev-master"), "stopped");
+    assert.equal(tartState("dev-master", "stopped_by"), "forced");
+    assert.match(
+      r.stderr,
+      /could not ask the guest to power off \(tart exec exit 1\): .*is the Tart Guest Agent running\?/,
+    );
+    assert.match(r.stderr, /forcing it off with tart stop/);
+  });
+
+  test("tart exec hangs: cut off at its deadline, then forced", async () => {
+    await running();
+    const r = await stopVm(
+      { GUEST_EXEC_SECONDS: "2", GRACEFUL_STOP_SECONDS: "20" },
+      { FAKE_TART_EXEC_HANG: "1" },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /tart exec \(guest poweroff\) gave no answer within 2s/);
+    assert.equal(listState("dev-master"), "stopped");
+    assert.equal(tartState("dev-master", "stopped_by"), "forced");
+  });
+
+  test("the guest ignores the poweroff: waits the bounded time, then forced", async () => {
+    await running();
+    const t0 = Date.now();
+    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "2" }, { FAKE_TART_GUEST_IGNORES_POWEROFF: "1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Date.now() - t0 >= 2_000, "gave the guest its time");
+    assert.match(r.stderr, /still running 2s after the guest poweroff/);
+    assert.equal(listState("dev-master"), "stopped");
+    assert.equal(tartState("dev-master", "stopped_by"), "forced");
+  });
+
+  test("still running after poweroff and tart stop: fails, naming the VM and what to do", async () => {
+    await running();
+    const r = await stopVm(
+      { GRACEFUL_STOP_SECONDS: "1" },
+      { FAKE_TART_EXEC_FAIL: "1", FAKE_TART_STOP_FAIL: "1" },
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /VM "dev-master" is still running after a guest poweroff and tart stop --timeout 30; stop it by hand/,
+    );
+    assert.equal(listState("dev-master"), "running");
   });
 });
 
