@@ -25,7 +25,7 @@ _retry() {
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
 # Installed version of a package, empty when it is not installed.
 _installed() {
-  dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null | sed -n 's/^installed //p'
+  { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p'
 }
 
 # containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
