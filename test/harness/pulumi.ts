@@ -80,7 +80,7 @@ export const FAKE_CA_HASH = `sha256:${"ab".repeat(32)}`;
 /** What a node's readiness step prints: its kubeadm's exact version (scripts/k8s-node/verify.sh). */
 export const FAKE_KUBEADM_VERSION = "v1.35.2";
 
-function defaultStdout(name: string): string {
+export function defaultStdout(name: string): string {
   if (name.endsWith("-start")) return fakeIp(name.slice(0, -"-start".length));
   if (name.endsWith("-kubeconfig")) return FAKE_ADMIN_CONF;
   if (name.endsWith("-ready")) return FAKE_KUBEADM_VERSION;
