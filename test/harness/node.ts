@@ -2,14 +2,14 @@
  * A fake Ubuntu 24.04 node (the Cirrus Labs image, facts/tart.md §3) for the node scripts: a root directory
  * (TARTLAB_ROOT) whose /usr/bin and /usr/sbin hold only what the base image has. Scripts run with a PATH of those
  * directories alone, so a tool the node lacks cannot leak in from the host: it appears only when `apt-get install`
- * installs the package that ships it (test/fakes/node/packages.ts). Behaviour of the fake tools is in
+ * installs the package that ships it (test/harness/node-packages.ts). Behaviour of the fake tools is in
  * test/fakes/node/tools/; pure tools of the base image (coreutils, sed, grep, awk, openssl …) are the host's.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FAKES_DIR, Sandbox, ShellRun } from "./shell";
-import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } from "../fakes/node/packages";
+import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } from "./node-packages";
 
 const NODE_FAKES = path.join(FAKES_DIR, "node");
 const TOOLS = path.join(NODE_FAKES, "tools");
@@ -141,7 +141,7 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
     TARTLAB_ROOT: root,
     FAKE_NODE: state,
     FAKE_NODE_TOOLS: TOOLS,
-    FAKE_NODE_FIXTURES: NODE_FAKES,
+    FAKE_NODE_FIXTURES: path.join(__dirname, "..", "fixtures", "containerd"),
     FAKE_ARCH: arch,
     FAKE_HOST_INSTALL: hostBinary("install"),
   };
