@@ -219,8 +219,8 @@ const GUARDS: Guard[] = [
   {
     what: "SystemdCgroup = true written under the runc options even when containerd 2.0/2.1 prints none",
     file: "scripts/k8s-node/prepare.sh",
-    from: 'if (opts) { match($0, /^[ \\t]*/); printf "%s  SystemdCgroup = true\\n", substr($0, 1, RLENGTH) }',
-    to: "",
+    from: 'if (key == "SystemdCgroup") put("SystemdCgroup = true")',
+    to: 'if (key == "SystemdCgroup") put("")',
     test: "test/shell/k8s-node.test.ts",
   },
   {

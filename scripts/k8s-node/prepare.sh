@@ -30,23 +30,33 @@ _installed() {
 
 # containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
 # containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line (containerd
-# issue #12101, fixed by PR #12244), so the line is dropped wherever it is and written right under the runc
-# options table header, whose name differs between config version 2 (1.x) and 3 (2.x).
+# issue #12101, fixed by PR #12244). So each key is dropped from its table wherever it is and written right under
+# the table's header, whose name differs between config version 2 (1.x) and 3 (2.x):
+#   SystemdCgroup  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]   (1.x)
+#                  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options] (2.x)
+#   sandbox image  sandbox_image in [plugins."io.containerd.grpc.v1.cri"]                    (1.x)
+#                  sandbox in [plugins.'io.containerd.cri.v1.images'.pinned_images]         (2.x)
 _containerd_config() {
-  local pause=$1
-  sed -E \
-    -e "s#^([[:space:]]*sandbox_image = ).*#\\1\"${pause}\"#" \
-    -e "s#^([[:space:]]*sandbox = ).*#\\1'${pause}'#" |
-    awk '
-      /^[ \t]*\[/ {
-        opts = ($0 ~ /^[ \t]*\[plugins\.("io\.containerd\.grpc\.v1\.cri"|'"'"'io\.containerd\.cri\.v1\.runtime'"'"')\.containerd\.runtimes\.runc\.options\][ \t]*$/)
-        print
-        if (opts) { match($0, /^[ \t]*/); printf "%s  SystemdCgroup = true\n", substr($0, 1, RLENGTH) }
-        next
-      }
-      opts && /^[ \t]*SystemdCgroup[ \t]*=/ { next }
-      { print }
-    '
+  awk -v pause="$1" '
+    function put(line) { match($0, /^[ \t]*/); printf "%s  %s\n", substr($0, 1, RLENGTH), line }
+    /^[ \t]*\[/ {
+      table = $0
+      sub(/^[ \t]*\[/, "", table)
+      sub(/\][ \t]*$/, "", table)
+      gsub(/["\047]/, "", table)
+      key = ""
+      if (table ~ /^plugins\.(io\.containerd\.grpc\.v1\.cri|io\.containerd\.cri\.v1\.runtime)\.containerd\.runtimes\.runc\.options$/) key = "SystemdCgroup"
+      else if (table == "plugins.io.containerd.grpc.v1.cri") key = "sandbox_image"
+      else if (table == "plugins.io.containerd.cri.v1.images.pinned_images") key = "sandbox"
+      print
+      if (key == "SystemdCgroup") put("SystemdCgroup = true")
+      else if (key == "sandbox_image") put("sandbox_image = \"" pause "\"")
+      else if (key == "sandbox") put("sandbox = \047" pause "\047")
+      next
+    }
+    key != "" && $0 ~ ("^[ \t]*" key "[ \t]*=") { next }
+    { print }
+  '
 }
 
 # Swap off, now and after reboots (kubelet refuses to run with swap).

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { FakeNode, NodeOptions, fakeNode } from "../harness/node";
@@ -149,6 +149,22 @@ describe("k8s-node/prepare.sh", () => {
       assert.equal(node.file("run/fake-systemd/containerd.cgroup"), "systemd\n");
     });
   }
+
+  test("a default config without a sandbox line (or SystemdCgroup) gets both under their tables", async () => {
+    boot();
+    const fixture = readFileSync(
+      path.join(__dirname, "../fixtures/containerd/config-default-2.0.toml"),
+      "utf8",
+    );
+    const stripped = path.join(sb.dir, "no-sandbox.toml");
+    writeFileSync(stripped, fixture.replace(/^ *sandbox = .*\n/m, ""));
+    const r = await run("k8s-node/prepare.sh", {}, { FAKE_CONTAINERD_DEFAULT: stripped });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      node.file("etc/containerd/config.toml"),
+      /^ {4}\[plugins\.'io\.containerd\.cri\.v1\.images'\.pinned_images\]\n {6}sandbox = 'registry\.k8s\.io\/pause:3\.10\.1'$/m,
+    );
+  });
 
   test("re-running never upgrades on its own and leaves containerd alone when its config is unchanged", async () => {
     boot();
