@@ -6,19 +6,25 @@ import { scriptCommand } from "../lib/shell";
 export interface K8sNodeArgs {
   /** The VM's IP (TartVm.ip); every step depends on it, so nothing runs before the VM has an address. */
   readonly ip: pulumi.Input<string>;
-  /** Kubernetes version from config: "1.33" (newest patch of that minor) or "1.33.4" (exact). */
+  /**
+   * Kubernetes version from config: "1.33" (the newest patch of that minor when the node is first prepared; kept
+   * on re-runs) or "1.33.4" (exact; changing it moves the packages).
+   */
   readonly kubernetesVersion: string;
   readonly ssh: SshSettings;
 }
 
 /**
  * Turns a running VM into a kubeadm-ready node over SSH: `identity` (hostname, machine-id, DHCP by MAC, one
- * default route) -> `prepare` (swap, modules, sysctls, containerd, pinned kubelet/kubeadm/kubectl) -> `ready`
+ * default route) -> `prepare` (swap, modules, sysctls, containerd, held kubelet/kubeadm/kubectl/cri-tools) -> `ready`
  * (tools on PATH, proven before any kubeadm command runs).
  */
 export class K8sNode extends pulumi.ComponentResource {
   public readonly ip: pulumi.Output<string>;
-  /** Depend on this: it succeeds only once the node passed its readiness check. */
+  /**
+   * Depend on this: it succeeds only once the node passed its readiness check. Its stdout is the installed
+   * kubeadm's exact version ("v1.35.2"), which the cluster's kubeadm config uses.
+   */
   public readonly ready: command.remote.Command;
   public readonly connection: command.types.input.remote.ConnectionArgs;
 

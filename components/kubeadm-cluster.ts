@@ -3,7 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { K8sNode } from "./k8s-node";
 import { ClusterSpec } from "../lib/lab-config";
-import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken } from "../lib/kubeadm";
+import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
 import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
 
@@ -16,7 +16,10 @@ export interface KubeadmClusterArgs {
   readonly spec: ClusterSpec;
   readonly controlPlane: ClusterMember;
   readonly workers: readonly ClusterMember[];
-  /** "1.33" or "1.33.4" (validated string, V02). */
+  /**
+   * "1.33" or "1.33.4" (validated string, V02), as the nodes were prepared with; the exact version the cluster
+   * runs is read from the control plane's installed kubeadm (its `ready` step).
+   */
   readonly kubernetesVersion: string;
   /** The VM's login user, who gets a kubeconfig too (V10). */
   readonly loginUser: string;
@@ -45,6 +48,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const cpIp = cp.node.ip;
     this.apiServer = pulumi.interpolate`https://${cpIp}:${API_SERVER_PORT}`;
 
+    // The exact version comes from the control plane's readiness step: a real input of `init`, so a changed
+    // kubeadm shows up in the plan, and never left to kubeadm's online `stable-1` lookup.
+    const version = cp.node.ready.stdout.apply(parseKubeadmVersion);
     this.init = new command.remote.Command(
       `${name}-init`,
       {
@@ -55,14 +61,17 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           env: {
             NODE_NAME: cp.name,
             LOGIN_USER: args.loginUser,
-            KUBEADM_CONFIG: cpIp.apply((nodeIp) =>
+            KUBERNETES_VERSION: version,
+            KUBEADM_CONFIG: pulumi.all([cpIp, version]).apply(([nodeIp, kubernetesVersion]) =>
               initConfig({
                 clusterName: args.spec.name,
                 nodeName: cp.name,
                 nodeIp,
                 podCidr: args.spec.podCidr,
                 serviceCidr: args.spec.serviceCidr,
-                kubernetesVersion: args.kubernetesVersion,
+                kubernetesVersion,
+                // A cluster without workers runs everything on its control plane.
+                untaintControlPlane: args.workers.length === 0,
               }),
             ),
           },
@@ -145,6 +154,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: {
               NODE_NAME: w.name,
+              KUBERNETES_VERSION: version,
               CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
               JOIN_CONFIG: pulumi.secret(
                 pulumi

@@ -14,32 +14,45 @@ export interface InitConfigInput {
   readonly nodeIp: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
-  /** "1.33" or "1.33.4"; a bare minor leaves the exact version to the installed kubeadm. */
+  /**
+   * Exact version of the control plane's installed kubeadm ("v1.35.2", printed by its readiness step). Always
+   * written: without it kubeadm resolves `stable-1` online and may run a newer patch than the installed kubelet.
+   */
   readonly kubernetesVersion: string;
+  /**
+   * No workers: the control plane must run workloads too, so it gets no taint (v1beta4: `taints` unset = the
+   * default control-plane NoSchedule taint, `[]` = none).
+   */
+  readonly untaintControlPlane: boolean;
 }
 
 /** InitConfiguration + ClusterConfiguration + KubeletConfiguration for `kubeadm init --config`. */
 export function initConfig(i: InitConfigInput): string {
+  const kubernetesVersion = parseKubeadmVersion(i.kubernetesVersion);
   const nodeIpArg = [{ name: "node-ip", value: i.nodeIp }];
   const init = {
     apiVersion: "kubeadm.k8s.io/v1beta4",
     kind: "InitConfiguration",
     localAPIEndpoint: { advertiseAddress: i.nodeIp, bindPort: API_SERVER_PORT },
-    nodeRegistration: { name: i.nodeName, criSocket: CRI_SOCKET, kubeletExtraArgs: nodeIpArg },
+    nodeRegistration: {
+      name: i.nodeName,
+      criSocket: CRI_SOCKET,
+      kubeletExtraArgs: nodeIpArg,
+      ...(i.untaintControlPlane ? { taints: [] } : {}),
+    },
     timeouts: { controlPlaneComponentHealthCheck: "4m0s", kubeletHealthCheck: "4m0s" },
   };
-  const cluster: Record<string, unknown> = {
+  const cluster = {
     apiVersion: "kubeadm.k8s.io/v1beta4",
     kind: "ClusterConfiguration",
     clusterName: i.clusterName,
+    kubernetesVersion,
     controlPlaneEndpoint: `${i.nodeIp}:${API_SERVER_PORT}`,
     networking: { podSubnet: i.podCidr, serviceSubnet: i.serviceCidr, dnsDomain: "cluster.local" },
     // Stored in the kubeadm-config ConfigMap, so kube-proxy stays off across `kubeadm upgrade` too (T04).
     proxy: { disabled: true },
     apiServer: { certSANs: [i.nodeIp, "127.0.0.1"] },
   };
-  // An exact patch pins the control plane images; a bare minor uses the installed kubeadm's own version.
-  if (i.kubernetesVersion.split(".").length === 3) cluster.kubernetesVersion = `v${i.kubernetesVersion}`;
   const kubelet = {
     apiVersion: "kubelet.config.k8s.io/v1beta1",
     kind: "KubeletConfiguration",
@@ -75,6 +88,20 @@ export function joinConfig(j: JoinConfigInput): string {
     },
     timeouts: { discovery: "5m0s", tlsBootstrap: "5m0s" },
   });
+}
+
+/**
+ * The exact version a node's readiness step (scripts/k8s-node/verify.sh) printed: `kubeadm version -o short`,
+ * e.g. "v1.35.2". Anything else is refused rather than passed on to kubeadm.
+ */
+export function parseKubeadmVersion(stdout: string): string {
+  const version = stdout.trim();
+  if (!/^v\d+\.\d+\.\d+$/.test(version)) {
+    throw new Error(
+      `expected an exact kubeadm version like v1.35.2 from the node's readiness step, got ${JSON.stringify(version)}`,
+    );
+  }
+  return version;
 }
 
 /** Parses the `token <t>` / `caCertHash sha256:<hex>` lines printed by scripts/kubeadm-cluster/join-token.sh. */

@@ -2,14 +2,16 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { ciliumValues } from "../components/cilium-install";
-import { initConfig, joinConfig, parseJoinToken } from "../lib/kubeadm";
+import { initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
 import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
 import {
   FAKE_ADMIN_CONF,
   FAKE_CA_HASH,
+  FAKE_KUBEADM_VERSION,
   FAKE_TOKEN,
   Recorder,
   bundleEnv,
+  devRawConfig,
   fakeIp,
   isSecretValue,
   runLab,
@@ -25,7 +27,8 @@ describe("kubeadm config (v1beta4)", () => {
         nodeIp: "192.168.64.7",
         podCidr: "10.20.0.0/16",
         serviceCidr: "10.97.0.0/16",
-        kubernetesVersion: "1.33",
+        kubernetesVersion: "v1.33.4",
+        untaintControlPlane: false,
       }),
     ).map((d) => d.toJSON());
     assert.deepEqual(docs, [
@@ -44,6 +47,7 @@ describe("kubeadm config (v1beta4)", () => {
         apiVersion: "kubeadm.k8s.io/v1beta4",
         kind: "ClusterConfiguration",
         clusterName: "dev",
+        kubernetesVersion: "v1.33.4",
         controlPlaneEndpoint: "192.168.64.7:6443",
         networking: { podSubnet: "10.20.0.0/16", serviceSubnet: "10.97.0.0/16", dnsDomain: "cluster.local" },
         proxy: { disabled: true },
@@ -53,18 +57,30 @@ describe("kubeadm config (v1beta4)", () => {
     ]);
   });
 
-  test("an exact patch pins kubernetesVersion; versions stay strings (V02)", () => {
-    const docs = parseAllDocuments(
+  const cfg = (kubernetesVersion: string, untaintControlPlane = false) =>
+    parseAllDocuments(
       initConfig({
         clusterName: "c",
         nodeName: "n",
         nodeIp: "192.168.64.2",
         podCidr: "10.1.0.0/16",
         serviceCidr: "10.2.0.0/16",
-        kubernetesVersion: "1.30.10",
+        kubernetesVersion,
+        untaintControlPlane,
       }),
     ).map((d) => d.toJSON());
-    assert.equal(docs[1].kubernetesVersion, "v1.30.10");
+
+  test("kubernetesVersion is always the exact installed version, a string (V02)", () => {
+    assert.equal(cfg("v1.30.10")[1].kubernetesVersion, "v1.30.10");
+    // A bare minor would leave kubeadm to resolve `stable-1` online: refused, never written.
+    assert.throws(() => cfg("1.33"), /expected an exact kubeadm version like v1\.35\.2 .* got "1\.33"/);
+    assert.throws(() => cfg("stdout-of-x-ready"), /exact kubeadm version/);
+    assert.equal(parseKubeadmVersion("v1.35.2\n"), "v1.35.2");
+  });
+
+  test("a control plane without workers is not tainted (taints: []); with workers it keeps the default", () => {
+    assert.deepEqual(cfg("v1.35.2", true)[0].nodeRegistration.taints, []);
+    assert.ok(!("taints" in cfg("v1.35.2", false)[0].nodeRegistration), "unset = kubeadm's default taint");
   });
 
   test("join config: explicit node-ip, CA-pinned discovery", () => {
@@ -160,6 +176,20 @@ describe("clusters in the default lab", () => {
       dnsDomain: "cluster.local",
     });
     assert.deepEqual(docs[1].proxy, { disabled: true });
+    assert.equal(docs[1].kubernetesVersion, FAKE_KUBEADM_VERSION);
+    assert.ok(!("taints" in docs[0].nodeRegistration), "workers exist: default control-plane taint");
+  });
+
+  test("the exact version is read from the control plane's readiness step: a graph input of init", () => {
+    const init = rec.byName("staging-init");
+    assert.ok(
+      init.propertyDependencies.stdin.includes("staging-master-ready"),
+      init.propertyDependencies.stdin.join(),
+    );
+    assert.equal(bundleEnv(init.inputs.stdin).KUBERNETES_VERSION, FAKE_KUBEADM_VERSION);
+    const join = rec.byName("staging-staging-worker1-join");
+    assert.equal(bundleEnv(unwrap(join.inputs.stdin)).KUBERNETES_VERSION, FAKE_KUBEADM_VERSION);
+    assert.ok(join.propertyDependencies.stdin.includes("staging-master-ready"));
   });
 
   test("no command gets its previous (secret) stdout back as environment variables", () => {
@@ -286,5 +316,28 @@ describe("clusters in the default lab", () => {
     const api = await inspect(outputs.apiServers.dev);
     assert.equal(api.value, `https://${fakeIp("dev-master")}:6443`);
     assert.equal(api.isSecret, false);
+  });
+});
+
+describe("a one-node cluster (no workers)", () => {
+  test("passes validation and its control plane is untainted, so workloads can schedule", async () => {
+    const raw = devRawConfig();
+    raw.clusters = [
+      {
+        name: "solo",
+        podCidr: "10.40.0.0/16",
+        serviceCidr: "10.99.0.0/16",
+        nodes: [{ name: "solo-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 }],
+      },
+    ];
+    raw.jenkins = { ...raw.jenkins, cluster: "solo" };
+    const { recorder } = await runLab(
+      Object.fromEntries(Object.entries(raw).map(([k, v]) => [`tartlab:${k}`, v])),
+    );
+    const docs = parseAllDocuments(bundleEnv(recorder.byName("solo-init").inputs.stdin).KUBEADM_CONFIG).map(
+      (d) => d.toJSON(),
+    );
+    assert.deepEqual(docs[0].nodeRegistration.taints, []);
+    assert.ok(!recorder.registrations.some((r) => r.name.endsWith("-join")), "nothing to join");
   });
 });

@@ -145,11 +145,13 @@ const GUARDS: Guard[] = [
     test: "test/program.test.ts",
   },
   {
-    what: "init waits for the node's readiness check (T02)",
+    // init also lists the ready step in dependsOn; with its config read from the ready step's stdout, removing that
+    // edge alone cannot reorder anything, so the data edge is what is mutated.
+    what: "init waits for the node's readiness check (T02) and takes its kubeadm version from it",
     file: "components/kubeadm-cluster.ts",
-    from: "{ parent: this, dependsOn: [cp.node.ready] }",
-    to: "{ parent: this }",
-    test: "test/program.test.ts",
+    from: "const version = cp.node.ready.stdout.apply(parseKubeadmVersion);",
+    to: 'const version = pulumi.output("v1.35.2");',
+    test: "test/cluster.test.ts",
   },
   {
     what: "network check waits for init (T03)",
@@ -325,6 +327,55 @@ const GUARDS: Guard[] = [
     from: "env = withTartPath(env);",
     to: "",
     test: "test/revive.test.ts",
+  },
+  {
+    what: "prepare installs cri-tools (crictl), which verify.sh needs: kubeadm >= 1.32 no longer pulls it (T02)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: '"kubectl$pin" "$crictl_pkg"',
+    to: '"kubectl$pin"',
+    test: "test/shell/node-sequence.test.ts",
+  },
+  {
+    what: "a re-run keeps the installed patch of the minor (no silent upgrade)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: 'case "$have" in "${K8S_MINOR}".*) patch=${have%%-*} ;; esac',
+    to: "",
+    test: "test/shell/k8s-node.test.ts",
+  },
+  {
+    what: "containerd restarted only when its config changed",
+    file: "scripts/k8s-node/prepare.sh",
+    from: 'if cmp -s "$new" "$conf"; then',
+    to: "if false; then",
+    test: "test/shell/k8s-node.test.ts",
+  },
+  {
+    what: "SystemdCgroup = true written under the runc options even when containerd 2.0/2.1 prints none",
+    file: "scripts/k8s-node/prepare.sh",
+    from: 'if (key == "SystemdCgroup") put("SystemdCgroup = true")',
+    to: 'if (key == "SystemdCgroup") put("")',
+    test: "test/shell/k8s-node.test.ts",
+  },
+  {
+    what: "kubernetesVersion always written (never kubeadm's online stable-1)",
+    file: "lib/kubeadm.ts",
+    from: "    kubernetesVersion,\n    controlPlaneEndpoint",
+    to: "    controlPlaneEndpoint",
+    test: "test/shell/node-sequence.test.ts",
+  },
+  {
+    what: "a cluster without workers has an untainted control plane",
+    file: "lib/kubeadm.ts",
+    from: "...(i.untaintControlPlane ? { taints: [] } : {}),",
+    to: "",
+    test: "test/cluster.test.ts",
+  },
+  {
+    what: "a worker with another kubeadm version than the control plane is not joined",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: 'if [ "$have" != "$KUBERNETES_VERSION" ]; then',
+    to: "if false; then",
+    test: "test/shell/kubeadm-cluster.test.ts",
   },
 ];
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# K8sNode step 2 (root, on the VM): everything kubeadm needs. Idempotent: re-running it converges.
+# K8sNode step 2 (root, on the VM): everything kubeadm needs. Idempotent: re-running it converges, never upgrades
+# a package on its own and restarts containerd only when its configuration changed.
 # TARTLAB_ROOT prefixes every file path (tests only; empty on a real node).
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
@@ -22,6 +23,41 @@ _retry() {
 }
 # apt waits for a dpkg lock held by unattended-upgrades at first boot instead of failing.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
+# Installed version of a package, empty when it is not installed.
+_installed() {
+  { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p'
+}
+
+# containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
+# containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line (containerd
+# issue #12101, fixed by PR #12244). So each key is dropped from its table wherever it is and written right under
+# the table's header, whose name differs between config version 2 (1.x) and 3 (2.x):
+#   SystemdCgroup  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]   (1.x)
+#                  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options] (2.x)
+#   sandbox image  sandbox_image in [plugins."io.containerd.grpc.v1.cri"]                    (1.x)
+#                  sandbox in [plugins.'io.containerd.cri.v1.images'.pinned_images]         (2.x)
+_containerd_config() {
+  awk -v pause="$1" '
+    function put(line) { match($0, /^[ \t]*/); printf "%s  %s\n", substr($0, 1, RLENGTH), line }
+    /^[ \t]*\[/ {
+      table = $0
+      sub(/^[ \t]*\[/, "", table)
+      sub(/\][ \t]*$/, "", table)
+      gsub(/["\047]/, "", table)
+      key = ""
+      if (table ~ /^plugins\.(io\.containerd\.grpc\.v1\.cri|io\.containerd\.cri\.v1\.runtime)\.containerd\.runtimes\.runc\.options$/) key = "SystemdCgroup"
+      else if (table == "plugins.io.containerd.grpc.v1.cri") key = "sandbox_image"
+      else if (table == "plugins.io.containerd.cri.v1.images.pinned_images") key = "sandbox"
+      print
+      if (key == "SystemdCgroup") put("SystemdCgroup = true")
+      else if (key == "sandbox_image") put("sandbox_image = \"" pause "\"")
+      else if (key == "sandbox") put("sandbox = \047" pause "\047")
+      next
+    }
+    key != "" && $0 ~ ("^[ \t]*" key "[ \t]*=") { next }
+    { print }
+  '
+}
 
 # Swap off, now and after reboots (kubelet refuses to run with swap).
 swapoff -a
@@ -50,8 +86,9 @@ esac
 
 # V03: refresh the package index once before installing.
 _retry _apt update
-# T02: every binary kubeadm preflight checks (facts/kubernetes.md B.3), plus containerd.
-_retry _apt install -y --no-install-recommends ca-certificates curl gpg containerd \
+# T02: every binary kubeadm preflight checks (facts/kubernetes.md B.3), plus containerd. --no-upgrade: a re-run
+# installs what is missing and leaves installed packages (containerd among them) at their version.
+_retry _apt install -y --no-install-recommends --no-upgrade ca-certificates curl gpg containerd \
   conntrack socat ethtool ebtables iptables iproute2 util-linux mount
 
 # V04: pkgs.k8s.io, one repository per minor, with its own keyring (never apt-key).
@@ -64,11 +101,23 @@ printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
 printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$repo" >"$root/etc/apt/sources.list.d/kubernetes.list"
 _retry _apt update
 
+# Which patch: the configured one; else the one already installed for this minor (a re-run never upgrades on its
+# own); else the newest of the minor. cri-tools ships crictl, which kubeadm >= 1.32 no longer pulls in
+# (kubernetes/release krel metadata; lesson T02): installed from the same repository and held with the others.
+patch=$K8S_PATCH
+have=$(_installed kubeadm)
+if [ -z "$patch" ]; then
+  case "$have" in "${K8S_MINOR}".*) patch=${have%%-*} ;; esac
+fi
 pin=""
-if [ -n "$K8S_PATCH" ]; then pin="=${K8S_PATCH}-*"; fi
-apt-mark unhold kubelet kubeadm kubectl >/dev/null 2>&1 || true
-_retry _apt install -y --no-install-recommends "kubelet$pin" "kubeadm$pin" "kubectl$pin"
-apt-mark hold kubelet kubeadm kubectl
+if [ -n "$patch" ]; then pin="=${patch}-*"; fi
+crictl_pkg=cri-tools
+crictl_have=$(_installed cri-tools)
+case "$crictl_have" in "${K8S_MINOR}".*) crictl_pkg="cri-tools=$crictl_have" ;; esac
+# The versions are explicit, so changing held packages (or going back to a pinned patch) is what was asked for.
+_retry _apt install -y --no-install-recommends --allow-change-held-packages --allow-downgrades \
+  "kubelet$pin" "kubeadm$pin" "kubectl$pin" "$crictl_pkg"
+apt-mark hold kubelet kubeadm kubectl cri-tools >/dev/null
 
 # containerd: systemd cgroup driver (matches the kubelet) and the sandbox image this kubeadm expects.
 version=$(kubeadm version -o short)
@@ -78,17 +127,23 @@ if [ -z "$pause" ]; then
   exit 1
 fi
 mkdir -p "$root/etc/containerd"
-containerd config default >"$root/etc/containerd/config.toml"
-# containerd 1.x writes `sandbox_image = "…"`, 2.x writes `sandbox = '…'`; both spellings are handled.
-sed -i -E \
-  -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
-  -e "s#^([[:space:]]*sandbox_image = ).*#\\1\"${pause}\"#" \
-  -e "s#^([[:space:]]*sandbox = ).*#\\1'${pause}'#" \
-  "$root/etc/containerd/config.toml"
-grep -q 'SystemdCgroup = true' "$root/etc/containerd/config.toml" || {
-  echo "tartlab: $NODE_NAME: containerd config has no SystemdCgroup setting to turn on" >&2
+conf="$root/etc/containerd/config.toml"
+new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")
+containerd config default | _containerd_config "$pause" >"$new"
+if ! grep -Eq '^[[:space:]]*SystemdCgroup = true$' "$new" || ! grep -Fq "$pause" "$new"; then
+  rm -f "$new"
+  echo "tartlab: $NODE_NAME: containerd's default config has no runc options table or sandbox image to set" \
+    "(containerd $(containerd --version 2>/dev/null || true)); cannot turn on SystemdCgroup" >&2
   exit 1
-}
-systemctl restart containerd
+fi
+if cmp -s "$new" "$conf"; then
+  rm -f "$new"
+else
+  chmod 644 "$new"
+  mv -f "$new" "$conf"
+  systemctl restart containerd
+  echo "tartlab: $NODE_NAME: containerd configuration written, containerd restarted" >&2
+fi
+systemctl enable --now containerd
 systemctl enable kubelet
 echo "tartlab: $NODE_NAME prepared: kubeadm $version ($arch), sandbox $pause" >&2

@@ -3,6 +3,7 @@
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required}"
+: "${K8S_PATCH:=}"
 root="${TARTLAB_ROOT:-}"
 
 missing=()
@@ -21,14 +22,14 @@ if [ -n "$(swapon --noheadings --show)" ]; then
   echo "tartlab: node $NODE_NAME still has swap on" >&2
   exit 1
 fi
+# The exact version printed here becomes ClusterConfiguration.kubernetesVersion (components/kubeadm-cluster.ts).
 version=$(kubeadm version -o short)
-case "$version" in
-  "v${K8S_MINOR}".*) ;;
-  *)
-    echo "tartlab: node $NODE_NAME has kubeadm $version, expected v${K8S_MINOR}.x" >&2
-    exit 1
-    ;;
-esac
+if [ -n "$K8S_PATCH" ]; then expected="v$K8S_PATCH"; else expected="v${K8S_MINOR}.*"; fi
+# shellcheck disable=SC2053 # $expected is a pattern on purpose (v1.35.* for a bare minor)
+if [[ "$version" != $expected ]] || [[ ! "$version" =~ ^v[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
+  echo "tartlab: node $NODE_NAME has kubeadm $version, expected $expected" >&2
+  exit 1
+fi
 systemctl is-active --quiet containerd || {
   echo "tartlab: node $NODE_NAME: containerd is not running" >&2
   exit 1

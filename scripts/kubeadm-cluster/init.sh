@@ -6,6 +6,7 @@ set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${KUBEADM_CONFIG:?KUBEADM_CONFIG is required}"
 : "${LOGIN_USER:?LOGIN_USER is required}"
+: "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required (the exact version in KUBEADM_CONFIG, e.g. v1.35.2)}"
 : "${INIT_TIMEOUT_SECONDS:=900}"
 root="${TARTLAB_ROOT:-}"
 
@@ -15,6 +16,14 @@ admin_conf="$root/etc/kubernetes/admin.conf"
 if [ -f "$admin_conf" ]; then
   echo "tartlab: $NODE_NAME is already initialised; not running kubeadm init again" >&2
 else
+  # The config pins the control plane to the version the readiness step read from this kubeadm; a kubeadm changed
+  # since then would run a control plane of another patch than its kubelet.
+  have=$(kubeadm version -o short)
+  if [ "$have" != "$KUBERNETES_VERSION" ]; then
+    echo "tartlab: $NODE_NAME has kubeadm $have, but the cluster config says $KUBERNETES_VERSION;" \
+      "run pulumi up again so node preparation and this config agree" >&2
+    exit 1
+  fi
   log="$root/var/log/tartlab-kubeadm-init.log"
   # kubeadm's own output holds a join token: keep it in a root-only log, show its tail only on failure.
   if ! timeout "$INIT_TIMEOUT_SECONDS" kubeadm init --config /etc/tartlab/kubeadm-init.yaml >"$log" 2>&1; then

@@ -6,6 +6,7 @@ set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${JOIN_CONFIG:?JOIN_CONFIG is required}"
 : "${CA_CERT_HASH:?CA_CERT_HASH is required (sha256:<hex> of the cluster CA public key)}"
+: "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required (kubeadm version of the control plane, e.g. v1.35.2)}"
 : "${JOIN_TIMEOUT_SECONDS:=300}"
 : "${JOIN_ATTEMPTS:=3}"
 : "${RETRY_PAUSE_SECONDS:=10}"
@@ -25,6 +26,14 @@ if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
   fi
   echo "tartlab: $NODE_NAME belongs to another cluster (CA $current); resetting it to join this one" >&2
   kubeadm reset -f >/dev/null 2>&1 || true
+fi
+# A worker joins with the control plane's exact version: with a bare minor, a node prepared later can have got a
+# newer patch of that minor.
+have=$(kubeadm version -o short)
+if [ "$have" != "$KUBERNETES_VERSION" ]; then
+  echo "tartlab: $NODE_NAME has kubeadm $have but the control plane runs $KUBERNETES_VERSION; refusing to join." \
+    "Set tartlab:kubernetesVersion to \"${KUBERNETES_VERSION#v}\" (an exact patch) so every node installs it" >&2
+  exit 1
 fi
 mkdir -p "$root/etc/tartlab"
 umask 077

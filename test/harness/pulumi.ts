@@ -88,10 +88,13 @@ users:
 export const FAKE_PASSWORD = "fake-jenkins-password";
 export const FAKE_TOKEN = "abcdef.0123456789abcdef";
 export const FAKE_CA_HASH = `sha256:${"ab".repeat(32)}`;
+/** What a node's readiness step prints: its kubeadm's exact version (scripts/k8s-node/verify.sh). */
+export const FAKE_KUBEADM_VERSION = "v1.35.2";
 
-function defaultStdout(name: string): string {
+export function defaultStdout(name: string): string {
   if (name.endsWith("-start")) return fakeIp(name.slice(0, -"-start".length));
   if (name.endsWith("-kubeconfig")) return FAKE_ADMIN_CONF;
+  if (name.endsWith("-ready")) return FAKE_KUBEADM_VERSION;
   if (name.endsWith("-join-token")) return `token ${FAKE_TOKEN}\ncaCertHash ${FAKE_CA_HASH}\n`;
   return `stdout-of-${name}`;
 }

@@ -1,121 +1,83 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { FakeNode, NodeOptions, fakeNode } from "../harness/node";
 import { Sandbox, sandbox } from "../harness/shell";
 
 let sb: Sandbox;
-let root: string;
+let node: FakeNode;
 
-/** A fake Ubuntu node: files under TARTLAB_ROOT, and fakes for every tool the node scripts call. */
-function fakeNode(arch: string) {
-  root = path.join(sb.dir, "root");
-  for (const d of [
-    "etc/netplan",
-    "etc/modules-load.d",
-    "etc/sysctl.d",
-    "etc/apt/sources.list.d",
-    "var/lib/dbus",
-    "var/log",
-    "proc/sys/net/ipv4",
-  ]) {
-    mkdirSync(path.join(root, d), { recursive: true });
-  }
-  writeFileSync(path.join(root, "etc/hosts"), "127.0.0.1 localhost\n127.0.1.1 ubuntu\n");
-  writeFileSync(
-    path.join(root, "etc/fstab"),
-    "LABEL=cloudimg-rootfs / ext4 defaults 0 1\n/swap.img none swap sw 0 0\n",
-  );
-  writeFileSync(path.join(root, "etc/machine-id"), "image-machine-id\n");
-  writeFileSync(
-    path.join(root, "etc/netplan/50-cloud-init.yaml"),
-    "network:\n  ethernets:\n    en:\n      match: {name: en*}\n      dhcp4: true\n      dhcp-identifier: mac\n",
-  );
-  writeFileSync(path.join(root, "proc/sys/net/ipv4/ip_forward"), "1\n");
-  for (const t of ["hostnamectl", "systemd-machine-id-setup", "netplan", "swapoff", "modprobe", "sysctl"]) {
-    sb.fake(t, "exit 0");
-  }
-  // Like the real gpg --dearmor, read the key from stdin (a fake that ignored it would SIGPIPE the writer).
-  sb.fake("gpg", "cat >/dev/null");
-  for (const t of [
-    "apt-get",
-    "apt-mark",
-    "systemctl",
-    "kubelet",
-    "kubectl",
-    "crictl",
-    "conntrack",
-    "socat",
-  ]) {
-    sb.fake(t, "exit 0");
-  }
-  for (const t of ["ethtool", "iptables", "nsenter"]) sb.fake(t, "exit 0");
-  sb.fake("hostname", 'echo "${FAKE_HOSTNAME:-ubuntu}"');
-  sb.fake("swapon", "exit 0");
-  sb.fake(
-    "ip",
-    'if [ "$*" = "-4 route show default" ]; then printf "%b" "${FAKE_ROUTES:-default via 192.168.64.1 dev enp0s1 proto dhcp\\n}"; fi',
-  );
-  sb.fake("dpkg", `[ "$1" = --print-architecture ] && echo ${arch}`);
-  sb.fake("curl", 'echo "-----BEGIN PGP PUBLIC KEY BLOCK-----"');
-  sb.fake(
-    "kubeadm",
-    `case "$1 $2" in
-  "version -o") echo "v1.33.4" ;;
-  "config images") printf 'registry.k8s.io/kube-apiserver:v1.33.4\\nregistry.k8s.io/pause:3.10\\nregistry.k8s.io/etcd:3.5.21-0\\n' ;;
-esac`,
-  );
-  sb.fake(
-    "containerd",
-    `cat <<'TOML'
-version = 2
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "registry.k8s.io/pause:3.8"
-  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-    SystemdCgroup = false
-TOML`,
-  );
+const env = { NODE_NAME: "dev-worker1", K8S_MINOR: "1.35", K8S_PATCH: "" };
+const boot = (opts: NodeOptions = {}) => (node = fakeNode(sb, opts));
+const run = (script: string, extra: Record<string, string> = {}, knobs: Record<string, string> = {}) =>
+  node.run(script, { ...env, ...extra }, knobs);
+/** The runc options table of the containerd config prepare.sh wrote, and the sandbox image lines. */
+function runcOptions(toml: string): string[] {
+  const lines = toml.split("\n");
+  const start = lines.findIndex((l) => /\.containerd\.runtimes\.runc\.options\]\s*$/.test(l));
+  assert.ok(start >= 0, "runc options table present");
+  const end = lines.findIndex((l, i) => i > start && /^\s*\[/.test(l));
+  return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.trim() !== "");
 }
-
-const env = { NODE_NAME: "dev-worker1", K8S_MINOR: "1.33", K8S_PATCH: "" };
-const run = (script: string, extra: Record<string, string> = {}, processEnv: Record<string, string> = {}) =>
-  sb.run({ script, env: { ...env, ...extra }, processEnv: { TARTLAB_ROOT: root, ...processEnv } });
-const file = (rel: string) => readFileSync(path.join(root, rel), "utf8");
 
 beforeEach(() => {
   sb = sandbox();
 });
 afterEach(() => sb.dispose());
 
+describe("the fake node itself", () => {
+  test("starts with the base image only: no Kubernetes tools, no conntrack, no host tools leaking in", () => {
+    boot();
+    for (const t of ["bash", "sed", "curl", "gpg", "ip", "iptables", "mount", "nsenter", "apt-get"]) {
+      assert.ok(node.has(t), t);
+    }
+    for (const t of [
+      "kubeadm",
+      "kubelet",
+      "kubectl",
+      "crictl",
+      "containerd",
+      "conntrack",
+      "socat",
+      "ethtool",
+      "node",
+    ]) {
+      assert.ok(!node.has(t), t);
+    }
+  });
+});
+
 describe("k8s-node/identity.sh", () => {
   test("unique hostname, fresh machine-id once, hosts entry it owns", async () => {
-    fakeNode("arm64");
+    boot();
     const r = await run("k8s-node/identity.sh");
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(r.calls.includes("hostnamectl set-hostname dev-worker1"));
-    assert.ok(r.calls.includes("systemd-machine-id-setup"));
-    assert.match(file("etc/hosts"), /^127\.0\.1\.1 dev-worker1 # tartlab-hostname$/m);
-    const again = await run("k8s-node/identity.sh", {}, { FAKE_HOSTNAME: "dev-worker1" });
+    assert.equal(node.file("etc/hostname"), "dev-worker1\n");
+    const id = node.file("etc/machine-id");
+    assert.notEqual(id, "image-machine-id\n");
+    assert.match(node.file("etc/hosts"), /^127\.0\.1\.1 dev-worker1 # tartlab-hostname$/m);
+    const again = await run("k8s-node/identity.sh");
     assert.equal(again.code, 0, again.stderr);
     const second = again.calls.slice(r.calls.length);
-    assert.ok(!second.includes("systemd-machine-id-setup"), "machine-id regenerated only once");
+    assert.equal(node.file("etc/machine-id"), id, "machine-id regenerated only once");
     assert.ok(!second.some((c) => c.startsWith("hostnamectl")));
-    assert.equal(file("etc/hosts").match(/tartlab-hostname/g)?.length, 1, "idempotent");
+    assert.equal(node.file("etc/hosts").match(/tartlab-hostname/g)?.length, 1, "idempotent");
     assert.ok(!second.some((c) => c.startsWith("netplan")), "image already uses dhcp-identifier: mac");
   });
 
   test("adds DHCP-by-MAC when the image lacks it, without netplan apply", async () => {
-    fakeNode("arm64");
-    rmSync(path.join(root, "etc/netplan/50-cloud-init.yaml"));
+    boot();
+    rmSync(path.join(node.root, "etc/netplan/50-cloud-init.yaml"));
     const r = await run("k8s-node/identity.sh");
     assert.equal(r.code, 0, r.stderr);
-    assert.match(file("etc/netplan/90-tartlab-dhcp.yaml"), /dhcp-identifier: mac/);
+    assert.match(node.file("etc/netplan/90-tartlab-dhcp.yaml"), /dhcp-identifier: mac/);
     assert.ok(r.calls.includes("netplan generate"));
     assert.ok(!r.calls.includes("netplan apply"));
   });
 
   test("two default routes: refuses with both listed (V07)", async () => {
-    fakeNode("arm64");
+    boot();
     const routes = "default via 192.168.64.1 dev enp0s1\\ndefault via 10.0.2.2 dev enp0s2\\n";
     const r = await run("k8s-node/identity.sh", {}, { FAKE_ROUTES: routes });
     assert.equal(r.code, 1);
@@ -126,63 +88,131 @@ describe("k8s-node/identity.sh", () => {
 
 describe("k8s-node/prepare.sh", () => {
   for (const arch of ["arm64", "amd64"]) {
-    test(`${arch}: apt update first, preflight packages, pkgs.k8s.io for the minor with its own keyring`, async () => {
-      fakeNode(arch);
+    test(`${arch}: preflight tools, containerd, kubelet/kubeadm/kubectl and crictl from pkgs.k8s.io, held (T02, V03, V04)`, async () => {
+      boot({ arch });
       const r = await run("k8s-node/prepare.sh");
       assert.equal(r.code, 0, r.stderr);
       const apt = r.calls.filter((c) => c.startsWith("apt-get"));
       assert.match(apt[0], /^apt-get .* update$/, "V03: update before any install");
-      assert.match(
-        apt[1],
-        /install -y --no-install-recommends .*containerd conntrack socat ethtool ebtables/,
-      );
-      assert.match(apt[2], / update$/, "index refreshed after adding the Kubernetes repo");
-      assert.match(apt[3], /install -y --no-install-recommends kubelet kubeadm kubectl$/);
-      assert.ok(
-        r.calls.includes(
-          "curl -fsSL --connect-timeout 20 --max-time 120 https://pkgs.k8s.io/core:/stable:/v1.33/deb/Release.key",
-        ),
-      );
       assert.equal(
-        file("etc/apt/sources.list.d/kubernetes.list"),
-        `deb [arch=${arch} signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.33/deb/ /\n`,
+        node.file("etc/apt/sources.list.d/kubernetes.list"),
+        `deb [arch=${arch} signed-by=/etc/apt/keyrings/kubernetes-apt-keyring.gpg] https://pkgs.k8s.io/core:/stable:/v1.35/deb/ /\n`,
       );
-      assert.ok(r.calls.includes("apt-mark hold kubelet kubeadm kubectl"));
       assert.ok(!r.calls.some((c) => c.startsWith("apt-key")), "V04: never apt-key");
-      const toml = file("etc/containerd/config.toml");
-      assert.match(toml, /SystemdCgroup = true/);
-      assert.match(toml, /sandbox_image = "registry.k8s.io\/pause:3.10"/);
-      assert.match(file("etc/fstab"), /^# tartlab: swap off # \/swap.img none swap sw 0 0$/m);
-      assert.match(file("etc/sysctl.d/99-tartlab-k8s.conf"), /net.ipv4.ip_forward = 1/);
-      assert.equal(file("etc/modules-load.d/tartlab-k8s.conf"), "overlay\nbr_netfilter\n");
+      // Effects: the tools verify.sh and kubeadm need are now on the node's PATH.
+      for (const t of [
+        "kubeadm",
+        "kubelet",
+        "kubectl",
+        "crictl",
+        "containerd",
+        "conntrack",
+        "socat",
+        "ethtool",
+      ]) {
+        assert.ok(node.has(t), `${t} installed`);
+      }
+      assert.equal(node.installed("kubeadm"), "1.35.2-1.1", "newest patch of the minor");
+      assert.equal(node.installed("cri-tools"), "1.35.0-1.1", "crictl from the same repository");
+      assert.ok(node.installed("kubernetes-cni"), "kubelet's dependency");
+      assert.deepEqual(node.held(), ["cri-tools", "kubeadm", "kubectl", "kubelet"]);
+      assert.match(node.file("etc/fstab"), /^# tartlab: swap off # \/swap.img none swap sw 0 0$/m);
+      assert.equal(node.file("proc/sys/net/ipv4/ip_forward"), "1\n", "sysctls applied");
+      assert.equal(node.file("etc/modules-load.d/tartlab-k8s.conf"), "overlay\nbr_netfilter\n");
+      assert.equal(
+        node.file("run/fake-systemd/containerd.cgroup"),
+        "systemd\n",
+        "containerd runs with systemd cgroups",
+      );
     });
   }
 
-  test("an exact patch pins the packages", async () => {
-    fakeNode("arm64");
-    const r = await run("k8s-node/prepare.sh", { K8S_PATCH: "1.33.4" });
-    assert.equal(r.code, 0, r.stderr);
-    assert.ok(
-      r.calls.some((c) =>
-        c.endsWith("install -y --no-install-recommends kubelet=1.33.4-* kubeadm=1.33.4-* kubectl=1.33.4-*"),
-      ),
+  // containerd 1.7 and 2.2 print `SystemdCgroup = false`; 2.0.0-2.0.6 / 2.1.0-2.1.4 print no such line (#12101).
+  for (const [line, pause, sandboxLine] of [
+    ["1.7", "registry.k8s.io/pause:3.10.1", /^ {4}sandbox_image = "registry\.k8s\.io\/pause:3\.10\.1"$/m],
+    ["2.0", "registry.k8s.io/pause:3.10.1", /^ {6}sandbox = 'registry\.k8s\.io\/pause:3\.10\.1'$/m],
+    ["2.2", "registry.k8s.io/pause:3.10.1", /^ {6}sandbox = 'registry\.k8s\.io\/pause:3\.10\.1'$/m],
+  ] as const) {
+    test(`containerd ${line}: SystemdCgroup = true in the runc options, sandbox image ${pause}`, async () => {
+      boot({ containerd: line });
+      const r = await run("k8s-node/prepare.sh");
+      assert.equal(r.code, 0, r.stderr);
+      const toml = node.file("etc/containerd/config.toml");
+      const opts = runcOptions(toml);
+      assert.equal(opts.filter((l) => /SystemdCgroup/.test(l)).length, 1, opts.join("\n"));
+      assert.ok(
+        opts.some((l) => /^\s+SystemdCgroup = true$/.test(l)),
+        opts.join("\n"),
+      );
+      assert.match(toml, sandboxLine);
+      assert.doesNotMatch(toml, /pause:3\.(8|10)['"]/);
+      assert.equal(node.file("run/fake-systemd/containerd.cgroup"), "systemd\n");
+    });
+  }
+
+  test("a default config without a sandbox line (or SystemdCgroup) gets both under their tables", async () => {
+    boot();
+    const fixture = readFileSync(
+      path.join(__dirname, "../fixtures/containerd/config-default-2.0.toml"),
+      "utf8",
     );
+    const stripped = path.join(sb.dir, "no-sandbox.toml");
+    writeFileSync(stripped, fixture.replace(/^ *sandbox = .*\n/m, ""));
+    const r = await run("k8s-node/prepare.sh", {}, { FAKE_CONTAINERD_DEFAULT: stripped });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      node.file("etc/containerd/config.toml"),
+      /^ {4}\[plugins\.'io\.containerd\.cri\.v1\.images'\.pinned_images\]\n {6}sandbox = 'registry\.k8s\.io\/pause:3\.10\.1'$/m,
+    );
+  });
+
+  test("re-running never upgrades on its own and leaves containerd alone when its config is unchanged", async () => {
+    boot();
+    const first = await run("k8s-node/prepare.sh");
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(node.installed("kubeadm"), "1.35.2-1.1");
+    const starts = node.starts("containerd");
+    node.publish("1.35", "1.35.3");
+    const again = await run("k8s-node/prepare.sh");
+    assert.equal(again.code, 0, again.stderr);
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(node.installed(p), "1.35.2-1.1", p);
+    assert.equal(node.starts("containerd"), starts, "containerd not restarted");
+    assert.deepEqual(node.held(), ["cri-tools", "kubeadm", "kubectl", "kubelet"]);
+    // Only a pinned patch moves the packages, up or back down, held or not.
+    const up = await run("k8s-node/prepare.sh", { K8S_PATCH: "1.35.3" });
+    assert.equal(up.code, 0, up.stderr);
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(node.installed(p), "1.35.3-1.1", p);
+    const down = await run("k8s-node/prepare.sh", { K8S_PATCH: "1.35.1" });
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(node.installed("kubeadm"), "1.35.1-1.1");
+    assert.equal(node.starts("containerd"), starts, "same pause image: containerd config unchanged");
+  });
+
+  test("a changed containerd config is written and containerd restarted once", async () => {
+    boot();
+    assert.equal((await run("k8s-node/prepare.sh")).code, 0);
+    const starts = node.starts("containerd");
+    writeFileSync(path.join(node.root, "etc/containerd/config.toml"), "version = 3\n");
+    const r = await run("k8s-node/prepare.sh");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(node.starts("containerd"), starts + 1);
+    assert.match(node.file("etc/containerd/config.toml"), /SystemdCgroup = true/);
   });
 
   test("apt failures are retried, then reported (V03)", async () => {
-    fakeNode("arm64");
-    // Fails the first update, then works.
-    sb.fake(
-      "apt-get",
-      `f="$FAKE_CALLS.aptfail"; if [ ! -f "$f" ] && [ "\${*: -1}" = update ]; then touch "$f"; exit 100; fi`,
-    );
+    boot();
+    writeFileSync(path.join(sb.dir, "node", "apt-update-failures"), "1\n");
     const r = await run("k8s-node/prepare.sh");
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls.filter((c) => c.endsWith(" update")).length, 3, "one retry of the first update");
+    assert.equal(
+      r.calls.filter((c) => /^apt-get .* update$/.test(c)).length,
+      3,
+      "one retry of the first update",
+    );
   });
 
   test("unsupported architecture stops before any download (V05)", async () => {
-    fakeNode("riscv64");
+    boot({ arch: "riscv64" });
     const r = await run("k8s-node/prepare.sh");
     assert.equal(r.code, 1);
     assert.match(r.stderr, /unsupported architecture riscv64/);
@@ -191,25 +221,32 @@ describe("k8s-node/prepare.sh", () => {
 });
 
 describe("k8s-node/verify.sh", () => {
-  test("ready node: prints the kubeadm version", async () => {
-    fakeNode("arm64");
+  test("prepared node: ready, prints the exact kubeadm version", async () => {
+    boot();
+    assert.equal((await run("k8s-node/prepare.sh")).code, 0);
     const r = await run("k8s-node/verify.sh");
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stdout, "v1.33.4\n");
+    assert.equal(r.stdout, "v1.35.2\n");
   });
 
-  test("a missing preflight tool is named before kubeadm ever runs (T02)", async () => {
-    fakeNode("arm64");
-    rmSync(path.join(sb.bin, "conntrack"));
+  test("an unprepared node: every missing tool is named before kubeadm ever runs (T02)", async () => {
+    boot();
     const r = await run("k8s-node/verify.sh");
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /node dev-worker1 is missing conntrack on PATH/);
+    assert.match(
+      r.stderr,
+      /node dev-worker1 is missing kubeadm kubelet kubectl containerd crictl conntrack socat ethtool on PATH/,
+    );
   });
 
-  test("wrong kubeadm minor is refused", async () => {
-    fakeNode("arm64");
-    const r = await run("k8s-node/verify.sh", { K8S_MINOR: "1.34" });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /has kubeadm v1.33.4, expected v1.34.x/);
+  test("wrong kubeadm minor or patch is refused", async () => {
+    boot();
+    assert.equal((await run("k8s-node/prepare.sh")).code, 0);
+    const minor = await run("k8s-node/verify.sh", { K8S_MINOR: "1.34" });
+    assert.equal(minor.code, 1);
+    assert.match(minor.stderr, /has kubeadm v1\.35\.2, expected v1\.34\.\*/);
+    const patch = await run("k8s-node/verify.sh", { K8S_PATCH: "1.35.1" });
+    assert.equal(patch.code, 1);
+    assert.match(patch.stderr, /has kubeadm v1\.35\.2, expected v1\.35\.1/);
   });
 });

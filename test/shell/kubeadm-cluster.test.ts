@@ -38,14 +38,15 @@ describe("kubeadm-cluster/init.sh", () => {
     NODE_NAME: "dev-master",
     KUBEADM_CONFIG: "kind: InitConfiguration\n",
     LOGIN_USER: me.username,
+    KUBERNETES_VERSION: "v1.35.2",
   };
+  /** A fake kubeadm of version v1.35.2 that runs `body` for every other command. */
+  const kubeadm = (body: string) =>
+    sb.fake("kubeadm", `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }\n${body}`);
   const adminConf = () => path.join(root, "etc/kubernetes/admin.conf");
 
   test("fresh node: kubeadm init from the config; kubeconfig for the login user (V10); no token in output", async () => {
-    sb.fake(
-      "kubeadm",
-      `echo "kubeadm join 1.2.3.4:6443 --token abcdef.0123456789abcdef"; echo admin >"${adminConf()}"`,
-    );
+    kubeadm(`echo "kubeadm join 1.2.3.4:6443 --token abcdef.0123456789abcdef"; echo admin >"${adminConf()}"`);
     const r = await run("kubeadm-cluster/init.sh", env);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(r.calls.includes("kubeadm init --config /etc/tartlab/kubeadm-init.yaml"));
@@ -67,15 +68,21 @@ describe("kubeadm-cluster/init.sh", () => {
   });
 
   test("failed init: clear error with the log's tail, token lines removed", async () => {
-    sb.fake(
-      "kubeadm",
-      'echo "[preflight] Some fatal errors occurred: port 6443 in use"; echo "--token secret"; exit 1',
-    );
+    kubeadm('echo "[preflight] Some fatal errors occurred: port 6443 in use"; echo "--token secret"; exit 1');
     const r = await run("kubeadm-cluster/init.sh", env);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /kubeadm init on dev-master failed or took over 900s/);
     assert.match(r.stderr, /port 6443 in use/);
     assert.doesNotMatch(r.stderr, /--token/);
+  });
+
+  test("a kubeadm of another version than the config names: refused before kubeadm init", async () => {
+    kubeadm(`echo admin >"${adminConf()}"`);
+    const r = await run("kubeadm-cluster/init.sh", { ...env, KUBERNETES_VERSION: "v1.35.3" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-master has kubeadm v1\.35\.2, but the cluster config says v1\.35\.3/);
+    assert.ok(!r.calls.some((c) => c.startsWith("kubeadm init")));
+    assert.ok(!existsSync(adminConf()));
   });
 });
 
@@ -150,13 +157,17 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
     NODE_NAME: "dev-worker1",
     JOIN_CONFIG: "kind: JoinConfiguration\n",
     CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
+    KUBERNETES_VERSION: "v1.35.2",
     RETRY_PAUSE_SECONDS: "0",
   };
+  const kubeadm = (body: string) =>
+    sb.fake("kubeadm", `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }\n${body}`);
+  const kubeadmCalls = (calls: string[]) => calls.filter((c) => c !== "kubeadm version -o short");
 
   test("already joined to this cluster: no second join", async () => {
     const hash = makeCa();
     writeFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "x");
-    sb.fake("kubeadm", "exit 99");
+    kubeadm("exit 99");
     const r = await run("kubeadm-cluster/join.sh", { ...env, CA_CERT_HASH: hash });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.calls.some((c) => c.startsWith("kubeadm")));
@@ -166,21 +177,23 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
   test("joined to another cluster (control plane rebuilt): reset, then join this one", async () => {
     makeCa();
     writeFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "x");
-    sb.fake("kubeadm", "exit 0");
+    kubeadm("exit 0");
     const r = await run("kubeadm-cluster/join.sh", env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.calls, ["kubeadm reset -f", "kubeadm join --config /etc/tartlab/kubeadm-join.yaml"]);
+    assert.deepEqual(kubeadmCalls(r.calls), [
+      "kubeadm reset -f",
+      "kubeadm join --config /etc/tartlab/kubeadm-join.yaml",
+    ]);
     assert.match(r.stderr, /belongs to another cluster/);
   });
 
   test("a failed attempt is reset and retried", async () => {
-    sb.fake(
-      "kubeadm",
+    kubeadm(
       `if [ "$1" = join ] && [ ! -f "$FAKE_CALLS.once" ]; then touch "$FAKE_CALLS.once"; echo "couldn't validate the identity of the API Server"; exit 1; fi`,
     );
     const r = await run("kubeadm-cluster/join.sh", env);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(r.calls, [
+    assert.deepEqual(kubeadmCalls(r.calls), [
       "kubeadm join --config /etc/tartlab/kubeadm-join.yaml",
       "kubeadm reset -f",
       "kubeadm join --config /etc/tartlab/kubeadm-join.yaml",
@@ -190,7 +203,7 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
   });
 
   test("gives up after the bounded attempts and says what it waited for", async () => {
-    sb.fake("kubeadm", '[ "$1" = join ] && { echo "timed out waiting for the condition"; exit 1; }; exit 0');
+    kubeadm('[ "$1" = join ] && { echo "timed out waiting for the condition"; exit 1; }; exit 0');
     const r = await run("kubeadm-cluster/join.sh", { ...env, JOIN_ATTEMPTS: "2" });
     assert.equal(r.code, 1);
     assert.equal(r.calls.filter((c) => c.startsWith("kubeadm join")).length, 2);
@@ -202,11 +215,22 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
   });
 
   test("a hanging join is cut off by its timeout", async () => {
-    sb.fake("kubeadm", '[ "$1" = join ] && sleep 30; exit 0');
+    kubeadm('[ "$1" = join ] && sleep 30; exit 0');
     const t0 = Date.now();
     const r = await run("kubeadm-cluster/join.sh", { ...env, JOIN_ATTEMPTS: "1", JOIN_TIMEOUT_SECONDS: "1" });
     assert.equal(r.code, 1);
     assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  test("a worker whose kubeadm differs from the control plane's is refused with the fix", async () => {
+    kubeadm("exit 0");
+    const r = await run("kubeadm-cluster/join.sh", { ...env, KUBERNETES_VERSION: "v1.35.1" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /dev-worker1 has kubeadm v1\.35\.2 but the control plane runs v1\.35\.1; refusing to join\. Set tartlab:kubernetesVersion to "1\.35\.1"/,
+    );
+    assert.ok(!r.calls.some((c) => c.startsWith("kubeadm join")));
   });
 });
 
