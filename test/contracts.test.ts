@@ -26,11 +26,15 @@ const plain = (v: any): any => (v !== null && typeof v === "object" && "value" i
 /** The scripts inside a lib/shell.ts bundle, by action, as script paths under scripts/. */
 function bundledScripts(stdin: string): Partial<Record<"create" | "delete", string>> {
   const out: Partial<Record<"create" | "delete", string>> = {};
-  const re = /^(create|delete)\)\nIFS= read -r -d '' __tartlab_script <<'(\w+)' \|\| true\n([\s\S]*?)\n\2\n/gm;
+  const re =
+    /^(create|delete)\)\nIFS= read -r -d '' __tartlab_script <<'(\w+)' \|\| true\n([\s\S]*?)\n\2\n/gm;
   for (const m of stdin.matchAll(re)) {
     const text = `${m[3]}\n`;
     const file = [...scriptText].find(([, t]) => t === text || t === m[3])?.[0];
-    assert.ok(file, `a bundle carries a ${m[1]} script that is not a file under scripts/:\n${text.slice(0, 200)}`);
+    assert.ok(
+      file,
+      `a bundle carries a ${m[1]} script that is not a file under scripts/:\n${text.slice(0, 200)}`,
+    );
     out[m[1] as "create" | "delete"] = file;
   }
   return out;
@@ -38,7 +42,13 @@ function bundledScripts(stdin: string): Partial<Record<"create" | "delete", stri
 
 describe("contracts with the real environment (default lab under mocks)", () => {
   let rec: Recorder;
-  let commands: { name: string; type: string; create: string; delete?: string; scripts: ReturnType<typeof bundledScripts> }[];
+  let commands: {
+    name: string;
+    type: string;
+    create: string;
+    delete?: string;
+    scripts: ReturnType<typeof bundledScripts>;
+  }[];
   before(async () => {
     rec = (await runLab()).recorder;
     commands = rec.registrations
@@ -63,9 +73,17 @@ describe("contracts with the real environment (default lab under mocks)", () => 
       for (const action of ["create", "delete"] as const) {
         const file = c.scripts[action];
         if (!file || !code(scriptText.get(file)!).includes("/etc/kubernetes")) continue;
-        assert.equal(c.type, "command:remote:Command", `${c.name} (${file}) reads /etc/kubernetes but runs locally`);
+        assert.equal(
+          c.type,
+          "command:remote:Command",
+          `${c.name} (${file}) reads /etc/kubernetes but runs locally`,
+        );
         const command = action === "create" ? c.create : c.delete;
-        assert.match(command ?? "", /^sudo -n bash -s -- /, `${c.name}: ${action} runs ${file} without sudo -n`);
+        assert.match(
+          command ?? "",
+          /^sudo -n bash -s -- /,
+          `${c.name}: ${action} runs ${file} without sudo -n`,
+        );
         checked++;
       }
     }
@@ -75,10 +93,7 @@ describe("contracts with the real environment (default lab under mocks)", () => 
   test("every script a component loads is a file under scripts/, and every node/Mac script is loaded", () => {
     const loaded = new Set(commands.flatMap((c) => Object.values(c.scripts)));
     // host/facts.sh is run by lib/host.ts before any resource exists, not by a component.
-    assert.deepEqual(
-      scriptFiles.filter((f) => !loaded.has(f)).sort(),
-      ["host/facts.sh"],
-    );
+    assert.deepEqual(scriptFiles.filter((f) => !loaded.has(f)).sort(), ["host/facts.sh"]);
     // That each loaded script is also EXECUTED by a shell test is checked on the whole run's traces by
     // tools/shell-coverage.ts ("no test executed this script").
   });
@@ -98,7 +113,9 @@ describe("contracts with the real environment (default lab under mocks)", () => 
   });
 
   test("the Jenkins chart values name the admin Secret and keys that Secret actually has", () => {
-    const releases = rec.registrations.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && /jenkins/.test(r.name));
+    const releases = rec.registrations.filter(
+      (r) => r.type === "kubernetes:helm.sh/v3:Release" && /jenkins/.test(r.name),
+    );
     assert.ok(releases.length >= 1);
     for (const rel of releases) {
       const admin = plain(rel.inputs.values).controller.admin;
@@ -111,7 +128,10 @@ describe("contracts with the real environment (default lab under mocks)", () => 
       assert.ok(secret, `${rel.name}: no Secret ${admin.existingSecret} in its namespace`);
       const keys = Object.keys(plain(secret.inputs.stringData) ?? {});
       for (const k of [admin.userKey, admin.passwordKey])
-        assert.ok(keys.includes(k), `${rel.name}: values key ${k} is not a key of Secret ${admin.existingSecret} (${keys})`);
+        assert.ok(
+          keys.includes(k),
+          `${rel.name}: values key ${k} is not a key of Secret ${admin.existingSecret} (${keys})`,
+        );
     }
   });
 });

@@ -41,8 +41,12 @@ process.stdout.write(JSON.stringify({ dir: shell.SCRIPTS_DIR, text: shell.loadSc
     const r = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", cwd: ROOT }));
     assert.equal(r.dir, path.join(out, "scripts"));
     assert.deepEqual(
-      readdirSync(r.dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".sh")).sort(),
-      readdirSync(path.join(ROOT, "scripts"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".sh")).sort(),
+      readdirSync(r.dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".sh"))
+        .sort(),
+      readdirSync(path.join(ROOT, "scripts"), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".sh"))
+        .sort(),
     );
     assert.equal(r.text, readFileSync(path.join(ROOT, "scripts/kubeadm-cluster/join.sh"), "utf8"));
   } finally {

@@ -171,7 +171,8 @@ describe("Jenkins values against the pinned chart's values.yaml", () => {
   });
 
   test("CHART_KEYS agrees with the chart's values.yaml when ../shared/charts has it", (t) => {
-    if (!existsSync(REFERENCE_VALUES)) return t.diagnostic(`${REFERENCE_VALUES} not present; CHART_KEYS used alone`);
+    if (!existsSync(REFERENCE_VALUES))
+      return t.diagnostic(`${REFERENCE_VALUES} not present; CHART_KEYS used alone`);
     const reference = parse(readFileSync(REFERENCE_VALUES, "utf8"));
     for (const p of CHART_KEYS) {
       let node: any = reference;

@@ -203,8 +203,8 @@ const GUARDS: Guard[] = [
   {
     what: "member-wait: a node that never registers fails",
     file: "scripts/kubeadm-cluster/member-wait.sh",
-    from: "within ${WAIT_SECONDS}s\" >&2\n    exit 1",
-    to: "within ${WAIT_SECONDS}s\" >&2\n    exit 0",
+    from: 'within ${WAIT_SECONDS}s" >&2\n    exit 1',
+    to: 'within ${WAIT_SECONDS}s" >&2\n    exit 0',
     test: "test/shell/kubeadm-cluster.test.ts",
   },
   {
@@ -259,8 +259,8 @@ const GUARDS: Guard[] = [
   {
     what: "member-remove deletes the Node object even when drain times out",
     file: "scripts/kubeadm-cluster/member-remove.sh",
-    from: "removing it anyway\" >&2\nkubectl delete node",
-    to: "removing it anyway\" >&2\nexit 0\nkubectl delete node",
+    from: 'removing it anyway" >&2\nkubectl delete node',
+    to: 'removing it anyway" >&2\nexit 0\nkubectl delete node',
     test: "test/shell/kubeadm-cluster.test.ts",
   },
   {

@@ -44,13 +44,19 @@ export function libExports(): { file: string; name: string; line: number }[] {
       const text = readFileSync(path.join(lib, f), "utf8");
       const names = [
         ...text.matchAll(/^export (?:async )?function\s*\*?\s*([A-Za-z_$][\w$]*)/gm),
-        ...text.matchAll(/^export const ([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*(?::[^=]+)?=>/gm),
+        ...text.matchAll(
+          /^export const ([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*(?::[^=]+)?=>/gm,
+        ),
       ].map((m) => m[1]);
       const lines = text.split("\n");
       return names.map((name) => ({
         file: `lib/${f}`,
         name,
-        line: 1 + lines.findIndex((l) => new RegExp(`^export (?:async )?(?:function\\s*\\*?\\s*|const )${name}\\b`).test(l)),
+        line:
+          1 +
+          lines.findIndex((l) =>
+            new RegExp(`^export (?:async )?(?:function\\s*\\*?\\s*|const )${name}\\b`).test(l),
+          ),
       }));
     });
 }
@@ -175,7 +181,9 @@ function main(): number {
     if (files.length === 0) {
       problems.push(...printReport(report(traces)));
       const uncalled = uncalledLibExports(v8);
-      console.log(`\nexported lib/ functions called by a test: ${libExports().length - uncalled.length}/${libExports().length}`);
+      console.log(
+        `\nexported lib/ functions called by a test: ${libExports().length - uncalled.length}/${libExports().length}`,
+      );
       for (const u of uncalled) problems.push(`exported function never called by a test: ${u}`);
     }
 
@@ -184,7 +192,10 @@ function main(): number {
       const allowed = ALLOWED_SKIPS[s.name];
       const line = `skipped: ${s.name} (${s.reason})`;
       if (allowed) console.log(`${line}: allowed, ${allowed}`);
-      else if (process.env.CI) problems.push(`${line}: a skip in CI hides a test; fix the cause or list it in tools/run-tests.ts ALLOWED_SKIPS`);
+      else if (process.env.CI)
+        problems.push(
+          `${line}: a skip in CI hides a test; fix the cause or list it in tools/run-tests.ts ALLOWED_SKIPS`,
+        );
       else console.log(`WARNING ${line}: this fails in CI`);
     }
 

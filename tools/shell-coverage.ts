@@ -101,10 +101,7 @@ export function analyze(text: string): ScriptShape {
       codeOf.push(code);
     }
     const end = codeOf[codeOf.length - 1].trimEnd();
-    const continued =
-      state.quote !== "" ||
-      state.depth > 0 ||
-      /(\\|\||&&)$/.test(end);
+    const continued = state.quote !== "" || state.depth > 0 || /(\\|\||&&)$/.test(end);
     if (continued && i < lines.length - 1) continue;
 
     const first = start + 1;
@@ -241,7 +238,9 @@ export function printReport(rows: ScriptReport[], out: (s: string) => void = con
     );
     if (r.run === 0 && !r.notExecutedReason) problems.push(`${r.script}: no test executed this script`);
     for (const e of r.missed)
-      problems.push(`${r.script}:${e.first}: failure exit never executed by a test: ${e.text.split("\n")[0]}`);
+      problems.push(
+        `${r.script}:${e.first}: failure exit never executed by a test: ${e.text.split("\n")[0]}`,
+      );
   }
   return problems;
 }

@@ -40,7 +40,10 @@ describe("cilium-install/nodes-ready.sh", () => {
       "dev-master=NotReady\ndev-master=Ready dev-worker1=NotReady\ndev-master=Ready dev-worker1=Ready\n",
     );
     sb.fake("kubectl", statefulKubectl);
-    const r = await sb.run({ script: "cilium-install/nodes-ready.sh", env: { ...env, READY_TIMEOUT_SECONDS: "30" } });
+    const r = await sb.run({
+      script: "cilium-install/nodes-ready.sh",
+      env: { ...env, READY_TIMEOUT_SECONDS: "30" },
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(readFileSync(`${sb.dir}/calls.log.steps`, "utf8"), "", "all three states were seen");
     assert.match(r.stderr, /cluster dev: all 2 nodes Ready/);
@@ -61,9 +64,15 @@ describe("cilium-install/nodes-ready.sh", () => {
     writeFileSync(`${sb.dir}/calls.log.nodes`, "dev-master Ready\n");
     sb.fake("kubectl", statefulKubectl);
     const t0 = Date.now();
-    const r = await sb.run({ script: "cilium-install/nodes-ready.sh", env: { ...env, READY_TIMEOUT_SECONDS: "1" } });
+    const r = await sb.run({
+      script: "cilium-install/nodes-ready.sh",
+      env: { ...env, READY_TIMEOUT_SECONDS: "1" },
+    });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cluster dev: nodes not all Ready after 1s \(waited for: dev-master dev-worker1\)/);
+    assert.match(
+      r.stderr,
+      /cluster dev: nodes not all Ready after 1s \(waited for: dev-master dev-worker1\)/,
+    );
     assert.match(r.stderr, /dev-master Ready/, "the node list is shown");
     assert.ok(Date.now() - t0 < 10_000);
   });

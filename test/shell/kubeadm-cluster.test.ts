@@ -399,7 +399,7 @@ describe("cluster membership (on the control plane)", () => {
   /** A kubectl over a node list in a file: get/drain/delete act on it. */
   const nodeListKubectl = (drainFails = false) => `nodes="$FAKE_CALLS.nodes"
 case "$1" in
-  get) grep -qx "$3" "$nodes" || { echo "Error from server (NotFound): nodes \"$3\" not found" >&2; exit 1; }; echo "$3" ;;
+  get) grep -qx "$3" "$nodes" || { echo "Error from server (NotFound): nodes '$3' not found" >&2; exit 1; }; echo "$3" ;;
   drain) ${drainFails ? 'echo "error: timed out waiting for the condition" >&2; exit 1' : 'echo "$2" >>"$FAKE_CALLS.drained"'} ;;
   delete) grep -vx "$3" "$nodes" >"$nodes.new" || true; mv "$nodes.new" "$nodes" ;;
 esac`;
@@ -448,7 +448,6 @@ esac`;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.calls.length, 1);
   });
-
 });
 
 describe("kubeadm-cluster/host-kubeconfig.sh (V10, on the Mac)", () => {
