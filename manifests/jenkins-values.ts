@@ -2,7 +2,8 @@
  * Values tartlab passes to the Jenkins chart 5.9.53. The interface is written from the chart's values.yaml
  * (`../shared/charts/jenkins-5.9.53-values.yaml`) and has no index signatures, so a misspelled or removed key
  * (the classic: `controller.adminPassword`, renamed in 5.0.0; lesson T06) does not compile.
- * test/jenkins.test.ts also checks every key path against the reference values.yaml.
+ * test/platform.test.ts also checks every key path against the chart's key list (and the reference values.yaml
+ * when ../shared is present).
  */
 
 /** `controller.admin` (values.yaml lines ~87-105). */

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 
@@ -31,11 +31,37 @@ test("every program module compiles and loads with plain require()", () => {
     .concat(readdirSync(path.join(out, "manifests")).map((f) => `manifests/${f}`))
     .filter((f) => f.endsWith(".js"));
   assert.ok(modules.length >= 12, modules.join(", "));
+  // A compiled program finds scripts/ next to its lib/ (SCRIPTS_DIR is __dirname/../scripts): ship them there,
+  // as any build of this program must. Pulumi itself runs the sources (Pulumi.yaml), see the test below.
+  cpSync(path.join(ROOT, "scripts"), path.join(out, "scripts"), { recursive: true });
   const script = `for (const m of ${JSON.stringify(modules)}) require(require("path").join(${JSON.stringify(out)}, m));
 const shell = require(${JSON.stringify(path.join(out, "lib/shell.js"))});
-// __dirname-based paths still find the scripts from the compiled location's sibling tree.
-process.stdout.write(typeof shell.SCRIPTS_DIR);`;
-  const r = execFileSync(process.execPath, ["-e", script], { encoding: "utf8", cwd: ROOT });
-  assert.equal(r, "string");
-  rmSync(out, { recursive: true, force: true });
+process.stdout.write(JSON.stringify({ dir: shell.SCRIPTS_DIR, text: shell.loadScript("kubeadm-cluster/join.sh") }));`;
+  try {
+    const r = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", cwd: ROOT }));
+    assert.equal(r.dir, path.join(out, "scripts"));
+    assert.deepEqual(
+      readdirSync(r.dir, { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".sh"))
+        .sort(),
+      readdirSync(path.join(ROOT, "scripts"), { recursive: true, encoding: "utf8" })
+        .filter((f) => f.endsWith(".sh"))
+        .sort(),
+    );
+    assert.equal(r.text, readFileSync(path.join(ROOT, "scripts/kubeadm-cluster/join.sh"), "utf8"));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test("SCRIPTS_DIR of the program as Pulumi runs it (the sources) exists and holds every component's scripts", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { SCRIPTS_DIR } = require("../lib/shell") as typeof import("../lib/shell");
+  assert.equal(SCRIPTS_DIR, path.join(ROOT, "scripts"));
+  assert.ok(existsSync(SCRIPTS_DIR), SCRIPTS_DIR);
+  for (const dir of ["tart-vm", "k8s-node", "kubeadm-cluster", "cilium-install", "host"])
+    assert.ok(
+      readdirSync(path.join(SCRIPTS_DIR, dir)).some((f) => f.endsWith(".sh")),
+      `${SCRIPTS_DIR}/${dir} holds no scripts`,
+    );
 });

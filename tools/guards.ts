@@ -377,6 +377,90 @@ const GUARDS: Guard[] = [
     to: "if false; then",
     test: "test/shell/kubeadm-cluster.test.ts",
   },
+  {
+    what: "netcheck's probe has its own timeout (a dropped-packet connect hangs for minutes)",
+    file: "scripts/kubeadm-cluster/netcheck.sh",
+    from: 'until timeout "$NETCHECK_PROBE_SECONDS" bash',
+    to: "until bash",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "member-wait: a node that never registers fails",
+    file: "scripts/kubeadm-cluster/member-wait.sh",
+    from: 'within ${WAIT_SECONDS}s" >&2\n    exit 1',
+    to: 'within ${WAIT_SECONDS}s" >&2\n    exit 0',
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "member-wait: each kubectl call is bounded",
+    file: "scripts/kubeadm-cluster/member-wait.sh",
+    from: 'until timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl',
+    to: "until kubectl",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "join retries a failed attempt (3 by default)",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: ': "${JOIN_ATTEMPTS:=3}"',
+    to: ': "${JOIN_ATTEMPTS:=1}"',
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "each join attempt is bounded (V09)",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: 'until timeout "$JOIN_TIMEOUT_SECONDS" kubeadm join',
+    to: "until kubeadm join",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "kubeadm token create is bounded",
+    file: "scripts/kubeadm-cluster/join-token.sh",
+    from: 'if ! token=$(timeout "$TOKEN_TIMEOUT_SECONDS" kubeadm',
+    to: "if ! token=$(kubeadm",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "join-token refuses output that is not a bootstrap token",
+    file: "scripts/kubeadm-cluster/join-token.sh",
+    from: 'if ! [[ "$token" =~ ^[a-z0-9]{6}\\.[a-z0-9]{16}$ ]]; then',
+    to: "if false; then",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "join-token refuses an empty CA hash",
+    file: "scripts/kubeadm-cluster/join-token.sh",
+    from: 'if ! [[ "$hash" =~ ^[0-9a-f]{64}$ ]]; then',
+    to: "if false; then",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "kubeconfig.sh fails when init has not produced admin.conf",
+    file: "scripts/kubeadm-cluster/kubeconfig.sh",
+    from: 'if [ ! -s "$conf" ]; then',
+    to: "if false; then",
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "member-remove deletes the Node object even when drain times out",
+    file: "scripts/kubeadm-cluster/member-remove.sh",
+    from: 'removing it anyway" >&2\nkubectl delete node',
+    to: 'removing it anyway" >&2\nexit 0\nkubectl delete node',
+    test: "test/shell/kubeadm-cluster.test.ts",
+  },
+  {
+    what: "nodes-ready retries a node that is not registered yet (T05)",
+    file: "scripts/cilium-install/nodes-ready.sh",
+    from: '  if [ "$SECONDS" -ge "$deadline" ]; then',
+    to: "  if true; then",
+    test: "test/shell/cilium-install.test.ts",
+  },
+  {
+    what: "nodes-ready: a hung kubectl wait is cut off",
+    file: "scripts/cilium-install/nodes-ready.sh",
+    from: 'if timeout "$((left + 10))" kubectl wait',
+    to: "if kubectl wait",
+    test: "test/shell/cilium-install.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {
@@ -387,8 +471,11 @@ function testFails(testFile: string): boolean {
   return r.status !== 0;
 }
 
+// Optional argument: only the guards whose file contains it (while iterating), e.g. `kubeadm-cluster/`.
+const only = process.argv[2];
+const selected = only ? GUARDS.filter((g) => g.file.includes(only)) : GUARDS;
 let unguarded = 0;
-for (const g of GUARDS) {
+for (const g of selected) {
   const file = path.join(ROOT, g.file);
   const original = readFileSync(file, "utf8");
   if (!original.includes(g.from)) {
@@ -405,5 +492,5 @@ for (const g of GUARDS) {
     writeFileSync(file, original);
   }
 }
-console.log(`${GUARDS.length - unguarded} passed, ${unguarded} failed`);
+console.log(`${selected.length - unguarded} passed, ${unguarded} failed`);
 process.exit(unguarded === 0 ? 0 : 1);

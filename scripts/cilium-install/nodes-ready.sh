@@ -5,6 +5,7 @@ set -euo pipefail
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 : "${EXPECTED_NODES:?EXPECTED_NODES is required (space-separated node names)}"
 : "${READY_TIMEOUT_SECONDS:=600}"
+: "${POLL_SECONDS:=5}"
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 read -r -a nodes <<<"$EXPECTED_NODES"
@@ -16,7 +17,8 @@ while :; do
   left=$((deadline - SECONDS))
   [ "$left" -gt 0 ] || left=1
   # kubectl wait fails at once for a node that is not registered yet, so retry until the deadline.
-  if kubectl wait --for=condition=Ready --timeout="${left}s" "${targets[@]}" >&2; then
+  # kubectl's own --timeout bounds the wait; the outer timeout bounds a hung API connection.
+  if timeout "$((left + 10))" kubectl wait --for=condition=Ready --timeout="${left}s" "${targets[@]}" >&2; then
     echo "tartlab: cluster $CLUSTER_NAME: all ${#nodes[@]} nodes Ready" >&2
     exit 0
   fi
@@ -25,5 +27,5 @@ while :; do
     kubectl get nodes -o wide >&2 || true
     exit 1
   fi
-  sleep 5
+  sleep "$POLL_SECONDS"
 done

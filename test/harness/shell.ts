@@ -1,11 +1,19 @@
 /**
  * Harness B: runs a real script under scripts/ with bash, exactly as Pulumi would send it (the stdin bundle of
  * lib/shell.ts), on a PATH whose first directory holds fake binaries that record every call.
+ *
+ * Line coverage (tools/shell-coverage.ts): when TARTLAB_SHELL_TRACE_DIR is set (tools/run-tests.ts sets it for
+ * `npm test`), each run also writes an xtrace of the script into that directory, one file per run named after
+ * the script. The bundle is unchanged: tracing is switched on by a BASH_ENV file, which every non-interactive
+ * bash reads; it acts only in the bash whose $0 is the bundle's `tartlab-<action>` (the one running the script
+ * text, so LINENO is the script file's own line number) and unsets itself so nested `bash -c` calls do not trace.
+ * PS4 is set inside because bash ignores an inherited PS4 when it runs as root (facts/upstream-review.md).
  */
 import { spawn } from "node:child_process";
 import {
   chmodSync,
   copyFileSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -18,6 +26,24 @@ import * as path from "node:path";
 import { Action, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
+
+/** The fd the trace is written to; fakes close it first thing, so no fake (e.g. a detached `tart run`) keeps it. */
+const TRACE_FD = 19;
+const TRACE_BASH_ENV = `if [ "\${0:-}" = "tartlab-\${TARTLAB_TRACE_ACTION:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
+  exec ${TRACE_FD}>>"$TARTLAB_TRACE_FILE"
+  BASH_XTRACEFD=${TRACE_FD}
+  PS4='+\${LINENO}: '
+  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ACTION
+  set -x
+fi
+`;
+let traceRuns = 0;
+
+/** Trace file name for a script: "kubeadm-cluster/join.sh" -> "kubeadm-cluster__join.sh.<pid>-<n>.trace". */
+export const traceFileName = (script: string, n: number) =>
+  `${script.replace(/\//g, "__")}.${process.pid}-${n}.trace`;
+/** The inverse: which script a trace file belongs to. */
+export const traceFileScript = (file: string) => file.replace(/\.\d+-\d+\.trace$/, "").replace(/__/g, "/");
 
 export interface ShellRun {
   readonly code: number;
@@ -63,7 +89,7 @@ export function sandbox(): Sandbox {
     const file = path.join(bin, name);
     writeFileSync(
       file,
-      `#!/usr/bin/env bash\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
+      `#!/usr/bin/env bash\nexec ${TRACE_FD}>&-\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
     );
     chmodSync(file, 0o755);
   };
@@ -83,13 +109,24 @@ export function sandbox(): Sandbox {
       wrap(name, impl);
     },
     dispose() {
+      // Fake VMs still "running" are `tart run` loops in their own session: kill each session, then remove the
+      // sandbox now (not on a timer: a timer that never fires left hundreds of directories behind).
       const tartHome = path.join(dir, "tart");
-      try {
-        for (const vm of readdirSync(tartHome)) writeFileSync(path.join(tartHome, vm, "state"), "stopped\n");
-      } catch {
-        // no fake VMs
+      const vms = existsSync(tartHome) ? readdirSync(tartHome) : [];
+      for (const vm of vms) {
+        const pidFile = path.join(tartHome, vm, "pid");
+        if (!existsSync(pidFile)) continue;
+        const pid = Number(readFileSync(pidFile, "utf8").trim());
+        if (!Number.isInteger(pid) || pid <= 1) continue;
+        for (const target of [-pid, pid]) {
+          try {
+            process.kill(target, "SIGKILL");
+          } catch {
+            // gone already, or not a group leader
+          }
+        }
       }
-      setTimeout(() => rmSync(dir, { recursive: true, force: true }), 500).unref();
+      rmSync(dir, { recursive: true, force: true });
     },
     calls: () =>
       readFileSync(callsFile, "utf8")
@@ -99,16 +136,28 @@ export function sandbox(): Sandbox {
       const scripts: Partial<Record<Action, string>> = { create: loadScript(opts.script) };
       if (opts.deleteScript) scripts.delete = loadScript(opts.deleteScript);
       const stdin = bundle(scripts, opts.env);
+      const action = opts.action ?? "create";
+      const traceDir = process.env.TARTLAB_SHELL_TRACE_DIR;
+      const trace: Record<string, string> = {};
+      const ran = action === "delete" ? opts.deleteScript : opts.script;
+      if (traceDir && ran) {
+        const bashEnv = path.join(dir, "trace-bash-env.sh");
+        writeFileSync(bashEnv, TRACE_BASH_ENV);
+        trace.BASH_ENV = bashEnv;
+        trace.TARTLAB_TRACE_ACTION = action;
+        trace.TARTLAB_TRACE_FILE = path.join(traceDir, traceFileName(ran, ++traceRuns));
+      }
       const env: Record<string, string> = {
         PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
         HOME: home,
         FAKE_CALLS: callsFile,
         FAKE_TART_HOME: path.join(dir, "tart"),
         LANG: "C",
+        ...trace,
         ...opts.processEnv,
       };
       return new Promise((resolve, reject) => {
-        const child = spawn("bash", ["-s", "--", opts.action ?? "create"], { env, cwd: dir });
+        const child = spawn("bash", ["-s", "--", action], { env, cwd: dir });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));

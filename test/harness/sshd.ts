@@ -4,7 +4,7 @@
  * sshd/sudo installed (.ci/run installs them). `sshdUnavailable()` says why not, for a skip reason.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync, mkdirSync, chmodSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync, mkdirSync, chmodSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -46,12 +46,13 @@ export interface Sshd {
 export async function startSshd(): Promise<Sshd> {
   const dir = mkdtempSync(path.join(tmpdir(), "tartlab-sshd-"));
   chmodSync(dir, 0o755);
-  if (spawnSync("id", [SSH_USER]).status !== 0) {
-    execFileSync("useradd", ["--create-home", "--shell", "/bin/bash", SSH_USER]);
-  }
+  const createdUser = spawnSync("id", [SSH_USER]).status !== 0;
+  if (createdUser) execFileSync("useradd", ["--create-home", "--shell", "/bin/bash", SSH_USER]);
   // No password, but not "locked" either ("!" makes sshd refuse even key logins when PAM is off).
   execFileSync("usermod", ["-p", "*", SSH_USER]);
-  writeFileSync(`/etc/sudoers.d/${SSH_USER}`, `${SSH_USER} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+  const sudoers = `/etc/sudoers.d/${SSH_USER}`;
+  const createdSudoers = !existsSync(sudoers);
+  writeFileSync(sudoers, `${SSH_USER} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
   const home = execFileSync("getent", ["passwd", SSH_USER], { encoding: "utf8" }).split(":")[5];
   const keyFile = path.join(dir, "id_ed25519");
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", keyFile]);
@@ -112,9 +113,18 @@ export async function startSshd(): Promise<Sshd> {
     if (exec("true", "").status === 0) break;
     if (i > 50) {
       proc.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
       throw new Error(`sshd did not come up on 127.0.0.1:${port}:\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { port, keyFile, exec, stop: () => proc.kill("SIGTERM") };
+  // Undo what this harness changed on the machine: the server, its keys, the sudoers drop-in and the user.
+  const stop = () => {
+    proc.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+    // Only what this run created: another run on the same machine may be using a user that was already there.
+    if (createdSudoers) rmSync(sudoers, { force: true });
+    if (createdUser) spawnSync("userdel", ["--remove", SSH_USER]);
+  };
+  return { port, keyFile, exec, stop };
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:net";
@@ -86,6 +86,30 @@ describe("kubeadm-cluster/init.sh", () => {
   });
 });
 
+/**
+ * A TCP port whose connects hang (packets dropped, like a blocked VM-to-VM path): a listener with a full accept
+ * queue that never accepts. python3, because Node's net.Server always accepts.
+ */
+async function blackhole(): Promise<{ port: number; stop(): void }> {
+  const py = `import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(0)
+port = s.getsockname()[1]
+fill = []
+for _ in range(4):
+    c = socket.socket(); c.setblocking(False)
+    try: c.connect(("127.0.0.1", port))
+    except BlockingIOError: pass
+    fill.append(c)
+print(port, flush=True)
+time.sleep(60)`;
+  const child = spawn("python3", ["-c", py], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once("data", (d) => resolve(Number(String(d).trim())));
+    child.once("error", reject);
+  });
+  return { port, stop: () => child.kill("SIGKILL") };
+}
+
 /** Writes a real self-signed CA to etc/kubernetes/pki/ca.crt and returns its kubeadm discovery hash. */
 function makeCa(): string {
   const pki = path.join(root, "etc/kubernetes/pki");
@@ -110,6 +134,61 @@ describe("kubeadm-cluster/join-token.sh", () => {
     assert.equal(r.stdout, `token abcdef.0123456789abcdef\ncaCertHash ${expected}\n`);
     assert.deepEqual(r.calls, ["kubeadm token create --ttl 2h --description tartlab join of dev-worker1"]);
     assert.deepEqual(parseJoinToken(r.stdout), { token: "abcdef.0123456789abcdef", caCertHash: expected });
+  });
+
+  test("a hanging kubeadm token create is cut off by its timeout, with a message", async () => {
+    makeCa();
+    sb.fake("kubeadm", "sleep 30");
+    const t0 = Date.now();
+    const r = await sb.run({
+      script: "kubeadm-cluster/join-token.sh",
+      env: { WORKER_NAME: "dev-worker1", TOKEN_TIMEOUT_SECONDS: "1" },
+      processEnv: { TARTLAB_ROOT: root },
+      timeoutMs: 10_000,
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /kubeadm token create for dev-worker1 failed or took over 1s/);
+    assert.equal(r.stdout, "", "no half output a parser could mistake for a token");
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  for (const [what, body] of [
+    ["failing", 'echo "error: couldn\'t create a token" >&2; exit 1'],
+    ["malformed output", 'echo "W1125 some warning"'],
+    ["empty output", "exit 0"],
+  ] as const) {
+    test(`kubeadm token create ${what}: clear error, nothing printed`, async () => {
+      makeCa();
+      sb.fake("kubeadm", body);
+      const r = await run("kubeadm-cluster/join-token.sh", { WORKER_NAME: "dev-worker1" });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /kubeadm token create for dev-worker1 (failed|printed no bootstrap token)/);
+      assert.equal(r.stdout, "");
+    });
+  }
+
+  test("no CA certificate: clear error instead of an empty hash", async () => {
+    sb.fake("kubeadm", 'echo "abcdef.0123456789abcdef"');
+    const r = await run("kubeadm-cluster/join-token.sh", { WORKER_NAME: "dev-worker1" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot hash the cluster CA public key from \/etc\/kubernetes\/pki\/ca\.crt/);
+    assert.equal(r.stdout, "");
+  });
+});
+
+describe("kubeadm-cluster/kubeconfig.sh", () => {
+  test("prints admin.conf exactly", async () => {
+    writeFileSync(path.join(root, "etc/kubernetes/admin.conf"), "apiVersion: v1\nkind: Config\n");
+    const r = await run("kubeadm-cluster/kubeconfig.sh", {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "apiVersion: v1\nkind: Config\n");
+  });
+
+  test("init not done (no admin.conf): clear error, nothing on stdout", async () => {
+    const r = await run("kubeadm-cluster/kubeconfig.sh", {});
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /admin\.conf is missing or empty: kubeadm init has not completed/);
+    assert.equal(r.stdout, "");
   });
 });
 
@@ -148,7 +227,54 @@ describe("kubeadm-cluster/netcheck.sh (T03)", () => {
       new RegExp(`dev-worker1 cannot reach the API server 127\\.0\\.0\\.1:${port} after 2s \\(T03\\)`),
     );
     assert.match(r.stderr, /--net-softnet-allow=0\.0\.0\.0\/0/);
+    assert.match(r.stderr, /Route from dev-worker1: 127\.0\.0\.1 dev lo/);
     assert.ok(Date.now() - t0 < 15_000);
+  });
+
+  test("a probe that hangs (packets dropped) is cut off by the probe timeout and the deadline holds", async () => {
+    const hole = await blackhole();
+    try {
+      sb.fake("ip", 'echo "127.0.0.1 dev lo"');
+      const t0 = Date.now();
+      const r = await sb.run({
+        script: "kubeadm-cluster/netcheck.sh",
+        env: {
+          NODE_NAME: "dev-worker1",
+          API_SERVER: `127.0.0.1:${hole.port}`,
+          NETCHECK_TIMEOUT_SECONDS: "2",
+          NETCHECK_PROBE_SECONDS: "1",
+          NETCHECK_POLL_SECONDS: "0",
+        },
+        processEnv: { TARTLAB_ROOT: root },
+        timeoutMs: 12_000,
+      });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /cannot reach the API server 127\.0\.0\.1:\d+ after 2s/);
+      assert.ok(Date.now() - t0 < 12_000);
+    } finally {
+      hole.stop();
+    }
+  });
+
+  test("reachable only on the third probe: waits, then passes", async () => {
+    // The port is closed for the first two probes, then something listens on it.
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", r));
+    const port = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const late = setTimeout(() => {
+      server = createServer((s) => s.end());
+      server.listen(port, "127.0.0.1");
+    }, 1500);
+    const r = await run("kubeadm-cluster/netcheck.sh", {
+      NODE_NAME: "dev-worker1",
+      API_SERVER: `127.0.0.1:${port}`,
+      NETCHECK_TIMEOUT_SECONDS: "20",
+      NETCHECK_POLL_SECONDS: "1",
+    });
+    clearTimeout(late);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /dev-worker1 reaches 127\.0\.0\.1:/);
   });
 });
 
@@ -214,11 +340,17 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
     assert.match(r.stderr, /timed out waiting for the condition/);
   });
 
-  test("a hanging join is cut off by its timeout", async () => {
+  test("hanging pull cut off: a hanging join is cut off by its timeout (V09)", async () => {
     kubeadm('[ "$1" = join ] && sleep 30; exit 0');
     const t0 = Date.now();
-    const r = await run("kubeadm-cluster/join.sh", { ...env, JOIN_ATTEMPTS: "1", JOIN_TIMEOUT_SECONDS: "1" });
+    const r = await sb.run({
+      script: "kubeadm-cluster/join.sh",
+      env: { ...env, JOIN_ATTEMPTS: "1", JOIN_TIMEOUT_SECONDS: "1" },
+      processEnv: { TARTLAB_ROOT: root },
+      timeoutMs: 10_000,
+    });
     assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not join: 1 attempts of up to 1s each/);
     assert.ok(Date.now() - t0 < 10_000);
   });
 
@@ -232,9 +364,86 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
     );
     assert.ok(!r.calls.some((c) => c.startsWith("kubeadm join")));
   });
+
+  test("fails twice, then joins: three attempts by default, token file removed afterwards", async () => {
+    kubeadm(
+      `if [ "$1" = join ]; then n=$(cat "$FAKE_CALLS.n" 2>/dev/null || echo 0); echo $((n + 1)) >"$FAKE_CALLS.n"; [ "$n" -ge 2 ] || exit 1; echo joined >"${root}/etc/kubernetes/kubelet.conf"; fi`,
+    );
+    const r = await run("kubeadm-cluster/join.sh", env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "utf8"), "joined\n");
+    assert.match(r.stderr, /attempt 2 of 3/);
+    assert.ok(!existsSync(path.join(root, "etc/tartlab/kubeadm-join.yaml")), "the token file is removed");
+  });
 });
 
-describe("cluster membership and readiness (on the control plane)", () => {
+describe("cluster membership (on the control plane)", () => {
+  const waitEnv = {
+    WORKER_NAME: "dev-worker1",
+    WAIT_SECONDS: "2",
+    POLL_SECONDS: "0",
+    KUBECTL_TIMEOUT_SECONDS: "1",
+  };
+  /** A kubectl whose `get node X` succeeds from its Nth call on (the node registers late). */
+  const registersOnCall = (n: number) =>
+    `c=$(cat "$FAKE_CALLS.n" 2>/dev/null || echo 0); echo $((c + 1)) >"$FAKE_CALLS.n"; [ "$c" -ge ${n - 1} ] || { echo 'Error from server (NotFound): nodes "dev-worker1" not found' >&2; exit 1; }; echo dev-worker1`;
+
+  test("member-wait: a node that registers on the third poll passes", async () => {
+    sb.fake("kubectl", registersOnCall(3));
+    const r = await run("kubeadm-cluster/member-wait.sh", { ...waitEnv, WAIT_SECONDS: "30" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(`${sb.dir}/calls.log.n`, "utf8"), "3\n");
+    assert.match(r.stderr, /node dev-worker1 is registered/);
+  });
+
+  test("member-wait: a node that never registers fails after the deadline, naming it", async () => {
+    sb.fake("kubectl", registersOnCall(1_000_000));
+    const t0 = Date.now();
+    const r = await run("kubeadm-cluster/member-wait.sh", waitEnv);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /node dev-worker1 did not register with the API server within 2s/);
+    assert.ok(Date.now() - t0 < 10_000);
+  });
+
+  test("member-wait: a hanging kubectl is cut off; the deadline holds", async () => {
+    sb.fake("kubectl", "sleep 30");
+    const t0 = Date.now();
+    const r = await sb.run({
+      script: "kubeadm-cluster/member-wait.sh",
+      env: waitEnv,
+      processEnv: { TARTLAB_ROOT: root },
+      timeoutMs: 12_000,
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /did not register with the API server within 2s/);
+    assert.ok(Date.now() - t0 < 12_000);
+  });
+
+  /** A kubectl over a node list in a file: get/drain/delete act on it. */
+  const nodeListKubectl = (drainFails = false) => `nodes="$FAKE_CALLS.nodes"
+case "$1" in
+  get) grep -qx "$3" "$nodes" || { echo "Error from server (NotFound): nodes '$3' not found" >&2; exit 1; }; echo "$3" ;;
+  drain) ${drainFails ? 'echo "error: timed out waiting for the condition" >&2; exit 1' : 'echo "$2" >>"$FAKE_CALLS.drained"'} ;;
+  delete) grep -vx "$3" "$nodes" >"$nodes.new" || true; mv "$nodes.new" "$nodes" ;;
+esac`;
+
+  for (const drainFails of [false, true]) {
+    test(`member-remove: ${drainFails ? "a drain that times out still" : "drains, then"} removes the node object`, async () => {
+      writeFileSync(`${sb.dir}/calls.log.nodes`, "dev-master\ndev-worker1\ndev-worker2\n");
+      sb.fake("kubectl", nodeListKubectl(drainFails));
+      const r = await run(
+        "kubeadm-cluster/member-wait.sh",
+        { WORKER_NAME: "dev-worker1" },
+        {},
+        "kubeadm-cluster/member-remove.sh",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(readFileSync(`${sb.dir}/calls.log.nodes`, "utf8"), "dev-master\ndev-worker2\n");
+      if (drainFails) assert.match(r.stderr, /WARNING: drain of dev-worker1 did not finish in 180s/);
+      else assert.equal(readFileSync(`${sb.dir}/calls.log.drained`, "utf8"), "dev-worker1\n");
+    });
+  }
+
   test("member-remove: drains then deletes a present node", async () => {
     sb.fake("kubectl", "exit 0");
     const r = await run(
@@ -261,38 +470,6 @@ describe("cluster membership and readiness (on the control plane)", () => {
     );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.calls.length, 1);
-  });
-
-  test("nodes-ready: waits on each named node with kubectl wait, retrying until registered (T05)", async () => {
-    sb.fake(
-      "kubectl",
-      `if [ ! -f "$FAKE_CALLS.n" ]; then touch "$FAKE_CALLS.n"; echo 'Error from server (NotFound): nodes "dev-worker1" not found' >&2; exit 1; fi; exit 0`,
-    );
-    const r = await run(
-      "cilium-install/nodes-ready.sh",
-      { CLUSTER_NAME: "dev", EXPECTED_NODES: "dev-master dev-worker1" },
-      {},
-    );
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.calls.length, 2);
-    assert.match(
-      r.calls[1],
-      /^kubectl wait --for=condition=Ready --timeout=\d+s node\/dev-master node\/dev-worker1$/,
-    );
-  });
-
-  test("nodes-ready: clear error naming the nodes after the timeout", async () => {
-    sb.fake("kubectl", '[ "$1" = wait ] && exit 1; echo "NAME STATUS"');
-    const r = await run("cilium-install/nodes-ready.sh", {
-      CLUSTER_NAME: "dev",
-      EXPECTED_NODES: "dev-master dev-worker1",
-      READY_TIMEOUT_SECONDS: "1",
-    });
-    assert.equal(r.code, 1);
-    assert.match(
-      r.stderr,
-      /cluster dev: nodes not all Ready after 1s \(waited for: dev-master dev-worker1\)/,
-    );
   });
 });
 

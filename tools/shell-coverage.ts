@@ -1,0 +1,257 @@
+/**
+ * Bash line coverage of scripts/ from the xtraces the shell harness writes (test/harness/shell.ts): a per-script
+ * table of statements run and failure exits run, and a verdict. A failure exit (a line that ends a script with a
+ * non-zero status: `exit N` with N != 0, a call of a `_fail`/`_die` helper, `return N` inside such a helper)
+ * that no test ever executed fails the run: that is the path a user hits when something goes wrong, and nothing
+ * proved it says what it should (issue 9).
+ *
+ * Also fails a script that no test executed at all.
+ *
+ * Use: `node --import tsx tools/shell-coverage.ts <trace-dir>` (tools/run-tests.ts calls it after node --test).
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import * as path from "node:path";
+
+const ROOT = path.join(__dirname, "..");
+const SCRIPTS = path.join(ROOT, "scripts");
+export const PENDING_FILE = path.join(__dirname, "shell-coverage-pending.json");
+
+export interface Statement {
+  /** 1-based first and last line of the statement (continuations, quotes, $(…) and heredocs joined). */
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface FailureExit extends Statement {
+  /** The trimmed source line that holds the exit. */
+  readonly text: string;
+  /** What the trace shows when it runs: a command starting with this word. */
+  readonly word: string;
+}
+
+export interface ScriptShape {
+  readonly statements: Statement[];
+  readonly failureExits: FailureExit[];
+}
+
+const FAIL_HELPER = /^_(fail|die|abort)\w*$/;
+/** Lines that xtrace never prints: keywords, function headers, case patterns, closing redirections. */
+const NOT_RUNNABLE =
+  /^(then|do|else|in|;;|\{|\(|\)|(done|fi|esac)\b.*|\}.*|[\w-]+\s*\(\)\s*\{?|function\s+[\w-]+.*\{|[^\s()]+\))$/;
+
+/** The code part of a line and how it leaves the quote/paren state (a small scanner, not a parser). */
+function scan(
+  line: string,
+  state: { quote: "" | "'" | '"'; depth: number },
+): { code: string; heredoc?: string } {
+  let code = "";
+  let heredoc: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (state.quote === "'") {
+      if (c === "'") state.quote = "";
+    } else if (state.quote === '"') {
+      if (c === "\\") {
+        code += c + (line[i + 1] ?? "");
+        i++;
+        continue;
+      }
+      if (c === '"') state.quote = "";
+    } else {
+      if (c === "#" && (i === 0 || /[\s;]/.test(line[i - 1]))) break;
+      if (c === "\\") {
+        code += c + (line[i + 1] ?? "");
+        i++;
+        continue;
+      }
+      if (c === "'" || c === '"') state.quote = c;
+      else if (c === "(") state.depth++;
+      else if (c === ")") state.depth = Math.max(0, state.depth - 1);
+      else if (c === "<" && line[i + 1] === "<" && line[i + 2] !== "<") {
+        const m = /^<<-?\s*(['"]?)([A-Za-z_][\w]*)\1/.exec(line.slice(i));
+        if (m) heredoc = m[2];
+      }
+    }
+    code += c;
+  }
+  return { code, heredoc };
+}
+
+export function analyze(text: string): ScriptShape {
+  const lines = text.split("\n");
+  const statements: Statement[] = [];
+  const failureExits: FailureExit[] = [];
+  const state = { quote: "" as "" | "'" | '"', depth: 0 };
+  let fn: string | undefined;
+  let start = -1;
+  let codeOf: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const { code, heredoc } = scan(lines[i], state);
+    if (heredoc) {
+      // The body belongs to this statement; skip to the delimiter.
+      let j = i + 1;
+      while (j < lines.length && lines[j].replace(/^\t+/, "") !== heredoc) j++;
+      if (start < 0) start = i;
+      codeOf.push(code);
+      i = j;
+    } else {
+      const trimmed = code.trim();
+      if (start < 0 && trimmed === "" && state.quote === "") continue;
+      if (start < 0) start = i;
+      codeOf.push(code);
+    }
+    const end = codeOf[codeOf.length - 1].trimEnd();
+    const continued = state.quote !== "" || state.depth > 0 || /(\\|\||&&)$/.test(end);
+    if (continued && i < lines.length - 1) continue;
+
+    const first = start + 1;
+    const last = i + 1;
+    const whole = codeOf.join("\n").trim();
+    start = -1;
+    codeOf = [];
+    const header = /^(?:function\s+)?([\w-]+)\s*\(\)\s*\{?/.exec(whole);
+    if (header) fn = header[1];
+    if (/^\}/.test(whole)) fn = undefined;
+    if (whole === "" || NOT_RUNNABLE.test(whole)) continue;
+    statements.push({ first, last });
+
+    const src = lines
+      .slice(first - 1, last)
+      .join("\n")
+      .trim();
+    const exit = /\bexit\s+([0-9]+)\b/.exec(whole);
+    if (exit && exit[1] !== "0") failureExits.push({ first, last, text: src, word: "exit" });
+    const call = /(?:^|[;&|{]\s*|\bthen\s+|\bdo\s+)(_(?:fail|die|abort)\w*)\b(?!\s*\(\))/.exec(whole);
+    if (call) failureExits.push({ first, last, text: src, word: call[1] });
+    const ret = /\breturn\s+([0-9]+)\b/.exec(whole);
+    if (ret && ret[1] !== "0" && fn && FAIL_HELPER.test(fn))
+      failureExits.push({ first, last, text: src, word: "return" });
+  }
+  return { statements, failureExits };
+}
+
+/** script -> line -> first words of the commands the trace shows at that line. */
+export type Traces = Map<string, Map<number, Set<string>>>;
+
+export function readTraces(dir: string): Traces {
+  const traces: Traces = new Map();
+  if (!existsSync(dir)) return traces;
+  for (const file of readdirSync(dir)) {
+    const m = /^(.*)\.\d+-\d+\.trace$/.exec(file);
+    if (!m) continue;
+    const script = m[1].replace(/__/g, "/");
+    const lines = traces.get(script) ?? new Map<number, Set<string>>();
+    traces.set(script, lines);
+    for (const l of readFileSync(path.join(dir, file), "utf8").split("\n")) {
+      const t = /^\++(\d+): (\S*)/.exec(l);
+      if (!t) continue;
+      const n = Number(t[1]);
+      const words = lines.get(n) ?? new Set<string>();
+      words.add(t[2]);
+      lines.set(n, words);
+    }
+  }
+  return traces;
+}
+
+export function scriptFiles(): string[] {
+  return readdirSync(SCRIPTS, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".sh"))
+    .map((f) => f.split(path.sep).join("/"))
+    .sort();
+}
+
+interface Pending {
+  /** script -> trimmed source text of failure exits not yet reached by a test (scripts other helpers rewrite). */
+  readonly pending: Record<string, string[]>;
+  /** script -> why no harness run traces it yet. */
+  readonly notExecuted?: Record<string, string>;
+}
+
+export interface ScriptReport {
+  readonly script: string;
+  readonly run: number;
+  readonly runnable: number;
+  readonly exitsRun: number;
+  readonly exits: number;
+  readonly missed: FailureExit[];
+  readonly pending: FailureExit[];
+  /** Why the script is allowed to have no trace (pending list), if it is. */
+  readonly notExecutedReason?: string;
+}
+
+export function report(traceDir: string, pendingFile = PENDING_FILE): ScriptReport[] {
+  const traces = readTraces(traceDir);
+  const pending: Pending = existsSync(pendingFile)
+    ? JSON.parse(readFileSync(pendingFile, "utf8"))
+    : { pending: {} };
+  return scriptFiles().map((script) => {
+    const shape = analyze(readFileSync(path.join(SCRIPTS, script), "utf8"));
+    const lines = traces.get(script) ?? new Map<number, Set<string>>();
+    const hit = (s: Statement, word?: string) => {
+      for (let n = s.first; n <= s.last; n++) {
+        const words = lines.get(n);
+        if (words && (word === undefined || words.has(word))) return true;
+      }
+      return false;
+    };
+    const run = shape.statements.filter((s) => hit(s)).length;
+    const unreached = shape.failureExits.filter((e) => !hit(e, e.word));
+    // A multiset: each pending entry excuses one uncovered exit with that text.
+    const allowed = (pending.pending[script] ?? []).map((t) => t.trim());
+    const missed: FailureExit[] = [];
+    const excused: FailureExit[] = [];
+    for (const e of unreached) {
+      const i = allowed.indexOf(e.text);
+      if (i < 0) missed.push(e);
+      else {
+        allowed.splice(i, 1);
+        excused.push(e);
+      }
+    }
+    return {
+      script,
+      run,
+      runnable: shape.statements.length,
+      exitsRun: shape.failureExits.length - unreached.length,
+      exits: shape.failureExits.length,
+      missed,
+      pending: excused,
+      notExecutedReason: pending.notExecuted?.[script],
+    };
+  });
+}
+
+/** Prints the table; returns the problems (empty: pass). */
+export function printReport(rows: ScriptReport[], out: (s: string) => void = console.log): string[] {
+  const problems: string[] = [];
+  const w = Math.max(...rows.map((r) => r.script.length), 6);
+  out(`\nshell line coverage (statements run / runnable; failure exits run / total)`);
+  out(`${"script".padEnd(w)}  ${"lines".padStart(9)}  ${"exits".padStart(7)}  note`);
+  for (const r of rows) {
+    const note = [
+      r.pending.length ? `${r.pending.length} exits pending (tools/shell-coverage-pending.json)` : "",
+      r.run === 0 && r.notExecutedReason ? `not traced (pending: ${r.notExecutedReason})` : "",
+    ].join(" ");
+    out(
+      `${r.script.padEnd(w)}  ${`${r.run}/${r.runnable}`.padStart(9)}  ${`${r.exitsRun}/${r.exits}`.padStart(7)}  ${note}`,
+    );
+    if (r.run === 0 && !r.notExecutedReason) problems.push(`${r.script}: no test executed this script`);
+    for (const e of r.missed)
+      problems.push(
+        `${r.script}:${e.first}: failure exit never executed by a test: ${e.text.split("\n")[0]}`,
+      );
+  }
+  return problems;
+}
+
+if (require.main === module) {
+  const dir = process.argv[2];
+  if (!dir) {
+    console.error("usage: shell-coverage.ts <trace-dir>");
+    process.exit(64);
+  }
+  const problems = printReport(report(dir));
+  for (const p of problems) console.error(`FAIL ${p}`);
+  process.exit(problems.length ? 1 : 0);
+}
