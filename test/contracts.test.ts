@@ -99,8 +99,16 @@ describe("contracts with the real environment (default lab under mocks)", () => 
   });
 
   test("every *Patch resource's provider has server-side apply on (Patch resources need it)", () => {
+    // Every cluster's provider has it on, so a Patch resource added to any cluster later is covered too.
+    const providers = rec.registrations.filter((r) => r.type === "pulumi:providers:kubernetes");
+    assert.equal(providers.length, 3, "one provider per cluster of the default lab");
+    for (const provider of providers) {
+      assert.ok(
+        [true, "true"].includes(plain(provider.inputs.enableServerSideApply)),
+        `provider ${provider.name} lacks enableServerSideApply`,
+      );
+    }
     const patches = rec.registrations.filter((r) => r.type.endsWith("Patch"));
-    assert.ok(patches.length >= 1);
     for (const p of patches) {
       const urn = p.provider.split("::").slice(0, -1).join("::");
       const provider = rec.registrations.find((r) => r.urn === urn);

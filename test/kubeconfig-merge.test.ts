@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
 import { rewriteKubeconfig } from "../lib/kubeconfig";
 import {
@@ -70,9 +70,16 @@ const without = (doc: any, name: string) =>
     Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v.filter((e: any) => e.name !== name) : v]),
   );
 
+const made: string[] = [];
+/** A temporary directory, removed when this file's tests end (npm test fails on leftovers in TMPDIR). */
 function tmp(): string {
-  return mkdtempSync(path.join(tmpdir(), "tartlab-kc-"));
+  const dir = mkdtempSync(path.join(tmpdir(), "tartlab-kc-"));
+  made.push(dir);
+  return dir;
 }
+after(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("kubeconfig merge (pure)", () => {
   test("keeps every other entry equal and adds exactly the lab's cluster, user and context", () => {

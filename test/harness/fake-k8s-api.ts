@@ -7,7 +7,7 @@
  * connections and never answer (an API server behind a dead VM's stale lease, or a wedged apiserver).
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, Server } from "node:https";
 import { AddressInfo } from "node:net";
@@ -89,6 +89,7 @@ function certificates(): Pki {
     clientCert: r("client.crt"),
     clientKey: r("client.key"),
   };
+  rmSync(dir, { recursive: true, force: true }); // kept in memory; npm test fails on leftovers in TMPDIR
   return pki;
 }
 
