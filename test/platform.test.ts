@@ -145,7 +145,7 @@ describe("Jenkins values against the pinned chart's values.yaml", () => {
     { skip: existsSync(REFERENCE_VALUES) ? undefined : `reference ${REFERENCE_VALUES} not present` },
     () => {
       const reference = parse(readFileSync(REFERENCE_VALUES, "utf8"));
-      const set = paths(jenkinsValues(32080));
+      const set = paths(jenkinsValues({ nodePort: 32080, retainData: true }));
       assert.ok(set.length >= 7);
       for (const p of set) {
         let node: any = reference;
