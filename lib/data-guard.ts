@@ -154,13 +154,26 @@ async function volumesOn(
 }
 
 /** Disabling Jenkins: what happens to its home PVC, read live; nothing when it was never deployed. */
-async function jenkinsWarnings(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string[]> {
+async function jenkinsWarnings(
+  config: LabConfig,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<string[]> {
   const { cluster } = config.jenkins;
   const what = `Jenkins' home (PVC ${JENKINS_NAMESPACE}/${JENKINS_HOME_PVC} on cluster ${cluster})`;
+  const cannotCheck = (why: string) => [
+    `${NS}:jenkins.enabled is false: could not check whether ${what} exists (${why}); if Jenkins was deployed, ` +
+      `this run deletes its data unless it was deployed with ${NS}:jenkins.retainData true`,
+  ];
+  let kc: k8s.KubeConfig | undefined;
+  try {
+    kc = client(cluster, env);
+  } catch (e) {
+    return cannotCheck((e as Error).message.split("\n")[0]);
+  }
+  if (!kc) return [];
   let pvc: k8s.V1PersistentVolumeClaim;
   try {
-    const kc = client(cluster, env);
-    if (!kc) return [];
     pvc = await kc
       .makeApiClient(k8s.CoreV1Api)
       .readNamespacedPersistentVolumeClaim(
@@ -169,11 +182,7 @@ async function jenkinsWarnings(config: LabConfig, env: NodeJS.ProcessEnv, timeou
       );
   } catch (e) {
     if (e instanceof k8s.ApiException && e.code === 404) return [];
-    return [
-      `${NS}:jenkins.enabled is false: could not check whether ${what} exists ` +
-        `(${e instanceof Error && !(e instanceof k8s.ApiException) ? e.message.split("\n")[0] : apiError(e, timeoutMs)}); ` +
-        `if Jenkins was deployed, this run deletes its data unless it was deployed with ${NS}:jenkins.retainData true`,
-    ];
+    return cannotCheck(apiError(e, timeoutMs));
   }
   const [key, value] = Object.entries(HELM_KEEP)[0];
   if (pvc.metadata?.annotations?.[key] === value) {
@@ -186,7 +195,9 @@ async function jenkinsWarnings(config: LabConfig, env: NodeJS.ProcessEnv, timeou
     `${NS}:jenkins.enabled is false: this run DELETES ${what} and the ${JENKINS_NAMESPACE} namespace, with every ` +
       `job and build record in it. To keep the data, first run pulumi up with ${NS}:jenkins.retainData true while ` +
       `Jenkins is still enabled, then disable it` +
-      (config.jenkins.retainData ? ` (retainData is set, but the PVC does not carry ${key}: ${value} yet)` : ""),
+      (config.jenkins.retainData
+        ? ` (retainData is set, but the PVC does not carry ${key}: ${value} yet)`
+        : ""),
   ];
 }
 
