@@ -12,6 +12,7 @@ import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
 import { LabConfig } from "./lib/lab-config";
+import { DataCheck } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { ReviveResult } from "./lib/revive";
 
@@ -22,6 +23,11 @@ export interface ProgramOptions {
   readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
   readonly packageIndex?: (minor: string) => Promise<string>;
+  /**
+   * Live check of data this change would delete (lib/data-guard.ts: volumes on removed VMs, a disabled Jenkins);
+   * left out offline.
+   */
+  readonly dataGuard?: (config: LabConfig, owner: string) => Promise<DataCheck>;
 }
 
 /** The nodes' architecture: arm64 Ubuntu on Apple Silicon (V01, V05). */
@@ -108,6 +114,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
           storage: jenkinsHost.storage.defaultStorageClass,
           nodePort: config.jenkins.nodePort,
           nodeIp: jenkinsHost.nodes[0].node.ip,
+          retainData: config.jenkins.retainData,
         })
       : undefined;
 
@@ -155,12 +162,30 @@ export async function checkPackagesPreflight(
   );
 }
 
+/**
+ * Issue 10: removing a VM that holds local-path volumes is refused unless `tartlab:allowDataLoss` (lib/data-guard.ts
+ * decides); in preview as well, so the refusal is seen before `up`. Warnings (a disabled Jenkins' data) are logged.
+ */
+export async function checkDataPreflight(
+  config: LabConfig,
+  guard: NonNullable<ProgramOptions["dataGuard"]>,
+): Promise<void> {
+  const r = await guard(config, owner());
+  if (r.problems.length > 0) {
+    throw new pulumi.RunError(
+      `data preflight failed; nothing was changed:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
+  for (const w of r.warnings) pulumi.log.warn(w);
+}
+
 export async function program(opts: ProgramOptions) {
-  // Host, config and packages are all checked before VMs are revived: a refused run touches no VM.
+  // Host, config, packages and data are all checked before VMs are revived: a refused run touches no VM.
   const lab = prepareLab({ ...opts, revive: undefined });
   if (opts.packageIndex) {
     await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
   }
+  if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);
   reviveVms(lab.config, opts);
   return buildLab(lab);
 }

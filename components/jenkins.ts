@@ -1,7 +1,13 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { JENKINS_ADMIN_SECRET, JENKINS_ADMIN_USER, jenkinsValues } from "../manifests/jenkins-values";
+import {
+  JENKINS_ADMIN_SECRET,
+  JENKINS_ADMIN_USER,
+  JENKINS_NAMESPACE,
+  JENKINS_RELEASE,
+  jenkinsValues,
+} from "../manifests/jenkins-values";
 import { VERSIONS } from "../lib/versions";
 
 export interface JenkinsArgs {
@@ -12,9 +18,15 @@ export interface JenkinsArgs {
   readonly nodePort: number;
   /** A node IP of the cluster, for the URL the Mac's browser uses. */
   readonly nodeIp: pulumi.Input<string>;
+  /**
+   * `tartlab:jenkins.retainData`: disabling Jenkins keeps its data. The home PVC gets Helm's keep policy and the
+   * namespace is only dropped from Pulumi's state (deleting it would delete the PVC with it, and local-path's
+   * reclaimPolicy Delete then removes the volume's directory).
+   */
+  readonly retainData: boolean;
 }
 
-const NAMESPACE = "jenkins";
+const NAMESPACE = JENKINS_NAMESPACE;
 
 /** Jenkins from the pinned chart, with a generated admin password kept secret end to end. */
 export class Jenkins extends pulumi.ComponentResource {
@@ -34,7 +46,11 @@ export class Jenkins extends pulumi.ComponentResource {
     );
     this.adminPassword = pulumi.secret(password.result);
 
-    const ns = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: NAMESPACE } }, k8sOpts);
+    const ns = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      { metadata: { name: NAMESPACE } },
+      { ...k8sOpts, retainOnDelete: args.retainData },
+    );
     const secret = new k8s.core.v1.Secret(
       `${name}-admin-secret`,
       {
@@ -50,12 +66,12 @@ export class Jenkins extends pulumi.ComponentResource {
     new k8s.helm.v3.Release(
       `${name}-release`,
       {
-        name: "jenkins",
+        name: JENKINS_RELEASE,
         chart: "jenkins",
         version: VERSIONS.jenkinsChart,
         repositoryOpts: { repo: "https://charts.jenkins.io" },
         namespace: NAMESPACE,
-        values: jenkinsValues(args.nodePort),
+        values: jenkinsValues({ nodePort: args.nodePort, retainData: args.retainData }),
         timeout: 1200,
       },
       { ...k8sOpts, dependsOn: [secret, args.storage] },

@@ -26,6 +26,7 @@ const SCALARS = [
   "vmNetworkCidr",
   "softnetAllow",
   "ipWaitSeconds",
+  "allowDataLoss",
 ] as const;
 const OBJECTS = ["clusters", "jenkins"] as const;
 

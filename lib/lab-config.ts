@@ -43,6 +43,8 @@ export interface JenkinsSpec {
   readonly cluster: string;
   /** NodePort the Mac's browser uses (30000-32767). */
   readonly nodePort: number;
+  /** Keep Jenkins' home volume when Jenkins is disabled (components/jenkins.ts; README "Changing a lab"). */
+  readonly retainData: boolean;
 }
 
 export interface LabConfig {
@@ -58,6 +60,11 @@ export interface LabConfig {
   readonly ipWaitSeconds: number;
   readonly clusters: readonly ClusterSpec[];
   readonly jenkins: JenkinsSpec;
+  /**
+   * The user accepts that removing a node deletes the local-path volumes on it (lib/data-guard.ts refuses
+   * otherwise). Meant for one `pulumi up`, then unset.
+   */
+  readonly allowDataLoss: boolean;
 }
 
 /** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
@@ -106,7 +113,20 @@ const jenkinsSchema = z.strictObject({
   enabled: z.boolean().optional(),
   cluster: z.string().optional(),
   nodePort: int(30000, 32767, "(NodePort range)").optional(),
+  retainData: z.boolean({ error: (i) => `must be true or false, got ${show(i.input)}` }).optional(),
 });
+
+/**
+ * A top-level switch: `pulumi config set tartlab:<key> true` stores the string "true", a stack file may hold the
+ * YAML boolean; anything else is refused (a typo must not silently mean "false" for a safety switch).
+ */
+function checkBoolean(key: keyof LabConfig, raw: unknown, dflt: boolean, problems: string[]): boolean {
+  if (raw === undefined) return dflt;
+  if (raw === true || raw === "true") return true;
+  if (raw === false || raw === "false") return false;
+  problems.push(`${NS}:${key} must be true or false, got ${show(raw)}`);
+  return dflt;
+}
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
 export function show(v: unknown): string {
@@ -306,6 +326,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
           problems,
         );
   const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
+  const allowDataLoss = checkBoolean("allowDataLoss", raw.allowDataLoss, false, problems);
 
   const clusters: ClusterSpec[] = [];
   if (clustersRaw) {
@@ -410,6 +431,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     enabled: jenkinsRaw.enabled ?? true,
     cluster: jenkinsRaw.cluster ?? "platform",
     nodePort: jenkinsRaw.nodePort ?? 32080,
+    retainData: jenkinsRaw.retainData ?? false,
   };
   if (jenkins.enabled && clustersRaw && !clusters.some((c) => c.name === jenkins.cluster)) {
     problems.push(
@@ -430,6 +452,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       ipWaitSeconds,
       clusters,
       jenkins,
+      allowDataLoss,
     },
     warnings,
   };

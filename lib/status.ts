@@ -216,7 +216,7 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
 }
 
 /** Per-request deadline for client-node calls: the request is aborted, not just abandoned. */
-function deadline(timeoutMs: number) {
+export function deadline(timeoutMs: number) {
   const signal = AbortSignal.timeout(timeoutMs);
   const middleware: k8s.ObservableMiddleware = {
     pre: (ctx) => {
@@ -229,7 +229,7 @@ function deadline(timeoutMs: number) {
 }
 
 /** One line, no credentials: HTTP code for API errors, the transport reason otherwise. */
-function apiError(e: unknown, timeoutMs: number): string {
+export function apiError(e: unknown, timeoutMs: number): string {
   if (e instanceof k8s.ApiException) return `HTTP ${e.code}`;
   const err = e as Error & { name?: string; type?: string };
   if (err?.name === "AbortError" || err?.type === "aborted") return `no answer in ${timeoutMs} ms`;

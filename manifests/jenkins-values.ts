@@ -17,8 +17,23 @@ export interface JenkinsAdminValues {
   readonly createSecret: true;
 }
 
+/** A pod toleration as the chart passes it to the StatefulSet (`controller.tolerations`, values.yaml ~682). */
+export interface JenkinsToleration {
+  readonly key: string;
+  readonly operator: "Exists" | "Equal";
+  readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
 export interface JenkinsControllerValues {
   readonly admin: JenkinsAdminValues;
+  /**
+   * `controller.nodeSelector` (values.yaml ~678): the controller runs on the control-plane node, so the local-path
+   * volume that WaitForFirstConsumer binds to the node of its first pod lives there too, and removing or
+   * rebuilding a worker never takes Jenkins' home with it (issue 10).
+   */
+  readonly nodeSelector: Readonly<Record<string, string>>;
+  /** `controller.tolerations` (values.yaml ~682): kubeadm's control-plane NoSchedule taint. */
+  readonly tolerations: readonly JenkinsToleration[];
   /** "NodePort" so the Mac's browser reaches Jenkins on a node's IP. */
   readonly serviceType: "NodePort" | "ClusterIP" | "LoadBalancer";
   /** Used only with serviceType NodePort. */
@@ -30,6 +45,12 @@ export interface JenkinsPersistenceValues {
   /** Left out on purpose: unset means the cluster's default StorageClass (local-path, made default first). */
   readonly storageClass?: string;
   readonly size: string;
+  /**
+   * `persistence.annotations` (values.yaml ~1328), set on the home PVC. With `helm.sh/resource-policy: keep`
+   * `helm uninstall` leaves the PVC (and so local-path's PV and data) in place: the chart's home-pvc.yaml has
+   * no resource-policy of its own, so by default uninstalling the release deletes Jenkins' data.
+   */
+  readonly annotations?: Readonly<Record<string, string>>;
 }
 
 export interface JenkinsValues {
@@ -39,8 +60,27 @@ export interface JenkinsValues {
 
 export const JENKINS_ADMIN_SECRET = "jenkins-admin";
 export const JENKINS_ADMIN_USER = "admin";
+export const JENKINS_NAMESPACE = "jenkins";
+export const JENKINS_RELEASE = "jenkins";
+/** The chart names the home PVC after the release (`jenkins.fullname`, templates/home-pvc.yaml). */
+export const JENKINS_HOME_PVC = JENKINS_RELEASE;
 
-export function jenkinsValues(nodePort: number): JenkinsValues {
+/** kubeadm's label and taint of a control-plane node (kubeadm >= 1.24; facts upstream-review "kubeadm"). */
+export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+/** Helm keeps a resource with this annotation on uninstall (helm.sh/docs "Tell Helm Not To Uninstall a Resource"). */
+export const HELM_KEEP = { "helm.sh/resource-policy": "keep" } as const;
+
+export interface JenkinsValuesOptions {
+  readonly nodePort: number;
+  /** `tartlab:jenkins.retainData`: the home PVC survives the release's uninstall. */
+  readonly retainData: boolean;
+}
+
+/*
+ * Agents are not pinned: they have no volume (the chart leaves `agent.workspaceVolume` empty: the plugin's emptyDir) and builds belong on the workers,
+ * not on the 2-CPU control plane.
+ */
+export function jenkinsValues({ nodePort, retainData }: JenkinsValuesOptions): JenkinsValues {
   return {
     controller: {
       admin: {
@@ -51,7 +91,10 @@ export function jenkinsValues(nodePort: number): JenkinsValues {
       },
       serviceType: "NodePort",
       nodePort,
+      // kubeadm labels the control plane with an empty value.
+      nodeSelector: { [CONTROL_PLANE_LABEL]: "" },
+      tolerations: [{ key: CONTROL_PLANE_LABEL, operator: "Exists", effect: "NoSchedule" }],
     },
-    persistence: { enabled: true, size: "8Gi" },
+    persistence: { enabled: true, size: "8Gi", ...(retainData ? { annotations: HELM_KEEP } : {}) },
   };
 }

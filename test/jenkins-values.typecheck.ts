@@ -5,7 +5,7 @@
  */
 import { JenkinsValues, jenkinsValues } from "../manifests/jenkins-values";
 
-const ok: JenkinsValues = jenkinsValues(32080);
+const ok: JenkinsValues = jenkinsValues({ nodePort: 32080, retainData: false });
 
 export const renamedKey: JenkinsValues = {
   ...ok,

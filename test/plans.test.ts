@@ -1,11 +1,18 @@
 /**
  * What each config change of issue 10's table does to the default lab (Pulumi.dev.yaml) TODAY, as the preview
  * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it. These document the defects: the fix
- * phase of issue 10 flips the expectations of rows 1-4 and 6-9. "up" is what `pulumi up` does when every step
+ * phase of issue 10 flips the expectations of rows 1-4 and 6-9 (row 6: test "row 6 (fixed)"; the data
+ * preflight, lib/data-guard.ts, runs before the plan and is exercised here against the fake Kubernetes API). "up" is what `pulumi up` does when every step
  * succeeds (same IPs as before); "preview" is what `pulumi preview` shows (outputs of changed steps unknown).
  */
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { before, describe, test } from "node:test";
+import { checkDataLoss } from "../lib/data-guard";
+import { validateLabConfig } from "../lib/lab-config";
+import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { devStackConfig } from "./harness/pulumi";
 import { Plan, PlanOptions, State, deploy, labProgram, plan, singleVmViolations } from "./harness/preview";
 
@@ -65,6 +72,33 @@ const clustersOf = (c: Config) => c["tartlab:clusters"] as any[];
 let deployed: State;
 const planFor = (config: Config, opts?: PlanOptions): Promise<Plan> =>
   plan(deployed, labProgram(config), opts);
+const deployedRelease = () =>
+  [...deployed.resources.values()].find((r) => r.reg.name === "platform-jenkins-release")!.reg;
+
+/**
+ * The default lab as lib/data-guard.ts sees it live: every VM's owner marker (tartlab/dev) in a temporary
+ * ~/.tartlab and the platform cluster's API (fake, with these local-path volumes) behind its kubeconfig.
+ */
+async function withLiveLab(
+  volumes: NonNullable<FakeK8sApi["state"]["volumes"]>,
+  body: (guard: (config: Config) => ReturnType<typeof checkDataLoss>) => Promise<void>,
+) {
+  const home = mkdtempSync(path.join(tmpdir(), "tartlab-plans-"));
+  const api = await startFakeK8sApi({ ...healthyCluster(CLUSTERS.platform), volumes });
+  try {
+    mkdirSync(path.join(home, "vms"));
+    mkdirSync(path.join(home, "kube"));
+    for (const vm of VMS) writeFileSync(path.join(home, "vms", `${vm}.owner`), "tartlab/dev\n");
+    writeFileSync(path.join(home, "kube", "platform.yaml"), api.kubeconfig("platform"));
+    await body((config) => {
+      const raw = Object.fromEntries(Object.entries(config).map(([k, v]) => [k.replace(/^tartlab:/, ""), v]));
+      return checkDataLoss(validateLabConfig(raw).config, "tartlab/dev", { env: { TARTLAB_HOME: home } });
+    });
+  } finally {
+    await api.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
 
 before(async () => {
   deployed = await deploy(labProgram(devStackConfig()));
@@ -160,18 +194,50 @@ describe("issue 10 table, default lab, today", () => {
     assert.deepEqual(reordered.summary(), {});
   });
 
-  test("row 6: remove the worker that may hold Jenkins' local-path volume: its whole chain is deleted, only the Ready gate changes; nothing guards the data", async () => {
-    const p = await planFor(changed((c) => clustersOf(c)[0].nodes.splice(2, 1)));
-    assert.deepEqual(p.summary(), {
-      update: ["platform-nodes-ready"],
-      delete: sorted([
-        "platform-worker2-clone",
-        "platform-worker2-start",
-        ...nodeSteps("platform-worker2"),
-        ...workerSteps("platform", "platform-worker2"),
-      ]),
-    });
-    assert.equal(p.op("platform-jenkins-release"), "same");
+  test("row 6 (fixed): removing a worker that holds a local-path volume is refused before anything changes, unless tartlab:allowDataLoss; then only that worker's chain goes", async () => {
+    const removeWorker2 = (c: Config) => clustersOf(c)[0].nodes.splice(2, 1);
+    // Jenkins' home is never on a worker: the controller (so its WaitForFirstConsumer PV) is pinned to the control
+    // plane; a volume of some other workload is what the guard finds there.
+    const values = deployedRelease().inputs.values;
+    assert.deepEqual(values.controller.nodeSelector, { "node-role.kubernetes.io/control-plane": "" });
+    await withLiveLab(
+      [
+        { name: "pvc-jenkins", node: "platform-master", claim: { namespace: "jenkins", name: "jenkins" } },
+        { name: "pvc-cache", node: "platform-worker2", claim: { namespace: "ci", name: "cache" } },
+      ],
+      async (guard) => {
+        const refused = await guard(changed(removeWorker2));
+        assert.match(
+          refused.problems[0],
+          /PersistentVolume pvc-cache \(claim ci\/cache, cluster platform\) lives on platform-worker2/,
+        );
+        assert.doesNotMatch(refused.problems.join("\n"), /pvc-jenkins/);
+        const allowed = await guard(changed((c) => (removeWorker2(c), (c["tartlab:allowDataLoss"] = true))));
+        assert.deepEqual(allowed.problems, []);
+      },
+    );
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(
+        changed((c) => (removeWorker2(c), (c["tartlab:allowDataLoss"] = true))),
+        { mode },
+      );
+      assert.deepEqual(
+        p.summary(),
+        {
+          update: ["platform-nodes-ready"],
+          delete: sorted([
+            "platform-worker2-clone",
+            "platform-worker2-start",
+            ...nodeSteps("platform-worker2"),
+            ...workerSteps("platform", "platform-worker2"),
+          ]),
+        },
+        mode,
+      );
+      assert.equal(p.op("platform-jenkins-release"), "same");
+    }
+    // The switch itself is read by the preflight only: setting it changes no resource.
+    assert.deepEqual((await planFor(changed((c) => (c["tartlab:allowDataLoss"] = true)))).summary(), {});
   });
 
   test("row 7: remove a whole cluster: every resource of it is deleted (member removal, drain over SSH, included) and nothing else", async () => {
@@ -220,6 +286,43 @@ describe("issue 10 table, default lab, today", () => {
         ),
       ]).filter((n, i, all) => all.indexOf(n) === i),
       replace: sorted(clusters.flatMap((c) => [`${c}-k8s`, ...k8sObjects(c)])),
+    });
+  });
+});
+
+describe("disabling Jenkins (issue 10)", () => {
+  const JENKINS = [
+    "platform-jenkins-admin-password",
+    "platform-jenkins-admin-secret",
+    "platform-jenkins-namespace",
+    "platform-jenkins-release",
+  ];
+  const disabled = (c: Config) => (c["tartlab:jenkins"] = { ...c["tartlab:jenkins"], enabled: false });
+  const retained = (c: Config) => (c["tartlab:jenkins"] = { ...c["tartlab:jenkins"], retainData: true });
+
+  test("deletes exactly the Jenkins resources, nothing else; its namespace (and PVC with it) is really deleted", async () => {
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(changed(disabled), { mode });
+      assert.deepEqual(p.summary(), { delete: JENKINS }, mode);
+    }
+    const ns = [...deployed.resources.values()].find((r) => r.reg.name === "platform-jenkins-namespace")!;
+    assert.equal(ns.reg.options.retainOnDelete, false);
+  });
+
+  test("with jenkins.retainData: turning it on only updates the release (Helm keeps the PVC); disabling then drops the namespace from state without deleting it", async () => {
+    const on = await planFor(changed(retained), { mode: "up" });
+    assert.deepEqual(on.summary(), { update: ["platform-jenkins-release"] });
+    assert.deepEqual(on.step("platform-jenkins-release").changed, ["values"]);
+
+    const keeping = await deploy(labProgram(changed(retained)));
+    const p = await plan(keeping, labProgram(changed((c) => (retained(c), disabled(c)))), { mode: "up" });
+    assert.deepEqual(p.summary(), { delete: JENKINS });
+    const stored = (name: string) => [...keeping.resources.values()].find((r) => r.reg.name === name)!;
+    // retainOnDelete (recorded with the stored resource): the engine removes it from state, the object stays.
+    assert.equal(stored("platform-jenkins-namespace").reg.options.retainOnDelete, true);
+    // helm uninstall skips resources annotated keep: the chart's home PVC (templates/home-pvc.yaml) has none itself.
+    assert.deepEqual(stored("platform-jenkins-release").reg.inputs.values.persistence.annotations, {
+      "helm.sh/resource-policy": "keep",
     });
   });
 });

@@ -31,7 +31,10 @@ const CHART_KEYS = [
   "controller.admin.createSecret",
   "controller.serviceType",
   "controller.nodePort",
+  "controller.nodeSelector",
+  "controller.tolerations",
   "persistence.enabled",
+  "persistence.annotations",
   "persistence.storageClass",
   "persistence.size",
 ];
@@ -110,9 +113,38 @@ describe("platform services in the default lab", () => {
         },
         serviceType: "NodePort",
         nodePort: 32080,
+        nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
+        tolerations: [
+          { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
+        ],
       },
       persistence: { enabled: true, size: "8Gi" },
     });
+  });
+
+  test("Jenkins' home lives on the control plane: removing or rebuilding a worker cannot take it (issue 10)", () => {
+    const { controller } = rec.byName("platform-jenkins-release").inputs.values;
+    // WaitForFirstConsumer: local-path creates the PV on the node of the first pod, i.e. where the controller runs.
+    assert.deepEqual(controller.nodeSelector, { "node-role.kubernetes.io/control-plane": "" });
+    assert.ok(
+      controller.tolerations.some(
+        (t: any) =>
+          t.key === "node-role.kubernetes.io/control-plane" &&
+          t.operator === "Exists" &&
+          t.effect === "NoSchedule",
+      ),
+      "tolerates kubeadm's control-plane taint",
+    );
+    assert.equal(
+      rec.byName("platform-jenkins-release").inputs.values.agent,
+      undefined,
+      "agents (no volume) unpinned",
+    );
+  });
+
+  test("by default nothing of Jenkins is retained: disabling it deletes its namespace and PVC", () => {
+    assert.equal(rec.byName("platform-jenkins-namespace").options.retainOnDelete, false);
+    assert.equal(rec.byName("platform-jenkins-release").inputs.values.persistence.annotations, undefined);
   });
 
   test("the admin password is secret everywhere it flows", async () => {
@@ -156,11 +188,17 @@ describe("Jenkins values against the pinned chart's values.yaml", () => {
         ? paths(v, `${prefix}${k}.`)
         : [`${prefix}${k}`],
     );
+  /** Keys whose chart default is an empty map take free-form entries (labels, annotations): the key path ends there. */
+  const FREE_FORM = ["controller.nodeSelector", "persistence.annotations"];
 
   test("every key tartlab sets is a key of the jenkins 5.9.53 chart (CHART_KEYS)", () => {
-    const set = paths(jenkinsValues(32080));
-    assert.ok(set.length >= 7);
-    for (const p of set) assert.ok(CHART_KEYS.includes(p), `${p} is not a key of the chart's values.yaml`);
+    const set = paths(jenkinsValues({ nodePort: 32080, retainData: true }));
+    assert.ok(set.length >= 10);
+    for (const p of set) {
+      const free = FREE_FORM.find((f) => p.startsWith(`${f}.`));
+      assert.ok(CHART_KEYS.includes(free ?? p), `${p} is not a key of the chart's values.yaml`);
+    }
+    assert.ok(set.includes("controller.tolerations"));
     // The canonical trap (T06): the old key is not one.
     assert.ok(!CHART_KEYS.some((k) => k.startsWith("controller.adminPassword")));
   });
@@ -179,6 +217,10 @@ describe("Jenkins values against the pinned chart's values.yaml", () => {
         node = node[key];
       }
     }
+    for (const f of FREE_FORM) {
+      const dflt = f.split(".").reduce((n: any, k) => n[k], reference);
+      assert.deepEqual(dflt, {}, `${f} is a free-form map in the chart`);
+    }
     assert.ok(!("adminPassword" in reference.controller));
   });
 });
@@ -192,6 +234,22 @@ describe("config variations", () => {
       [],
     );
     assert.equal(outputs.jenkinsUrl, undefined);
+  });
+
+  test("jenkins.retainData: the namespace is only dropped from state and the home PVC carries Helm's keep policy", async () => {
+    const config = { ...devStackConfig(), "tartlab:jenkins": { retainData: true } };
+    const { recorder } = await runLab(config);
+    assert.equal(recorder.byName("platform-jenkins-namespace").options.retainOnDelete, true);
+    assert.deepEqual(recorder.byName("platform-jenkins-release").inputs.values.persistence, {
+      enabled: true,
+      size: "8Gi",
+      annotations: { "helm.sh/resource-policy": "keep" },
+    });
+  });
+
+  test("jenkins.retainData must be a boolean", async () => {
+    const config = { ...devStackConfig(), "tartlab:jenkins": { retainData: "yes" } };
+    await assert.rejects(runLab(config), /tartlab:jenkins\.retainData must be true or false, got "yes"/);
   });
 
   test("Jenkins can live on another cluster, with that cluster's provider", async () => {

@@ -461,6 +461,55 @@ const GUARDS: Guard[] = [
     to: "if kubectl wait",
     test: "test/shell/cilium-install.test.ts",
   },
+  {
+    what: "Jenkins' controller (so its local-path PV) is pinned to the control plane (issue 10)",
+    file: "manifests/jenkins-values.ts",
+    from: 'nodeSelector: { [CONTROL_PLANE_LABEL]: "" },',
+    to: "nodeSelector: {},",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "jenkins.retainData: the namespace is only dropped from state",
+    file: "components/jenkins.ts",
+    from: "{ ...k8sOpts, retainOnDelete: args.retainData },",
+    to: "k8sOpts,",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "jenkins.retainData: Helm keeps the home PVC on uninstall",
+    file: "manifests/jenkins-values.ts",
+    from: "...(retainData ? { annotations: HELM_KEEP } : {})",
+    to: "",
+    test: "test/platform.test.ts",
+  },
+  {
+    what: "removing a VM that holds a local-path volume is refused without tartlab:allowDataLoss",
+    file: "lib/data-guard.ts",
+    from: "if (config.allowDataLoss) {",
+    to: "if (true) {",
+    test: "test/data-guard.test.ts",
+  },
+  {
+    what: "a PV counts when pinned to a VM that goes away",
+    file: "lib/data-guard.ts",
+    from: "pinnedNodes(pv).filter((n) => gone.has(n))",
+    to: "pinnedNodes(pv).filter(() => false)",
+    test: "test/data-guard.test.ts",
+  },
+  {
+    what: "an API that does not answer refuses a VM removal (cannot prove the data safe)",
+    file: "lib/data-guard.ts",
+    from: "for (const u of unreadable) {",
+    to: "for (const u of [] as string[]) {",
+    test: "test/data-guard.test.ts",
+  },
+  {
+    what: "the data preflight runs in program() before anything is registered or revived",
+    file: "program.ts",
+    from: "if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);",
+    to: "",
+    test: "test/data-guard.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -1,6 +1,7 @@
 /**
  * A fake Kubernetes API server on 127.0.0.1 speaking the few calls lib/status.ts makes (/version,
  * /api/v1/nodes, /apis/apps/v1/namespaces/kube-system/daemonsets/cilium, /apis/storage.k8s.io/v1/storageclasses)
+ * and lib/data-guard.ts makes (/api/v1/persistentvolumes, /api/v1/namespaces/<ns>/persistentvolumeclaims/<name>)
  * from a mutable state. Like a kubeadm API server it speaks HTTPS with a cluster CA and authenticates the client
  * certificate of the kubeconfig (admin.conf style: certificate-authority-data, client-certificate-data,
  * client-key-data); certificates are made with openssl once per test process. `hang` makes it accept
@@ -99,12 +100,23 @@ export interface FakeNode {
   kubeletVersion: string;
 }
 
+/** A local-path PV: pinned to one node by `kubernetes.io/hostname In [node]`, as provisioner.go writes it. */
+export interface FakeVolume {
+  name: string;
+  node: string;
+  claim: { namespace: string; name: string };
+  /** Annotations of the bound claim (helm.sh/resource-policy …). */
+  claimAnnotations?: Record<string, string>;
+}
+
 export interface FakeClusterState {
   gitVersion: string;
   nodes: FakeNode[];
   /** undefined: no Cilium DaemonSet (404). */
   cilium?: { desired: number; ready: number };
   storageClasses: { name: string; default: boolean }[];
+  /** PersistentVolumes and their claims (default none). */
+  volumes?: FakeVolume[];
   /** Accept connections, never answer. */
   hang: boolean;
 }
@@ -201,6 +213,50 @@ export async function startFakeK8sApi(state: FakeClusterState): Promise<FakeK8sA
           },
           provisioner: "rancher.io/local-path",
         })),
+      });
+    }
+    if (p === "/api/v1/persistentvolumes") {
+      return json(res, 200, {
+        kind: "PersistentVolumeList",
+        apiVersion: "v1",
+        metadata: {},
+        items: (state.volumes ?? []).map((v) => ({
+          metadata: { name: v.name, annotations: { "local.path.provisioner/selected-node": v.node } },
+          spec: {
+            capacity: { storage: "8Gi" },
+            accessModes: ["ReadWriteOnce"],
+            persistentVolumeReclaimPolicy: "Delete",
+            storageClassName: "local-path",
+            hostPath: { path: `/opt/local-path-provisioner/${v.name}_${v.claim.namespace}_${v.claim.name}` },
+            claimRef: { kind: "PersistentVolumeClaim", namespace: v.claim.namespace, name: v.claim.name },
+            nodeAffinity: {
+              required: {
+                nodeSelectorTerms: [
+                  { matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [v.node] }] },
+                ],
+              },
+            },
+          },
+          status: { phase: "Bound" },
+        })),
+      });
+    }
+    const claim = /^\/api\/v1\/namespaces\/([^/]+)\/persistentvolumeclaims\/([^/]+)$/.exec(p);
+    if (claim) {
+      const v = (state.volumes ?? []).find(
+        (x) => x.claim.namespace === claim[1] && x.claim.name === claim[2],
+      );
+      if (!v) return json(res, 404, status404(`persistentvolumeclaims "${claim[2]}"`));
+      return json(res, 200, {
+        kind: "PersistentVolumeClaim",
+        apiVersion: "v1",
+        metadata: { name: v.claim.name, namespace: v.claim.namespace, annotations: v.claimAnnotations ?? {} },
+        spec: {
+          accessModes: ["ReadWriteOnce"],
+          volumeName: v.name,
+          resources: { requests: { storage: "8Gi" } },
+        },
+        status: { phase: "Bound" },
       });
     }
     return json(res, 404, status404(p));

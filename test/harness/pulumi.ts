@@ -36,6 +36,7 @@ export interface Registration {
     readonly additionalSecretOutputs: string[];
     readonly ignoreChanges: string[];
     readonly protect: boolean;
+    readonly retainOnDelete: boolean;
   };
   /** Inputs after serialization; secret values appear as { [SECRET_SIG]: …, value }. */
   readonly inputs: any;
@@ -159,6 +160,7 @@ export class Recorder {
           additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
           ignoreChanges: req.getIgnorechangesList(),
           protect: req.getProtect(),
+          retainOnDelete: req.getRetainondelete(),
         },
         inputs: pulumi.runtime.deserializeProperties(req.getObject(), true),
       };
