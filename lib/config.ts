@@ -27,7 +27,7 @@ const SCALARS = [
   "softnetAllow",
   "ipWaitSeconds",
 ] as const;
-const OBJECTS = ["clusters", "jenkins"] as const;
+const OBJECTS = ["clusters", "jenkins", "kubeconfig"] as const;
 
 export function loadConfig(): LoadedConfig {
   const cfg = new pulumi.Config(NS);

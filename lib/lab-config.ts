@@ -45,6 +45,14 @@ export interface JenkinsSpec {
   readonly nodePort: number;
 }
 
+/** kind-style kubectl contexts (issue 12): what the host-kubeconfig step does with the user's kubeconfig. */
+export interface KubeconfigSpec {
+  /** Merge each cluster's `tartlab-<cluster>` context into the user's kubeconfig (false: files only). */
+  readonly merge: boolean;
+  /** The cluster whose context becomes kubectl's current context; unset: the current context is left alone. */
+  readonly currentContext?: string;
+}
+
 export interface LabConfig {
   readonly kubernetesVersion: string;
   readonly ciliumVersion: string;
@@ -58,6 +66,7 @@ export interface LabConfig {
   readonly ipWaitSeconds: number;
   readonly clusters: readonly ClusterSpec[];
   readonly jenkins: JenkinsSpec;
+  readonly kubeconfig: KubeconfigSpec;
 }
 
 /** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
@@ -106,6 +115,11 @@ const jenkinsSchema = z.strictObject({
   enabled: z.boolean().optional(),
   cluster: z.string().optional(),
   nodePort: int(30000, 32767, "(NodePort range)").optional(),
+});
+
+const kubeconfigSchema = z.strictObject({
+  merge: z.boolean({ error: (i) => `must be true or false, got ${show(i.input)}` }).optional(),
+  currentContext: z.string({ error: (i) => `must be a cluster name, got ${show(i.input)}` }).optional(),
 });
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
@@ -306,6 +320,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
           problems,
         );
   const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
+  const kubeconfigRaw = parseWith("kubeconfig", kubeconfigSchema, raw.kubeconfig ?? {}, problems) ?? {};
 
   const clusters: ClusterSpec[] = [];
   if (clustersRaw) {
@@ -418,6 +433,8 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     );
   }
 
+  const kubeconfig = checkKubeconfig(kubeconfigRaw, clustersRaw && clusters, problems);
+
   if (problems.length > 0) throw new LabConfigError(problems);
   return {
     config: {
@@ -430,9 +447,32 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       ipWaitSeconds,
       clusters,
       jenkins,
+      kubeconfig,
     },
     warnings,
   };
+}
+
+function checkKubeconfig(
+  raw: z.infer<typeof kubeconfigSchema>,
+  clusters: readonly ClusterSpec[] | undefined,
+  problems: string[],
+): KubeconfigSpec {
+  const spec: KubeconfigSpec = { merge: raw.merge ?? true, currentContext: raw.currentContext };
+  const key = `${NS}:kubeconfig.currentContext`;
+  if (spec.currentContext === undefined) return spec;
+  if (!spec.merge) {
+    problems.push(
+      `${key} ${show(spec.currentContext)} needs ${NS}:kubeconfig.merge true (contexts are not merged into your ` +
+        `kubeconfig, so none can become current); remove one of the two keys`,
+    );
+  } else if (clusters && !clusters.some((c) => c.name === spec.currentContext)) {
+    problems.push(
+      `${key} ${show(spec.currentContext)} is not one of the clusters (${clusters.map((c) => c.name).join(", ")}); ` +
+        `name a cluster (its context is tartlab-<cluster>) or remove the key to leave the current context alone`,
+    );
+  }
+  return spec;
 }
 
 /**
