@@ -72,10 +72,8 @@ async function main(argv: string[]): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e: Error) => {
-    process.stderr.write(`tartlab: ${e.message}\n`);
-    process.exit(1);
-  },
-);
+// Exit once stdout is flushed (a pipe is asynchronous on macOS), without waiting for idle HTTP keep-alive sockets.
+const exit = (code: number) => process.stdout.write("", () => process.exit(code));
+main(process.argv.slice(2)).then(exit, (e: Error) => {
+  process.stderr.write(`tartlab: ${e.message}\n`, () => exit(1));
+});
