@@ -89,6 +89,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
       workers,
       kubernetesVersion: config.kubernetesVersion,
       loginUser: config.sshUser,
+      contexts: config.kubeconfig,
     });
     const cilium = new CiliumInstall(cluster.name, {
       spec: cluster,

@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { K8sNode } from "./k8s-node";
-import { ClusterSpec } from "../lib/lab-config";
+import * as path from "node:path";
+import { ClusterSpec, KubeconfigSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
 import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
@@ -23,11 +24,15 @@ export interface KubeadmClusterArgs {
   readonly kubernetesVersion: string;
   /** The VM's login user, who gets a kubeconfig too (V10). */
   readonly loginUser: string;
+  /** Whether the Mac's kubeconfig gets this cluster's context (kind-style), and whether it becomes current. */
+  readonly contexts: KubeconfigSpec;
 }
 
 /** Output options for commands whose stdout is secret: never streamed to logs, stored as secrets. */
 const SECRET_STDOUT = { logging: "none" as const };
 const SECRET_OUTPUTS = ["stdout", "stderr"];
+/** The tartlab checkout (CommonJS: __dirname is components/), where the host step runs ops/kubeconfig.ts. */
+const PROJECT_DIR = path.join(__dirname, "..");
 
 /**
  * One kubeadm cluster: `init` on the control plane, then per worker `netcheck` (API server reachable from the
@@ -94,14 +99,21 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         .all([adminConf.stdout, this.apiServer])
         .apply(([conf, server]) => rewriteKubeconfig(conf, args.spec.name, server)),
     );
-    // V10: the Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600).
+    // V10: the Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
+    // its context in the user's kubeconfig (issue 12; the script runs ops/kubeconfig.ts from this project).
     new command.local.Command(
       `${name}-host-kubeconfig`,
       {
         ...scriptCommand({
           create: "kubeadm-cluster/host-kubeconfig.sh",
           delete: "kubeadm-cluster/host-kubeconfig-remove.sh",
-          env: { CLUSTER_NAME: args.spec.name, KUBECONFIG_CONTENT: this.kubeconfig },
+          env: {
+            CLUSTER_NAME: args.spec.name,
+            KUBECONFIG_CONTENT: this.kubeconfig,
+            KUBECONFIG_MERGE: String(args.contexts.merge),
+            SET_CURRENT_CONTEXT: String(args.contexts.currentContext === args.spec.name),
+            TARTLAB_PROJECT_DIR: PROJECT_DIR,
+          },
         }),
         ...SECRET_STDOUT,
       },

@@ -28,7 +28,7 @@ const SCALARS = [
   "ipWaitSeconds",
   "allowDataLoss",
 ] as const;
-const OBJECTS = ["clusters", "jenkins"] as const;
+const OBJECTS = ["clusters", "jenkins", "kubeconfig"] as const;
 
 export function loadConfig(): LoadedConfig {
   const cfg = new pulumi.Config(NS);

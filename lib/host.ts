@@ -34,6 +34,11 @@ const GIB = 2 ** 30;
 export const MIN_TART_VERSION = "2.27.0";
 /** Memory left to macOS and everything else on the Mac. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
+/**
+ * The laptop lab of Pulumi.small.yaml (issue 12), named by the memory check when the chosen lab does not fit but
+ * this one would. test/small-stack.test.ts checks these numbers against the file.
+ */
+export const SMALL_STACK = { name: "small", vms: 2, memoryMb: 3072 + 4096 } as const;
 /** Minimum free disk: the base image (~20 GB logical, fewer on disk) plus a few GB per VM for images and logs. */
 export const MIN_FREE_DISK_BYTES = (vms: number) => (10 + 5 * vms) * GB;
 
@@ -89,6 +94,17 @@ const older = (a: number[], b: number[]) => {
   return false;
 };
 
+/** Names the small stack and how to use it, when it fits this Mac and is smaller than the lab asked for. */
+function smallStackHint(wantMem: number, haveMem: number): string {
+  const small = SMALL_STACK.memoryMb * 2 ** 20;
+  if (small >= wantMem || small + HOST_MEMORY_RESERVE_BYTES > haveMem) return "";
+  return (
+    `; or use the laptop lab (one cluster, ${SMALL_STACK.vms} VMs, ${gibUp(small)}, Jenkins on it), ` +
+    `the stack "${SMALL_STACK.name}" whose config Pulumi reads from Pulumi.${SMALL_STACK.name}.yaml: ` +
+    `pulumi stack select --create ${SMALL_STACK.name} && pulumi up`
+  );
+}
+
 /** Judges host facts against the lab; each problem says what is wrong and how to fix it. */
 export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
   const problems: string[] = [];
@@ -137,7 +153,8 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
     problems.push(
       `the ${nodes.length} VMs need ${gibUp(wantMem)} of memory plus ${gibUp(HOST_MEMORY_RESERVE_BYTES)} for macOS ` +
         `(${gibUp(wantMem + HOST_MEMORY_RESERVE_BYTES)}), but this Mac has ${gibDown(h.memoryBytes)}; ` +
-        `lower memoryMb in tartlab:clusters or remove nodes`,
+        `lower memoryMb in tartlab:clusters or remove nodes` +
+        smallStackHint(wantMem, h.memoryBytes),
     );
   }
   for (const { node } of nodes) {

@@ -47,6 +47,14 @@ export interface JenkinsSpec {
   readonly retainData: boolean;
 }
 
+/** kind-style kubectl contexts (issue 12): what the host-kubeconfig step does with the user's kubeconfig. */
+export interface KubeconfigSpec {
+  /** Merge each cluster's `tartlab-<cluster>` context into the user's kubeconfig (false: files only). */
+  readonly merge: boolean;
+  /** The cluster whose context becomes kubectl's current context; unset: the current context is left alone. */
+  readonly currentContext?: string;
+}
+
 export interface LabConfig {
   readonly kubernetesVersion: string;
   readonly ciliumVersion: string;
@@ -65,6 +73,7 @@ export interface LabConfig {
    * otherwise). Meant for one `pulumi up`, then unset.
    */
   readonly allowDataLoss: boolean;
+  readonly kubeconfig: KubeconfigSpec;
 }
 
 /** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
@@ -127,6 +136,10 @@ function checkBoolean(key: keyof LabConfig, raw: unknown, dflt: boolean, problem
   problems.push(`${NS}:${key} must be true or false, got ${show(raw)}`);
   return dflt;
 }
+const kubeconfigSchema = z.strictObject({
+  merge: z.boolean({ error: (i) => `must be true or false, got ${show(i.input)}` }).optional(),
+  currentContext: z.string({ error: (i) => `must be a cluster name, got ${show(i.input)}` }).optional(),
+});
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
 export function show(v: unknown): string {
@@ -327,6 +340,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
         );
   const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
   const allowDataLoss = checkBoolean("allowDataLoss", raw.allowDataLoss, false, problems);
+  const kubeconfigRaw = parseWith("kubeconfig", kubeconfigSchema, raw.kubeconfig ?? {}, problems) ?? {};
 
   const clusters: ClusterSpec[] = [];
   if (clustersRaw) {
@@ -440,6 +454,8 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     );
   }
 
+  const kubeconfig = checkKubeconfig(kubeconfigRaw, clustersRaw && clusters, problems);
+
   if (problems.length > 0) throw new LabConfigError(problems);
   return {
     config: {
@@ -453,9 +469,32 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       clusters,
       jenkins,
       allowDataLoss,
+      kubeconfig,
     },
     warnings,
   };
+}
+
+function checkKubeconfig(
+  raw: z.infer<typeof kubeconfigSchema>,
+  clusters: readonly ClusterSpec[] | undefined,
+  problems: string[],
+): KubeconfigSpec {
+  const spec: KubeconfigSpec = { merge: raw.merge ?? true, currentContext: raw.currentContext };
+  const key = `${NS}:kubeconfig.currentContext`;
+  if (spec.currentContext === undefined) return spec;
+  if (!spec.merge) {
+    problems.push(
+      `${key} ${show(spec.currentContext)} needs ${NS}:kubeconfig.merge true (contexts are not merged into your ` +
+        `kubeconfig, so none can become current); remove one of the two keys`,
+    );
+  } else if (clusters && !clusters.some((c) => c.name === spec.currentContext)) {
+    problems.push(
+      `${key} ${show(spec.currentContext)} is not one of the clusters (${clusters.map((c) => c.name).join(", ")}); ` +
+        `name a cluster (its context is tartlab-<cluster>) or remove the key to leave the current context alone`,
+    );
+  }
+  return spec;
 }
 
 /**

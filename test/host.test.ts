@@ -51,7 +51,7 @@ describe("host preflight rules", () => {
     [
       "too little memory",
       { memoryBytes: 16 * 2 ** 30 },
-      "the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 16 GiB; lower memoryMb in tartlab:clusters or remove nodes",
+      'the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 16 GiB; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up',
     ],
     [
       "Tart older than 2.27.0 (no tart exec for graceful stops)",
@@ -94,7 +94,7 @@ describe("host preflight rules", () => {
     test("one byte over", () => assert.deepEqual(memProblems(need + 1), []));
     test("one byte under: the Mac's figure rounds down, never reading as enough", () => {
       assert.deepEqual(memProblems(need - 1), [
-        `the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 31.9 GiB; lower memoryMb in tartlab:clusters or remove nodes`,
+        `the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 31.9 GiB; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up`,
       ]);
       assert.equal(need, 32 * 2 ** 30, "the dev lab needs 28 GiB of VMs");
     });

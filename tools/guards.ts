@@ -510,6 +510,48 @@ const GUARDS: Guard[] = [
     to: "",
     test: "test/data-guard.test.ts",
   },
+  {
+    what: "npm run stop/start leave VMs of other stacks and foreign VMs alone (owner markers)",
+    file: "lib/lab-power.ts",
+    from: "} else if (marker !== owner) {",
+    to: "} else if (marker === undefined) {",
+    test: "test/lab-power.test.ts",
+  },
+  {
+    what: "the kubeconfig reaches the merge on stdin only, not in node's environment",
+    file: "scripts/kubeadm-cluster/host-kubeconfig.sh",
+    from: "        unset KUBECONFIG_CONTENT\n",
+    to: "",
+    test: "test/shell/host-kubeconfig.test.ts",
+  },
+  {
+    what: "tartlab:kubeconfig.merge false undoes an earlier merge (files only)",
+    file: "scripts/kubeadm-cluster/host-kubeconfig.sh",
+    from: 'false) _kubeconfig_cli remove "$CLUSTER_NAME" ;;',
+    to: "false) ;;",
+    test: "test/shell/host-kubeconfig.test.ts",
+  },
+  {
+    what: "deleting a cluster removes its context from the user's kubeconfig",
+    file: "scripts/kubeadm-cluster/host-kubeconfig-remove.sh",
+    from: '_kubeconfig_cli remove "$CLUSTER_NAME"\n',
+    to: "\n",
+    test: "test/shell/host-kubeconfig.test.ts",
+  },
+  {
+    what: "only the cluster named by tartlab:kubeconfig.currentContext becomes current",
+    file: "components/kubeadm-cluster.ts",
+    from: "SET_CURRENT_CONTEXT: String(args.contexts.currentContext === args.spec.name),",
+    to: 'SET_CURRENT_CONTEXT: "true",',
+    test: "test/contexts.test.ts",
+  },
+  {
+    what: "the memory preflight names the small stack and its commands",
+    file: "lib/host.ts",
+    from: "smallStackHint(wantMem, h.memoryBytes),",
+    to: '"",',
+    test: "test/small-stack.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as http from "node:http";
 import { tmpdir } from "node:os";
@@ -123,13 +123,26 @@ const tartVms = (): string[] => {
 describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { skip: skipReason() }, () => {
   let stack: Stack;
   let backend: string;
+  /** The kubeconfig the lab's context is merged into (issue 12): a temp file, never the user's own. */
+  let userKubeconfig: string;
   before(async () => {
     const present = tartVms().filter((n) => VMS.includes(n));
     assert.deepEqual(present, [], `VMs ${present.join(", ")} already exist; remove them before the e2e test`);
     backend = mkdtempSync(path.join(tmpdir(), "tartlab-e2e-state-"));
+    userKubeconfig = path.join(backend, "kubeconfig");
+    writeFileSync(
+      userKubeconfig,
+      "apiVersion: v1\nkind: Config\ncontexts:\n- name: mine\n  context: {cluster: x, user: y}\n",
+    );
     stack = await LocalWorkspace.createOrSelectStack(
       { stackName: "e2e", workDir: ROOT },
-      { envVars: { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e" } },
+      {
+        envVars: {
+          PULUMI_BACKEND_URL: `file://${backend}`,
+          PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e",
+          KUBECONFIG: userKubeconfig,
+        },
+      },
     );
     await stack.setAllConfig(E2E_CONFIG);
   });
@@ -151,6 +164,12 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     assert.equal(up.summary.result, "succeeded");
     outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
     assert.deepEqual(Object.keys(outputs.kubeconfigs), ["e2e"]);
+    const merged = parse(readFileSync(userKubeconfig, "utf8"));
+    assert.deepEqual(
+      merged.contexts.map((c: { name: string }) => c.name),
+      ["mine", "tartlab-e2e"],
+      "the context is merged into $KUBECONFIG, the user's own kept",
+    );
   });
 
   test("every node is Ready", { timeout: 15 * 60_000 }, async () => {
@@ -227,6 +246,12 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     assert.deepEqual(
       tartVms().filter((n) => VMS.includes(n)),
       [],
+    );
+    const left = parse(readFileSync(userKubeconfig, "utf8"));
+    assert.deepEqual(
+      left.contexts.map((c: { name: string }) => c.name),
+      ["mine"],
+      "destroy removes the lab's context",
     );
   });
 });

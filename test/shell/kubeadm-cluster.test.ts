@@ -475,7 +475,13 @@ esac`;
 
 describe("kubeadm-cluster/host-kubeconfig.sh (V10, on the Mac)", () => {
   test("writes ~/.tartlab/kube/<cluster>.yaml readable only by the user; delete removes it", async () => {
-    const env = { CLUSTER_NAME: "dev", KUBECONFIG_CONTENT: "apiVersion: v1\nkind: Config\n" };
+    const env = {
+      CLUSTER_NAME: "dev",
+      KUBECONFIG_CONTENT: "apiVersion: v1\nkind: Config\n",
+      KUBECONFIG_MERGE: "false", // merging: test/shell/host-kubeconfig.test.ts
+      SET_CURRENT_CONTEXT: "false",
+      TARTLAB_PROJECT_DIR: path.join(__dirname, "..", ".."),
+    };
     const write = await sb.run({
       script: "kubeadm-cluster/host-kubeconfig.sh",
       deleteScript: "kubeadm-cluster/host-kubeconfig-remove.sh",

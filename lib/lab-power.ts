@@ -1,0 +1,235 @@
+/**
+ * `npm run stop` / `npm run start` (issue 12): pause the lab to save the battery and bring it back.
+ *
+ * Stop runs scripts/tart-vm/stop.sh (guest poweroff through `tart exec`, a bounded wait, then `tart stop`: the
+ * same script TartVm uses before a resize or delete) for every running VM of this stack, in parallel. Start is
+ * `pulumi up`'s T09 revive (lib/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
+ * through lib/status.ts. Both act only on VMs listed in this stack's config whose owner marker
+ * (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh) names this stack: VMs of other stacks and VMs
+ * tartlab did not make are never touched. Tart state is read as JSON (T08).
+ */
+import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+import { LabConfig, allNodes } from "./lab-config";
+import { reviveStoppedVms } from "./revive";
+import { bundle, loadScript } from "./shell";
+import { LabStatus, collectStatus, tartlabHome } from "./status";
+import { withTartPath } from "./tart-env";
+
+/** What happened to one VM of the config. */
+export type PowerAction =
+  "stopped" | "already-stopped" | "started" | "already-running" | "absent" | "not-ours" | "failed";
+
+export interface VmPower {
+  readonly name: string;
+  readonly action: PowerAction;
+  readonly detail: string;
+}
+
+export interface PowerOptions {
+  /** Environment for tart, the scripts and ~/.tartlab (PATH, HOME, TARTLAB_HOME). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** stop.sh: how long the guest may take to power off before `tart stop` forces it. */
+  readonly gracefulSeconds?: number;
+  /** stop.sh: how long `tart exec` (the poweroff request) may take to answer. */
+  readonly guestExecSeconds?: number;
+  /** stop.sh: `tart stop --timeout` (SIGINT, then SIGKILL). */
+  readonly stopTimeoutSeconds?: number;
+  /** start: how long to wait for the lab to be Ready (lib/status.ts) after the VMs run. */
+  readonly readySeconds?: number;
+  /** start: pause between two Ready checks. */
+  readonly readyPollMs?: number;
+  /** start: deadline of each status probe. */
+  readonly probeTimeoutMs?: number;
+}
+
+/** The owner marker this stack's VMs carry: `<project>/<stack>`, as program.ts records it. */
+export function stackOwner(dir: string, stack: string): string {
+  const project = (parse(readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown })?.name;
+  if (typeof project !== "string" || project === "") {
+    throw new Error(`${path.join(dir, "Pulumi.yaml")} has no project name`);
+  }
+  return `${project}/${stack}`;
+}
+
+function ownerOf(env: NodeJS.ProcessEnv, vm: string): string | undefined {
+  try {
+    return readFileSync(path.join(tartlabHome(env), "vms", `${vm}.owner`), "utf8").trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** VM name -> Tart state, from `tart list --format json`; rejects with a one-line reason. */
+function tartStates(env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      "tart",
+      ["list", "--source", "local", "--format", "json"],
+      { env, timeout: 60_000, killSignal: "SIGKILL" },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          return reject(
+            new Error(
+              code === "ENOENT"
+                ? "tart is not on PATH; install it: brew install cirruslabs/cli/tart"
+                : `tart list failed: ${String(stderr).trim() || err.message}`,
+            ),
+          );
+        }
+        try {
+          const list = JSON.parse(stdout) as { Name: string; State: string }[];
+          if (!Array.isArray(list)) throw new Error("not an array");
+          resolve(new Map(list.map((v) => [v.Name, v.State])));
+        } catch {
+          reject(new Error(`tart list printed no JSON array: ${stdout.slice(0, 200)}`));
+        }
+      },
+    );
+  });
+}
+
+interface Plan {
+  /** This stack's VMs with their Tart state. */
+  readonly ours: { name: string; state: string }[];
+  /** VMs of the config that are absent or not ours: reported, never touched. */
+  readonly others: VmPower[];
+}
+
+async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv): Promise<Plan> {
+  const states = await tartStates(env);
+  const ours: Plan["ours"] = [];
+  const others: VmPower[] = [];
+  for (const { node } of allNodes(config)) {
+    const state = states.get(node.name);
+    const marker = ownerOf(env, node.name);
+    if (state === undefined) {
+      others.push({ name: node.name, action: "absent", detail: "does not exist (run pulumi up)" });
+    } else if (marker !== owner) {
+      others.push({
+        name: node.name,
+        action: "not-ours",
+        detail: marker
+          ? `left alone: made by stack ${marker}, not ${owner}`
+          : "left alone: not made by tartlab (no owner marker)",
+      });
+    } else ours.push({ name: node.name, state });
+  }
+  return { ours, others };
+}
+
+/** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does: the stdin bundle of lib/shell.ts. */
+function runStopScript(vm: string, env: NodeJS.ProcessEnv, opts: PowerOptions): Promise<VmPower> {
+  const input = bundle(
+    { create: loadScript("tart-vm/stop.sh") },
+    {
+      VM_NAME: vm,
+      GRACEFUL_STOP_SECONDS: String(opts.gracefulSeconds ?? 60),
+      GUEST_EXEC_SECONDS: String(opts.guestExecSeconds ?? 15),
+      STOP_TIMEOUT_SECONDS: String(opts.stopTimeoutSeconds ?? 30),
+    },
+  );
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-s", "--", "create"], { env, stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", (e) => resolve({ name: vm, action: "failed", detail: e.message }));
+    child.on("close", (code) => {
+      const lines = stderr
+        .split("\n")
+        .map((l) => l.replace(/^tartlab: /, "").trim())
+        .filter((l) => l !== "");
+      resolve({
+        name: vm,
+        action: code === 0 ? "stopped" : "failed",
+        detail: lines.join("; ") || `stop.sh exited with ${code}`,
+      });
+    });
+    child.stdin.end(input);
+  });
+}
+
+export interface StopResult {
+  readonly ok: boolean;
+  readonly vms: readonly VmPower[];
+}
+
+/** Stops every running VM of this stack, gracefully first (stop.sh), all at once. */
+export async function stopLab(
+  config: LabConfig,
+  owner: string,
+  opts: PowerOptions = {},
+): Promise<StopResult> {
+  const env = withTartPath(opts.env ?? process.env);
+  const plan = await planFor(config, owner, env);
+  const stopped = await Promise.all(
+    plan.ours.map((vm) =>
+      vm.state === "running"
+        ? runStopScript(vm.name, env, opts)
+        : Promise.resolve<VmPower>({ name: vm.name, action: "already-stopped", detail: `is ${vm.state}` }),
+    ),
+  );
+  const vms = inConfigOrder(config, [...stopped, ...plan.others]);
+  return { ok: vms.every((v) => v.action !== "failed"), vms };
+}
+
+export interface StartResult {
+  readonly ok: boolean;
+  readonly vms: readonly VmPower[];
+  /** The lab's status after the Ready check (undefined when a VM could not start). */
+  readonly status?: LabStatus;
+  readonly readyAfterSeconds?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Starts this stack's stopped VMs with `pulumi up`'s revive, then waits (bounded) for the lab to be Ready. */
+export async function startLab(
+  config: LabConfig,
+  owner: string,
+  opts: PowerOptions = {},
+): Promise<StartResult> {
+  const env = withTartPath(opts.env ?? process.env);
+  const plan = await planFor(config, owner, env);
+  let revived: string[];
+  try {
+    revived = reviveStoppedVms(config, owner, false, env).restarted;
+  } catch (e) {
+    const failed: VmPower = { name: "(start)", action: "failed", detail: (e as Error).message };
+    return { ok: false, vms: [...inConfigOrder(config, plan.others), failed] };
+  }
+  const vms = inConfigOrder(config, [
+    ...plan.ours.map((vm): VmPower =>
+      revived.includes(vm.name)
+        ? { name: vm.name, action: "started", detail: `was ${vm.state}` }
+        : { name: vm.name, action: "already-running", detail: "is running" },
+    ),
+    ...plan.others,
+  ]);
+  // A VM that is absent or not ours keeps the lab unhealthy whatever we wait for: one check, then report.
+  const waitSeconds = plan.others.length > 0 ? 0 : (opts.readySeconds ?? 300);
+  const t0 = Date.now();
+  const deadline = t0 + waitSeconds * 1000;
+  for (;;) {
+    const status = await collectStatus(config, { env, probeTimeoutMs: opts.probeTimeoutMs });
+    if (status.healthy) {
+      return { ok: true, vms, status, readyAfterSeconds: Math.round((Date.now() - t0) / 1000) };
+    }
+    if (Date.now() >= deadline) return { ok: false, vms, status };
+    await sleep(opts.readyPollMs ?? 5_000);
+  }
+}
+
+function inConfigOrder(config: LabConfig, vms: VmPower[]): VmPower[] {
+  const order = allNodes(config).map(({ node }) => node.name);
+  return [...vms].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
+
+/** One line per VM, for the terminal. */
+export function formatPower(vms: readonly VmPower[]): string {
+  const width = Math.max(...vms.map((v) => v.name.length), 2);
+  return vms.map((v) => `${v.name.padEnd(width)}  ${v.action.padEnd(15)}  ${v.detail}\n`).join("");
+}

@@ -1,0 +1,288 @@
+/**
+ * `npm run stop` / `npm run start` (issue 12) against the fake `tart` (test/fakes/tart: `tart run` loops, guest
+ * poweroff through `tart exec`, hangs and failures on request) and a fake Kubernetes API for the Ready check.
+ * Effects are read from the fake's state: a VM's state and how it last stopped (<vm>/stopped_by: guest | forced).
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { stringify } from "yaml";
+import { validateLabConfig } from "../lib/lab-config";
+import { startLab, stopLab, stackOwner } from "../lib/lab-power";
+import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
+import { Sandbox, sandbox } from "./harness/shell";
+
+const ROOT = path.join(__dirname, "..");
+const OWNER = "tartlab/test";
+
+const STACK = {
+  clusters: [
+    {
+      name: "dev",
+      podCidr: "10.20.0.0/16",
+      serviceCidr: "10.97.0.0/16",
+      nodes: [
+        { name: "dev-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
+        { name: "dev-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
+      ],
+    },
+  ],
+  jenkins: { enabled: false },
+};
+const config = validateLabConfig(STACK).config;
+
+let sb: Sandbox;
+let api: FakeK8sApi;
+beforeEach(async () => {
+  sb = sandbox();
+  sb.useFake("tart");
+  sb.fake("softnet", "exit 0");
+  api = await startFakeK8sApi(healthyCluster(["dev-master", "dev-worker1"]));
+  const kube = path.join(sb.home, ".tartlab", "kube");
+  mkdirSync(kube, { recursive: true });
+  writeFileSync(path.join(kube, "dev.yaml"), api.kubeconfig("dev"), { mode: 0o600 });
+});
+afterEach(async () => {
+  await api.close();
+  sb.dispose();
+});
+
+const tartDir = (vm: string) => path.join(sb.dir, "tart", vm);
+const state = (vm: string) => readFileSync(path.join(tartDir(vm), "state"), "utf8").trim();
+const stoppedBy = (vm: string) =>
+  existsSync(path.join(tartDir(vm), "stopped_by"))
+    ? readFileSync(path.join(tartDir(vm), "stopped_by"), "utf8").trim()
+    : "never";
+
+/** A fake Tart VM in `state` (no `tart run` behind it), with an owner marker when `owner` is given. */
+function vm(name: string, vmState: string, owner?: string) {
+  mkdirSync(tartDir(name), { recursive: true });
+  for (const [f, v] of Object.entries({ state: vmState, disk: "25", cpu: "2", memory: "4096", mac: "m" })) {
+    writeFileSync(path.join(tartDir(name), f), `${v}\n`);
+  }
+  if (owner) {
+    mkdirSync(path.join(sb.home, ".tartlab/vms"), { recursive: true });
+    writeFileSync(path.join(sb.home, ".tartlab/vms", `${name}.owner`), `${owner}\n`);
+  }
+}
+
+const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
+  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+  HOME: sb.home,
+  FAKE_CALLS: path.join(sb.dir, "calls.log"),
+  FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...extra,
+});
+const FAST = { readySeconds: 10, readyPollMs: 200, probeTimeoutMs: 2000, gracefulSeconds: 10 };
+/** Calls that change a VM (the Ready check's read-only `tart get`/`tart ip` do not). */
+const changesTo = (name: string) =>
+  sb.calls().filter((c) => c.split(" ").includes(name) && !/^tart (list|get|ip) /.test(c));
+
+/** Both VMs of this stack stopped, then started by `startLab` (real start.sh, real `tart run` loops). */
+async function runningLab() {
+  vm("dev-master", "stopped", OWNER);
+  vm("dev-worker1", "stopped", OWNER);
+  const r = await startLab(config, OWNER, { ...FAST, env: env() });
+  assert.equal(r.ok, true, JSON.stringify(r.vms));
+  return r;
+}
+
+describe("npm run start / stop (lib/lab-power.ts)", () => {
+  test("start: this stack's stopped VMs run again (same start.sh as pulumi up's revive), then the lab is Ready", async () => {
+    const r = await runningLab();
+    assert.deepEqual(
+      r.vms.map((v) => [v.name, v.action]),
+      [
+        ["dev-master", "started"],
+        ["dev-worker1", "started"],
+      ],
+    );
+    assert.equal(state("dev-master"), "running");
+    assert.equal(state("dev-worker1"), "running");
+    assert.equal(r.status?.healthy, true);
+    assert.ok(api.requests.includes("/api/v1/nodes"), "the Ready check asked the API server");
+    assert.equal(sb.calls().filter((c) => c.startsWith("tart run")).length, 2);
+  });
+
+  test("stop: graceful first (guest poweroff through tart exec), every VM of the stack", async () => {
+    await runningLab();
+    const r = await stopLab(config, OWNER, { ...FAST, env: env() });
+    assert.equal(r.ok, true, JSON.stringify(r.vms));
+    for (const name of ["dev-master", "dev-worker1"]) {
+      assert.equal(state(name), "stopped");
+      assert.equal(stoppedBy(name), "guest", `${name} powered itself off`);
+    }
+    assert.deepEqual(
+      r.vms.map((v) => [v.name, v.action]),
+      [
+        ["dev-master", "stopped"],
+        ["dev-worker1", "stopped"],
+      ],
+    );
+    assert.match(r.vms[0].detail, /stopped VM "dev-master" \(guest powered off\)/);
+    assert.ok(!sb.calls().some((c) => c.startsWith("tart stop")), "no hard power-off needed");
+    // Again: nothing left to stop.
+    const again = await stopLab(config, OWNER, { ...FAST, env: env() });
+    assert.deepEqual(
+      again.vms.map((v) => v.action),
+      ["already-stopped", "already-stopped"],
+    );
+  });
+
+  test("stop: a guest that ignores the poweroff is forced off after the deadline", async () => {
+    await runningLab();
+    const t0 = Date.now();
+    const r = await stopLab(config, OWNER, {
+      ...FAST,
+      gracefulSeconds: 2,
+      env: env({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }),
+    });
+    assert.equal(r.ok, true, JSON.stringify(r.vms));
+    assert.ok(Date.now() - t0 >= 2000, "waited for the graceful deadline first");
+    assert.ok(Date.now() - t0 < 15_000, "VMs are stopped in parallel, each within its deadline");
+    for (const name of ["dev-master", "dev-worker1"]) {
+      assert.equal(state(name), "stopped");
+      assert.equal(stoppedBy(name), "forced");
+    }
+    assert.match(r.vms[0].detail, /still running 2s after the guest poweroff.*forcing it off with tart stop/);
+  });
+
+  test("stop and start never touch other stacks' VMs, foreign VMs or VMs outside the config", async () => {
+    const wide = validateLabConfig({
+      ...STACK,
+      clusters: [
+        STACK.clusters[0],
+        {
+          name: "qa",
+          podCidr: "10.30.0.0/16",
+          serviceCidr: "10.98.0.0/16",
+          nodes: [
+            { name: "qa-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
+            { name: "qa-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
+          ],
+        },
+      ],
+    }).config;
+    vm("dev-master", "running", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    vm("qa-master", "running", "tartlab/other"); // same name, another stack made it
+    vm("qa-worker1", "running"); // no marker: not made by tartlab
+    vm("unrelated", "running", OWNER); // ours by marker, but not in this config
+    const stop = await stopLab(wide, OWNER, { ...FAST, gracefulSeconds: 1, env: env() });
+    assert.deepEqual(
+      stop.vms.map((v) => [v.name, v.action, v.detail]),
+      [
+        ["dev-master", "stopped", stop.vms[0].detail],
+        ["dev-worker1", "already-stopped", "is stopped"],
+        ["qa-master", "not-ours", "left alone: made by stack tartlab/other, not tartlab/test"],
+        ["qa-worker1", "not-ours", "left alone: not made by tartlab (no owner marker)"],
+      ],
+    );
+    assert.equal(state("dev-master"), "stopped");
+    for (const name of ["qa-master", "qa-worker1", "unrelated"]) {
+      assert.equal(state(name), "running", name);
+      assert.deepEqual(changesTo(name), [], `${name}: no tart call changes it`);
+    }
+
+    vm("qa-master", "stopped", "tartlab/other");
+    vm("qa-worker1", "stopped");
+    vm("unrelated", "stopped", OWNER);
+    const start = await startLab(wide, OWNER, { ...FAST, env: env() });
+    assert.equal(start.ok, false, "the lab cannot be Ready with VMs that are not ours");
+    for (const name of ["qa-master", "qa-worker1", "unrelated"]) {
+      assert.equal(state(name), "stopped", name);
+      assert.deepEqual(changesTo(name), [], `${name}: no tart call changes it`);
+    }
+    assert.equal(state("dev-master"), "running");
+  });
+
+  test("a VM that cannot be stopped fails the stop; one that cannot start fails the start", async () => {
+    vm("dev-master", "running", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    const stop = await stopLab(config, OWNER, {
+      ...FAST,
+      env: env({ FAKE_TART_EXEC_FAIL: "1", FAKE_TART_STOP_FAIL: "1" }),
+    });
+    assert.equal(stop.ok, false);
+    assert.equal(stop.vms[0].action, "failed");
+    assert.match(stop.vms[0].detail, /still running after a guest poweroff and tart stop/);
+    assert.equal(state("dev-master"), "running");
+
+    const start = await startLab(config, OWNER, { ...FAST, env: env({ FAKE_TART_RUN_FAIL: "1" }) });
+    assert.equal(start.ok, false);
+    assert.match(
+      start.vms.at(-1)!.detail,
+      /VM dev-worker1 was stopped and could not be started again:[\s\S]*tart run exited/,
+    );
+  });
+
+  test("start: a lab that is not Ready by the deadline fails, with its status", async () => {
+    api.state.nodes[1].ready = false;
+    vm("dev-master", "stopped", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    const t0 = Date.now();
+    const r = await startLab(config, OWNER, { ...FAST, readySeconds: 1, env: env() });
+    assert.equal(r.ok, false);
+    assert.ok(Date.now() - t0 < 15_000);
+    assert.equal(r.status?.healthy, false);
+    assert.equal(state("dev-master"), "running");
+  });
+
+  test("the owner is <project>/<stack>, as program.ts records it", () => {
+    assert.equal(stackOwner(ROOT, "small"), "tartlab/small");
+  });
+});
+
+describe("ops/lab.ts exit codes", () => {
+  function cli(args: string[], extra: Record<string, string> = {}) {
+    const dir = path.join(sb.dir, "project");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, "Pulumi.yaml"), "name: tartlab\nruntime: nodejs\n");
+    writeFileSync(
+      path.join(dir, "Pulumi.test.yaml"),
+      stringify({ config: Object.fromEntries(Object.entries(STACK).map(([k, v]) => [`tartlab:${k}`, v])) }),
+    );
+    return new Promise<{ code: number; out: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "ops/lab.ts"), ...args, "--dir", dir],
+        { env: env(extra), cwd: ROOT },
+      );
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      child.on("close", (code) => resolve({ code: code ?? -1, out }));
+    });
+  }
+
+  test("0 when stopped, 1 when a VM stays running, 2 on bad usage or an unknown stack", async () => {
+    vm("dev-master", "running", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    const failed = await cli(["stop", "--stack", "test"], {
+      FAKE_TART_EXEC_FAIL: "1",
+      FAKE_TART_STOP_FAIL: "1",
+    });
+    assert.equal(failed.code, 1, failed.out);
+    assert.match(failed.out, /dev-master\s+failed/);
+    const ok = await cli(["stop", "--stack", "test"], { FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(ok.code, 0, ok.out);
+    assert.equal(stoppedBy("dev-master"), "forced");
+    assert.equal((await cli(["stop", "--stack", "nope"])).code, 2);
+    assert.equal((await cli(["pause", "--stack", "test"])).code, 2);
+    assert.equal((await cli(["stop", "--timeout", "soon"])).code, 2);
+  });
+
+  test("start: 0 when Ready, 1 when not Ready within --timeout", async () => {
+    vm("dev-master", "stopped", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    const ok = await cli(["start", "--stack", "test", "--timeout", "20"]);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /stack test is Ready/);
+    api.state.nodes[0].ready = false;
+    const notReady = await cli(["start", "--stack", "test", "--timeout", "1"]);
+    assert.equal(notReady.code, 1, notReady.out);
+    assert.match(notReady.out, /stack test is not Ready/);
+  });
+});
