@@ -30,7 +30,7 @@ describe("the laptop lab, Pulumi.small.yaml", () => {
       config.clusters.map((c) => [c.name, c.nodes.map((n) => n.role)]),
       [["small", ["control-plane", "worker"]]],
     );
-    assert.deepEqual(config.jenkins, { enabled: true, cluster: "small", nodePort: 32080 });
+    assert.deepEqual(config.jenkins, { enabled: true, cluster: "small", nodePort: 32080, retainData: false });
     assert.deepEqual(loadStackConfig(ROOT, "small"), config, "status, stop and start read the same lab");
   });
 

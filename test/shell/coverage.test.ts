@@ -57,7 +57,12 @@ describe("bash line coverage (test/harness/shell.ts + tools/shell-coverage.ts)",
       script: "kubeadm-cluster/host-kubeconfig.sh",
       deleteScript: "kubeadm-cluster/host-kubeconfig-remove.sh",
       action: "delete",
-      env: { CLUSTER_NAME: "dev", KUBECONFIG_CONTENT: "x" },
+      // The remove script finds ops/kubeconfig.ts in the project dir (it edits $HOME/.kube/config: the sandbox's).
+      env: {
+        CLUSTER_NAME: "dev",
+        KUBECONFIG_CONTENT: "x",
+        TARTLAB_PROJECT_DIR: path.join(__dirname, "..", ".."),
+      },
     });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual([...readTraces(traces).keys()], ["kubeadm-cluster/host-kubeconfig-remove.sh"]);

@@ -176,6 +176,13 @@ describe("host-kubeconfig.sh: kind-style contexts in the user's kubeconfig (issu
     assert.deepEqual(userDoc(), USER_CONFIG);
   });
 
+  test("KUBECONFIG_MERGE other than true/false: refused, the user's kubeconfig unchanged", async () => {
+    const r = await step("create", env({ KUBECONFIG_MERGE: "yes" }));
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /KUBECONFIG_MERGE must be true or false, got "yes"/);
+    assert.deepEqual(userDoc(), USER_CONFIG);
+  });
+
   test("a held lock fails the step with the lock's path, the file unchanged", async () => {
     writeFileSync(`${userFile}.lock`, "");
     const before = readFileSync(userFile, "utf8");
