@@ -234,36 +234,43 @@ describe("one collection in flight", () => {
     jenkins: { enabled: false, healthy: true, problems: [] },
   });
 
-  test("concurrent page loads share one collection; the next load collects again", async () => {
-    let calls = 0;
-    let release!: () => void;
-    const dashboard = createDashboard({
-      collect: () => {
-        calls++;
-        const n = calls;
-        return new Promise((r) => (release = () => r(model(n))));
-      },
-      refreshMs: 60_000,
-      allowRemote: false,
-    });
-    await new Promise<void>((r) => dashboard.server.listen(0, "127.0.0.1", r));
-    const url = `http://127.0.0.1:${(dashboard.server.address() as AddressInfo).port}/api/status`;
-    try {
-      const loads = Array.from({ length: 5 }, () => http(url));
-      while (calls === 0) await new Promise((r) => setTimeout(r, 10));
-      await new Promise((r) => setTimeout(r, 200)); // every request has arrived and waits
-      release();
-      const bodies = (await Promise.all(loads)).map((r) => JSON.parse(r.body).checkedAt);
-      assert.equal(calls, 1);
-      assert.deepEqual(new Set(bodies), new Set([model(1).checkedAt]));
-      const next = http(url);
-      while (calls === 1) await new Promise((r) => setTimeout(r, 10));
-      release();
-      assert.equal(JSON.parse((await next).body).checkedAt, model(2).checkedAt);
-    } finally {
-      await dashboard.close();
-    }
-  });
+  // The timeout turns a collection that is never released (one per load, not shared) into a failure, not a hang.
+  test(
+    "concurrent page loads share one collection; the next load collects again",
+    { timeout: 15_000 },
+    async () => {
+      let calls = 0;
+      const pending: (() => void)[] = [];
+      const releaseAll = () => pending.splice(0).forEach((r) => r());
+      const dashboard = createDashboard({
+        collect: () => {
+          calls++;
+          const n = calls;
+          return new Promise((r) => pending.push(() => r(model(n))));
+        },
+        refreshMs: 60_000,
+        allowRemote: false,
+      });
+      await new Promise<void>((r) => dashboard.server.listen(0, "127.0.0.1", r));
+      const url = `http://127.0.0.1:${(dashboard.server.address() as AddressInfo).port}/api/status`;
+      try {
+        const loads = Array.from({ length: 5 }, () => http(url));
+        while (calls === 0) await new Promise((r) => setTimeout(r, 10));
+        await new Promise((r) => setTimeout(r, 200)); // every request has arrived and waits
+        releaseAll();
+        const bodies = (await Promise.all(loads)).map((r) => JSON.parse(r.body).checkedAt);
+        assert.equal(calls, 1, "one collection for five concurrent loads");
+        assert.deepEqual(new Set(bodies), new Set([model(1).checkedAt]));
+        const next = http(url);
+        while (calls === 1) await new Promise((r) => setTimeout(r, 10));
+        releaseAll();
+        assert.equal(JSON.parse((await next).body).checkedAt, model(2).checkedAt);
+      } finally {
+        releaseAll();
+        await dashboard.close();
+      }
+    },
+  );
 
   test("sharedCollector forgets a failed collection", async () => {
     let n = 0;

@@ -128,7 +128,7 @@ function renderCluster(c, vms) {
       el("dd", { "data-field": "kubeconfig" }, el("code", {}, c.kubeconfig)),
     ),
     nodes,
-    problemList(c.problems),
+    el("div", { class: "problems-box", "data-field": "problems" }, "Problems: ", problemList(c.problems)),
   );
 }
 
@@ -185,7 +185,7 @@ function renderJenkins(j, stack) {
         el("code", {}, `pulumi stack output jenkinsAdminPassword --show-secrets --stack ${stack}`),
       ),
     ),
-    problemList(j.problems),
+    el("div", { class: "problems-box", "data-field": "problems" }, "Problems: ", problemList(j.problems)),
   );
 }
 
