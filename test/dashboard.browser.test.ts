@@ -79,6 +79,9 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
   };
 
   before(async () => {
+    // In CI the browser test must run: a missing Chromium is a failure there, with the fix.
+    if (!existsSync(CHROMIUM))
+      throw new Error(`CI: ${CHROMIUM} is missing; .ci/run installs Debian's chromium`);
     const { chromium } = await import("playwright-core");
     lab = await startFakeLab();
     dash = await startDashboard(lab, ["--port", "0", "--interval", "0.5", "--timeout", "0.5"]);
