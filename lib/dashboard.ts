@@ -154,7 +154,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       // A page that opens while the loop waits gets the last reading at once, if it is recent.
       if (latest && Date.now() - Date.parse(latest.checkedAt) < opts.refreshMs) res.write(event(latest));
       streams.add(res);
-      req.on("close", () => streams.delete(res));
+      res.on("close", () => streams.delete(res));
       loop ??= runLoop().catch((e: Error) => {
         loop = undefined;
         for (const r of streams) r.write(`event: failure\ndata: ${JSON.stringify(e.message)}\n\n`);

@@ -272,6 +272,50 @@ describe("one collection in flight", () => {
     },
   );
 
+  test(
+    "open pages share one refresh loop, which stops when the last page leaves",
+    { timeout: 15_000 },
+    async () => {
+      let calls = 0;
+      const at: number[] = [];
+      const dashboard = createDashboard({
+        collect: async () => {
+          at.push(Date.now());
+          return model(++calls);
+        },
+        refreshMs: 100,
+        allowRemote: false,
+      });
+      await new Promise<void>((r) => dashboard.server.listen(0, "127.0.0.1", r));
+      const base = `http://127.0.0.1:${(dashboard.server.address() as AddressInfo).port}/`;
+      try {
+        /** The checkedAt of the first `count` events of one page. */
+        const page = async (count: number, ac: AbortController) => {
+          const res = await fetch(new URL("/events", base), { signal: ac.signal });
+          const reader = res.body!.getReader();
+          let text = "";
+          const seen = () => [...text.matchAll(/"checkedAt":"([^"]+)"/g)].map((m) => m[1]);
+          while (seen().length < count) text += Buffer.from((await reader.read()).value!).toString("utf8");
+          return seen().slice(0, count);
+        };
+        const [a, b] = [new AbortController(), new AbortController()];
+        await Promise.all([page(4, a), page(4, b)]);
+        a.abort();
+        b.abort();
+        // One loop for all pages: a collection, the interval, the next (a loop per page collects in between).
+        const gaps = at.slice(1).map((t, i) => t - at[i]);
+        assert.ok(gaps.length >= 3 && gaps.every((g) => g >= 95), `collections ${gaps.join(", ")} ms apart`);
+        await new Promise((r) => setTimeout(r, 400));
+        const after = calls;
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(calls, after, "no collection once no page listens");
+        assert.ok(after <= 7, `${after} collections for two pages of four events`);
+      } finally {
+        await dashboard.close();
+      }
+    },
+  );
+
   test("sharedCollector forgets a failed collection", async () => {
     let n = 0;
     const shared = sharedCollector(() =>

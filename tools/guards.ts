@@ -319,6 +319,13 @@ const GUARDS: Guard[] = [
     to: "inFlight = collect()",
     test: "test/dashboard.test.ts",
   },
+  {
+    what: "open dashboard pages share one refresh loop",
+    file: "lib/dashboard.ts",
+    from: "loop ??= runLoop()",
+    to: "loop = runLoop()",
+    test: "test/dashboard.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {
