@@ -111,8 +111,13 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   // One loop for every open page: collect, send to all, wait, repeat while anyone listens.
   const runLoop = async () => {
     while (streams.size > 0 && !closing) {
-      const s = await fresh();
-      for (const res of streams) res.write(event(s));
+      // collectStatus reports an unhealthy lab rather than throwing; if it throws anyway (a bug, or a tool's
+      // malformed output), pages are told and the loop goes on, so they recover on the next reading.
+      const message = await fresh().then(
+        event,
+        (e: Error) => `event: failure\ndata: ${JSON.stringify(e.message)}\n\n`,
+      );
+      for (const res of streams) res.write(message);
       await new Promise<void>((r) => {
         const t = setTimeout(r, opts.refreshMs);
         wake = () => {
@@ -155,10 +160,7 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       if (latest && Date.now() - Date.parse(latest.checkedAt) < opts.refreshMs) res.write(event(latest));
       streams.add(res);
       res.on("close", () => streams.delete(res));
-      loop ??= runLoop().catch((e: Error) => {
-        loop = undefined;
-        for (const r of streams) r.write(`event: failure\ndata: ${JSON.stringify(e.message)}\n\n`);
-      });
+      loop ??= runLoop();
       return;
     }
     send(res, 404, "text/plain; charset=utf-8", "not found\n");

@@ -16,6 +16,7 @@ const CHROMIUM = "/usr/bin/chromium";
 const ARTIFACTS = path.join(ROOT, "test-artifacts");
 /** Set by `npm run dashboard:screenshot`: where the README's screenshot goes. */
 const README_SHOT = process.env.TARTLAB_DASHBOARD_SCREENSHOT;
+const PROBE_S = 3;
 const inCi = process.env.CI === "true" || process.env.CI === "1";
 
 const skip =
@@ -84,7 +85,8 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
       throw new Error(`CI: ${CHROMIUM} is missing; .ci/run installs Debian's chromium`);
     const { chromium } = await import("playwright-core");
     lab = await startFakeLab();
-    dash = await startDashboard(lab, ["--port", "0", "--interval", "0.5", "--timeout", "0.5"]);
+    // Probe deadline: short enough that a hung API server shows within the test, long enough for a loaded CI box.
+    dash = await startDashboard(lab, ["--port", "0", "--interval", "0.5", "--timeout", String(PROBE_S)]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       // Flags from .library/env/machines/node.md: --no-sandbox as root; no background networking on a closed net.
@@ -190,7 +192,7 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
       await text(page, vmCell("platform-worker1", "problems")),
       /is stopped; pulumi up starts it again/,
     );
-    assert.match(await text(page, "#banner"), /^Something is wrong: 2 problems/);
+    await until(page, "#banner", /^Something is wrong: 2 problems/);
     const banner = await texts(page, "#banner li");
     assert.ok(
       banner.some((l) => /^VM platform-worker1: is stopped/.test(l)),
@@ -223,7 +225,9 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     const banner = await texts(page, "#banner li");
     assert.ok(
       banner.some(
-        (l) => l === `cluster platform: API server ${lab.platform.url} does not answer: no answer in 500 ms`,
+        (l) =>
+          l ===
+          `cluster platform: API server ${lab.platform.url} does not answer: no answer in ${PROBE_S * 1000} ms`,
       ),
       banner.join("\n"),
     );

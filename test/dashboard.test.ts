@@ -89,7 +89,7 @@ describe("npm run dashboard (fake tart, fake Kubernetes API)", () => {
   let dash: RunningDashboard;
   before(async () => {
     lab = await startFakeLab();
-    dash = await startDashboard(lab, ["--port", "0", "--interval", "1", "--timeout", "1"]);
+    dash = await startDashboard(lab, ["--port", "0", "--interval", "1"]);
   });
   after(async () => {
     await dash?.stop();
@@ -311,6 +311,38 @@ describe("one collection in flight", () => {
         assert.equal(calls, after, "no collection once no page listens");
         assert.ok(after <= 7, `${after} collections for two pages of four events`);
       } finally {
+        await dashboard.close();
+      }
+    },
+  );
+
+  test(
+    "a collection that throws is reported to open pages, and the next reading follows",
+    { timeout: 15_000 },
+    async () => {
+      let calls = 0;
+      const dashboard = createDashboard({
+        collect: async () => {
+          if (++calls === 1) throw new Error("Unexpected end of JSON input");
+          return model(calls);
+        },
+        refreshMs: 100,
+        allowRemote: false,
+      });
+      await new Promise<void>((r) => dashboard.server.listen(0, "127.0.0.1", r));
+      const ac = new AbortController();
+      try {
+        const url = `http://127.0.0.1:${(dashboard.server.address() as AddressInfo).port}/events`;
+        const reader = (await fetch(url, { signal: ac.signal })).body!.getReader();
+        let text = "";
+        while (!text.includes("event: status"))
+          text += Buffer.from((await reader.read()).value!).toString("utf8");
+        assert.match(
+          text,
+          /event: failure\ndata: "Unexpected end of JSON input"\n\n(.|\n)*event: status\ndata: /,
+        );
+      } finally {
+        ac.abort();
         await dashboard.close();
       }
     },

@@ -219,10 +219,14 @@ function connect() {
     conn.className = "conn live";
     conn.textContent = "live";
   });
-  events.addEventListener("status", (e) => render(JSON.parse(e.data)));
+  events.addEventListener("status", (e) => {
+    conn.className = "conn live";
+    conn.textContent = "live";
+    render(JSON.parse(e.data));
+  });
   events.addEventListener("failure", (e) => {
     conn.className = "conn lost";
-    conn.textContent = `status failed: ${JSON.parse(e.data)}`;
+    conn.textContent = `reading the lab failed: ${JSON.parse(e.data)}; retrying`;
   });
   // EventSource reconnects by itself (retry: 2000); say so meanwhile, the data shown may be old.
   events.addEventListener("error", () => {
