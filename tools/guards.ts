@@ -552,6 +552,41 @@ const GUARDS: Guard[] = [
     to: '"",',
     test: "test/small-stack.test.ts",
   },
+  {
+    what: "the dashboard binds a non-loopback address only with --allow-remote",
+    file: "lib/dashboard.ts",
+    from: "if (isLoopback(host) || allowRemote) return undefined;",
+    to: "return undefined;",
+    test: "test/dashboard.test.ts",
+  },
+  {
+    what: "the dashboard is read-only (405 for anything but GET and HEAD)",
+    file: "lib/dashboard.ts",
+    from: 'if (req.method !== "GET" && req.method !== "HEAD") {',
+    to: "if (false) {",
+    test: "test/dashboard.test.ts",
+  },
+  {
+    what: "the dashboard answers only requests naming a loopback host (DNS rebinding)",
+    file: "lib/dashboard.ts",
+    from: "if (!opts.allowRemote && !isLoopback(host)) {",
+    to: "if (false) {",
+    test: "test/dashboard.test.ts",
+  },
+  {
+    what: "concurrent dashboard loads share one in-flight collection",
+    file: "lib/dashboard.ts",
+    from: "inFlight ??= collect()",
+    to: "inFlight = collect()",
+    test: "test/dashboard.test.ts",
+  },
+  {
+    what: "open dashboard pages share one refresh loop",
+    file: "lib/dashboard.ts",
+    from: "loop ??= runLoop()",
+    to: "loop = runLoop()",
+    test: "test/dashboard.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -1,0 +1,253 @@
+/**
+ * The dashboard page in a real headless Chromium (Debian's `chromium`, driven by playwright-core; .ci/run installs
+ * it), served by `npm run dashboard` against the fake lab (fake tart, fake Kubernetes API servers, a Jenkins
+ * stand-in). It asserts what a person sees, and that the page updates live when the lab changes, without a reload.
+ * Screenshots go to test-artifacts/ (git-ignored); `npm run dashboard:screenshot` also writes docs/dashboard.png.
+ * Without Chromium it skips with the reason, except in CI (CI=true), where it must run.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { FakeLab, ROOT, RunningDashboard, startDashboard, startFakeLab } from "./harness/fake-lab";
+
+const CHROMIUM = "/usr/bin/chromium";
+const ARTIFACTS = path.join(ROOT, "test-artifacts");
+/** Set by `npm run dashboard:screenshot`: where the README's screenshot goes. */
+const README_SHOT = process.env.TARTLAB_DASHBOARD_SCREENSHOT;
+const PROBE_S = 3;
+const inCi = process.env.CI === "true" || process.env.CI === "1";
+
+const skip =
+  !existsSync(CHROMIUM) && !inCi
+    ? `${CHROMIUM} not found (Debian: apt-get install -y chromium; .ci/run installs it)`
+    : false;
+
+/** The text of every element matching `sel`, as a person reads it. */
+const texts = (page: Page, sel: string) => page.locator(sel).allInnerTexts();
+const text = async (page: Page, sel: string) => (await page.locator(sel).innerText()).trim();
+
+/** Waits until `sel` reads `want` (the page updates itself from /events). */
+async function until(page: Page, sel: string, want: string | RegExp, timeout = 20_000) {
+  const deadline = Date.now() + timeout;
+  let last = "";
+  while (Date.now() < deadline) {
+    const loc = page.locator(sel);
+    last = (await loc.count()) > 0 ? (await loc.first().innerText()).trim() : "(absent)";
+    if (typeof want === "string" ? last === want : want.test(last)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${sel} still reads ${JSON.stringify(last)} after ${timeout} ms, wanted ${want}`);
+}
+
+const vmCell = (vm: string, col: string) => `tr[data-vm="${vm}"] td[data-col="${col}"]`;
+const nodeCell = (cluster: string, node: string, col: string) =>
+  `article[data-cluster="${cluster}"] tr[data-node="${node}"] td[data-col="${col}"]`;
+const field = (cluster: string, f: string) => `article[data-cluster="${cluster}"] [data-field="${f}"]`;
+
+/** T08: no empty cell, and no bare number where a state, an address or a version belongs. */
+async function everyCellSaysSomething(page: Page) {
+  const cells = await page.locator("td, dd").allInnerTexts();
+  assert.ok(cells.length > 30, `${cells.length} cells`);
+  for (const c of cells) assert.notEqual(c.trim(), "", "an empty cell");
+  for (const sel of [
+    'td[data-col="state"]',
+    'td[data-col="ip"]',
+    'td[data-col="ready"]',
+    '[data-field="api"]',
+  ]) {
+    for (const c of await texts(page, sel)) assert.doesNotMatch(c.trim(), /^\d+$/, `${sel} reads ${c}`);
+  }
+}
+
+describe("the dashboard page in headless Chromium", { skip }, () => {
+  let lab: FakeLab;
+  let dash: RunningDashboard;
+  let browser: Browser;
+  let page: Page;
+  let navigations = 0;
+
+  const shot = async (name: string) => {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  };
+  /** The same document since the first load: no reload, no navigation. */
+  const sameDocument = async (timeOrigin: number) => {
+    assert.equal(await page.evaluate(() => performance.timeOrigin), timeOrigin, "the page was reloaded");
+    assert.equal(await page.evaluate(() => (globalThis as any).__sameDocument), true);
+    assert.equal(navigations, 1, "one navigation only");
+  };
+
+  before(async () => {
+    // In CI the browser test must run: a missing Chromium is a failure there, with the fix.
+    if (!existsSync(CHROMIUM))
+      throw new Error(`CI: ${CHROMIUM} is missing; .ci/run installs Debian's chromium`);
+    const { chromium } = await import("playwright-core");
+    lab = await startFakeLab();
+    // Probe deadline: short enough that a hung API server shows within the test, long enough for a loaded CI box.
+    dash = await startDashboard(lab, ["--port", "0", "--interval", "0.5", "--timeout", String(PROBE_S)]);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Flags from .library/env/machines/node.md: --no-sandbox as root; no background networking on a closed net.
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.on("framenavigated", (f) => {
+      if (f === page.mainFrame()) navigations++;
+    });
+    await page.goto(dash.url);
+    await page.evaluate(() => ((globalThis as any).__sameDocument = true));
+  });
+  after(async () => {
+    await browser?.close();
+    await dash?.stop();
+    await lab?.close();
+  });
+
+  test("the healthy lab: clusters, nodes, VMs, Jenkins, a green banner, when it was read", async () => {
+    await until(page, "#banner", /^Lab healthy/);
+    assert.equal(await text(page, "#stack"), "stack test");
+    assert.deepEqual(await texts(page, "article[data-cluster] h3"), ["cluster platform", "cluster dev"]);
+    assert.equal(await text(page, field("platform", "api")), "reachable (v1.34.1)");
+    assert.equal(await text(page, field("platform", "ready")), "2 of 2");
+    assert.equal(await text(page, field("platform", "cilium")), "2/2 agents ready");
+    assert.equal(await text(page, field("platform", "storage")), "local-path");
+    assert.deepEqual(
+      await page
+        .locator('article[data-cluster="platform"] tbody tr')
+        .evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll("td")].map((td) => td.innerText))),
+      [
+        ["platform-master", "control-plane", "Ready", "v1.34.1", "127.0.0.1"],
+        ["platform-worker1", "worker", "Ready", "v1.34.1", "192.168.64.11"],
+      ],
+    );
+    assert.deepEqual(
+      await page
+        .locator("#vms tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) => [...r.querySelectorAll("td")].slice(0, 8).map((td) => td.innerText)),
+        ),
+      [
+        [
+          "platform-master",
+          "platform",
+          "control-plane",
+          "running",
+          "127.0.0.1",
+          "2",
+          "4096 MB",
+          "stack test",
+        ],
+        ["platform-worker1", "platform", "worker", "running", "192.168.64.11", "2", "4096 MB", "stack test"],
+        ["dev-master", "dev", "control-plane", "running", "192.168.64.12", "2", "4096 MB", "stack test"],
+      ],
+    );
+    const jenkinsUrl = `http://127.0.0.1:${lab.jenkins.port}`;
+    assert.equal(await page.locator('[data-field="jenkins-url"] a').getAttribute("href"), jenkinsUrl);
+    assert.equal(await text(page, '[data-field="jenkins-state"]'), "reachable (HTTP 200)");
+    assert.match(
+      await text(page, '[data-field="jenkins-password"]'),
+      /pulumi stack output jenkinsAdminPassword --show-secrets --stack test/,
+    );
+    assert.match(await text(page, "#checked-at"), /^read at .+ \(\d+ s ago\)$/);
+    const read = Date.parse((await page.locator("#checked-at").getAttribute("data-checked-at")) ?? "");
+    assert.ok(Math.abs(Date.now() - read) < 30_000, "read just now");
+    assert.equal(await text(page, "#connection"), "live");
+    await everyCellSaysSomething(page);
+    await shot("healthy");
+    if (README_SHOT) {
+      await page.screenshot({ path: path.resolve(ROOT, README_SHOT), fullPage: true });
+    }
+  });
+
+  test("no secret of the fakes in the rendered page", async () => {
+    const html = await page.content();
+    for (const s of lab.secrets()) assert.ok(!html.includes(s), `secret ${s.slice(0, 12)}… on the page`);
+    assert.ok(!lab.sb.calls().some((c) => c.startsWith("pulumi")));
+  });
+
+  test("live: a stopped VM and a VM without IP appear without a reload, with the banner", async () => {
+    const timeOrigin = await page.evaluate(() => performance.timeOrigin);
+    const firstRead = await page.locator("#checked-at").getAttribute("data-checked-at");
+    lab.vm("platform-worker1", "stopped", "192.168.64.11"); // its lease file still holds the old address
+    lab.vm("dev-master", "running"); // no DHCP lease
+    await until(page, vmCell("platform-worker1", "state"), "stopped");
+    await until(page, vmCell("dev-master", "ip"), "no IP");
+    assert.equal(
+      await text(page, vmCell("platform-worker1", "ip")),
+      "no IP",
+      "no stale address for a stopped VM",
+    );
+    assert.equal(await text(page, vmCell("dev-master", "state")), "running");
+    assert.equal(await text(page, vmCell("platform-worker1", "cpus")), "2");
+    assert.match(
+      await text(page, vmCell("platform-worker1", "problems")),
+      /is stopped; pulumi up starts it again/,
+    );
+    await until(page, "#banner", /^Something is wrong: 2 problems/);
+    const banner = await texts(page, "#banner li");
+    assert.ok(
+      banner.some((l) => /^VM platform-worker1: is stopped/.test(l)),
+      banner.join("\n"),
+    );
+    assert.ok(
+      banner.some((l) => /^VM dev-master: running but has no IP address/.test(l)),
+      banner.join("\n"),
+    );
+    assert.equal(await page.locator("#banner").getAttribute("role"), "alert");
+    assert.equal(await text(page, nodeCell("platform", "platform-worker1", "ip")), "no IP");
+    assert.notEqual(await page.locator("#checked-at").getAttribute("data-checked-at"), firstRead);
+    await everyCellSaysSomething(page);
+    await sameDocument(timeOrigin);
+    await shot("stopped-vm-no-ip");
+  });
+
+  test("an API server that does not answer, and a NotReady node", async () => {
+    const timeOrigin = await page.evaluate(() => performance.timeOrigin);
+    lab.heal();
+    await until(page, "#banner", /^Lab healthy/);
+    lab.platform.state.hang = true;
+    lab.dev.state.nodes[0].ready = false;
+    await until(page, field("platform", "api"), "unreachable");
+    await until(page, nodeCell("dev", "dev-master", "ready"), "NotReady");
+    assert.equal(await text(page, field("platform", "nodes")), "nodes unknown (API unreachable)");
+    assert.equal(await text(page, field("platform", "cilium")), "unknown (API unreachable)");
+    assert.equal(await text(page, field("platform", "storage")), "unknown (API unreachable)");
+    assert.equal(await text(page, field("dev", "ready")), "0 of 1");
+    const banner = await texts(page, "#banner li");
+    assert.ok(
+      banner.some(
+        (l) =>
+          l ===
+          `cluster platform: API server ${lab.platform.url} does not answer: no answer in ${PROBE_S * 1000} ms`,
+      ),
+      banner.join("\n"),
+    );
+    assert.ok(banner.includes("cluster dev: node dev-master is NotReady"), banner.join("\n"));
+    assert.equal(await page.locator('article[data-cluster="platform"]').getAttribute("class"), "card bad");
+    await everyCellSaysSomething(page);
+    await shot("api-down-notready");
+    lab.heal();
+    await until(page, "#banner", /^Lab healthy/);
+    assert.equal(await text(page, field("platform", "api")), "reachable (v1.34.1)");
+    await sameDocument(timeOrigin);
+  });
+
+  test("the page says when the dashboard server is gone", async () => {
+    await dash.stop();
+    await until(page, "#connection", "dashboard server unreachable, retrying");
+    // The last reading stays on the page, with its time.
+    assert.match(await text(page, "#checked-at"), /^read at /);
+  });
+});
+
+// Keep the artifact dir from filling up across runs: each run writes its own set.
+if (!skip) rmSync(ARTIFACTS, { recursive: true, force: true });
