@@ -11,6 +11,7 @@ import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
+import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "./lib/cluster-record";
 import { LabConfig } from "./lib/lab-config";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { ReviveResult } from "./lib/revive";
@@ -22,6 +23,11 @@ export interface ProgramOptions {
   readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
   readonly packageIndex?: (minor: string) => Promise<string>;
+  /**
+   * The clusters' version records on the Mac (lib/cluster-record.ts); left out offline, where every cluster
+   * counts as new.
+   */
+  readonly clusterRecords?: (config: LabConfig) => ClusterRecords;
 }
 
 /** The nodes' architecture: arm64 Ubuntu on Apple Silicon (V01, V05). */
@@ -45,9 +51,16 @@ export function prepareLab(opts: ProgramOptions) {
       );
     }
   }
+  const records = opts.clusterRecords?.(config) ?? {};
+  const versionProblems = versionChangeProblems(config, records);
+  if (versionProblems.length > 0) {
+    throw new pulumi.RunError(
+      `version preflight failed; nothing was changed:\n${versionProblems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
   for (const w of warnings) pulumi.log.warn(w);
   reviveVms(config, opts);
-  return { config, secrets };
+  return { config, secrets, records };
 }
 
 function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
@@ -58,11 +71,12 @@ function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
-export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
+export function buildLab({ config, secrets, records }: ReturnType<typeof prepareLab>) {
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
 
   const clusters = config.clusters.map((cluster) => {
+    const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
       const vm = new TartVm(spec.name, {
         baseImage: config.baseImage,
@@ -73,7 +87,9 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
       });
-      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
+      // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
+      const kubernetesVersion = nodeVersion(cluster, spec.name, record);
+      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion, ssh });
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first
@@ -81,7 +97,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
       spec: cluster,
       controlPlane,
       workers,
-      kubernetesVersion: config.kubernetesVersion,
+      record: nextRecord(cluster, record),
       loginUser: config.sshUser,
     });
     const cilium = new CiliumInstall(cluster.name, {
@@ -138,7 +154,13 @@ export async function checkPackagesPreflight(
   read: (minor: string) => Promise<string>,
   dryRun: boolean,
 ): Promise<void> {
-  const r = await checkKubernetesPackages(config.kubernetesVersion, NODE_ARCH, read);
+  // Every version a cluster may install: the lab's and each cluster's own.
+  const versions = [...new Set([config.kubernetesVersion, ...config.clusters.map((c) => c.kubernetesVersion)])];
+  const results = await Promise.all(versions.map((v) => checkKubernetesPackages(v, NODE_ARCH, read)));
+  const r = {
+    problems: results.flatMap((x) => x.problems),
+    unreachable: results.find((x) => x.unreachable !== undefined)?.unreachable,
+  };
   if (r.problems.length > 0) {
     throw new pulumi.RunError(
       `package preflight failed; nothing was created:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
