@@ -11,6 +11,7 @@ set -euo pipefail
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.36)}"
 : "${K8S_PATCH:=}" # optional exact patch, e.g. 1.36.1
 : "${UPGRADE_TIMEOUT_SECONDS:=900}"
+: "${RETRY_PAUSE_SECONDS:=5}"
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
@@ -22,11 +23,12 @@ _retry() {
       echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * 5))
+    sleep $((attempt * RETRY_PAUSE_SECONDS))
     attempt=$((attempt + 1))
   done
 }
-_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
+# Its output goes to stderr: stdout is the version this step prints for the next steps.
+_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
 _minor() { cut -d. -f2 <<<"${1#v}"; }
 # V04: the pkgs.k8s.io repository of one minor, with its own keyring (kubernetes.io "Changing the Kubernetes
 # package repository": the list file names the minor).

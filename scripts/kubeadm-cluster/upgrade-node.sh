@@ -8,6 +8,7 @@ set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"
 : "${UPGRADE_TIMEOUT_SECONDS:=600}"
+: "${RETRY_PAUSE_SECONDS:=5}"
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
@@ -18,11 +19,12 @@ _retry() {
       echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * 5))
+    sleep $((attempt * RETRY_PAUSE_SECONDS))
     attempt=$((attempt + 1))
   done
 }
-_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
+# Its output goes to stderr: stdout is the version this step prints for the next steps.
+_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
 _minor() { cut -d. -f2 <<<"${1#v}"; }
 _repo() {
   local arch keyring url key
