@@ -91,7 +91,8 @@ const planFor = (config: Config, opts?: PlanOptions, state = deployed): Promise<
 /** The state after `pulumi up` of `config` over the deployed lab (the control plane upgrade prints v1.36.1). */
 const deployAt = (config: Config, records = recordsOf(deployed)) =>
   deploy(labProgram(config, records), {
-    stdout: (n) => (n === "platform-upgrade" ? "v1.36.1" : defaultStdout(n)),
+    stdout: (n) =>
+      ({ "platform-upgrade": "v1.36.1", "platform-worker3-ready": "v1.36.1" })[n] ?? defaultStdout(n),
   });
 /** The decoded script environment of a stored Command. */
 const envIn = (state: State, name: string) =>
@@ -189,6 +190,9 @@ describe("issue 10 table, default lab, today", () => {
     const after = await deployAt(grown, recordsOf(upgraded));
     assert.equal(envIn(after, "platform-worker3-prepare").K8S_MINOR, "1.36");
     assert.equal(envIn(after, "platform-worker1-prepare").K8S_MINOR, "1.35");
+    // It joins at its own kubeadm's version (the control plane's `ready` still says what init ran with).
+    assert.equal(envIn(after, "platform-platform-worker3-join").KUBERNETES_VERSION, "v1.36.1");
+    assert.equal(envIn(after, "platform-platform-worker1-join").KUBERNETES_VERSION, "v1.35.2");
   });
 
   test("row 4 (fixed): 1.35 -> 1.34, a skipped minor, or the lab-wide version of several clusters at once: refused before anything changes", async () => {
