@@ -155,7 +155,9 @@ export async function checkPackagesPreflight(
   dryRun: boolean,
 ): Promise<void> {
   // Every version a cluster may install: the lab's and each cluster's own.
-  const versions = [...new Set([config.kubernetesVersion, ...config.clusters.map((c) => c.kubernetesVersion)])];
+  const versions = [
+    ...new Set([config.kubernetesVersion, ...config.clusters.map((c) => c.kubernetesVersion)]),
+  ];
   const results = await Promise.all(versions.map((v) => checkKubernetesPackages(v, NODE_ARCH, read)));
   const r = {
     problems: results.flatMap((x) => x.problems),

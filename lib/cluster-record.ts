@@ -25,7 +25,10 @@ export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>
 const VERSION_RE = /^1\.\d+(\.\d+)?$/;
 
 /** Where the record of a cluster lives; TARTLAB_HOME (tests) replaces ~/.tartlab as the scripts do. */
-export function recordPath(cluster: string, home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab")) {
+export function recordPath(
+  cluster: string,
+  home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab"),
+) {
   return path.join(home, "clusters", `${cluster}.json`);
 }
 
@@ -48,7 +51,8 @@ export function parseClusterRecord(text: string, file: string): ClusterRecord {
   const nodes = raw.nodes;
   if (nodes === null || typeof nodes !== "object" || Array.isArray(nodes)) fail("nodes is not an object");
   for (const [n, v] of Object.entries(nodes)) {
-    if (typeof v !== "string" || !VERSION_RE.test(v)) fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
+    if (typeof v !== "string" || !VERSION_RE.test(v))
+      fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
   }
   return { kubernetesVersion: raw.kubernetesVersion, nodes: nodes as Record<string, string> };
 }

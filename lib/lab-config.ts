@@ -420,7 +420,8 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       clusters.push({
         name: c.name,
         kubernetesVersion: ownVersion ?? kubernetesVersion ?? VERSIONS.kubernetes,
-        kubernetesVersionKey: ownVersion === undefined ? `${NS}:kubernetesVersion` : `${ck}.kubernetesVersion`,
+        kubernetesVersionKey:
+          ownVersion === undefined ? `${NS}:kubernetesVersion` : `${ck}.kubernetesVersion`,
         id,
         podCidr: c.podCidr,
         serviceCidr: c.serviceCidr,
