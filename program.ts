@@ -11,6 +11,7 @@ import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
+import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "./lib/cluster-record";
 import { LabConfig } from "./lib/lab-config";
 import { DataCheck } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
@@ -28,6 +29,11 @@ export interface ProgramOptions {
    * left out offline.
    */
   readonly dataGuard?: (config: LabConfig, owner: string) => Promise<DataCheck>;
+  /**
+   * The clusters' version records on the Mac (lib/cluster-record.ts); left out offline, where every cluster
+   * counts as new.
+   */
+  readonly clusterRecords?: (config: LabConfig) => ClusterRecords;
 }
 
 /** The nodes' architecture: arm64 Ubuntu on Apple Silicon (V01, V05). */
@@ -51,9 +57,16 @@ export function prepareLab(opts: ProgramOptions) {
       );
     }
   }
+  const records = opts.clusterRecords?.(config) ?? {};
+  const versionProblems = versionChangeProblems(config, records);
+  if (versionProblems.length > 0) {
+    throw new pulumi.RunError(
+      `version preflight failed; nothing was changed:\n${versionProblems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
   for (const w of warnings) pulumi.log.warn(w);
   reviveVms(config, opts);
-  return { config, secrets };
+  return { config, secrets, records };
 }
 
 function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
@@ -64,11 +77,12 @@ function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
-export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
+export function buildLab({ config, secrets, records }: ReturnType<typeof prepareLab>) {
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
 
   const clusters = config.clusters.map((cluster) => {
+    const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
       const vm = new TartVm(spec.name, {
         baseImage: config.baseImage,
@@ -79,7 +93,9 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
       });
-      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
+      // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
+      const kubernetesVersion = nodeVersion(cluster, spec.name, record);
+      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion, ssh });
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first
@@ -87,7 +103,7 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
       spec: cluster,
       controlPlane,
       workers,
-      kubernetesVersion: config.kubernetesVersion,
+      record: nextRecord(cluster, record),
       loginUser: config.sshUser,
       contexts: config.kubeconfig,
     });
@@ -146,7 +162,15 @@ export async function checkPackagesPreflight(
   read: (minor: string) => Promise<string>,
   dryRun: boolean,
 ): Promise<void> {
-  const r = await checkKubernetesPackages(config.kubernetesVersion, NODE_ARCH, read);
+  // Every version a cluster may install: the lab's and each cluster's own.
+  const versions = [
+    ...new Set([config.kubernetesVersion, ...config.clusters.map((c) => c.kubernetesVersion)]),
+  ];
+  const results = await Promise.all(versions.map((v) => checkKubernetesPackages(v, NODE_ARCH, read)));
+  const r = {
+    problems: results.flatMap((x) => x.problems),
+    unreachable: results.find((x) => x.unreachable !== undefined)?.unreachable,
+  };
   if (r.problems.length > 0) {
     throw new pulumi.RunError(
       `package preflight failed; nothing was created:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,

@@ -7,8 +7,9 @@ export interface K8sNodeArgs {
   /** The VM's IP (TartVm.ip); every step depends on it, so nothing runs before the VM has an address. */
   readonly ip: pulumi.Input<string>;
   /**
-   * Kubernetes version from config: "1.33" (the newest patch of that minor when the node is first prepared; kept
-   * on re-runs) or "1.33.4" (exact; changing it moves the packages).
+   * Kubernetes version the node is prepared with: "1.33" (the newest patch of that minor when the node is first
+   * prepared; kept on re-runs) or "1.33.4" (exact). For an existing node this is the version it was created with
+   * (lib/cluster-record.ts): a version change is the cluster's upgrade steps' job, never node preparation's.
    */
   readonly kubernetesVersion: string;
   readonly ssh: SshSettings;
@@ -27,6 +28,8 @@ export class K8sNode extends pulumi.ComponentResource {
    */
   public readonly ready: command.remote.Command;
   public readonly connection: command.types.input.remote.ConnectionArgs;
+  /** The version string the node steps carry (lib/cluster-record.ts `nodeVersion`: kept once the node exists). */
+  public readonly kubernetesVersion: string;
 
   constructor(name: string, args: K8sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:K8sNode", name, {}, opts);
@@ -37,6 +40,7 @@ export class K8sNode extends pulumi.ComponentResource {
       K8S_MINOR: `${major}.${minor}`,
       K8S_PATCH: patch === undefined ? "" : args.kubernetesVersion,
     };
+    this.kubernetesVersion = args.kubernetesVersion;
     this.ip = pulumi.output(args.ip);
     this.connection = sshConnection(this.ip, args.ssh);
 

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { K8sNode } from "./k8s-node";
 import * as path from "node:path";
+import { ClusterRecord } from "../lib/cluster-record";
 import { ClusterSpec, KubeconfigSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
 import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
@@ -18,10 +19,10 @@ export interface KubeadmClusterArgs {
   readonly controlPlane: ClusterMember;
   readonly workers: readonly ClusterMember[];
   /**
-   * "1.33" or "1.33.4" (validated string, V02), as the nodes were prepared with; the exact version the cluster
-   * runs is read from the control plane's installed kubeadm (its `ready` step).
+   * What `version-record` writes on the Mac once init, joins and upgrades succeeded (lib/cluster-record.ts
+   * `nextRecord`): the version the cluster now runs and each node's preparation version.
    */
-  readonly kubernetesVersion: string;
+  readonly record: ClusterRecord;
   /** The VM's login user, who gets a kubeconfig too (V10). */
   readonly loginUser: string;
   /** Whether the Mac's kubeconfig gets this cluster's context (kind-style), and whether it becomes current. */
@@ -46,6 +47,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly provider: k8s.Provider;
   /** One resource per worker that completes when the worker has joined and registered. */
   public readonly joins: command.remote.Command[];
+  /** The control plane's upgrade step; its stdout is the exact version the control plane runs. */
+  public readonly upgrade: command.remote.Command;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:KubeadmCluster", name, {}, opts);
@@ -166,7 +169,13 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: {
               NODE_NAME: w.name,
-              KUBERNETES_VERSION: version,
+              // A worker prepared at the control plane's version joins at the control plane's exact version; one
+              // added after an upgrade was prepared at the cluster's current version and joins at its own
+              // (init's version is the first build's: the control plane's `ready` step never re-runs).
+              KUBERNETES_VERSION:
+                w.node.kubernetesVersion === cp.node.kubernetesVersion
+                  ? version
+                  : w.node.ready.stdout.apply(parseKubeadmVersion),
               CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
               JOIN_CONFIG: pulumi.secret(
                 pulumi
@@ -195,6 +204,81 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: [join] },
       );
     });
+
+    // Issue 10: a version change is a kubeadm upgrade of this cluster alone, one step after another: the control
+    // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
+    // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
+    // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
+    const [major, minor, patch] = args.spec.kubernetesVersion.split(".");
+    this.upgrade = new command.remote.Command(
+      `${name}-upgrade`,
+      {
+        connection: cp.node.connection,
+        ...scriptCommand({
+          create: "kubeadm-cluster/upgrade-control-plane.sh",
+          sudo: true,
+          env: {
+            NODE_NAME: cp.name,
+            K8S_MINOR: `${major}.${minor}`,
+            K8S_PATCH: patch === undefined ? "" : args.spec.kubernetesVersion,
+          },
+        }),
+      },
+      { parent: this, dependsOn: [this.init] },
+    );
+    const cpVersion = this.upgrade.stdout.apply(parseKubeadmVersion);
+    let previous: pulumi.Resource = this.upgrade;
+    args.workers.forEach((w, i) => {
+      const drain = new command.remote.Command(
+        `${name}-${w.name}-drain`,
+        {
+          connection: cp.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/upgrade-drain.sh",
+            sudo: true,
+            env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+          }),
+        },
+        { parent: this, dependsOn: [previous, this.joins[i]] },
+      );
+      const upgrade = new command.remote.Command(
+        `${name}-${w.name}-upgrade`,
+        {
+          connection: w.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/upgrade-node.sh",
+            sudo: true,
+            env: { NODE_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+          }),
+        },
+        { parent: this, dependsOn: [drain] },
+      );
+      previous = new command.remote.Command(
+        `${name}-${w.name}-uncordon`,
+        {
+          connection: cp.node.connection,
+          ...scriptCommand({
+            create: "kubeadm-cluster/upgrade-uncordon.sh",
+            sudo: true,
+            env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+          }),
+        },
+        { parent: this, dependsOn: [upgrade] },
+      );
+    });
+    // Written only after every step above succeeded: a failed upgrade leaves the old record, so the next run
+    // retries the upgrade (its finished steps are no-ops) with the same checks (lib/cluster-record.ts).
+    new command.local.Command(
+      `${name}-version-record`,
+      {
+        ...scriptCommand({
+          create: "kubeadm-cluster/version-record.sh",
+          delete: "kubeadm-cluster/version-record-remove.sh",
+          env: { CLUSTER_NAME: args.spec.name, RECORD: JSON.stringify(args.record) },
+        }),
+      },
+      { parent: this, dependsOn: [previous, ...this.joins] },
+    );
 
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: this.apiServer });
   }

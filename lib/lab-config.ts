@@ -35,6 +35,13 @@ export interface ClusterSpec {
   readonly podCidr: string;
   readonly serviceCidr: string;
   readonly nodes: readonly NodeSpec[];
+  /**
+   * The Kubernetes version this cluster should run: its own `kubernetesVersion`, else the lab's (V02: a validated
+   * string). Changing it upgrades that cluster alone (components/kubeadm-cluster.ts, lib/cluster-record.ts).
+   */
+  readonly kubernetesVersion: string;
+  /** The config key `kubernetesVersion` came from, for messages (the cluster's own key or the lab's). */
+  readonly kubernetesVersionKey: string;
 }
 
 export interface JenkinsSpec {
@@ -115,6 +122,8 @@ const clusterSchema = z.strictObject({
   serviceCidr: z.string({
     error: (i) => `must be a CIDR string such as "10.96.0.0/16", got ${show(i.input)}`,
   }),
+  // Checked by checkKubernetes (V02: a number is refused with the hint to quote it).
+  kubernetesVersion: z.unknown().optional(),
   nodes: z.array(nodeSchema).min(1, { error: "must list at least one node (the control plane)" }),
 });
 
@@ -188,8 +197,12 @@ export function checkVersion(key: string, raw: unknown, problems: string[]): str
   return raw;
 }
 
-function checkKubernetes(raw: unknown, problems: string[], warnings: string[]): string | undefined {
-  const key = `${NS}:kubernetesVersion`;
+function checkKubernetes(
+  key: string,
+  raw: unknown,
+  problems: string[],
+  warnings: string[],
+): string | undefined {
   const v = checkVersion(key, raw, problems);
   if (v === undefined) return undefined;
   const [major, minor] = v.split(".").map(Number);
@@ -294,7 +307,12 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   const problems: string[] = [];
   const warnings: string[] = [];
 
-  const kubernetesVersion = checkKubernetes(raw.kubernetesVersion ?? VERSIONS.kubernetes, problems, warnings);
+  const kubernetesVersion = checkKubernetes(
+    `${NS}:kubernetesVersion`,
+    raw.kubernetesVersion ?? VERSIONS.kubernetes,
+    problems,
+    warnings,
+  );
   const ciliumVersion = checkCilium(
     raw.ciliumVersion ?? VERSIONS.cilium,
     kubernetesVersion,
@@ -430,8 +448,15 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
         ranges.push(r);
       }
 
+      const ownVersion =
+        c.kubernetesVersion === undefined
+          ? undefined
+          : checkKubernetes(`${ck}.kubernetesVersion`, c.kubernetesVersion, problems, warnings);
       clusters.push({
         name: c.name,
+        kubernetesVersion: ownVersion ?? kubernetesVersion ?? VERSIONS.kubernetes,
+        kubernetesVersionKey:
+          ownVersion === undefined ? `${NS}:kubernetesVersion` : `${ck}.kubernetesVersion`,
         id,
         podCidr: c.podCidr,
         serviceCidr: c.serviceCidr,

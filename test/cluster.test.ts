@@ -294,7 +294,15 @@ describe("clusters in the default lab", () => {
     ]);
     assert.equal(
       ciliumValues(
-        { name: "x", id: 9, podCidr: "10.9.0.0/16", serviceCidr: "10.99.0.0/16", nodes: [] },
+        {
+          name: "x",
+          id: 9,
+          podCidr: "10.9.0.0/16",
+          serviceCidr: "10.99.0.0/16",
+          nodes: [],
+          kubernetesVersion: "1.35",
+          kubernetesVersionKey: "tartlab:kubernetesVersion",
+        },
         "1.2.3.4",
       ).cluster.id,
       9,

@@ -19,6 +19,21 @@ type Row = [title: string, mutate: (c: any) => void, expected: string];
 
 const rows: Row[] = [
   [
+    "a cluster's kubernetesVersion written as a YAML number (V02)",
+    (c) => (c.clusters[1].kubernetesVersion = 1.3),
+    'tartlab:clusters[1].kubernetesVersion is the number 1.3, not a string; YAML turns 1.30 into 1.3. Quote it: tartlab:clusters[1].kubernetesVersion: "1.3" (pulumi config set tartlab:clusters[1].kubernetesVersion -- "<version>" stores a string)',
+  ],
+  [
+    "a cluster's kubernetesVersion that is not a version",
+    (c) => (c.clusters[2].kubernetesVersion = "v1.36"),
+    'tartlab:clusters[2].kubernetesVersion "v1.36" is not a version of the form "1.31" or "1.31.4"',
+  ],
+  [
+    "a cluster's kubernetesVersion older than kubeadm v1beta4",
+    (c) => (c.clusters[0].kubernetesVersion = "1.30"),
+    'tartlab:clusters[0].kubernetesVersion "1.30" is older than 1.31 (kubeadm config API v1beta4 needs 1.31 or newer)',
+  ],
+  [
     "duplicate cluster name",
     (c) => (c.clusters[1].name = "platform"),
     'tartlab:clusters[1].name "platform" is already used by tartlab:clusters[0]; names must be unique',
@@ -266,6 +281,26 @@ describe("lab config validation", () => {
       assert.equal(config.kubernetesVersion, v);
       assert.equal(typeof config.kubernetesVersion, "string");
     }
+  });
+
+  test("a cluster's own kubernetesVersion wins over the lab's, arrives unchanged as a string, and names its key (V02)", () => {
+    const raw = devRaw();
+    raw.kubernetesVersion = "1.34";
+    raw.clusters[1].kubernetesVersion = "1.35.2";
+    const { config } = validateLabConfig(raw);
+    assert.deepEqual(
+      config.clusters.map((c) => [c.name, c.kubernetesVersion, c.kubernetesVersionKey]),
+      [
+        ["platform", "1.34", "tartlab:kubernetesVersion"],
+        ["dev", "1.35.2", "tartlab:clusters[1].kubernetesVersion"],
+        ["staging", "1.34", "tartlab:kubernetesVersion"],
+      ],
+    );
+    assert.equal(
+      validateLabConfig(devRaw()).config.clusters[0].kubernetesVersion,
+      "1.35",
+      "the lab's default",
+    );
   });
 
   test("the seed's Kubernetes 1.31 is accepted: a warning with the default Cilium, none with Cilium 1.18", () => {

@@ -1,20 +1,31 @@
 /**
- * What each config change of issue 10's table does to the default lab (Pulumi.dev.yaml) TODAY, as the preview
- * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it. These document the defects: the fix
- * phase of issue 10 flips the expectations of rows 1-4 and 6-9 (row 6: test "row 6 (fixed)"; the data
- * preflight, lib/data-guard.ts, runs before the plan and is exercised here against the fake Kubernetes API). "up" is what `pulumi up` does when every step
- * succeeds (same IPs as before); "preview" is what `pulumi preview` shows (outputs of changed steps unknown).
+ * What each config change of issue 10's table does to the default lab (Pulumi.dev.yaml), as the preview
+ * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it. Rows still marked "today" document
+ * defects the fix phase of issue 10 flips. "up" is what `pulumi up` does when every step succeeds (same IPs as
+ * before); "preview" is what `pulumi preview` shows (outputs of changed steps unknown). The program reads the
+ * clusters' version records the deployed lab wrote on the Mac (lib/cluster-record.ts), as `pulumi up` would.
  */
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { checkDataLoss } from "../lib/data-guard";
-import { validateLabConfig } from "../lib/lab-config";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
+import { validateLabConfig } from "../lib/lab-config";
+import { checkDataLoss } from "../lib/data-guard";
+import * as path from "node:path";
+import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { devStackConfig } from "./harness/pulumi";
-import { Plan, PlanOptions, State, deploy, labProgram, plan, singleVmViolations } from "./harness/preview";
+import { MAC_FACTS, bundleEnv, defaultStdout, setStackConfig, unwrap } from "./harness/pulumi";
+import { prepareLab } from "../program";
+import {
+  Plan,
+  PlanOptions,
+  State,
+  deploy,
+  labProgram,
+  plan,
+  recordsOf,
+  singleVmViolations,
+} from "./harness/preview";
 
 type Config = Record<string, any>;
 
@@ -28,8 +39,17 @@ const VMS = Object.values(CLUSTERS).flat();
 /** Every step of one node's preparation (K8sNode). */
 const nodeSteps = (vm: string) => [`${vm}-identity`, `${vm}-prepare`, `${vm}-ready`];
 /** The per-worker steps of KubeadmCluster. */
-const workerSteps = (cluster: string, w: string, steps = ["join", "join-token", "member", "netcheck"]) =>
+const WORKER_STEPS = ["drain", "join", "join-token", "member", "netcheck", "uncordon", "upgrade"];
+const workerSteps = (cluster: string, w: string, steps = WORKER_STEPS) =>
   steps.map((s) => `${cluster}-${w}-${s}`);
+/** A cluster's upgrade steps in the order they run: control plane, then each worker drain -> upgrade -> uncordon. */
+const upgradeChain = (cluster: string) => [
+  `${cluster}-upgrade`,
+  ...CLUSTERS[cluster]
+    .slice(1)
+    .flatMap((w) => ["drain", "upgrade", "uncordon"].map((s) => `${cluster}-${w}-${s}`)),
+  `${cluster}-version-record`,
+];
 /** Every Kubernetes object created through a cluster's provider (Jenkins only on platform). */
 const k8sObjects = (cluster: string) => [
   `${cluster}-cilium`,
@@ -55,6 +75,7 @@ const controlPlaneReaders = (cluster: string) => {
     `${cluster}-host-kubeconfig`,
     `${cluster}-init`,
     `${cluster}-kubeconfig`,
+    `${cluster}-upgrade`,
     ...nodeSteps(cp),
     `${cluster}-nodes-ready`,
     ...workers.flatMap((w) => workerSteps(cluster, w)),
@@ -70,8 +91,19 @@ function changed(mutate: (c: Config) => void): Config {
 const clustersOf = (c: Config) => c["tartlab:clusters"] as any[];
 
 let deployed: State;
-const planFor = (config: Config, opts?: PlanOptions): Promise<Plan> =>
-  plan(deployed, labProgram(config), opts);
+const planFor = (config: Config, opts?: PlanOptions, state = deployed): Promise<Plan> =>
+  plan(state, labProgram(config, recordsOf(state)), opts);
+
+/** The state after `pulumi up` of `config` over the deployed lab (the control plane upgrade prints v1.36.1). */
+const deployAt = (config: Config, records = recordsOf(deployed)) =>
+  deploy(labProgram(config, records), {
+    stdout: (n) =>
+      ({ "platform-upgrade": "v1.36.1", "platform-worker3-ready": "v1.36.1" })[n] ?? defaultStdout(n),
+  });
+/** The decoded script environment of a stored Command. */
+const envIn = (state: State, name: string) =>
+  bundleEnv(unwrap([...state.resources.values()].find((r) => r.reg.name === name)!.reg.inputs.stdin));
+
 const deployedRelease = () =>
   [...deployed.resources.values()].find((r) => r.reg.name === "platform-jenkins-release")!.reg;
 
@@ -141,26 +173,98 @@ describe("issue 10 table, default lab, today", () => {
     }
   });
 
-  for (const [row, version] of [
-    ["row 3: kubernetesVersion 1.35 -> 1.36", "1.36"],
-    ["row 4: kubernetesVersion 1.35 -> 1.34", "1.34"],
-  ] as const) {
-    test(`${row}: node preparation re-runs on every node of every cluster at once; no upgrade or drain step, kubeadm init unchanged in up`, async () => {
-      const config = changed((c) => (c["tartlab:kubernetesVersion"] = version));
-      for (const mode of ["up", "preview"] as const) {
-        const p = await planFor(config, { mode });
-        // The control plane's ready stdout (its kubeadm version) feeds init and every join: unknown in preview.
-        const readers = Object.entries(CLUSTERS).flatMap(([cluster, [, ...workers]]) => [
-          `${cluster}-init`,
-          ...workers.map((w) => `${cluster}-${w}-join`),
-        ]);
-        const expected = mode === "up" ? VMS.flatMap(nodeSteps) : [...VMS.flatMap(nodeSteps), ...readers];
-        assert.deepEqual(p.summary(), { update: sorted(expected) }, mode);
-        assert.deepEqual(p.step("dev-master-prepare").changed, ["stdin"]);
-        assert.equal(p.op("dev-init"), mode === "up" ? "same" : "update");
-      }
+  test("row 3 (fixed): one cluster 1.35 -> 1.36 runs only that cluster's upgrade steps, in order; nodes are not prepared again, init and joins not re-run", async () => {
+    const config = changed((c) => (clustersOf(c)[0].kubernetesVersion = "1.36"));
+    // In up, the control plane's upgrade prints the version it reached; the workers' steps read it.
+    const reached = (name: string) => (name === "platform-upgrade" ? "v1.36.1" : undefined);
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(config, {
+        mode,
+        stdout: (n) => reached(n) ?? defaultStdout(n),
+      });
+      assert.deepEqual(p.summary(), { update: sorted(upgradeChain("platform")) }, mode);
+      // Registration order is the engine's order; dependsOn makes it a chain (asserted below on the graph).
+      const order = p.steps.filter((s) => s.op !== "same").map((s) => s.name);
+      assert.deepEqual(order, upgradeChain("platform"), `${mode}: in order`);
+      assert.deepEqual(p.step("platform-upgrade").changed, ["stdin"]);
+    }
+    const chain = upgradeChain("platform");
+    const regs = new Map([...deployed.resources.values()].map((r) => [r.reg.name, r.reg]));
+    for (let i = 1; i < chain.length; i++) {
+      assert.ok(
+        regs.get(chain[i])!.dependencies.includes(chain[i - 1]),
+        `${chain[i]} waits for ${chain[i - 1]}`,
+      );
+    }
+    // The target reaches the control plane's script as a string (V02).
+    const env = envIn(await deployAt(config), "platform-upgrade");
+    assert.deepEqual([env.K8S_MINOR, env.K8S_PATCH], ["1.36", ""]);
+  });
+
+  test("row 3 (fixed): after the upgrade a re-run changes nothing, and a node added later installs the cluster's current version", async () => {
+    const config = changed((c) => (clustersOf(c)[0].kubernetesVersion = "1.36"));
+    const upgraded = await deployAt(config, recordsOf(deployed));
+    assert.deepEqual(recordsOf(upgraded).platform!.kubernetesVersion, "1.36");
+    assert.equal(recordsOf(upgraded).platform!.nodes["platform-worker1"], "1.35", "prepared with 1.35, kept");
+    assert.deepEqual((await planFor(config, {}, upgraded)).summary(), {});
+
+    const grown = changed((c) => {
+      c["tartlab:clusters"][0].kubernetesVersion = "1.36";
+      c["tartlab:clusters"][0].nodes.push({
+        name: "platform-worker3",
+        role: "worker",
+        cpus: 2,
+        memoryMb: 4096,
+        diskGb: 30,
+      });
     });
-  }
+    const p = await planFor(grown, {}, upgraded);
+    assert.deepEqual(p.names("update"), ["platform-nodes-ready", "platform-version-record"]);
+    assert.ok(p.names("create").includes("platform-worker3-prepare"));
+    const after = await deployAt(grown, recordsOf(upgraded));
+    assert.equal(envIn(after, "platform-worker3-prepare").K8S_MINOR, "1.36");
+    assert.equal(envIn(after, "platform-worker1-prepare").K8S_MINOR, "1.35");
+    // It joins at its own kubeadm's version (the control plane's `ready` still says what init ran with).
+    assert.equal(envIn(after, "platform-platform-worker3-join").KUBERNETES_VERSION, "v1.36.1");
+    assert.equal(envIn(after, "platform-platform-worker1-join").KUBERNETES_VERSION, "v1.35.2");
+  });
+
+  test("row 4 (fixed): 1.35 -> 1.34, a skipped minor, or the lab-wide version of several clusters at once: refused before anything changes", async () => {
+    const refused = [
+      [
+        (c: Config) => (clustersOf(c)[1].kubernetesVersion = "1.34"),
+        /tartlab:clusters\[1\]\.kubernetesVersion "1\.34": cluster dev runs 1\.35 \(recorded in .*dev\.json\); kubeadm cannot downgrade a cluster\. Set tartlab:clusters\[1\]\.kubernetesVersion back to "1\.35"/,
+      ],
+      [
+        (c: Config) => (clustersOf(c)[1].kubernetesVersion = "1.37"),
+        /"1\.37": cluster dev runs 1\.35 .*one minor at a time\. Set tartlab:clusters\[1\]\.kubernetesVersion to "1\.36"/,
+      ],
+      [
+        (c: Config) => (c["tartlab:kubernetesVersion"] = "1.34"),
+        /tartlab:kubernetesVersion "1\.34": cluster platform runs 1\.35/,
+      ],
+      [
+        (c: Config) => (c["tartlab:kubernetesVersion"] = "1.36"),
+        /would upgrade clusters platform, dev, staging in one run; tartlab upgrades one cluster at a time/,
+      ],
+    ] as const;
+    // The program refuses in prepareLab, before buildLab registers anything: up and preview alike.
+    const records = recordsOf(deployed);
+    for (const [mutate, message] of refused) {
+      setStackConfig(changed(mutate));
+      assert.throws(
+        () => prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records }),
+        (e: Error) => {
+          assert.match(e.message, /version preflight failed; nothing was changed/);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
+    }
+    // The same configs with no record (a lab never built) are a first build at that version.
+    setStackConfig(changed((c) => (clustersOf(c)[1].kubernetesVersion = "1.34")));
+    assert.doesNotThrow(() => prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => ({}) }));
+  });
 
   test("row 5 (fixed): inserting, removing or reordering clusters changes nothing in the other clusters (Cilium ids per name)", async () => {
     const qa = {
@@ -180,6 +284,8 @@ describe("issue 10 table, default lab, today", () => {
         "qa-host-kubeconfig",
         "qa-k8s",
         "qa-nodes-ready",
+        "qa-upgrade",
+        "qa-version-record",
         ...k8sObjects("qa"),
       ]),
     });
@@ -224,7 +330,8 @@ describe("issue 10 table, default lab, today", () => {
       assert.deepEqual(
         p.summary(),
         {
-          update: ["platform-nodes-ready"],
+          // The Mac's version record lists the cluster's nodes: it is rewritten without the worker.
+          update: ["platform-nodes-ready", "platform-version-record"],
           delete: sorted([
             "platform-worker2-clone",
             "platform-worker2-start",
@@ -251,6 +358,8 @@ describe("issue 10 table, default lab, today", () => {
         "dev-host-kubeconfig",
         "dev-k8s",
         "dev-nodes-ready",
+        "dev-upgrade",
+        "dev-version-record",
         ...k8sObjects("dev"),
       ]),
     });
@@ -264,7 +373,7 @@ describe("issue 10 table, default lab, today", () => {
     assert.deepEqual(preview.summary(), {
       update: sorted([
         ...nodeSteps("dev-worker1"),
-        ...workerSteps("dev", "dev-worker1", ["join", "netcheck"]),
+        ...workerSteps("dev", "dev-worker1", ["join", "netcheck", "upgrade"]),
       ]),
       replace: ["dev-worker1-clone", "dev-worker1-start"],
     });

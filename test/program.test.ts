@@ -191,8 +191,9 @@ describe("reproducibility", () => {
     );
     assert.deepEqual(preview.sort(), full.sort());
     // stack + per VM (2 components, 2 local, 3 remote) + per cluster (3 components, init, kubeconfig, host
-    // kubeconfig file, provider, Cilium, Ready gate, 9 local-path objects) + per worker 4 + Jenkins (5).
-    assert.equal(full.length, 1 + 7 * 7 + 3 * 18 + 4 * 4 + 5);
+    // kubeconfig file, provider, Cilium, Ready gate, 9 local-path objects, control-plane upgrade, version record)
+    // + per worker 7 (netcheck, join-token, join, member, drain, upgrade, uncordon) + Jenkins (5).
+    assert.equal(full.length, 1 + 7 * 7 + 3 * 20 + 4 * 7 + 5);
   });
 });
 

@@ -587,6 +587,62 @@ const GUARDS: Guard[] = [
     to: "loop = runLoop()",
     test: "test/dashboard.test.ts",
   },
+  {
+    what: "issue 10: existing nodes keep the version they were prepared with (a version change never re-runs prepare)",
+    file: "program.ts",
+    from: "const kubernetesVersion = nodeVersion(cluster, spec.name, record);",
+    to: "const kubernetesVersion = cluster.kubernetesVersion;",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "issue 10: a downgrade, skipped minor or several clusters at once is refused before anything changes",
+    file: "program.ts",
+    from: "if (versionProblems.length > 0) {",
+    to: "if (versionProblems.length < 0) {",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "issue 10: workers are upgraded one after another, after the control plane",
+    file: "components/kubeadm-cluster.ts",
+    from: "{ parent: this, dependsOn: [previous, this.joins[i]] },",
+    to: "{ parent: this, dependsOn: [this.joins[i]] },",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "issue 10: the version record is written only after the whole upgrade chain",
+    file: "components/kubeadm-cluster.ts",
+    from: "{ parent: this, dependsOn: [previous, ...this.joins] },",
+    to: "{ parent: this, dependsOn: [...this.joins] },",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "issue 10: the control plane refuses a downgrade (script backstop)",
+    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
+    from: 'if [ "$want_minor" -lt "$have_minor" ] ||',
+    to: "if false ||",
+    test: "test/shell/upgrade.test.ts",
+  },
+  {
+    what: "issue 10: kubeadm is unheld for its upgrade (held packages never change silently)",
+    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
+    from: "apt-mark unhold kubeadm >/dev/null\n",
+    to: "",
+    test: "test/shell/upgrade.test.ts",
+  },
+  {
+    what: "issue 10: a drain that does not finish stops the worker's upgrade",
+    file: "scripts/kubeadm-cluster/upgrade-drain.sh",
+    from: 'it stays cordoned and is not upgraded. Fix the pod, then run pulumi up again" >&2\n  exit 1',
+    to: 'it stays cordoned and is not upgraded. Fix the pod, then run pulumi up again" >&2',
+    test: "test/shell/upgrade.test.ts",
+  },
+  {
+    what: "issue 10: the control plane's upgrade prints only the version (apt output to stderr)",
+    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
+    from: '"$@" </dev/null >&2; }',
+    to: '"$@" </dev/null; }',
+    test: "test/shell/upgrade.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -7,8 +7,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
+import type { ClusterRecord, ClusterRecords } from "../../lib/cluster-record";
 import {
   MAC_FACTS,
+  bundleEnv,
+  unwrap,
   MockOptions,
   Recorder,
   Registration,
@@ -370,13 +373,27 @@ export function singleVmViolations(p: Plan, vm: string, cluster: string): string
 // ---------------------------------------------------------------------------------------------------------------
 // The lab (program.ts) as a Program.
 
-/** The lab for a stack config (as runLab evaluates it: host preflight with a Mac that fits, no revive). */
-export function labProgram(config: Record<string, unknown>): Program {
+/**
+ * The lab for a stack config (as runLab evaluates it: host preflight with a Mac that fits, no revive), with the
+ * clusters' version records on the Mac (lib/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote).
+ */
+export function labProgram(config: Record<string, unknown>, records: ClusterRecords = {}): Program {
   return async () => {
     setStackConfig(config);
     const { prepareLab, buildLab } = await import("../../program");
-    return buildLab(prepareLab({ hostFacts: () => MAC_FACTS }));
+    return buildLab(prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records }));
   };
+}
+
+/** The version records a deployed lab wrote on the Mac: each `<cluster>-version-record` step's RECORD input. */
+export function recordsOf(state: State): ClusterRecords {
+  const out: Record<string, ClusterRecord> = {};
+  for (const s of state.resources.values()) {
+    if (!s.reg.name.endsWith("-version-record")) continue;
+    const env = bundleEnv(unwrap(s.reg.inputs.stdin));
+    out[env.CLUSTER_NAME] = JSON.parse(env.RECORD);
+  }
+  return out;
 }
 
 /** Plan of changing a deployed lab from config A to config B (B defaults to A: use with `replace`). */

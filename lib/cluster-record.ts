@@ -1,0 +1,125 @@
+/**
+ * The version record of each cluster on the Mac (~/.tartlab/clusters/<cluster>.json), written by the cluster's
+ * `version-record` step once its init, joins and upgrades succeeded (scripts/kubeadm-cluster/version-record.sh),
+ * removed when the cluster is destroyed. The program reads it before registering anything (issue 10):
+ * - to refuse a downgrade, a skipped minor, or more than one cluster changing minor in one `up`, before anything
+ *   changes (kubeadm upgrades one minor at a time; tartlab one cluster at a time);
+ * - to keep each existing node's preparation steps at the version they were created with, so a version change
+ *   runs only the cluster's upgrade steps, and to give a node added later the cluster's current version.
+ * Pure apart from `readClusterRecords`; the record's content is computed here too (`nextRecord`).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import * as path from "node:path";
+import { ClusterSpec, LabConfig } from "./lab-config";
+
+export interface ClusterRecord {
+  /** The configured version string the cluster runs ("1.35" or "1.35.2"): what its last init/upgrade reached. */
+  readonly kubernetesVersion: string;
+  /** Per node: the version string its node steps were created with (kept: they never re-run for a version change). */
+  readonly nodes: Readonly<Record<string, string>>;
+}
+
+export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
+
+const VERSION_RE = /^1\.\d+(\.\d+)?$/;
+
+/** Where the record of a cluster lives; TARTLAB_HOME (tests) replaces ~/.tartlab as the scripts do. */
+export function recordPath(
+  cluster: string,
+  home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab"),
+) {
+  return path.join(home, "clusters", `${cluster}.json`);
+}
+
+/** Parses a record; a malformed one is an error naming the file and the fix, never silently ignored. */
+export function parseClusterRecord(text: string, file: string): ClusterRecord {
+  const fail = (why: string): never => {
+    throw new Error(
+      `${file} is not a tartlab cluster record (${why}); it is written by pulumi up. Restore it or delete it ` +
+        `(then the version in the stack config is taken as the version the cluster runs)`,
+    );
+  };
+  let raw: any;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return fail("not JSON");
+  }
+  if (typeof raw?.kubernetesVersion !== "string" || !VERSION_RE.test(raw.kubernetesVersion))
+    fail(`kubernetesVersion ${JSON.stringify(raw?.kubernetesVersion)} is not a version string`);
+  const nodes = raw.nodes;
+  if (nodes === null || typeof nodes !== "object" || Array.isArray(nodes)) fail("nodes is not an object");
+  for (const [n, v] of Object.entries(nodes)) {
+    if (typeof v !== "string" || !VERSION_RE.test(v))
+      fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
+  }
+  return { kubernetesVersion: raw.kubernetesVersion, nodes: nodes as Record<string, string> };
+}
+
+/** The records of the configured clusters that have one (a cluster never built has none). */
+export function readClusterRecords(config: LabConfig, home?: string): ClusterRecords {
+  const out: Record<string, ClusterRecord> = {};
+  for (const c of config.clusters) {
+    const file = recordPath(c.name, home);
+    if (existsSync(file)) out[c.name] = parseClusterRecord(readFileSync(file, "utf8"), file);
+  }
+  return out;
+}
+
+const minorOf = (v: string) => Number(v.split(".")[1]);
+const patchOf = (v: string) => (v.split(".").length === 3 ? Number(v.split(".")[2]) : undefined);
+
+/**
+ * Version changes the lab refuses, each naming the key, the value, the version the cluster runs and the fix:
+ * a downgrade, a skipped minor, and more than one cluster changing minor in one run.
+ */
+export function versionChangeProblems(config: LabConfig, records: ClusterRecords): string[] {
+  const problems: string[] = [];
+  const minorChanges: ClusterSpec[] = [];
+  for (const c of config.clusters) {
+    const r = records[c.name];
+    if (!r) continue;
+    const want = c.kubernetesVersion;
+    const have = r.kubernetesVersion;
+    const where = `cluster ${c.name} runs ${have} (recorded in ${recordPath(c.name)})`;
+    const value = `${c.kubernetesVersionKey} "${want}"`;
+    const [wm, hm, wp, hp] = [minorOf(want), minorOf(have), patchOf(want), patchOf(have)];
+    if (wm < hm || (wm === hm && wp !== undefined && hp !== undefined && wp < hp)) {
+      problems.push(
+        `${value}: ${where}; kubeadm cannot downgrade a cluster. Set ${c.kubernetesVersionKey} back to "${have}" ` +
+          `(or destroy and rebuild the cluster at "${want}")`,
+      );
+    } else if (wm > hm + 1) {
+      problems.push(
+        `${value}: ${where}; kubeadm upgrades one minor at a time. Set ${c.kubernetesVersionKey} to ` +
+          `"1.${hm + 1}", run pulumi up, then go on to "${want}"`,
+      );
+    } else if (wm !== hm) minorChanges.push(c);
+  }
+  if (minorChanges.length > 1) {
+    problems.push(
+      `${minorChanges.map((c) => `${c.kubernetesVersionKey} "${c.kubernetesVersion}"`).join(", ")} would ` +
+        `upgrade clusters ${minorChanges.map((c) => c.name).join(", ")} in one run; tartlab upgrades one cluster ` +
+        `at a time. Set clusters[i].kubernetesVersion on one cluster (the others keep the version they run), ` +
+        `run pulumi up, then the next`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * The version a node's preparation steps carry: the one they were created with (recorded), else the version the
+ * cluster runs (a node added later), else the configured one (first build).
+ */
+export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterRecord | undefined): string {
+  return record?.nodes[node] ?? record?.kubernetesVersion ?? cluster.kubernetesVersion;
+}
+
+/** The record this run writes once the cluster's steps succeeded. */
+export function nextRecord(cluster: ClusterSpec, record: ClusterRecord | undefined): ClusterRecord {
+  return {
+    kubernetesVersion: cluster.kubernetesVersion,
+    nodes: Object.fromEntries(cluster.nodes.map((n) => [n.name, nodeVersion(cluster, n.name, record)])),
+  };
+}

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# KubeadmCluster (root, on a drained worker): bring the worker to the control plane's exact version, as kubeadm's
+# "Upgrading Linux nodes" task says (kubernetes.io/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes):
+# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, kubelet and
+# kubectl unheld -> installed -> held, kubelet restarted. A no-op when its kubelet already is that version.
+# Refuses a downgrade or a skipped minor (backstop of the program's check).
+set -euo pipefail
+: "${NODE_NAME:?NODE_NAME is required}"
+: "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"
+: "${UPGRADE_TIMEOUT_SECONDS:=600}"
+: "${RETRY_PAUSE_SECONDS:=5}"
+root="${TARTLAB_ROOT:-}"
+export DEBIAN_FRONTEND=noninteractive
+
+_retry() {
+  local attempt=1 max=5
+  until "$@"; do
+    if [ "$attempt" -ge "$max" ]; then
+      echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
+      return 1
+    fi
+    sleep $((attempt * RETRY_PAUSE_SECONDS))
+    attempt=$((attempt + 1))
+  done
+}
+# Its output goes to stderr: stdout is the version this step prints for the next steps.
+_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
+_minor() { cut -d. -f2 <<<"${1#v}"; }
+_repo() {
+  local arch keyring url key
+  arch=$(dpkg --print-architecture)
+  keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
+  key=$(_retry curl -fsSL --connect-timeout 20 --max-time 120 "${url}Release.key")
+  mkdir -p "$root/etc/apt/keyrings"
+  printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
+  printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$url" >"$root/etc/apt/sources.list.d/kubernetes.list"
+  _retry _apt update
+}
+
+if [[ ! "$CONTROL_PLANE_VERSION" =~ ^v1\.[0-9]+\.[0-9]+$ ]]; then
+  echo "tartlab: $NODE_NAME: CONTROL_PLANE_VERSION \"$CONTROL_PLANE_VERSION\" is not an exact version like v1.36.1" >&2
+  exit 1
+fi
+target=${CONTROL_PLANE_VERSION#v}
+have=$({ dpkg-query -W -f='${db:Status-Status} ${Version}\n' kubelet 2>/dev/null || true; } | sed -n 's/^installed //p')
+have=${have%%-*}
+if [ -z "$have" ]; then
+  echo "tartlab: $NODE_NAME has no kubelet installed; node preparation did not run" >&2
+  exit 1
+fi
+if [ "$have" = "$target" ]; then
+  echo "tartlab: $NODE_NAME already runs kubelet v$have; nothing to upgrade" >&2
+  exit 0
+fi
+if [ "$(printf '%s\n%s\n' "$have" "$target" | sort -V | head -n1)" != "$have" ] ||
+  [ "$(_minor "$target")" -gt $(($(_minor "$have") + 1)) ]; then
+  echo "tartlab: $NODE_NAME runs kubelet v$have; refusing to move it to v$target (kubeadm upgrades one minor" \
+    "at a time and never downgrades)" >&2
+  exit 1
+fi
+
+echo "tartlab: upgrading worker $NODE_NAME from v$have to v$target" >&2
+_repo "1.$(_minor "$target")"
+apt-mark unhold kubeadm >/dev/null
+_retry _apt install -y --no-install-recommends "kubeadm=${target}-*"
+apt-mark hold kubeadm >/dev/null
+log="$root/var/log/tartlab-kubeadm-upgrade.log"
+if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
+  echo "tartlab: kubeadm upgrade node on $NODE_NAME failed or took over ${UPGRADE_TIMEOUT_SECONDS}s;" \
+    "last lines of $log:" >&2
+  tail -n 30 "$log" >&2 || true
+  exit 1
+fi
+apt-mark unhold kubelet kubectl >/dev/null
+_retry _apt install -y --no-install-recommends "kubelet=${target}-*" "kubectl=${target}-*"
+apt-mark hold kubelet kubectl >/dev/null
+systemctl daemon-reload
+systemctl restart kubelet
+echo "tartlab: worker $NODE_NAME upgraded to v$target" >&2

@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { describe, test } from "node:test";
+import {
+  ClusterRecord,
+  nextRecord,
+  nodeVersion,
+  parseClusterRecord,
+  readClusterRecords,
+  recordPath,
+  versionChangeProblems,
+} from "../lib/cluster-record";
+import { validateLabConfig } from "../lib/lab-config";
+import { devRawConfig } from "./harness/pulumi";
+
+const at = (version: string, nodes: Record<string, string> = {}): ClusterRecord => ({
+  kubernetesVersion: version,
+  nodes,
+});
+const configWith = (mutate: (raw: any) => void = () => {}) => {
+  const raw = devRawConfig();
+  mutate(raw);
+  return validateLabConfig(raw).config;
+};
+
+describe("reading the records on the Mac", () => {
+  test("a cluster with a record gets it; a cluster never built has none; a malformed one is an error naming the file", () => {
+    const home = mkdtempSync(path.join(tmpdir(), "tartlab-records-"));
+    mkdirSync(path.join(home, "clusters"));
+    const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35" });
+    writeFileSync(recordPath("dev", home), JSON.stringify(record));
+    assert.deepEqual(readClusterRecords(configWith(), home), { dev: record });
+    for (const [text, why] of [
+      ["{", /not JSON/],
+      ['{"kubernetesVersion":1.35,"nodes":{}}', /kubernetesVersion 1\.35 is not a version string/],
+      ['{"kubernetesVersion":"1.35"}', /nodes is not an object/],
+      ['{"kubernetesVersion":"1.35","nodes":{"a":135}}', /nodes\.a 135 is not a version string/],
+    ] as const) {
+      writeFileSync(recordPath("dev", home), text);
+      assert.throws(
+        () => readClusterRecords(configWith(), home),
+        (e: Error) =>
+          e.message.includes(recordPath("dev", home)) && why.test(e.message) && /delete it/.test(e.message),
+        text,
+      );
+    }
+  });
+  test("the record path is ~/.tartlab/clusters/<cluster>.json (TARTLAB_HOME in tests)", () => {
+    assert.equal(recordPath("dev", "/h/.tartlab"), "/h/.tartlab/clusters/dev.json");
+  });
+  test("parse keeps versions as strings (V02)", () => {
+    const r = parseClusterRecord('{"kubernetesVersion":"1.30","nodes":{"x":"1.30.0"}}', "f");
+    assert.deepEqual(r, at("1.30", { x: "1.30.0" }));
+  });
+});
+
+describe("version changes: one minor, one cluster, never down", () => {
+  const records = { platform: at("1.35"), dev: at("1.35"), staging: at("1.35") };
+  test("no change, one minor up on one cluster, a patch, or a first build: no problem", () => {
+    assert.deepEqual(versionChangeProblems(configWith(), records), []);
+    assert.deepEqual(
+      versionChangeProblems(
+        configWith((r) => (r.clusters[1].kubernetesVersion = "1.36")),
+        records,
+      ),
+      [],
+    );
+    assert.deepEqual(
+      versionChangeProblems(
+        configWith((r) => (r.kubernetesVersion = "1.35.4")),
+        records,
+      ),
+      [],
+    );
+    assert.deepEqual(
+      versionChangeProblems(
+        configWith((r) => (r.kubernetesVersion = "1.33")),
+        {},
+      ),
+      [],
+    );
+  });
+  test("a patch downgrade is refused; a bare minor after an exact patch is not", () => {
+    const exact = { dev: at("1.35.4") };
+    const down = versionChangeProblems(
+      configWith((r) => (r.clusters[1].kubernetesVersion = "1.35.2")),
+      exact,
+    );
+    assert.equal(down.length, 1);
+    assert.match(
+      down[0],
+      /^tartlab:clusters\[1\]\.kubernetesVersion "1\.35\.2": cluster dev runs 1\.35\.4 .*cannot downgrade/,
+    );
+    assert.deepEqual(versionChangeProblems(configWith(), exact), []);
+  });
+  test("the lab-wide version moving one minor on every cluster is refused, naming each", () => {
+    const p = versionChangeProblems(
+      configWith((r) => (r.kubernetesVersion = "1.36")),
+      records,
+    );
+    assert.deepEqual(p, [
+      'tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36" would ' +
+        "upgrade clusters platform, dev, staging in one run; tartlab upgrades one cluster at a time. Set " +
+        "clusters[i].kubernetesVersion on one cluster (the others keep the version they run), run pulumi up, then the next",
+    ]);
+    // Pinning the others to what they run makes it one cluster.
+    const one = configWith((r) => {
+      r.kubernetesVersion = "1.36";
+      r.clusters[1].kubernetesVersion = "1.35";
+      r.clusters[2].kubernetesVersion = "1.35";
+    });
+    assert.deepEqual(versionChangeProblems(one, records), []);
+  });
+});
+
+describe("the version node steps carry", () => {
+  const config = configWith((r) => (r.clusters[1].kubernetesVersion = "1.36"));
+  const dev = config.clusters[1];
+  test("first build: the configured version; existing node: the one it was prepared with; new node: the cluster's current", () => {
+    assert.equal(nodeVersion(dev, "dev-worker1", undefined), "1.36");
+    const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35" });
+    assert.equal(nodeVersion(dev, "dev-worker1", record), "1.35");
+    assert.equal(
+      nodeVersion(dev, "dev-worker2", record),
+      "1.35",
+      "added before the upgrade ran: joins at 1.35",
+    );
+    assert.equal(nodeVersion(dev, "dev-worker2", at("1.36", { "dev-master": "1.35" })), "1.36");
+  });
+  test("the next record: the target, every configured node with its preparation version (removed nodes dropped)", () => {
+    const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35", "dev-gone": "1.35" });
+    assert.deepEqual(nextRecord(dev, record), at("1.36", { "dev-master": "1.35", "dev-worker1": "1.35" }));
+  });
+});

@@ -1,0 +1,372 @@
+/**
+ * A Kubernetes minor upgrade of one cluster on fake Ubuntu nodes (test/harness/node.ts) sharing one fake API
+ * server state (FAKE_CLUSTER, test/fakes/node/tools/kubectl): the control plane's upgrade, then the worker's drain
+ * -> upgrade -> uncordon, each with exactly the environment the components pass (decoded from the recorded
+ * program). Effects are asserted: versions the fake cluster and packages report, holds, repository, cordon state,
+ * evicted pods; and every refusal leaves things as they were.
+ */
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, describe, test } from "node:test";
+import { FakeNode, fakeNode } from "../harness/node";
+import {
+  FAKE_CA_HASH,
+  Recorder,
+  bundleEnv,
+  defaultStdout,
+  devStackConfig,
+  runLab,
+  unwrap,
+} from "../harness/pulumi";
+import { Sandbox, ShellRun, sandbox } from "../harness/shell";
+
+const sandboxes: Sandbox[] = [];
+afterEach(() => {
+  for (const sb of sandboxes.splice(0)) sb.dispose();
+});
+
+const KUBERNETES = {
+  "1.35": ["1.35.0", "1.35.1", "1.35.2"],
+  "1.36": ["1.36.0", "1.36.1"],
+  "1.37": ["1.37.0"],
+};
+const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
+const ok = (step: string, r: ShellRun) =>
+  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
+
+/** The recorded program for the dev cluster at `version`; the control plane's upgrade printed `cpStdout`. */
+async function programAt(version: string, cpStdout = "v1.35.2"): Promise<Recorder> {
+  const config = structuredClone(devStackConfig()) as Record<string, any>;
+  config["tartlab:clusters"][1].kubernetesVersion = version;
+  const { recorder } = await runLab(config, {
+    stdout: (n) => (n === "dev-upgrade" ? cpStdout : defaultStdout(n)),
+  });
+  return recorder;
+}
+
+interface Lab {
+  readonly cp: FakeNode;
+  readonly worker: FakeNode;
+  readonly cluster: string;
+  readonly knobs: Record<string, string>;
+  /** Runs a script on a node with the env the program passes to `step`, plus extra env. */
+  step(
+    node: FakeNode,
+    rec: Recorder,
+    step: string,
+    script: string,
+    extra?: Record<string, string>,
+  ): Promise<ShellRun>;
+  kubelet(node: string): string;
+  cordoned(node: string): boolean;
+  pods(node: string): string[];
+}
+
+/** dev-master (initialised) and dev-worker1 (joined), both prepared at 1.35 (v1.35.2). */
+async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promise<Lab> {
+  const make = (hostname: string) => {
+    const sb = sandbox();
+    sandboxes.push(sb);
+    return fakeNode(sb, { kubernetes: opts.kubernetes ?? KUBERNETES, hostname });
+  };
+  const cp = make("dev-master");
+  const worker = make("dev-worker1");
+  const cluster = path.join(cp.root, "..", "fake-cluster");
+  mkdirSync(path.join(cluster, "nodes"), { recursive: true });
+  const knobs = { FAKE_CLUSTER: cluster, RETRY_PAUSE_SECONDS: "0", FAKE_CLUSTER_CA_HASH: FAKE_CA_HASH };
+  const first = await programAt("1.35");
+  for (const [node, vm] of [
+    [cp, "dev-master"],
+    [worker, "dev-worker1"],
+  ] as const) {
+    ok(`${vm} prepare`, await node.run("k8s-node/prepare.sh", envOf(first, `${vm}-prepare`), knobs));
+  }
+  ok("init", await cp.run("kubeadm-cluster/init.sh", envOf(first, "dev-init"), knobs));
+  ok("join", await worker.run("kubeadm-cluster/join.sh", envOf(first, "dev-dev-worker1-join"), knobs));
+  const pods = path.join(cluster, "nodes", "dev-worker1", "pods");
+  writeFileSync(path.join(pods, "cilium-x7k2p"), "daemonset\n");
+  writeFileSync(path.join(pods, "cache"), "emptydir\n");
+  writeFileSync(path.join(pods, "web"), "plain\n");
+  const nodeDir = (n: string) => path.join(cluster, "nodes", n);
+  return {
+    cp,
+    worker,
+    cluster,
+    knobs,
+    step: (node, rec, step, script, extra = {}) => node.run(script, { ...envOf(rec, step), ...extra }, knobs),
+    kubelet: (n) => readFileSync(path.join(nodeDir(n), "kubelet-version"), "utf8").trim(),
+    cordoned: (n) => existsSync(path.join(nodeDir(n), "unschedulable")),
+    pods: (n) => readdirSync(path.join(nodeDir(n), "pods")).sort(),
+  };
+}
+
+const apiServer = (cp: FakeNode) =>
+  /kube-apiserver:(v[\d.]+)/.exec(cp.file("etc/kubernetes/manifests/kube-apiserver.yaml"))![1];
+const K8S_HELD = ["cri-tools", "kubeadm", "kubectl", "kubelet"];
+
+describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, then each worker drained, upgraded, uncordoned)", () => {
+  test("first build: every upgrade step is a no-op (nothing installed, drained or restarted)", async () => {
+    const l = await lab();
+    const rec = await programAt("1.35");
+    const before = l.cp.starts("kubelet");
+    const cp = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.35.2\n");
+    assert.match(cp.stderr, /dev-master already runs v1\.35\.2; nothing to upgrade/);
+    for (const [node, step, script] of [
+      [l.cp, "dev-dev-worker1-drain", "upgrade-drain"],
+      [l.worker, "dev-dev-worker1-upgrade", "upgrade-node"],
+      [l.cp, "dev-dev-worker1-uncordon", "upgrade-uncordon"],
+    ] as const) {
+      ok(step, await l.step(node, rec, step, `kubeadm-cluster/${script}.sh`));
+    }
+    assert.equal(l.cp.starts("kubelet"), before);
+    assert.equal(l.cordoned("dev-worker1"), false);
+    assert.deepEqual(l.pods("dev-worker1"), ["cache", "cilium-x7k2p", "web"], "nothing evicted");
+  });
+
+  test("control plane, then the worker: versions, holds, repository, drain and uncordon as kubeadm's docs say", async () => {
+    const l = await lab();
+    const target = await programAt("1.36");
+    const cp = await l.step(l.cp, target, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.36.1\n", "prints the exact version the control plane now runs");
+    assert.equal(apiServer(l.cp), "v1.36.1");
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.cp.installed(p), "1.36.1-1.1", p);
+    assert.deepEqual(l.cp.held(), K8S_HELD, "held again after the upgrade");
+    assert.equal(l.kubelet("dev-master"), "v1.36.1", "kubelet restarted at the new version");
+    assert.match(l.cp.file("etc/apt/sources.list.d/kubernetes.list"), /core:\/stable:\/v1\.36\/deb\//);
+    // Calls of this step only (the sandbox log holds node preparation's too, which never unholds).
+    const calls = cp.calls.slice(cp.calls.indexOf("apt-mark unhold kubeadm"));
+    const at = (re: RegExp) => calls.findIndex((c) => re.test(c));
+    assert.ok(at(/^apt-mark unhold kubeadm$/) === 0, "kubeadm unheld");
+    assert.ok(at(/^apt-get .* install .*kubeadm$/) > 0, "then installed");
+    assert.ok(at(/^apt-mark hold kubeadm$/) > at(/^apt-get .* install .*kubeadm$/), "then held");
+    assert.ok(at(/^kubeadm upgrade plan v1\.36\.1$/) > at(/^apt-mark hold kubeadm$/), "then plan");
+    assert.ok(at(/^kubeadm upgrade apply -y v1\.36\.1$/) > at(/^kubeadm upgrade plan/), "then apply");
+    assert.ok(
+      at(/install .*kubelet=1\.36\.1-\*/) > at(/^kubeadm upgrade apply/),
+      "kubelet after the control plane",
+    );
+    assert.ok(at(/^systemctl restart kubelet$/) > at(/install .*kubelet=1\.36\.1-\*/), "kubelet restarted");
+    assert.equal(
+      l.kubelet("dev-worker1"),
+      "v1.35.2",
+      "the worker is not touched by the control plane's step",
+    );
+
+    // The workers' steps read the version the control plane's step printed.
+    const rec = await programAt("1.36", cp.stdout.trim());
+    const drain = await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh");
+    ok("drain", drain);
+    assert.ok(l.cordoned("dev-worker1"));
+    assert.deepEqual(l.pods("dev-worker1"), ["cilium-x7k2p"], "evicted all but the DaemonSet's pod");
+    assert.ok(
+      drain.calls.some((c) =>
+        /^kubectl drain dev-worker1 --ignore-daemonsets --delete-emptydir-data --timeout=300s$/.test(c),
+      ),
+    );
+
+    const node = await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh");
+    ok("worker upgrade", node);
+    assert.equal(
+      l.worker.file("var/lib/kubelet/fake-config-version").trim(),
+      "v1.36.1",
+      "kubeadm upgrade node ran",
+    );
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.worker.installed(p), "1.36.1-1.1", p);
+    assert.deepEqual(l.worker.held(), K8S_HELD);
+    assert.equal(l.kubelet("dev-worker1"), "v1.36.1");
+    assert.ok(l.cordoned("dev-worker1"), "still cordoned until uncordon");
+
+    ok(
+      "uncordon",
+      await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh"),
+    );
+    assert.equal(l.cordoned("dev-worker1"), false);
+
+    // A re-run (e.g. after a later step failed) changes nothing.
+    const again = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    ok("re-run", again);
+    assert.equal(again.stdout, "v1.36.1\n");
+    const rerun = await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh");
+    ok("worker re-run", rerun);
+    assert.match(rerun.stderr, /dev-worker1 already runs kubelet v1\.36\.1; nothing to upgrade/);
+    const redrain = await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh");
+    ok("drain re-run", redrain);
+    assert.equal(l.cordoned("dev-worker1"), false, "a worker at the target is not drained again");
+  });
+
+  test("an exact patch: kubernetesVersion 1.36.0 installs and applies exactly v1.36.0", async () => {
+    const l = await lab();
+    const cp = await l.step(
+      l.cp,
+      await programAt("1.36.0"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("dev-upgrade", cp);
+    assert.equal(apiServer(l.cp), "v1.36.0");
+    assert.equal(l.cp.installed("kubelet"), "1.36.0-1.1");
+  });
+});
+
+describe("refusals and failures leave the cluster as it was", () => {
+  const upgradeCp = (l: Lab, rec: Recorder, extra: Record<string, string> = {}) =>
+    l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", extra);
+  const unchanged = (l: Lab) => {
+    assert.equal(apiServer(l.cp), "v1.35.2");
+    assert.equal(l.cp.installed("kubeadm"), "1.35.2-1.1");
+    assert.deepEqual(l.cp.held(), K8S_HELD);
+  };
+
+  test("control plane: downgrade (minor or patch) and a skipped minor are refused before anything is installed", async () => {
+    const l = await lab();
+    for (const [version, message] of [
+      [
+        "1.34",
+        /dev-master runs v1\.35\.2; kubeadm cannot downgrade to 1\.34\. Set the cluster's kubernetesVersion back to "1\.35\.2"/,
+      ],
+      ["1.35.1", /kubeadm cannot downgrade to 1\.35\.1/],
+      [
+        "1.37",
+        /1\.37 skips a minor and kubeadm upgrades one minor at a time\. Set the cluster's kubernetesVersion to "1\.36" first/,
+      ],
+    ] as const) {
+      const r = await upgradeCp(l, await programAt(version));
+      assert.equal(r.code, 1, version);
+      assert.match(r.stderr, message);
+      unchanged(l);
+    }
+  });
+
+  test("control plane: not initialised, a failed kubeadm upgrade apply, a repository serving another minor, apt giving up", async () => {
+    const l = await lab();
+    const rec = await programAt("1.36");
+    const manifest = path.join(l.cp.root, "etc/kubernetes/manifests/kube-apiserver.yaml");
+    const saved = readFileSync(manifest, "utf8");
+    writeFileSync(manifest, "spec: {}\n");
+    let r = await upgradeCp(l, rec);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /dev-master has no kube-apiserver manifest naming a version .*is the cluster initialised\?/,
+    );
+    writeFileSync(manifest, saved);
+
+    r = await upgradeCp(l, rec, { FAKE_UPGRADE_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /kubeadm upgrade of dev-master to v1\.36\.1 failed or took over 900s; last lines of/,
+    );
+    assert.match(r.stderr, /couldn't upgrade control plane/);
+    assert.equal(apiServer(l.cp), "v1.35.2");
+    assert.equal(l.cp.installed("kubelet"), "1.35.2-1.1", "kubelet is not upgraded past a failed apply");
+    assert.deepEqual(l.cp.held(), K8S_HELD, "kubeadm held again even so");
+
+    writeFileSync(path.join(l.cp.root, "..", "node", "apt-update-failures"), "5\n");
+    r = await upgradeCp(l, rec);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-master: gave up after 5 attempts: _apt update/);
+
+    const odd = await lab({ kubernetes: { "1.35": KUBERNETES["1.35"], "1.36": ["1.37.0"] } });
+    r = await upgradeCp(odd, rec);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-master: installed kubeadm v1\.37\.0 is not of 1\.36/);
+  });
+
+  test("worker: a drain that times out (PodDisruptionBudget) fails and the worker is not upgraded", async () => {
+    const l = await lab();
+    const rec = await programAt("1.36", "v1.36.1");
+    writeFileSync(path.join(l.cluster, "nodes", "dev-worker1", "pods", "db"), "pdb\n");
+    const r = await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh", {
+      DRAIN_TIMEOUT_SECONDS: "5",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /drain of dev-worker1 did not finish in 5s .*it stays cordoned and is not upgraded/,
+    );
+    assert.match(r.stderr, /violate the pod's disruption budget/);
+    assert.ok(l.cordoned("dev-worker1"));
+    assert.equal(l.kubelet("dev-worker1"), "v1.35.2");
+  });
+
+  test("worker: a bad version, no kubelet, a downgrade or skipped minor, a failed kubeadm upgrade node", async () => {
+    const l = await lab();
+    const rec = await programAt("1.36", "v1.36.1");
+    const run = (extra: Record<string, string>, knobs: Record<string, string> = {}) =>
+      l.worker.run(
+        "kubeadm-cluster/upgrade-node.sh",
+        { ...envOf(rec, "dev-dev-worker1-upgrade"), ...extra },
+        {
+          ...l.knobs,
+          ...knobs,
+        },
+      );
+    let r = await run({ CONTROL_PLANE_VERSION: "1.36" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /CONTROL_PLANE_VERSION "1\.36" is not an exact version like v1\.36\.1/);
+    for (const v of ["v1.34.9", "v1.37.0"]) {
+      r = await run({ CONTROL_PLANE_VERSION: v });
+      assert.equal(r.code, 1, v);
+      assert.match(r.stderr, /dev-worker1 runs kubelet v1\.35\.2; refusing to move it to v1\.3[47]/);
+    }
+    r = await run({}, { FAKE_UPGRADE_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /kubeadm upgrade node on dev-worker1 failed or took over 600s/);
+    assert.equal(l.worker.installed("kubelet"), "1.35.2-1.1");
+    writeFileSync(path.join(l.worker.root, "..", "node", "apt-update-failures"), "5\n");
+    r = await run({});
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-worker1: gave up after 5 attempts: _apt update/);
+
+    const bare = sandbox();
+    sandboxes.push(bare);
+    const fresh = fakeNode(bare, { kubernetes: KUBERNETES });
+    r = await fresh.run("kubeadm-cluster/upgrade-node.sh", envOf(rec, "dev-dev-worker1-upgrade"), l.knobs);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-worker1 has no kubelet installed; node preparation did not run/);
+  });
+
+  test("uncordon waits for the worker's kubelet at the new version, under a deadline; then stays cordoned", async () => {
+    const l = await lab();
+    const rec = await programAt("1.36", "v1.36.1");
+    ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
+    const r = await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh", {
+      KUBELET_WAIT_SECONDS: "1",
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-worker1's kubelet did not report v1\.36\.1 within 1s; it stays cordoned/);
+    assert.ok(l.cordoned("dev-worker1"));
+  });
+});
+
+describe("kubeadm-cluster/version-record.sh (on the Mac)", () => {
+  test("writes ~/.tartlab/clusters/<cluster>.json; delete removes it, and succeeds when it is gone", async () => {
+    const sb = sandbox();
+    sandboxes.push(sb);
+    const rec = await programAt("1.35");
+    const env = envOf(rec, "dev-version-record");
+    const home = path.join(sb.dir, "tartlab-home");
+    const run = (action?: "delete") =>
+      sb.run({
+        script: "kubeadm-cluster/version-record.sh",
+        deleteScript: action && "kubeadm-cluster/version-record-remove.sh",
+        action,
+        env,
+        processEnv: { TARTLAB_HOME: home },
+      });
+    ok("record", await run());
+    const file = path.join(home, "clusters", "dev.json");
+    assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), {
+      kubernetesVersion: "1.35",
+      nodes: { "dev-master": "1.35", "dev-worker1": "1.35" },
+    });
+    ok("remove", await run("delete"));
+    assert.equal(existsSync(file), false);
+    ok("remove again", await run("delete"));
+  });
+});
