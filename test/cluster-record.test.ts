@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
@@ -26,8 +26,9 @@ const configWith = (mutate: (raw: any) => void = () => {}) => {
 };
 
 describe("reading the records on the Mac", () => {
-  test("a cluster with a record gets it; a cluster never built has none; a malformed one is an error naming the file", () => {
+  test("a cluster with a record gets it; a cluster never built has none; a malformed one is an error naming the file", (t) => {
     const home = mkdtempSync(path.join(tmpdir(), "tartlab-records-"));
+    t.after(() => rmSync(home, { recursive: true, force: true }));
     mkdirSync(path.join(home, "clusters"));
     const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35" });
     writeFileSync(recordPath("dev", home), JSON.stringify(record));
