@@ -78,7 +78,10 @@ export interface HostCheck {
   readonly warnings: string[];
 }
 
-const gb = (bytes: number) => `${(bytes / GB).toFixed(0)} GB`;
+/** Disk in GB (10^9, as df and Tart's --disk-size count): what is needed rounds up, what is free rounds down, so
+ * one byte short never reads "45 GB free; need 45 GB" (issue 9 boundary rows). */
+const gbUp = (bytes: number) => `${Math.ceil((bytes / GB) * 10) / 10} GB`;
+const gbDown = (bytes: number) => `${Math.floor((bytes / GB) * 10) / 10} GB`;
 /** Memory in GiB, as macOS ("64 GB" in About This Mac is GiB) and Tart (`--memory` in MiB) count it: what the lab
  * needs rounds up and what the Mac has rounds down, so one byte short never reads as enough. */
 const gibUp = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10} GiB`;
@@ -168,12 +171,12 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
   if (Number.isFinite(h.freeDiskBytes)) {
     if (h.freeDiskBytes < MIN_FREE_DISK_BYTES(nodes.length)) {
       problems.push(
-        `only ${gb(h.freeDiskBytes)} free disk; ${nodes.length} VMs need at least ${gb(MIN_FREE_DISK_BYTES(nodes.length))}; ` +
+        `only ${gbDown(h.freeDiskBytes)} free disk; ${nodes.length} VMs need at least ${gbUp(MIN_FREE_DISK_BYTES(nodes.length))}; ` +
           `free space (tart prune --entries caches) or remove nodes`,
       );
     } else if (h.freeDiskBytes < wantDisk + 10 * GB) {
       warnings.push(
-        `VM disks may grow to ${gb(wantDisk)} in all but only ${gb(h.freeDiskBytes)} is free; ` +
+        `VM disks may grow to ${gbUp(wantDisk)} in all but only ${gbDown(h.freeDiskBytes)} is free; ` +
           `disks are sparse, so this is fine until they fill up`,
       );
     }

@@ -59,6 +59,10 @@ export function reviveStoppedVms(
   } catch {
     return failed(`tart list printed no JSON: ${list.stdout.slice(0, 200)}`);
   }
+  // JSON of another shape (an object, null entries) must not crash the program with a TypeError (issue 9 table).
+  if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
+    return failed(`tart list printed JSON that is not a list of VMs: ${list.stdout.slice(0, 200)}`);
+  }
   const states = new Map(entries.map((v) => [v.Name, v.State]));
   const home = env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
   const restarted: string[] = [];

@@ -148,7 +148,9 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
     const list = JSON.parse(
       await run("tart", ["list", "--source", "local", "--format", "json"], env, timeoutMs),
     );
-    if (!Array.isArray(list)) throw new ProbeError("tart list --format json did not print a JSON array");
+    if (!Array.isArray(list) || !list.every((v) => v !== null && typeof v === "object")) {
+      throw new ProbeError("tart list --format json did not print a JSON array of VMs");
+    }
     states = new Map((list as TartListEntry[]).map((v) => [v.Name, v.State]));
   } catch (e) {
     const reason = `cannot read Tart's VM list: ${why(e)}`;
@@ -183,7 +185,17 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       // stopped VM (facts/tart.md, `tart ip`), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
         run("tart", ["get", node.name, "--format", "json"], env, timeoutMs).then(
-          (out) => JSON.parse(out) as TartGet,
+          (out) => {
+            // A throw here would not reach the handler below: it would reject the whole status (issue 9 table).
+            try {
+              const got: unknown = JSON.parse(out);
+              if (got && typeof got === "object" && !Array.isArray(got)) return got as TartGet;
+            } catch {
+              // reported below
+            }
+            notes.push(`tart get printed no JSON object: ${JSON.stringify(out.trim().slice(0, 40))}`);
+            return undefined;
+          },
           (e) => {
             notes.push(`tart get: ${why(e)}`);
             return undefined;

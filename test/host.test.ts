@@ -133,7 +133,12 @@ describe("scripts/host/facts.sh", () => {
       chmodSync(real, mode);
       const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
         encoding: "utf8",
-        env: { PATH: `${sb.bin}:/usr/bin:/bin`, HOME: sb.home, FAKE_CALLS: path.join(sb.dir, "calls.log") },
+        env: {
+          PATH: `${sb.bin}:/usr/bin:/bin`,
+          HOME: sb.home,
+          FAKE_CALLS: path.join(sb.dir, "calls.log"),
+          ...sb.traceEnv("host/facts.sh"),
+        },
       });
       const f = parseHostFacts(out);
       return { softnetSuid: f.softnetSuid, softnetRootOwned: f.softnetRootOwned };
@@ -186,7 +191,12 @@ describe("scripts/host/facts.sh", () => {
       );
       const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
         encoding: "utf8",
-        env: { PATH: `${sb.bin}:/usr/bin:/bin`, HOME: sb.home, FAKE_CALLS: path.join(sb.dir, "calls.log") },
+        env: {
+          PATH: `${sb.bin}:/usr/bin:/bin`,
+          HOME: sb.home,
+          FAKE_CALLS: path.join(sb.dir, "calls.log"),
+          ...sb.traceEnv("host/facts.sh"),
+        },
       });
       const facts = parseHostFacts(out);
       assert.deepEqual(facts, {

@@ -5,7 +5,8 @@
  * that no test ever executed fails the run: that is the path a user hits when something goes wrong, and nothing
  * proved it says what it should (issue 9).
  *
- * Also fails a script that no test executed at all.
+ * Also fails a script that no test executed at all. No exceptions: every script, every failure exit (a script run
+ * directly rather than from a bundle is traced with the harness's `traceEnv`).
  *
  * Use: `node --import tsx tools/shell-coverage.ts <trace-dir>` (tools/run-tests.ts calls it after node --test).
  */
@@ -14,7 +15,6 @@ import * as path from "node:path";
 
 const ROOT = path.join(__dirname, "..");
 const SCRIPTS = path.join(ROOT, "scripts");
-export const PENDING_FILE = path.join(__dirname, "shell-coverage-pending.json");
 
 export interface Statement {
   /** 1-based first and last line of the statement (continuations, quotes, $(…) and heredocs joined). */
@@ -161,13 +161,6 @@ export function scriptFiles(): string[] {
     .sort();
 }
 
-interface Pending {
-  /** script -> trimmed source text of failure exits not yet reached by a test (scripts other helpers rewrite). */
-  readonly pending: Record<string, string[]>;
-  /** script -> why no harness run traces it yet. */
-  readonly notExecuted?: Record<string, string>;
-}
-
 export interface ScriptReport {
   readonly script: string;
   readonly run: number;
@@ -175,16 +168,10 @@ export interface ScriptReport {
   readonly exitsRun: number;
   readonly exits: number;
   readonly missed: FailureExit[];
-  readonly pending: FailureExit[];
-  /** Why the script is allowed to have no trace (pending list), if it is. */
-  readonly notExecutedReason?: string;
 }
 
-export function report(traceDir: string, pendingFile = PENDING_FILE): ScriptReport[] {
+export function report(traceDir: string): ScriptReport[] {
   const traces = readTraces(traceDir);
-  const pending: Pending = existsSync(pendingFile)
-    ? JSON.parse(readFileSync(pendingFile, "utf8"))
-    : { pending: {} };
   return scriptFiles().map((script) => {
     const shape = analyze(readFileSync(path.join(SCRIPTS, script), "utf8"));
     const lines = traces.get(script) ?? new Map<number, Set<string>>();
@@ -196,28 +183,14 @@ export function report(traceDir: string, pendingFile = PENDING_FILE): ScriptRepo
       return false;
     };
     const run = shape.statements.filter((s) => hit(s)).length;
-    const unreached = shape.failureExits.filter((e) => !hit(e, e.word));
-    // A multiset: each pending entry excuses one uncovered exit with that text.
-    const allowed = (pending.pending[script] ?? []).map((t) => t.trim());
-    const missed: FailureExit[] = [];
-    const excused: FailureExit[] = [];
-    for (const e of unreached) {
-      const i = allowed.indexOf(e.text);
-      if (i < 0) missed.push(e);
-      else {
-        allowed.splice(i, 1);
-        excused.push(e);
-      }
-    }
+    const missed = shape.failureExits.filter((e) => !hit(e, e.word));
     return {
       script,
       run,
       runnable: shape.statements.length,
-      exitsRun: shape.failureExits.length - unreached.length,
+      exitsRun: shape.failureExits.length - missed.length,
       exits: shape.failureExits.length,
       missed,
-      pending: excused,
-      notExecutedReason: pending.notExecuted?.[script],
     };
   });
 }
@@ -227,16 +200,12 @@ export function printReport(rows: ScriptReport[], out: (s: string) => void = con
   const problems: string[] = [];
   const w = Math.max(...rows.map((r) => r.script.length), 6);
   out(`\nshell line coverage (statements run / runnable; failure exits run / total)`);
-  out(`${"script".padEnd(w)}  ${"lines".padStart(9)}  ${"exits".padStart(7)}  note`);
+  out(`${"script".padEnd(w)}  ${"lines".padStart(9)}  ${"exits".padStart(7)}`);
   for (const r of rows) {
-    const note = [
-      r.pending.length ? `${r.pending.length} exits pending (tools/shell-coverage-pending.json)` : "",
-      r.run === 0 && r.notExecutedReason ? `not traced (pending: ${r.notExecutedReason})` : "",
-    ].join(" ");
     out(
-      `${r.script.padEnd(w)}  ${`${r.run}/${r.runnable}`.padStart(9)}  ${`${r.exitsRun}/${r.exits}`.padStart(7)}  ${note}`,
+      `${r.script.padEnd(w)}  ${`${r.run}/${r.runnable}`.padStart(9)}  ${`${r.exitsRun}/${r.exits}`.padStart(7)}`,
     );
-    if (r.run === 0 && !r.notExecutedReason) problems.push(`${r.script}: no test executed this script`);
+    if (r.run === 0) problems.push(`${r.script}: no test executed this script`);
     for (const e of r.missed)
       problems.push(
         `${r.script}:${e.first}: failure exit never executed by a test: ${e.text.split("\n")[0]}`,

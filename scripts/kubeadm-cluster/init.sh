@@ -36,7 +36,8 @@ else
 fi
 
 # V10: kubectl works for the login user, not only for root.
-home=$(getent passwd "$LOGIN_USER" | cut -d: -f6)
+# getent exits 2 for an unknown user: under pipefail that would end the script here, silently, without the message.
+home=$({ getent passwd "$LOGIN_USER" || true; } | cut -d: -f6)
 [ -n "$home" ] || {
   echo "tartlab: login user $LOGIN_USER does not exist on $NODE_NAME" >&2
   exit 1

@@ -7,6 +7,8 @@
  * the script. The bundle is unchanged: tracing is switched on by a BASH_ENV file, which every non-interactive
  * bash reads; it acts only in the bash whose $0 is the bundle's `tartlab-<action>` (the one running the script
  * text, so LINENO is the script file's own line number) and unsets itself so nested `bash -c` calls do not trace.
+ * A script run directly (`bash <path>`, not from a bundle) is traced the same way with `traceEnv(script)`: there the
+ * bash to trace is the one whose $0 is the script's path.
  * PS4 is set inside because bash ignores an inherited PS4 when it runs as root (facts/upstream-review.md).
  */
 import { spawn } from "node:child_process";
@@ -23,17 +25,17 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Action, bundle, loadScript } from "../../lib/shell";
+import { Action, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
 
 /** The fd the trace is written to; fakes close it first thing, so no fake (e.g. a detached `tart run`) keeps it. */
 const TRACE_FD = 19;
-const TRACE_BASH_ENV = `if [ "\${0:-}" = "tartlab-\${TARTLAB_TRACE_ACTION:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
+const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
   exec ${TRACE_FD}>>"$TARTLAB_TRACE_FILE"
   BASH_XTRACEFD=${TRACE_FD}
   PS4='+\${LINENO}: '
-  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ACTION
+  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0
   set -x
 fi
 `;
@@ -62,6 +64,11 @@ export interface Sandbox {
   /** Installs a fake from test/fakes/ (e.g. "tart"). */
   useFake(name: string): void;
   run(opts: RunOptions): Promise<ShellRun>;
+  /**
+   * Environment that traces a script run directly (`bash scripts/<script>`, as lib/host.ts runs host/facts.sh)
+   * into the coverage trace directory; empty when `npm test` is not collecting traces.
+   */
+  traceEnv(script: string): Record<string, string>;
   calls(): string[];
   /** Stops every fake VM still "running" (their `tart run` loops exit) and removes the sandbox. */
   dispose(): void;
@@ -92,6 +99,19 @@ export function sandbox(): Sandbox {
       `#!/usr/bin/env bash\nexec ${TRACE_FD}>&-\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
     );
     chmodSync(file, 0o755);
+  };
+
+  /** BASH_ENV that traces only the bash whose $0 is `arg0`, into a new trace file for `script`. */
+  const traceVars = (script: string, arg0: string): Record<string, string> => {
+    const traceDir = process.env.TARTLAB_SHELL_TRACE_DIR;
+    if (!traceDir) return {};
+    const bashEnv = path.join(dir, "trace-bash-env.sh");
+    writeFileSync(bashEnv, TRACE_BASH_ENV);
+    return {
+      BASH_ENV: bashEnv,
+      TARTLAB_TRACE_ARG0: arg0,
+      TARTLAB_TRACE_FILE: path.join(traceDir, traceFileName(script, ++traceRuns)),
+    };
   };
 
   const sb: Sandbox = {
@@ -128,6 +148,7 @@ export function sandbox(): Sandbox {
       }
       rmSync(dir, { recursive: true, force: true });
     },
+    traceEnv: (script) => traceVars(script, path.join(SCRIPTS_DIR, script)),
     calls: () =>
       readFileSync(callsFile, "utf8")
         .split("\n")
@@ -137,16 +158,8 @@ export function sandbox(): Sandbox {
       if (opts.deleteScript) scripts.delete = loadScript(opts.deleteScript);
       const stdin = bundle(scripts, opts.env);
       const action = opts.action ?? "create";
-      const traceDir = process.env.TARTLAB_SHELL_TRACE_DIR;
-      const trace: Record<string, string> = {};
       const ran = action === "delete" ? opts.deleteScript : opts.script;
-      if (traceDir && ran) {
-        const bashEnv = path.join(dir, "trace-bash-env.sh");
-        writeFileSync(bashEnv, TRACE_BASH_ENV);
-        trace.BASH_ENV = bashEnv;
-        trace.TARTLAB_TRACE_ACTION = action;
-        trace.TARTLAB_TRACE_FILE = path.join(traceDir, traceFileName(ran, ++traceRuns));
-      }
+      const trace = ran ? traceVars(ran, `tartlab-${action}`) : {};
       const env: Record<string, string> = {
         PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
         HOME: home,
