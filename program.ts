@@ -73,7 +73,12 @@ export function buildLab({ config, secrets }: ReturnType<typeof prepareLab>) {
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
       });
-      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion: config.kubernetesVersion, ssh });
+      const node = new K8sNode(spec.name, {
+        ip: vm.ip,
+        vmId: vm.vmId,
+        kubernetesVersion: config.kubernetesVersion,
+        ssh,
+      });
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first
