@@ -118,7 +118,9 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
-  if ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
+  # Running first: the dhcp resolver also answers from an earlier boot's lease (facts/tart.md, tart ip), and
+  # `tart run` takes the VM's lock only after it has started.
+  if [ "$(_vm_field "$VM_NAME" State)" = running ] && ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
     break
   fi
   ip=""
