@@ -12,17 +12,17 @@ test("npm run plan prints the default lab's whole graph and its longest chain", 
       cwd: path.join(__dirname, ".."),
     },
   );
-  assert.match(out, /^125 resources;/m);
+  assert.match(out, /^132 resources;/m);
   for (const vm of ["platform-master", "platform-worker2", "dev-worker1", "staging-master"]) {
     assert.match(out, new RegExp(`─ ${vm} \\(tartlab:index:TartVm\\)`));
     assert.match(out, new RegExp(`─ ${vm}-start \\(command:local:Command\\) {2}<- ${vm}-clone`));
   }
   assert.match(
     out,
-    /─ dev-cilium \(kubernetes:helm\.sh\/v3:Release\) {2}<- dev-init, dev-master-start, dev-k8s/,
+    /─ dev-cilium \(kubernetes:helm\.sh\/v3:Release\) {2}<- dev-init, dev-master-address, dev-k8s/,
   );
   const chain = out.slice(out.indexOf("Longest dependency chain"));
-  assert.match(chain, /\(15 resources/);
-  assert.match(chain, /15\. platform-jenkins-release/);
-  assert.match(chain, /1\. platform-master-clone\n.*\n.*\n.*\n.*\n\s+6\. platform-init/);
+  assert.match(chain, /\(16 resources/);
+  assert.match(chain, /16\. platform-jenkins-release/);
+  assert.match(chain, /1\. platform-master-clone\n.*\n.*\n.*\n.*\n.*\n\s+7\. platform-init/);
 });
