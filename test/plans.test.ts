@@ -77,6 +77,17 @@ describe("issue 10 table, default lab", () => {
     }
   });
 
+  test("row 1 (the provider's identity): a re-read control-plane kubeconfig (unknown in preview) replaces no provider, because the identity is the control plane's clone id", async () => {
+    const p = await planFor(devStackConfig(), { replace: ["platform-kubeconfig"], mode: "preview" });
+    assert.deepEqual(p.names("replace"), ["platform-kubeconfig"]);
+    assert.equal(
+      p.op("platform-k8s"),
+      "update",
+      "its kubeconfig is unknown, its clusterIdentifier known and equal",
+    );
+    assert.equal(p.op("platform-jenkins-release"), "same");
+  });
+
   test("row 2 (decided: rebuild): change baseImage: every VM is re-cloned and everything inside it is rebuilt through explicit cascades (clone id in triggers), every cluster re-initialised and its objects re-created", async () => {
     const config = changed((c) => (c["tartlab:baseImage"] = "ghcr.io/cirruslabs/ubuntu:25.04"));
     const rebuilt = Object.entries(CLUSTERS).flatMap(([cluster, [cp, ...workers]]) => [
