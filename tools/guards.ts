@@ -124,10 +124,11 @@ const GUARDS: Guard[] = [
     test: "test/shell/kubeadm-cluster.test.ts",
   },
   {
+    // start's triggers (the clone's id) are a data edge to the clone too: both edges are removed.
     what: "VM start waits for the clone",
     file: "components/tart-vm.ts",
-    from: "dependsOn: [clone], deleteBeforeReplace",
-    to: "deleteBeforeReplace",
+    from: "        triggers: [clone.id],\n      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace",
+    to: "      },\n      { parent: this, deleteBeforeReplace",
     test: "test/program.test.ts",
   },
   {
