@@ -95,7 +95,7 @@ export function buildLab({ config, secrets, records }: ReturnType<typeof prepare
       });
       // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
       const kubernetesVersion = nodeVersion(cluster, spec.name, record);
-      const node = new K8sNode(spec.name, { ip: vm.ip, kubernetesVersion, ssh });
+      const node = new K8sNode(spec.name, { ip: vm.ip, vmId: vm.vmId, kubernetesVersion, ssh });
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first

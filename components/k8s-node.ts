@@ -7,6 +7,11 @@ export interface K8sNodeArgs {
   /** The VM's IP (TartVm.ip); every step depends on it, so nothing runs before the VM has an address. */
   readonly ip: pulumi.Input<string>;
   /**
+   * The VM's identity (TartVm.vmId, its clone's id). Every step carries it in `triggers`, so a re-cloned VM is
+   * prepared again from scratch even when it comes back at the same IP (a `dependsOn` would not cascade).
+   */
+  readonly vmId: pulumi.Input<string>;
+  /**
    * Kubernetes version the node is prepared with: "1.33" (the newest patch of that minor when the node is first
    * prepared; kept on re-runs) or "1.33.4" (exact). For an existing node this is the version it was created with
    * (lib/cluster-record.ts): a version change is the cluster's upgrade steps' job, never node preparation's.
@@ -30,6 +35,8 @@ export class K8sNode extends pulumi.ComponentResource {
   public readonly connection: command.types.input.remote.ConnectionArgs;
   /** The version string the node steps carry (lib/cluster-record.ts `nodeVersion`: kept once the node exists). */
   public readonly kubernetesVersion: string;
+  /** The VM's identity (see K8sNodeArgs.vmId), for cluster steps that must re-run on a rebuilt VM. */
+  public readonly vmId: pulumi.Output<string>;
 
   constructor(name: string, args: K8sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:K8sNode", name, {}, opts);
@@ -43,20 +50,34 @@ export class K8sNode extends pulumi.ComponentResource {
     this.kubernetesVersion = args.kubernetesVersion;
     this.ip = pulumi.output(args.ip);
     this.connection = sshConnection(this.ip, args.ssh);
+    this.vmId = pulumi.output(args.vmId);
+    const triggers = [this.vmId];
 
     const identity = new command.remote.Command(
       `${name}-identity`,
-      { connection: this.connection, ...scriptCommand({ create: "k8s-node/identity.sh", env, sudo: true }) },
+      {
+        connection: this.connection,
+        ...scriptCommand({ create: "k8s-node/identity.sh", env, sudo: true }),
+        triggers,
+      },
       { parent: this },
     );
     const prepare = new command.remote.Command(
       `${name}-prepare`,
-      { connection: this.connection, ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }) },
+      {
+        connection: this.connection,
+        ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }),
+        triggers,
+      },
       { parent: this, dependsOn: [identity] },
     );
     this.ready = new command.remote.Command(
       `${name}-ready`,
-      { connection: this.connection, ...scriptCommand({ create: "k8s-node/verify.sh", env, sudo: true }) },
+      {
+        connection: this.connection,
+        ...scriptCommand({ create: "k8s-node/verify.sh", env, sudo: true }),
+        triggers,
+      },
       { parent: this, dependsOn: [prepare] },
     );
     this.registerOutputs({ ip: this.ip });

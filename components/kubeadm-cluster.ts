@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { ClusterRecord } from "../lib/cluster-record";
 import { ClusterSpec, KubeconfigSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
-import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
+import { rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
 
 export interface ClusterMember {
@@ -59,6 +59,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // The exact version comes from the control plane's readiness step: a real input of `init`, so a changed
     // kubeadm shows up in the plan, and never left to kubeadm's online `stable-1` lookup.
     const version = cp.node.ready.stdout.apply(parseKubeadmVersion);
+    // A re-cloned control plane is a new cluster: init, its kubeconfig and the provider follow its VM's identity.
+    const cpTriggers = [cp.node.vmId];
     this.init = new command.remote.Command(
       `${name}-init`,
       {
@@ -84,6 +86,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             ),
           },
         }),
+        triggers: cpTriggers,
       },
       { parent: this, dependsOn: [cp.node.ready] },
     );
@@ -94,6 +97,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         connection: cp.node.connection,
         ...scriptCommand({ create: "kubeadm-cluster/kubeconfig.sh", sudo: true, env: {} }),
         ...SECRET_STDOUT,
+        triggers: cpTriggers,
       },
       { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
     );
@@ -127,15 +131,21 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       {
         kubeconfig: this.kubeconfig,
         enableServerSideApply: true,
-        // A new cluster (new CA) replaces the provider, so Cilium, storage and Jenkins are created again in it
-        // instead of being assumed present; objects of a cluster that is gone are dropped from state.
-        clusterIdentifier: pulumi.unsecret(this.kubeconfig.apply(clusterIdentity)),
+        // The provider's identity is the control plane VM's (its clone's id): known and unchanged through a resize,
+        // a restart or a re-read kubeconfig, so none of those replaces the provider and every object on it
+        // (pulumi-kubernetes DiffConfig: a known, unchanged clusterIdentifier clears every replace; issue 10 row 1).
+        // A re-cloned control plane is a new cluster: the id changes, and Cilium, storage and Jenkins are created
+        // again in it; objects of a cluster that is gone are dropped from state.
+        clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,
         deleteUnreachable: true,
       },
       { parent: this },
     );
 
     this.joins = args.workers.map((w) => {
+      // A re-cloned worker (or control plane) runs its whole join again, with a fresh token (row 8); its old Node
+      // object is removed first (member is replaced, its delete drains and removes the node).
+      const triggers = [w.node.vmId, cp.node.vmId];
       const netcheck = new command.remote.Command(
         `${name}-${w.name}-netcheck`,
         {
@@ -144,6 +154,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             create: "kubeadm-cluster/netcheck.sh",
             env: { NODE_NAME: w.name, API_SERVER: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}` },
           }),
+          triggers,
         },
         { parent: this, dependsOn: [this.init, w.node.ready] },
       );
@@ -157,6 +168,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             env: { WORKER_NAME: w.name },
           }),
           ...SECRET_STDOUT,
+          triggers,
         },
         { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
       );
@@ -187,6 +199,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             },
           }),
           logging: "stderr",
+          triggers,
         },
         { parent: this, dependsOn: [netcheck, token] },
       );
@@ -200,6 +213,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: { WORKER_NAME: w.name },
           }),
+          triggers,
         },
         { parent: this, dependsOn: [join] },
       );
@@ -223,6 +237,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             K8S_PATCH: patch === undefined ? "" : args.spec.kubernetesVersion,
           },
         }),
+        // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.
+        triggers: cpTriggers,
       },
       { parent: this, dependsOn: [this.init] },
     );
@@ -238,6 +254,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),
+          triggers: [w.node.vmId, cp.node.vmId],
         },
         { parent: this, dependsOn: [previous, this.joins[i]] },
       );
@@ -250,6 +267,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: { NODE_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),
+          triggers: [w.node.vmId, cp.node.vmId],
         },
         { parent: this, dependsOn: [drain] },
       );
@@ -262,6 +280,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
             sudo: true,
             env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),
+          triggers: [w.node.vmId, cp.node.vmId],
         },
         { parent: this, dependsOn: [upgrade] },
       );

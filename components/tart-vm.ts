@@ -4,11 +4,11 @@ import { scriptCommand } from "../lib/shell";
 import { startEnv } from "../lib/tart-env";
 
 export interface TartVmArgs {
-  /** OCI image to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04. Changing it rebuilds the VM. */
+  /** OCI image to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04. Changing it rebuilds the VM (docs/plans.md). */
   readonly baseImage: string;
   readonly cpus: number;
   readonly memoryMb: number;
-  /** Disk size in GB (10^9 bytes); only ever grown. */
+  /** Disk size in GB (10^9 bytes); only ever grown (start.sh refuses a shrink). */
   readonly diskGb: number;
   /** `tart run --net-softnet-allow` value (T03). */
   readonly softnetAllow: string;
@@ -19,13 +19,20 @@ export interface TartVmArgs {
 }
 
 /**
- * One Tart VM: `clone` (clone + random MAC; delete = tart delete) then `start` (size + run on Softnet + wait for
- * the IP; delete = tart stop). Separate steps, so a stopped VM can be started again without re-cloning.
+ * One Tart VM: `clone` (clone + random MAC; delete = tart delete), `start` (size, run on Softnet; on an update it
+ * restarts the VM gracefully only if its size or run options really differ; delete = graceful stop) and `address`
+ * (the VM's IP, read once per clone). Everything downstream reads `ip` (from `address`) and `vmId` (the clone's id),
+ * neither of which a resize or restart touches: a resize updates `start` alone (issue 10, row 1).
  */
 export class TartVm extends pulumi.ComponentResource {
-  /** The VM's IPv4 address on the VM network (from `tart ip`). */
+  /** The VM's IPv4 address on the VM network (from `tart ip`), known and unchanged across resizes/restarts. */
   public readonly ip: pulumi.Output<string>;
-  /** The resource that has the VM running; depend on it (or on `ip`) for anything inside the VM. */
+  /**
+   * The VM's identity: the clone's resource id, new only when the VM is re-cloned. Steps that must run again on a
+   * rebuilt VM carry it in `triggers` (a `dependsOn` does not cascade a replacement: facts/upstream-review.md).
+   */
+  public readonly vmId: pulumi.Output<string>;
+  /** The resource that has the VM running and its address known; depend on it for anything inside the VM. */
   public readonly running: command.local.Command;
 
   constructor(name: string, args: TartVmArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -39,25 +46,42 @@ export class TartVm extends pulumi.ComponentResource {
           delete: "tart-vm/delete.sh",
           env: { VM_NAME: name, BASE_IMAGE: args.baseImage, OWNER: args.owner, STOP_TIMEOUT_SECONDS: "30" },
         }),
-        // A new base image means a new VM. The name is reused, so the old VM must go first.
+        // A new base image means a new VM. The name is reused, so the old VM must go first; everything that runs
+        // inside it follows through the clone's id in its triggers (docs/plans.md, row 2).
         triggers: [args.baseImage],
       },
       { parent: this, deleteBeforeReplace: true },
     );
+    this.vmId = clone.id;
 
-    const env = startEnv({ name, ...args });
-    const sizing = [env.CPUS, env.MEMORY_MB, env.DISK_GB];
-    this.running = new command.local.Command(
+    // Size and run options are plain inputs: a change is an in-place update, which re-runs start.sh (pulumi-command
+    // runs `create` on an update without an `update` command); start.sh restarts the VM gracefully if needed.
+    // Replaced only with its clone (triggers); then it must stop the old VM before the clone is deleted.
+    const start = new command.local.Command(
       `${name}-start`,
       {
-        ...scriptCommand({ create: "tart-vm/start.sh", delete: "tart-vm/stop.sh", env }),
-        // Sizing applies only to a stopped VM: a change stops the VM (delete) and starts it again (create).
-        triggers: sizing,
+        ...scriptCommand({
+          create: "tart-vm/start.sh",
+          delete: "tart-vm/stop.sh",
+          env: startEnv({ name, ...args }),
+        }),
+        triggers: [clone.id],
       },
       { parent: this, dependsOn: [clone], deleteBeforeReplace: true },
     );
 
+    // The IP comes from a step that a resize does not update, so it stays known in a preview and the cluster's
+    // provider and every node step keep their inputs (issue 10, rows 1 and 9).
+    this.running = new command.local.Command(
+      `${name}-address`,
+      {
+        ...scriptCommand({ create: "tart-vm/address.sh", env: { VM_NAME: name } }),
+        triggers: [clone.id],
+      },
+      { parent: this, dependsOn: [start] },
+    );
+
     this.ip = this.running.stdout;
-    this.registerOutputs({ ip: this.ip });
+    this.registerOutputs({ ip: this.ip, vmId: this.vmId });
   }
 }

@@ -3,6 +3,11 @@
  * in the graph changes, so a plain `pulumi up` would not notice. Before the graph runs, `pulumi up` restarts
  * every VM of this stack that exists but is not running (with the same scripts/tart-vm/start.sh the TartVm
  * resource uses); `pulumi preview` only reports them. Tart state is read as JSON (T08).
+ *
+ * Issue 10, row 7: a VM of this stack that the config no longer lists is about to be removed, and its removal needs
+ * it (and its cluster's control plane) running: member removal drains and deletes the Node through the control
+ * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
+ * with the run options they have (no resize of a VM that is going away), with a message saying why.
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -63,39 +68,79 @@ export function reviveStoppedVms(
   if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
     return failed(`tart list printed JSON that is not a list of VMs: ${list.stdout.slice(0, 200)}`);
   }
-  const states = new Map(entries.map((v) => [v.Name, v.State]));
   const home = env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
+  const ours = (name: string) => {
+    try {
+      return readFileSync(path.join(home, "vms", `${name}.owner`), "utf8").trim() === owner;
+    } catch {
+      return false; // no marker: not ours
+    }
+  };
+  const configured = new Map(allNodes(config).map(({ node }) => [node.name, node]));
   const restarted: string[] = [];
   const messages: string[] = [];
-  for (const { node } of allNodes(config)) {
-    const state = states.get(node.name);
-    if (state === undefined || state === "running") continue;
-    let marker = "";
-    try {
-      marker = readFileSync(path.join(home, "vms", `${node.name}.owner`), "utf8").trim();
-    } catch {
-      // no marker: not ours
-    }
-    if (marker !== owner) continue;
+  // Configured VMs first, in config order; then this stack's VMs that the config no longer lists.
+  const stopped = [
+    ...allNodes(config).flatMap(({ node }) => entries.filter((v) => v.Name === node.name)),
+    ...entries.filter((v) => !configured.has(v.Name)),
+  ].filter((v) => v.State !== "running" && ours(v.Name));
+  for (const { Name: name, State: state } of stopped) {
+    const node = configured.get(name);
+    const why = node
+      ? "(T09)"
+      : "(it is no longer in the config: pulumi up removes it from its cluster and deletes it, which needs it running)";
     if (dryRun) {
-      restarted.push(node.name);
-      messages.push(`VM ${node.name} is ${state}; pulumi up will start it again (T09)`);
+      restarted.push(name);
+      messages.push(`VM ${name} is ${state}; pulumi up will start it again ${why}`);
       continue;
     }
+    const size = node ?? currentSize(name, env);
     const run = spawnSync("bash", ["-s", "--", "create"], {
       env,
       encoding: "utf8",
       input: bundle(
         { create: loadScript("tart-vm/start.sh") },
-        startEnv({ ...node, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
+        startEnv({ name, ...size, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
       ),
     });
     if (run.status !== 0) {
-      const why = run.error ? run.error.message : (run.stderr ?? "").trim();
-      throw new Error(`VM ${node.name} was ${state} and could not be started again:\n${why}`);
+      const err = run.error ? run.error.message : (run.stderr ?? "").trim();
+      throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
     }
-    restarted.push(node.name);
-    messages.push(`VM ${node.name} was ${state}; started it again at ${run.stdout.trim()} (T09)`);
+    restarted.push(name);
+    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout.trim()} ${why}`);
   }
   return { restarted, messages };
+}
+
+/** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; facts/tart.md). */
+function currentSize(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): { cpus: number; memoryMb: number; diskGb: number } {
+  const get = spawnSync("tart", ["get", name, "--format", "json"], {
+    env,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  let g: { CPU?: unknown; Memory?: unknown; Disk?: unknown } = {};
+  try {
+    g = JSON.parse(get.stdout ?? "") as typeof g;
+  } catch {
+    // reported below
+  }
+  const [cpus, memoryMb, diskGb] = [g.CPU, g.Memory, g.Disk];
+  if (
+    get.status !== 0 ||
+    !Number.isInteger(cpus) ||
+    !Number.isInteger(memoryMb) ||
+    !Number.isInteger(diskGb)
+  ) {
+    throw new Error(
+      `VM ${name} is stopped and no longer in the config, and its size could not be read to start it for its ` +
+        `removal (tart get ${name} --format json: ${(get.stderr ?? "").trim() || (get.stdout ?? "").slice(0, 200)}). ` +
+        `Start it by hand (tart run --no-graphics ${name}) and run pulumi up again`,
+    );
+  }
+  return { cpus: cpus as number, memoryMb: memoryMb as number, diskGb: diskGb as number };
 }

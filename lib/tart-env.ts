@@ -1,3 +1,5 @@
+import { loadScript } from "./shell";
+
 /**
  * Where Homebrew puts tart and softnet (Apple Silicon, then Intel prefix). Pulumi may run with a PATH that lacks
  * them (launched from an IDE, or a shell without `brew shellenv`): the scripts add these (`export PATH=…`), and so
@@ -22,6 +24,9 @@ export interface StartInputs {
 
 export function startEnv(i: StartInputs): Record<string, string> {
   return {
+    // start.sh restarts a running VM whose size or run options changed with exactly the stop logic of the delete
+    // step (graceful guest poweroff, then tart stop): one copy of it, passed as data (no sourcing).
+    STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
     VM_NAME: i.name,
     CPUS: String(i.cpus),
     MEMORY_MB: String(i.memoryMb),

@@ -254,7 +254,9 @@ describe("clusters in the default lab", () => {
       const p = rec.byName(`${c}-k8s`);
       assert.equal(p.type, "pulumi:providers:kubernetes");
       assert.ok(isSecretValue(p.inputs.kubeconfig), `${c} kubeconfig secret`);
-      assert.equal(p.inputs.clusterIdentifier, clusterIdentity(FAKE_ADMIN_CONF));
+      // The control plane VM's identity (its clone's id), not anything read over SSH: stays known through a resize.
+      assert.equal(p.inputs.clusterIdentifier, `tartlab/${c}/${c}-master-clone-id`);
+      assert.deepEqual(p.propertyDependencies.clusterIdentifier, [`${c}-master-clone`]);
       assert.equal(p.inputs.deleteUnreachable, "true");
       const kc = parse(unwrap(p.inputs.kubeconfig));
       assert.equal(kc["current-context"], `tartlab-${c}`);

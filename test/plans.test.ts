@@ -1,9 +1,9 @@
 /**
  * What each config change of issue 10's table does to the default lab (Pulumi.dev.yaml), as the preview
- * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it. Rows still marked "today" document
- * defects the fix phase of issue 10 flips. "up" is what `pulumi up` does when every step succeeds (same IPs as
- * before); "preview" is what `pulumi preview` shows (outputs of changed steps unknown). The program reads the
- * clusters' version records the deployed lab wrote on the Mac (lib/cluster-record.ts), as `pulumi up` would.
+ * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it, each row as it is after the fix of
+ * issue 10. "up" is what `pulumi up` does when every step succeeds (same IPs as before); "preview" is what
+ * `pulumi preview` shows (outputs of changed steps unknown). The program reads the clusters' version records the
+ * deployed lab wrote on the Mac (lib/cluster-record.ts), as `pulumi up` would.
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
@@ -36,8 +36,12 @@ const CLUSTERS: Record<string, string[]> = {
 };
 const VMS = Object.values(CLUSTERS).flat();
 
+/** A VM's own TartVm steps. */
+const vmSteps = (vm: string) => [`${vm}-clone`, `${vm}-start`, `${vm}-address`];
 /** Every step of one node's preparation (K8sNode). */
 const nodeSteps = (vm: string) => [`${vm}-identity`, `${vm}-prepare`, `${vm}-ready`];
+/** A VM's own chain: its TartVm and K8sNode steps. */
+const vmChain = (vm: string) => [...vmSteps(vm), ...nodeSteps(vm)];
 /** The per-worker steps of KubeadmCluster. */
 const WORKER_STEPS = ["drain", "join", "join-token", "member", "netcheck", "uncordon", "upgrade"];
 const workerSteps = (cluster: string, w: string, steps = WORKER_STEPS) =>
@@ -68,19 +72,6 @@ const k8sObjects = (cluster: string) => [
     "provisioner",
   ].map((o) => `${cluster}-local-path-${o}`),
 ];
-/** Everything that reads the control plane's IP: what an unknown control-plane IP updates in a preview. */
-const controlPlaneReaders = (cluster: string) => {
-  const [cp, ...workers] = CLUSTERS[cluster];
-  return [
-    `${cluster}-host-kubeconfig`,
-    `${cluster}-init`,
-    `${cluster}-kubeconfig`,
-    `${cluster}-upgrade`,
-    ...nodeSteps(cp),
-    `${cluster}-nodes-ready`,
-    ...workers.flatMap((w) => workerSteps(cluster, w)),
-  ];
-};
 const sorted = (xs: string[]) => [...xs].sort();
 
 function changed(mutate: (c: Config) => void): Config {
@@ -136,40 +127,67 @@ before(async () => {
   deployed = await deploy(labProgram(devStackConfig()));
 });
 
-describe("issue 10 table, default lab, today", () => {
-  test("row 1: resize a control plane (cpus/memoryMb/diskGb): its start is replaced and, deleted first with it, the cluster's provider and every Kubernetes object on it", async () => {
+describe("issue 10 table, default lab", () => {
+  test("row 1 (fixed): resize any VM, control plane included: only its start step is updated (graceful restart inside start.sh), in up and in preview", async () => {
     for (const key of ["cpus", "memoryMb", "diskGb"]) {
       const config = changed((c) => (clustersOf(c)[0].nodes[0][key] *= 2));
-      const up = await planFor(config, { mode: "up" });
-      assert.deepEqual(
-        up.summary(),
-        { replace: sorted(["platform-master-start", "platform-k8s", ...k8sObjects("platform")]) },
-        key,
-      );
-      for (const name of ["platform-k8s", ...k8sObjects("platform")]) {
-        assert.equal(up.step(name).cascadeOf, "platform-master-start", `${key}: ${name} deleted first`);
-        assert.equal(up.step(name).deleteBeforeReplace, true);
+      for (const mode of ["up", "preview"] as const) {
+        const p = await planFor(config, { mode });
+        assert.deepEqual(p.summary(), { update: ["platform-master-start"] }, `${key}, ${mode}`);
+        assert.deepEqual(p.step("platform-master-start").changed, ["stdin"], "sizing is a plain input");
+        // The IP comes from the address step, which a resize does not touch: it stays known.
+        assert.equal(p.op("platform-master-address"), "same");
+        assert.equal(p.op("platform-k8s"), "same");
       }
-      // The provider goes because its kubeconfig and clusterIdentifier both derive from the start step's IP.
-      assert.deepEqual(up.step("platform-k8s").replaceKeys, ["clusterIdentifier", "kubeconfig"]);
     }
-    const preview = await planFor(
-      changed((c) => (clustersOf(c)[0].nodes[0].cpus = 4)),
-      { mode: "preview" },
-    );
-    assert.deepEqual(preview.summary(), {
-      update: sorted(controlPlaneReaders("platform")),
-      replace: sorted(["platform-master-start", "platform-k8s", ...k8sObjects("platform")]),
-    });
   });
 
-  test("row 2: change baseImage: each clone is replaced (deleted first) and nothing else, since start and the node steps depend on the clone only through dependsOn", async () => {
+  test("row 1 (the provider's identity): a re-read control-plane kubeconfig (unknown in preview) replaces no provider, because the identity is the control plane's clone id", async () => {
+    const p = await planFor(devStackConfig(), { replace: ["platform-kubeconfig"], mode: "preview" });
+    assert.deepEqual(p.names("replace"), ["platform-kubeconfig"]);
+    assert.equal(
+      p.op("platform-k8s"),
+      "update",
+      "its kubeconfig is unknown, its clusterIdentifier known and equal",
+    );
+    assert.equal(p.op("platform-jenkins-release"), "same");
+  });
+
+  test("row 2 (decided: rebuild): change baseImage: every VM is re-cloned and everything inside it is rebuilt through explicit cascades (clone id in triggers), every cluster re-initialised and its objects re-created", async () => {
     const config = changed((c) => (c["tartlab:baseImage"] = "ghcr.io/cirruslabs/ubuntu:25.04"));
+    const rebuilt = Object.entries(CLUSTERS).flatMap(([cluster, [cp, ...workers]]) => [
+      ...[cp, ...workers].flatMap(vmChain),
+      `${cluster}-init`,
+      `${cluster}-kubeconfig`,
+      `${cluster}-upgrade`,
+      `${cluster}-k8s`,
+      ...workers.flatMap((w) => workerSteps(cluster, w)),
+      ...k8sObjects(cluster),
+    ]);
     for (const mode of ["up", "preview"] as const) {
       const p = await planFor(config, { mode });
-      assert.deepEqual(p.summary(), { replace: sorted(VMS.map((vm) => `${vm}-clone`)) }, mode);
-      assert.equal(p.step("dev-worker1-clone").deleteBeforeReplace, true);
-      assert.equal(p.op("dev-worker1-start"), "same", `${mode}: the new clone is never started`);
+      const hostSide = Object.keys(CLUSTERS).flatMap((c) => [`${c}-host-kubeconfig`, `${c}-nodes-ready`]);
+      assert.deepEqual(
+        p.summary(),
+        mode === "up" ? { replace: sorted(rebuilt) } : { update: sorted(hostSide), replace: sorted(rebuilt) },
+        mode,
+      );
+      // The VM name is reused: the old VM is stopped (start's delete) and deleted before it is cloned again, and
+      // every step inside it goes with it, first (no stopped blank VM left behind with the old state).
+      for (const name of [
+        "dev-worker1-start",
+        "dev-worker1-address",
+        "dev-worker1-prepare",
+        "dev-dev-worker1-member",
+      ]) {
+        assert.match(
+          p.step(name).cascadeOf ?? "",
+          /^dev-(master|worker1)-clone$/,
+          `${mode}: ${name} goes with a clone`,
+        );
+        assert.equal(p.step(name).deleteBeforeReplace, true, `${mode}: ${name} deleted first`);
+      }
+      assert.deepEqual(p.step("dev-worker1-prepare").replaceKeys, ["triggers"]);
     }
   });
 
@@ -278,6 +296,7 @@ describe("issue 10 table, default lab, today", () => {
       create: sorted([
         "qa-master-clone",
         "qa-master-start",
+        "qa-master-address",
         ...nodeSteps("qa-master"),
         "qa-init",
         "qa-kubeconfig",
@@ -335,6 +354,7 @@ describe("issue 10 table, default lab, today", () => {
           delete: sorted([
             "platform-worker2-clone",
             "platform-worker2-start",
+            "platform-worker2-address",
             ...nodeSteps("platform-worker2"),
             ...workerSteps("platform", "platform-worker2"),
           ]),
@@ -347,11 +367,11 @@ describe("issue 10 table, default lab, today", () => {
     assert.deepEqual((await planFor(changed((c) => (c["tartlab:allowDataLoss"] = true)))).summary(), {});
   });
 
-  test("row 7: remove a whole cluster: every resource of it is deleted (member removal, drain over SSH, included) and nothing else", async () => {
+  test("row 7: remove a whole cluster: every resource of it is deleted (member removal, drain over SSH, included) and nothing else; stopped VMs are started first by the revive (test/revive.test.ts)", async () => {
     const p = await planFor(changed((c) => clustersOf(c).splice(1, 1)));
     assert.deepEqual(p.summary(), {
       delete: sorted([
-        ...CLUSTERS.dev.flatMap((vm) => [`${vm}-clone`, `${vm}-start`, ...nodeSteps(vm)]),
+        ...CLUSTERS.dev.flatMap(vmChain),
         ...workerSteps("dev", "dev-worker1"),
         "dev-init",
         "dev-kubeconfig",
@@ -365,37 +385,26 @@ describe("issue 10 table, default lab, today", () => {
     });
   });
 
-  test("row 8: a rebuilt worker (clone and start replaced) re-joins, but its join-token step does not re-run", async () => {
-    const rebuild = { replace: ["dev-worker1-clone", "dev-worker1-start"] };
-    const up = await planFor(devStackConfig(), { ...rebuild, mode: "up" });
-    assert.deepEqual(up.summary(), { replace: ["dev-worker1-clone", "dev-worker1-start"] });
-    const preview = await planFor(devStackConfig(), { ...rebuild, mode: "preview" });
-    assert.deepEqual(preview.summary(), {
-      update: sorted([
-        ...nodeSteps("dev-worker1"),
-        ...workerSteps("dev", "dev-worker1", ["join", "netcheck", "upgrade"]),
-      ]),
-      replace: ["dev-worker1-clone", "dev-worker1-start"],
-    });
-    for (const p of [up, preview]) assert.equal(p.op("dev-dev-worker1-join-token"), "same");
+  test("row 8 (fixed): a rebuilt worker (--replace of its clone) is prepared and joined again with a fresh join token, and its old Node removed first", async () => {
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(devStackConfig(), { replace: ["dev-worker1-clone"], mode });
+      assert.deepEqual(
+        p.summary(),
+        { replace: sorted([...vmChain("dev-worker1"), ...workerSteps("dev", "dev-worker1")]) },
+        mode,
+      );
+      assert.deepEqual(p.step("dev-dev-worker1-join-token").replaceKeys, ["triggers"]);
+      assert.equal(p.step("dev-dev-worker1-member").deleteBeforeReplace, true, "member-remove runs first");
+      assert.equal(p.op("dev-k8s"), "same");
+    }
   });
 
-  test("row 9: change softnetAllow: up re-runs every start.sh (update) and nothing else; preview shows every provider and Kubernetes object replaced (the update's IP is unknown)", async () => {
+  test("row 9 (fixed): change softnetAllow: every VM's start step is updated (a graceful restart in start.sh) and nothing else, in up and in preview", async () => {
     const config = changed((c) => (c["tartlab:softnetAllow"] = "192.168.64.0/24"));
-    const up = await planFor(config, { mode: "up" });
-    assert.deepEqual(up.summary(), { update: sorted(VMS.map((vm) => `${vm}-start`)) });
-    const preview = await planFor(config, { mode: "preview" });
-    const clusters = Object.keys(CLUSTERS);
-    assert.deepEqual(preview.summary(), {
-      update: sorted([
-        ...VMS.map((vm) => `${vm}-start`),
-        ...clusters.flatMap(controlPlaneReaders),
-        ...clusters.flatMap((c) =>
-          CLUSTERS[c].slice(1).flatMap((w) => [...nodeSteps(w), ...workerSteps(c, w, ["join", "netcheck"])]),
-        ),
-      ]).filter((n, i, all) => all.indexOf(n) === i),
-      replace: sorted(clusters.flatMap((c) => [`${c}-k8s`, ...k8sObjects(c)])),
-    });
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(config, { mode });
+      assert.deepEqual(p.summary(), { update: sorted(VMS.map((vm) => `${vm}-start`)) }, mode);
+    }
   });
 });
 
@@ -439,26 +448,32 @@ describe("disabling Jenkins (issue 10)", () => {
 describe("general rule: a single-VM change replaces nothing outside that VM's chain and no kubernetes provider", () => {
   for (const [cluster, vms] of Object.entries(CLUSTERS)) {
     vms.forEach((vm, i) => {
-      const isControlPlane = i === 0;
-      test(
-        `resize ${vm}`,
-        isControlPlane
-          ? {
-              todo: "issue 10: a control-plane resize replaces the cluster's provider and every Kubernetes object",
-            }
-          : {},
-        async () => {
-          for (const key of ["cpus", "memoryMb", "diskGb"]) {
-            const config = changed((c) => (clustersOf(c).find((x) => x.name === cluster).nodes[i][key] *= 2));
-            // The three keys are one trigger list: preview (the slower, wider plan) once is enough.
-            for (const mode of key === "cpus" ? (["up", "preview"] as const) : (["up"] as const)) {
-              const p = await planFor(config, { mode });
-              assert.equal(p.op(`${vm}-start`), "replace", `${key}, ${mode}: the resize is applied`);
-              assert.deepEqual(singleVmViolations(p, vm, cluster), [], `${key}, ${mode}`);
-            }
+      test(`resize ${vm}`, async () => {
+        for (const key of ["cpus", "memoryMb", "diskGb"]) {
+          const config = changed((c) => (clustersOf(c).find((x) => x.name === cluster).nodes[i][key] *= 2));
+          for (const mode of ["up", "preview"] as const) {
+            const p = await planFor(config, { mode });
+            assert.equal(p.op(`${vm}-start`), "update", `${key}, ${mode}: the resize is applied`);
+            assert.deepEqual(singleVmViolations(p, vm, cluster), [], `${key}, ${mode}`);
+            assert.deepEqual(
+              p.summary(),
+              { update: [`${vm}-start`] },
+              `${key}, ${mode}: nothing else changes`,
+            );
           }
-        },
-      );
+        }
+      });
     });
   }
+
+  test("softnetAllow (lab-wide, read only by each VM's start step): no replace anywhere", async () => {
+    const config = changed((c) => (c["tartlab:softnetAllow"] = "192.168.64.0/24"));
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planFor(config, { mode });
+      for (const [cluster, vms] of Object.entries(CLUSTERS)) {
+        for (const vm of vms) assert.deepEqual(singleVmViolations(p, vm, cluster), [], `${vm}, ${mode}`);
+      }
+      assert.deepEqual(p.names("replace"), [], mode);
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import { loadScript } from "../lib/shell";
 import {
   LabRun,
   Recorder,
@@ -51,9 +52,10 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
     }
   });
 
-  test("TartVm: clone then start, exact inputs, replace semantics", () => {
+  test("TartVm: clone, start, address: exact inputs, replace semantics", () => {
     const clone = rec.byName("dev-worker1-clone");
     const start = rec.byName("dev-worker1-start");
+    const address = rec.byName("dev-worker1-address");
     assert.equal(clone.type, "command:local:Command");
     assert.equal(clone.parent, "dev-worker1");
     assert.equal(clone.inputs.create, "bash -s -- create");
@@ -73,11 +75,20 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
       IP_WAIT_SECONDS: "180",
       MEMORY_MB: "4096",
       SOFTNET_ALLOW: "0.0.0.0/0",
+      STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
       STOP_TIMEOUT_SECONDS: "30",
       VM_NAME: "dev-worker1",
     });
-    assert.deepEqual(start.inputs.triggers, ["2", "4096", "25"]);
+    // Size and run options are plain inputs (a change is an update: start.sh restarts gracefully); only a new
+    // clone replaces start, which then stops the old VM before the clone is deleted.
+    assert.deepEqual(start.inputs.triggers, ["dev-worker1-clone-id"]);
+    assert.deepEqual(start.propertyDependencies.triggers, ["dev-worker1-clone"]);
     assert.equal(start.options.deleteBeforeReplace, true);
+    // The IP everything reads comes from the address step: inputs a resize never changes.
+    assert.deepEqual(bundleEnv(address.inputs.stdin), { VM_NAME: "dev-worker1" });
+    assert.deepEqual(address.inputs.triggers, ["dev-worker1-clone-id"]);
+    assert.deepEqual(address.dependencies.sort(), ["dev-worker1-clone", "dev-worker1-start"]);
+    assert.equal(address.inputs.delete, undefined);
   });
 
   test("K8sNode: every remote command connects to its own VM's IP and depends on that VM", () => {
@@ -90,19 +101,24 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
         assert.equal(unwrap(r.inputs.connection).host, fakeIp(vm));
         assert.deepEqual(
           r.propertyDependencies.connection,
-          [`${vm}-start`],
+          [`${vm}-address`],
           `${vm}-${step} waits for the IP`,
         );
+        // A re-cloned VM is prepared again even at the same IP (a dependsOn would not cascade).
+        assert.deepEqual(r.inputs.triggers, [`${vm}-clone-id`]);
+        assert.deepEqual(r.propertyDependencies.triggers, [`${vm}-clone`]);
         assert.equal(r.inputs.create, "sudo -n bash -s -- create");
       }
     }
     assert.deepEqual(rec.byName("dev-master-prepare").dependencies.sort(), [
+      "dev-master-address",
+      "dev-master-clone",
       "dev-master-identity",
-      "dev-master-start",
     ]);
     assert.deepEqual(rec.byName("dev-master-ready").dependencies.sort(), [
+      "dev-master-address",
+      "dev-master-clone",
       "dev-master-prepare",
-      "dev-master-start",
     ]);
   });
 
@@ -190,10 +206,10 @@ describe("reproducibility", () => {
       (r) => `${r.type} ${r.name}`,
     );
     assert.deepEqual(preview.sort(), full.sort());
-    // stack + per VM (2 components, 2 local, 3 remote) + per cluster (3 components, init, kubeconfig, host
+    // stack + per VM (2 components, 3 local, 3 remote) + per cluster (3 components, init, kubeconfig, host
     // kubeconfig file, provider, Cilium, Ready gate, 9 local-path objects, control-plane upgrade, version record)
     // + per worker 7 (netcheck, join-token, join, member, drain, upgrade, uncordon) + Jenkins (5).
-    assert.equal(full.length, 1 + 7 * 7 + 3 * 20 + 4 * 7 + 5);
+    assert.equal(full.length, 1 + 7 * 8 + 3 * 20 + 4 * 7 + 5);
   });
 });
 
@@ -206,7 +222,8 @@ describe("ordering (issue #4 edges)", () => {
     assert.ok(dependsOn(rec, from, to), `${from} must wait for ${to}`);
 
   test("VM -> node prep -> init", () => {
-    edge("platform-master-identity", "platform-master-start");
+    edge("platform-master-identity", "platform-master-address");
+    edge("platform-master-address", "platform-master-start");
     edge("platform-master-prepare", "platform-master-identity");
     edge("platform-master-ready", "platform-master-prepare");
     edge("platform-init", "platform-master-ready");

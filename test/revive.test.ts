@@ -24,7 +24,7 @@ afterEach(() => sb.dispose());
 function vm(name: string, state: string, owner?: string) {
   const dir = path.join(sb.dir, "tart", name);
   mkdirSync(dir, { recursive: true });
-  for (const [f, v] of Object.entries({ state, disk: "30", cpu: "2", memory: "4096", mac: "m" })) {
+  for (const [f, v] of Object.entries({ state, disk: "20", cpu: "2", memory: "4096", mac: "m" })) {
     writeFileSync(path.join(dir, f), `${v}\n`);
   }
   if (owner) {
@@ -104,6 +104,44 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
         );
       }
     }
+  });
+
+  test("issue 10 row 7: this stack's stopped VMs that the config no longer lists are started as they are, so their removal can run", () => {
+    vm("dev-master", "running", OWNER);
+    vm("qa-master", "stopped", OWNER); // a cluster removed from the config
+    vm("qa-worker1", "stopped", OWNER);
+    writeFileSync(path.join(sb.dir, "tart", "qa-worker1", "cpu"), "3\n");
+    writeFileSync(path.join(sb.dir, "tart", "qa-worker1", "disk"), "40\n");
+    vm("old-vm", "stopped", "someone/else");
+    const preview = reviveStoppedVms(config, OWNER, true, env());
+    assert.deepEqual(preview.restarted, ["qa-master", "qa-worker1"]);
+    assert.match(
+      preview.messages[0],
+      /^VM qa-master is stopped; pulumi up will start it again \(it is no longer in the config/,
+    );
+    assert.equal(readFileSync(path.join(sb.dir, "tart", "qa-master", "state"), "utf8").trim(), "stopped");
+    const r = reviveStoppedVms(config, OWNER, false, env());
+    assert.deepEqual(r.restarted, ["qa-master", "qa-worker1"]);
+    assert.equal(
+      r.messages[1],
+      "VM qa-worker1 was stopped; started it again at 192.168.64.10 (it is no longer in the config: pulumi up " +
+        "removes it from its cluster and deletes it, which needs it running)",
+    );
+    const state = (n: string, f: string) => readFileSync(path.join(sb.dir, "tart", n, f), "utf8").trim();
+    assert.equal(state("qa-master", "state"), "running");
+    assert.equal(state("qa-worker1", "state"), "running");
+    // Started at the size it has: no resize of a VM that is going away.
+    assert.deepEqual([state("qa-worker1", "cpu"), state("qa-worker1", "disk")], ["3", "40"]);
+    assert.equal(state("old-vm", "state"), "stopped", "another stack's VM is never touched");
+  });
+
+  test("issue 10 row 7: an unlisted VM whose size cannot be read fails with its name and what to do", () => {
+    vm("qa-master", "stopped", OWNER);
+    writeFileSync(path.join(sb.dir, "tart", "qa-master", "cpu"), "\n");
+    assert.throws(
+      () => reviveStoppedVms(config, OWNER, false, env()),
+      /VM qa-master is stopped and no longer in the config, and its size could not be read[\s\S]*tart run --no-graphics qa-master/,
+    );
   });
 
   test("nothing to do for a fresh lab", () => {

@@ -21,7 +21,7 @@ const GUARDS: Guard[] = [
   {
     what: "a rebuilt cluster replaces its provider (and its Kubernetes objects)",
     file: "components/kubeadm-cluster.ts",
-    from: "clusterIdentifier: pulumi.unsecret(this.kubeconfig.apply(clusterIdentity)),",
+    from: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,",
     to: "",
     test: "test/cluster.test.ts",
   },
@@ -105,8 +105,8 @@ const GUARDS: Guard[] = [
   {
     what: "revive touches only this stack's VMs",
     file: "lib/revive.ts",
-    from: "if (marker !== owner) continue;",
-    to: "",
+    from: '].filter((v) => v.State !== "running" && ours(v.Name));',
+    to: '].filter((v) => v.State !== "running");',
     test: "test/revive.test.ts",
   },
   {
@@ -124,10 +124,11 @@ const GUARDS: Guard[] = [
     test: "test/shell/kubeadm-cluster.test.ts",
   },
   {
+    // start's triggers (the clone's id) are a data edge to the clone too: both edges are removed.
     what: "VM start waits for the clone",
     file: "components/tart-vm.ts",
-    from: "dependsOn: [clone], deleteBeforeReplace",
-    to: "deleteBeforeReplace",
+    from: "        triggers: [clone.id],\n      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace",
+    to: "      },\n      { parent: this, deleteBeforeReplace",
     test: "test/program.test.ts",
   },
   {
@@ -733,6 +734,70 @@ const GUARDS: Guard[] = [
     from: "const gbDown = (bytes: number) => `${Math.floor(",
     to: "const gbDown = (bytes: number) => `${Math.round(",
     test: "test/boundaries.test.ts",
+  },
+  // Issue 10, VM rows (docs/plans.md).
+  {
+    what: "the provider's identity is the control plane's clone id, not anything read over SSH (row 1)",
+    file: "components/kubeadm-cluster.ts",
+    from: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,",
+    to: "clusterIdentifier: pulumi.unsecret(this.kubeconfig).apply((k) => k.slice(0, 64)),",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "everything reads the VM's IP from the address step, which a resize does not update (rows 1, 9)",
+    file: "components/tart-vm.ts",
+    from: "this.ip = this.running.stdout;",
+    to: "this.ip = start.stdout;",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "a re-cloned VM is started again (start carries the clone id in triggers; rows 2, 8)",
+    file: "components/tart-vm.ts",
+    from: "        triggers: [clone.id],\n      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace: true },",
+    to: "      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace: true },",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "a re-cloned VM is prepared again (node steps carry the VM id in triggers; rows 2, 8)",
+    file: "components/k8s-node.ts",
+    from: "const triggers = [this.vmId];",
+    to: "const triggers: pulumi.Output<string>[] = [];",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "a rebuilt worker gets a fresh join token and joins again (row 8)",
+    file: "components/kubeadm-cluster.ts",
+    from: "const triggers = [w.node.vmId, cp.node.vmId];",
+    to: "const triggers: pulumi.Output<string>[] = [];",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "start.sh leaves a running VM alone unless its size or run options differ",
+    file: "scripts/tart-vm/start.sh",
+    from: 'if [ -z "$why" ]; then',
+    to: "if false; then",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "start.sh refuses a disk shrink before touching the VM",
+    file: "scripts/tart-vm/start.sh",
+    from: 'if [ "$DISK_GB" -lt "$disk" ]; then',
+    to: "if false; then",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "a restart for a resize is graceful (stop.sh's logic), not tart stop",
+    file: "scripts/tart-vm/start.sh",
+    from: 'bash -c "$STOP_SCRIPT" tartlab-stop ||',
+    to: 'tart stop "$VM_NAME" ||',
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "revive starts this stack's stopped VMs that the config no longer lists, so their removal can run (row 7)",
+    file: "lib/revive.ts",
+    from: "    ...entries.filter((v) => !configured.has(v.Name)),\n",
+    to: "",
+    test: "test/revive.test.ts",
   },
 ];
 

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# TartVm create, step 2: size the VM, start it headless on Softnet and wait for its IP (printed on stdout).
-# A VM that is already running is left running. Runs on the Mac under macOS's bash 3.2: no bash-4 features.
+# TartVm create (and update), step 2: size the VM, start it headless on Softnet and wait for its IP (printed).
+# A running VM is compared with what this run asks for: its size (`tart get --format json`: CPU, Memory, Disk) and
+# the `tart run` options it was started with (recorded in ~/.tartlab/vms/<vm>.run when this script starts it).
+# Only a real difference restarts it, gracefully (the delete step's stop logic, STOP_SCRIPT); an update that only
+# changed this script's text leaves it running. A disk is only ever grown: a smaller DISK_GB is refused before
+# anything is touched. Runs on the Mac under macOS's bash 3.2: no bash-4 features.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${CPUS:?CPUS is required}"
@@ -8,10 +12,16 @@ set -euo pipefail
 : "${DISK_GB:?DISK_GB is required}"
 : "${SOFTNET_ALLOW:?SOFTNET_ALLOW is required}"
 : "${IP_WAIT_SECONDS:?IP_WAIT_SECONDS is required}"
+: "${STOP_SCRIPT:?STOP_SCRIPT is required (scripts/tart-vm/stop.sh, run to restart a VM)}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
-log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
+home="${TARTLAB_HOME:-$HOME/.tartlab}"
+log_dir="$home/logs"
 log="$log_dir/$VM_NAME.log"
+run_record="$home/vms/$VM_NAME.run"
+# Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list implies it
+# only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
+run_args=(--no-graphics --net-softnet "--net-softnet-allow=$SOFTNET_ALLOW")
 
 _vm_field() { # one JSON field of a local VM, or "absent" (T08: JSON, never the text table)
   tart list --source local --format json | node -e '
@@ -30,44 +40,76 @@ _fail() {
   exit 1
 }
 
+# "CPU Memory Disk" of the VM as Tart has it configured (facts/tart.md, tart get JSON keys).
+_vm_size() {
+  tart get "$VM_NAME" --format json | node -e '
+    const g = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    for (const k of ["CPU", "Memory", "Disk"]) {
+      if (!Number.isInteger(g[k])) { process.stderr.write("tart get printed no integer " + k + "\n"); process.exit(1); }
+    }
+    process.stdout.write(g.CPU + " " + g.Memory + " " + g.Disk);'
+}
+
+_run_options() { printf '%s\n' "${run_args[@]}"; }
+
+# Sizing applies only while stopped (tart set does not check). --disk-size only grows (tart refuses to shrink).
+_size_and_run() {
+  tart set "$VM_NAME" --cpu "$CPUS" --memory "$MEMORY_MB"
+  if [ "$DISK_GB" -gt "$disk" ]; then
+    tart set "$VM_NAME" --disk-size "$DISK_GB"
+  fi
+  command -v softnet >/dev/null 2>&1 ||
+    _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
+  mkdir -p "$log_dir" "$(dirname "$run_record")"
+  # tart run never detaches, so start it:
+  # - with its own stdio (all three fds), or this command would hang until the VM stops (facts/pulumi.md §1.7);
+  # - in its own session (setsid), or it dies with us: Pulumi SIGKILLs each plugin's process group when it
+  #   closes the plugin (cmdutil.KillChildren), and SIGHUP from a closing terminal would reach it too.
+  # macOS has no setsid(1); Node (which Pulumi needs anyway) does it: spawn({detached: true}) calls setsid().
+  pid=$(node -e '
+    const fs = require("fs");
+    const out = fs.openSync(process.argv[1], "a");
+    const [cmd, ...args] = process.argv.slice(2);
+    const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
+    child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
+    child.unref();
+    process.stdout.write(String(child.pid));
+  ' "$log" tart run "${run_args[@]}" "$VM_NAME")
+  _run_options >"$run_record"
+}
+
 pid=""
 state=$(_vm_field "$VM_NAME" State)
-case "$state" in
-  absent)
-    _fail "does not exist (deleted outside Pulumi?). Run: pulumi refresh, then pulumi up"
-    ;;
-  running)
-    echo "tartlab: VM \"$VM_NAME\" is already running" >&2
-    ;;
-  *)
-    # Sizing applies only while stopped (tart set does not check). --disk-size only grows (tart refuses to shrink).
-    tart set "$VM_NAME" --cpu "$CPUS" --memory "$MEMORY_MB"
-    disk=$(tart get "$VM_NAME" --format json | node -e '
-      process.stdout.write(String(JSON.parse(require("fs").readFileSync(0, "utf8")).Disk));')
-    if [ "$DISK_GB" -gt "$disk" ]; then
-      tart set "$VM_NAME" --disk-size "$DISK_GB"
-    fi
-    command -v softnet >/dev/null 2>&1 ||
-      _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
-    mkdir -p "$log_dir"
-    # tart run never detaches, so start it:
-    # - with its own stdio (all three fds), or this command would hang until the VM stops (facts/pulumi.md §1.7);
-    # - in its own session (setsid), or it dies with us: Pulumi SIGKILLs each plugin's process group when it
-    #   closes the plugin (cmdutil.KillChildren), and SIGHUP from a closing terminal would reach it too.
-    # macOS has no setsid(1); Node (which Pulumi needs anyway) does it: spawn({detached: true}) calls setsid().
-    # Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list
-    # implies it only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
-    pid=$(node -e '
-      const fs = require("fs");
-      const out = fs.openSync(process.argv[1], "a");
-      const [cmd, ...args] = process.argv.slice(2);
-      const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-      child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
-      child.unref();
-      process.stdout.write(String(child.pid));
-    ' "$log" tart run --no-graphics --net-softnet --net-softnet-allow="$SOFTNET_ALLOW" "$VM_NAME")
-    ;;
-esac
+[ "$state" != absent ] || _fail "does not exist (deleted outside Pulumi?). Run: pulumi refresh, then pulumi up"
+size=$(_vm_size) || _fail "could not read its size (tart get $VM_NAME --format json)"
+read -r cpu memory disk <<<"$size"
+if [ "$DISK_GB" -lt "$disk" ]; then
+  _fail "diskGb $DISK_GB is smaller than its disk of $disk GB; a VM disk only grows (tart set --disk-size).
+  Set diskGb to $disk or more in the stack config; to get a smaller disk, rebuild the VM (pulumi up --replace on its clone)"
+fi
+
+if [ "$state" = running ]; then
+  why=""
+  [ "$cpu" = "$CPUS" ] || why="$why cpus $cpu -> $CPUS;"
+  [ "$memory" = "$MEMORY_MB" ] || why="$why memoryMb $memory -> $MEMORY_MB;"
+  [ "$disk" = "$DISK_GB" ] || why="$why diskGb $disk -> $DISK_GB;"
+  if ! [ -f "$run_record" ]; then
+    why="$why run options unknown (not started by tartlab);"
+  elif [ "$(cat "$run_record")" != "$(_run_options)" ]; then
+    why="$why run options $(tr '\n' ' ' <"$run_record")-> $(_run_options | tr '\n' ' ');"
+  fi
+  if [ -z "$why" ]; then
+    echo "tartlab: VM \"$VM_NAME\" is already running with this size and these run options" >&2
+  else
+    echo "tartlab: VM \"$VM_NAME\" is running but must restart to apply:$why stopping it gracefully" >&2
+    bash -c "$STOP_SCRIPT" tartlab-stop || _fail "could not be stopped to apply:$why"
+    state=$(_vm_field "$VM_NAME" State)
+    [ "$state" != running ] || _fail "still running after the stop step; stop it by hand (tart stop $VM_NAME) and retry"
+    _size_and_run
+  fi
+else
+  _size_and_run
+fi
 
 # Wait for the DHCP lease (T09): an explicit error naming the VM, never an empty IP passed on.
 deadline=$((SECONDS + IP_WAIT_SECONDS))
@@ -76,7 +118,9 @@ while [ "$SECONDS" -lt "$deadline" ]; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
-  if ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
+  # Running first: the dhcp resolver also answers from an earlier boot's lease (facts/tart.md, tart ip), and
+  # `tart run` takes the VM's lock only after it has started.
+  if [ "$(_vm_field "$VM_NAME" State)" = running ] && ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
     break
   fi
   ip=""

@@ -94,6 +94,7 @@ export const FAKE_KUBEADM_VERSION = "v1.35.2";
 
 export function defaultStdout(name: string): string {
   if (name.endsWith("-start")) return fakeIp(name.slice(0, -"-start".length));
+  if (name.endsWith("-address")) return fakeIp(name.slice(0, -"-address".length));
   if (name.endsWith("-kubeconfig")) return FAKE_ADMIN_CONF;
   if (name.endsWith("-ready") || name.endsWith("-upgrade")) return FAKE_KUBEADM_VERSION;
   if (name.endsWith("-join-token")) return `token ${FAKE_TOKEN}\ncaCertHash ${FAKE_CA_HASH}\n`;

@@ -3,6 +3,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
+import { loadScript } from "../../lib/shell";
 import { Sandbox, sandbox } from "../harness/shell";
 
 const OWNER = "tartlab/dev";
@@ -15,6 +16,8 @@ const startEnv = {
   SOFTNET_ALLOW: "0.0.0.0/0",
   // The smallest tartlab:ipWaitSeconds lib/lab-config.ts accepts: tests use only values a user can configure.
   IP_WAIT_SECONDS: "10",
+  STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
+  GRACEFUL_STOP_SECONDS: "10",
 };
 
 let sb: Sandbox;
@@ -109,8 +112,8 @@ describe("tart-vm/start.sh", () => {
     assert.equal(r.stdout, "192.168.64.10\n");
     const calls = r.calls.filter((c) => !c.startsWith("tart list") && !c.startsWith("tart ip"));
     assert.deepEqual(calls.slice(-4), [
-      "tart set dev-master --cpu 2 --memory 4096",
       "tart get dev-master --format json",
+      "tart set dev-master --cpu 2 --memory 4096",
       "tart set dev-master --disk-size 30",
       "tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master",
     ]);
@@ -186,6 +189,151 @@ describe("tart-vm/start.sh", () => {
     const r = await start();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /VM "dev-master": does not exist/);
+  });
+});
+
+describe("tart-vm/start.sh on a running VM (an update): restart only on a real difference (issue 10 rows 1, 9)", () => {
+  const running = async () => {
+    assert.equal((await clone()).code, 0);
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(listState("dev-master"), "running");
+    writeFileSync(path.join(sb.dir, "calls.log"), ""); // from here on, only the update's calls
+  };
+  const runs = (r: { calls: string[] }) => r.calls.filter((c) => c.startsWith("tart run"));
+
+  test("the same size and run options (e.g. only the script text changed): left running, not restarted", async () => {
+    await running();
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "192.168.64.10\n");
+    assert.deepEqual(runs(r), []);
+    assert.ok(
+      !r.calls.some((c) => c.startsWith("tart exec") || c.startsWith("tart stop")),
+      r.calls.join("\n"),
+    );
+    assert.match(r.stderr, /already running with this size and these run options/);
+  });
+
+  test("resize: stopped gracefully, resized with tart set, started again with the same run options", async () => {
+    await running();
+    const r = await start({ ...startEnv, CPUS: "4", MEMORY_MB: "8192", DISK_GB: "40" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "192.168.64.10\n");
+    assert.match(r.stderr, /must restart to apply: cpus 2 -> 4; memoryMb 4096 -> 8192; diskGb 30 -> 40;/);
+    assert.equal(tartState("dev-master", "stopped_by"), "guest", "graceful: the guest powered itself off");
+    assert.ok(!r.calls.some((c) => c.startsWith("tart stop")), "never forced");
+    assert.deepEqual(
+      [tartState("dev-master", "cpu"), tartState("dev-master", "memory"), tartState("dev-master", "disk")],
+      ["4", "8192", "40"],
+    );
+    assert.deepEqual(runs(r), [
+      "tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master",
+    ]);
+    assert.equal(listState("dev-master"), "running");
+  });
+
+  test("softnetAllow changed: restarted gracefully with the new allow-list, recorded for the next comparison", async () => {
+    await running();
+    const record = path.join(sb.home, ".tartlab/vms/dev-master.run");
+    assert.equal(
+      readFileSync(record, "utf8"),
+      "--no-graphics\n--net-softnet\n--net-softnet-allow=0.0.0.0/0\n",
+    );
+    const r = await start({ ...startEnv, SOFTNET_ALLOW: "192.168.64.0/24" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /run options .*--net-softnet-allow=0\.0\.0\.0\/0 -> .*--net-softnet-allow=192\.168\.64\.0\/24/,
+    );
+    assert.equal(tartState("dev-master", "stopped_by"), "guest");
+    assert.deepEqual(runs(r), [
+      "tart run --no-graphics --net-softnet --net-softnet-allow=192.168.64.0/24 dev-master",
+    ]);
+    assert.match(readFileSync(record, "utf8"), /allow=192\.168\.64\.0\/24/);
+    assert.equal(listState("dev-master"), "running");
+  });
+
+  test("a running VM that tartlab did not start (no record of its run options) is restarted to apply them", async () => {
+    await running();
+    const { rmSync } = await import("node:fs");
+    rmSync(path.join(sb.home, ".tartlab/vms/dev-master.run"));
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /run options unknown/);
+    assert.equal(runs(r).length, 1);
+  });
+
+  test("no guest agent: the restart falls back to a forced stop, and still resizes", async () => {
+    await running();
+    const r = await start({ ...startEnv, CPUS: "3" }, { FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(tartState("dev-master", "stopped_by"), "forced");
+    assert.equal(tartState("dev-master", "cpu"), "3");
+    assert.equal(listState("dev-master"), "running");
+  });
+
+  test("disk shrink refused before anything is touched, saying the smallest allowed value", async () => {
+    await running();
+    const r = await start({ ...startEnv, DISK_GB: "25", CPUS: "4" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /diskGb 25 is smaller than its disk of 30 GB; a VM disk only grows/);
+    assert.match(r.stderr, /Set diskGb to 30 or more/);
+    assert.equal(listState("dev-master"), "running", "not stopped");
+    assert.equal(tartState("dev-master", "cpu"), "2", "not resized");
+    assert.ok(
+      !r.calls.some((c) => c.startsWith("tart exec") || c.startsWith("tart set")),
+      r.calls.join("\n"),
+    );
+  });
+
+  test("a restart after which the VM never gets an IP: fails naming the VM and the log", async () => {
+    await running();
+    const r = await start({ ...startEnv, CPUS: "4", IP_WAIT_SECONDS: "3" }, { FAKE_TART_NO_IP: "1" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /VM "dev-master": got no IP address within 3s/);
+    assert.equal(tartState("dev-master", "cpu"), "4");
+  });
+
+  test("the VM cannot be stopped for the restart: fails, nothing resized", async () => {
+    await running();
+    const r = await start(
+      { ...startEnv, CPUS: "4", GRACEFUL_STOP_SECONDS: "1" },
+      { FAKE_TART_EXEC_FAIL: "1", FAKE_TART_STOP_FAIL: "1" },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not be stopped to apply: cpus 2 -> 4;/);
+    assert.equal(tartState("dev-master", "cpu"), "2");
+    assert.equal(listState("dev-master"), "running");
+  });
+});
+
+describe("tart-vm/address.sh", () => {
+  const address = (processEnv?: Record<string, string>, env: Record<string, string> = {}) =>
+    sb.run({ script: "tart-vm/address.sh", env: { VM_NAME: "dev-master", ...env }, processEnv });
+
+  test("prints the running VM's IP and nothing else", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "192.168.64.10\n");
+  });
+
+  test("a stopped VM has no address: fails saying so", async () => {
+    await clone();
+    const r = await address();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /VM "dev-master" is stopped, so it has no address/);
+  });
+
+  test("no lease within its deadline: fails naming what it waited for", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_NO_IP: "1" }, { ADDRESS_WAIT_SECONDS: "2" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /got no IP address within 2s \(tart ip --wait\)/);
   });
 });
 
