@@ -196,7 +196,7 @@ export async function startLab(
   const plan = await planFor(config, owner, env);
   let revived: string[];
   try {
-    revived = reviveStoppedVms(config, owner, false, env).restarted;
+    revived = reviveStoppedVms(config, owner, false, env, false).restarted; // only the configured VMs
   } catch (e) {
     const failed: VmPower = { name: "(start)", action: "failed", detail: (e as Error).message };
     return { ok: false, vms: [...inConfigOrder(config, plan.others), failed] };

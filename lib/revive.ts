@@ -32,6 +32,11 @@ export function reviveStoppedVms(
   owner: string,
   dryRun: boolean,
   env: NodeJS.ProcessEnv = process.env,
+  /**
+   * Also start this stack's stopped VMs that the config no longer lists (issue 10 row 7: `pulumi up` deletes
+   * them, and their drain/delete needs them running). `npm run start` leaves them alone.
+   */
+  unlisted = true,
 ): ReviveResult {
   // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
   env = withTartPath(env);
@@ -82,7 +87,7 @@ export function reviveStoppedVms(
   // Configured VMs first, in config order; then this stack's VMs that the config no longer lists.
   const stopped = [
     ...allNodes(config).flatMap(({ node }) => entries.filter((v) => v.Name === node.name)),
-    ...entries.filter((v) => !configured.has(v.Name)),
+    ...(unlisted ? entries.filter((v) => !configured.has(v.Name)) : []),
   ].filter((v) => v.State !== "running" && ours(v.Name));
   for (const { Name: name, State: state } of stopped) {
     const node = configured.get(name);
