@@ -799,6 +799,27 @@ const GUARDS: Guard[] = [
     to: "",
     test: "test/revive.test.ts",
   },
+  {
+    what: "start.sh never resizes a VM that a stop step left running",
+    file: "scripts/tart-vm/start.sh",
+    from: '[ "$state" != running ] || _fail "still running after the stop step;',
+    to: 'true || _fail "still running after the stop step;',
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "address.sh prints only an IPv4 address",
+    file: "scripts/tart-vm/address.sh",
+    from: "  *[!0-9.]*)",
+    to: "  *[!0-9.:a-f]*)",
+    test: "test/shell/tart-vm.test.ts",
+  },
+  {
+    what: "npm run start leaves this stack's VMs outside the config alone",
+    file: "lib/lab-power.ts",
+    from: "reviveStoppedVms(config, owner, false, env, false)",
+    to: "reviveStoppedVms(config, owner, false, env, true)",
+    test: "test/lab-power.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -309,6 +309,30 @@ describe("tart-vm/start.sh on a running VM (an update): restart only on a real d
   });
 });
 
+describe("tart-vm/start.sh: what it cannot read or apply", () => {
+  test("tart get prints no usable size: fails naming the command, the VM untouched", async () => {
+    await clone();
+    writeFileSync(path.join(sb.dir, "tart", "dev-master", "cpu"), "two\n"); // JSON no longer parses
+    const r = await start();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /could not read its size \(tart get dev-master --format json\)/);
+    assert.equal(listState("dev-master"), "stopped");
+  });
+
+  test("a stop step that reports success while the VM still runs: refused, never resized under a live VM", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await start({ ...startEnv, CPUS: "4", STOP_SCRIPT: "exit 0" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /still running after the stop step; stop it by hand \(tart stop dev-master\) and retry/,
+    );
+    assert.equal(tartState("dev-master", "cpu"), "2", "not resized");
+    assert.equal(listState("dev-master"), "running");
+  });
+});
+
 describe("tart-vm/address.sh", () => {
   const address = (processEnv?: Record<string, string>, env: Record<string, string> = {}) =>
     sb.run({ script: "tart-vm/address.sh", env: { VM_NAME: "dev-master", ...env }, processEnv });
@@ -334,6 +358,16 @@ describe("tart-vm/address.sh", () => {
     const r = await address({ FAKE_TART_NO_IP: "1" }, { ADDRESS_WAIT_SECONDS: "2" });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /got no IP address within 2s \(tart ip --wait\)/);
+  });
+
+  test("a lease that is not an IPv4 address: refused, nothing printed on stdout", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    writeFileSync(path.join(sb.dir, "tart", "dev-master", "ip"), "fe80::1\n");
+    const r = await address();
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /tart ip printed "fe80::1", not an IPv4 address/);
+    assert.equal(r.stdout, "");
   });
 });
 
