@@ -26,6 +26,7 @@ const SCALARS = [
   "vmNetworkCidr",
   "softnetAllow",
   "ipWaitSeconds",
+  "goldenImage",
 ] as const;
 const OBJECTS = ["clusters", "jenkins"] as const;
 
