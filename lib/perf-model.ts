@@ -135,7 +135,8 @@ export const STEP_FIGURES: readonly StepFigures[] = [
     golden: same({ seconds: 30, source: "estimate: Cilium pods start from pre-pulled images" }),
   },
   {
-    match: (name, type) => type === "kubernetes:apps/v1:Deployment" && name.endsWith("-local-path-provisioner"),
+    match: (name, type) =>
+      type === "kubernetes:apps/v1:Deployment" && name.endsWith("-local-path-provisioner"),
     perNode: same({ seconds: 15, source: "estimate: provisioner image pull (~20 MB) + rollout" }),
     golden: same({ seconds: 5, source: "estimate: rollout from a pre-pulled image" }),
   },
@@ -210,7 +211,8 @@ export function criticalPath(steps: readonly Step[]): { path: string[]; seconds:
     let best = { path: [] as string[], seconds: 0 };
     for (const d of s?.deps ?? []) {
       const c = visit(d);
-      if (c.seconds > best.seconds || (c.seconds === best.seconds && c.path.length > best.path.length)) best = c;
+      if (c.seconds > best.seconds || (c.seconds === best.seconds && c.path.length > best.path.length))
+        best = c;
     }
     visiting.delete(name);
     const r = { path: [...best.path, name], seconds: best.seconds + (s?.seconds ?? 0) };
