@@ -18,6 +18,7 @@ set -euo pipefail
 : "${BOOT_WAIT_SECONDS:=180}"
 : "${GUEST_STEP_SECONDS:=3600}"
 : "${POWEROFF_WAIT_SECONDS:=120}"
+: "${PULL_ATTEMPTS:=4}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 tmp="$GOLDEN_NAME-baking"
@@ -52,7 +53,7 @@ _discard() {
 }
 
 # Values go into the guest's shell as single-quoted exports; refuse a value that would break out of them.
-for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES"; do
+for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS"; do
   case "$v" in *"'"*)
     echo "tartlab: golden image: an input contains a single quote: $v" >&2
     exit 1
@@ -61,11 +62,12 @@ for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES"; do
 done
 
 # One guest step: the script ($2) with its inputs ($3, export lines) on stdin of a root bash, under a deadline.
+# Its output goes to stderr: stdout is this command's result, the image name alone.
 _guest() {
   local what=$1 script=$2 exports=$3
   echo "tartlab: golden image: $what" >&2
   printf '%s\n%s\n' "$exports" "$script" |
-    _with_timeout "$GUEST_STEP_SECONDS" "$what in $tmp" tart exec -i "$tmp" sudo bash -s
+    _with_timeout "$GUEST_STEP_SECONDS" "$what in $tmp" tart exec -i "$tmp" sudo bash -s >&2
 }
 
 if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then
@@ -104,7 +106,7 @@ done
 
 _guest "node preparation (packages, containerd, modules, sysctls)" "$PREPARE_SH" \
   "export NODE_NAME='$GOLDEN_NAME' K8S_MINOR='$K8S_MINOR' K8S_PATCH='$K8S_PATCH'"
-_guest "image pre-pull" "$PULL_SH" "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES'"
+_guest "image pre-pull" "$PULL_SH" "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES' PULL_ATTEMPTS='$PULL_ATTEMPTS'"
 _guest "identity clean-up" "$CLEAN_SH" ""
 
 # Power off from inside (a clean filesystem; tart stop is a hard power-off), then wait for it to be stopped.

@@ -45,7 +45,13 @@ if command -v journalctl >/dev/null 2>&1; then
   journalctl --rotate >/dev/null 2>&1 || true
   journalctl --vacuum-time=1s >/dev/null 2>&1 || true
 fi
-find "$root/var/log" -type f \( -name '*.gz' -o -name '*.[0-9]' \) -delete
-find "$root/var/log" -type f -exec truncate -s 0 {} +
+shopt -s nullglob globstar
+for f in "$root"/var/log/**; do
+  [ -f "$f" ] || continue
+  case "$f" in
+    *.gz | *.[0-9]) rm -f "$f" ;; # rotated
+    *) : >"$f" ;;                 # emptied, not removed: services expect their log files
+  esac
+done
 rm -rf "$root"/var/lib/apt/lists/* "$root"/tmp/* "$root"/root/.bash_history
 echo "tartlab: golden image cleaned of per-machine identity" >&2

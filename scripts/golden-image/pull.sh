@@ -9,10 +9,11 @@ set -euo pipefail
 : "${K8S_PATCH:?K8S_PATCH is required (exact, e.g. 1.35.2)}"
 : "${IMAGES:?IMAGES is required (one image reference per line)}"
 : "${PULL_TIMEOUT_SECONDS:=900}"
+: "${PULL_ATTEMPTS:=4}"
 endpoint=unix:///run/containerd/containerd.sock
 
 _retry() {
-  local attempt=1 max=4
+  local attempt=1 max=$PULL_ATTEMPTS
   until "$@"; do
     if [ "$attempt" -ge "$max" ]; then
       echo "tartlab: golden image: gave up after $max attempts: $*" >&2
