@@ -26,7 +26,11 @@ const stdinOf = (rec: Recorder, name: string): string =>
 test("golden image on: every node VM's clone takes the golden image's name as an input", async () => {
   const { recorder } = await runLab(GOLDEN_ON);
   const name = goldenImageName(
-    goldenImageInputs({ baseImage: VERSIONS.baseImage, kubernetesVersion: "1.35.2", ciliumVersion: VERSIONS.cilium }),
+    goldenImageInputs({
+      baseImage: VERSIONS.baseImage,
+      kubernetesVersion: "1.35.2",
+      ciliumVersion: VERSIONS.cilium,
+    }),
   );
   assert.ok(name.startsWith(`${GOLDEN_PREFIX}1-35-2-`), name);
   const clones = recorder.registrations.filter((r) => r.name.endsWith("-clone"));
@@ -124,7 +128,10 @@ test("tartlab:goldenImage is validated: a boolean, and only with an exact Kubern
   };
   assert.deepEqual(problems({ goldenImage: "true", kubernetesVersion: "1.35.2" }), []);
   assert.deepEqual(problems({ goldenImage: false }), []);
-  assert.match(problems({ goldenImage: "yes" }).join("\n"), /tartlab:goldenImage must be true or false, got "yes"/);
+  assert.match(
+    problems({ goldenImage: "yes" }).join("\n"),
+    /tartlab:goldenImage must be true or false, got "yes"/,
+  );
   assert.match(
     problems({ goldenImage: true, kubernetesVersion: "1.35" }).join("\n"),
     /tartlab:goldenImage true needs an exact tartlab:kubernetesVersion .*"1\.35"/,
