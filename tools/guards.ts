@@ -517,6 +517,27 @@ const GUARDS: Guard[] = [
     to: "if (false && goldenImage && kubernetesVersion && ",
     test: "test/golden-image.test.ts",
   },
+  {
+    what: "prune keeps a golden image that an existing VM was cloned from",
+    file: "ops/images.ts",
+    from: ".filter(([vm, src]) => src === v.Name && exists.has(vm))",
+    to: ".filter(([vm, src]) => src === v.Name && exists.has(vm) && false)",
+    test: "test/images.test.ts",
+  },
+  {
+    what: "prune never deletes a running golden image",
+    file: "ops/images.ts",
+    from: ': v.State === "running"',
+    to: ': v.State === "never"',
+    test: "test/images.test.ts",
+  },
+  {
+    what: "a clone records its source (prune keeps golden images in use)",
+    file: "scripts/tart-vm/clone.sh",
+    from: `printf '%s\\n' "$BASE_IMAGE" >"$marker_dir/$VM_NAME.source"`,
+    to: "",
+    test: "test/shell/golden-image.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

@@ -158,3 +158,16 @@ describe("golden-image/bake.sh", () => {
     assert.ok(!existsSync(path.join(tartHome(), GOLDEN, "half-made")));
   });
 });
+
+describe("tart-vm/clone.sh records what a VM was cloned from", () => {
+  test("the .source record next to the owner marker names the golden image (npm run images keeps it)", async () => {
+    const home = path.join(sb.dir, "tartlab-home");
+    const r = await sb.run({
+      script: "tart-vm/clone.sh",
+      env: { VM_NAME: "dev-worker1", BASE_IMAGE: GOLDEN, OWNER: "tartlab/dev", TARTLAB_HOME: home },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(path.join(home, "vms", "dev-worker1.source"), "utf8"), `${GOLDEN}\n`);
+    assert.equal(vmFile("dev-worker1", "source"), GOLDEN);
+  });
+});
