@@ -538,6 +538,20 @@ const GUARDS: Guard[] = [
     to: "",
     test: "test/shell/golden-image.test.ts",
   },
+  {
+    what: "the performance model's critical path is weighted by duration, not by step count",
+    file: "lib/perf-model.ts",
+    from: "if (c.seconds > best.seconds || (c.seconds === best.seconds && c.path.length > best.path.length))",
+    to: "if (c.path.length > best.path.length)",
+    test: "test/perf-model.test.ts",
+  },
+  {
+    what: "measured durations win only for the scenario they were recorded in",
+    file: "lib/perf-model.ts",
+    from: "measured!.scenario.golden === scenario.golden &&",
+    to: "",
+    test: "test/perf-model.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

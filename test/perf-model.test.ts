@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Measurements, criticalPath, estimate, figureFor } from "../lib/perf-model";
+import { STACK, dependsOn, devStackConfig, runLab } from "./harness/pulumi";
+
+test("criticalPath: the longest path by duration, not by number of steps", () => {
+  //   a(10) -> b(1) -> c(1) -> d(1)      4 steps, 13 s
+  //   a(10) -> e(30)                     2 steps, 40 s
+  //   f(35)                              alone
+  const steps = [
+    { name: "a", seconds: 10, deps: [] },
+    { name: "b", seconds: 1, deps: ["a"] },
+    { name: "c", seconds: 1, deps: ["b"] },
+    { name: "d", seconds: 1, deps: ["c"] },
+    { name: "e", seconds: 30, deps: ["a"] },
+    { name: "f", seconds: 35, deps: [] },
+  ];
+  assert.deepEqual(criticalPath(steps), { path: ["a", "e"], seconds: 40 });
+  // A join: g waits for d and f; the path goes through f (35 > 13).
+  assert.deepEqual(criticalPath([...steps, { name: "g", seconds: 2, deps: ["d", "f"] }]), {
+    path: ["a", "e"],
+    seconds: 40,
+  });
+  assert.deepEqual(criticalPath([...steps, { name: "g", seconds: 9, deps: ["d", "f"] }]), {
+    path: ["f", "g"],
+    seconds: 44,
+  });
+  assert.throws(
+    () =>
+      criticalPath([
+        { name: "x", seconds: 1, deps: ["y"] },
+        { name: "y", seconds: 1, deps: ["x"] },
+      ]),
+    /dependency cycle/,
+  );
+});
+
+test("estimate: sequential total is the sum; measured figures win only for their own scenario", () => {
+  const graph = [
+    { name: "w-clone", type: "command:local:Command", deps: [] },
+    { name: "w-start", type: "command:local:Command", deps: ["w-clone"] },
+    { name: "w", type: "tartlab:index:TartVm", deps: [] },
+  ];
+  const e = estimate(graph, { golden: false, build: "rebuild" });
+  assert.equal(
+    e.sequentialSeconds,
+    e.steps.reduce((a, s) => a + s.seconds, 0),
+  );
+  assert.equal(e.steps.find((s) => s.name === "w")!.seconds, 0);
+  assert.deepEqual(e.critical.path, ["w-clone", "w-start"]);
+  const measured: Measurements = {
+    recordedAt: "2026-11-25T10:00:00Z",
+    machine: "Mac16,10 M4 Pro",
+    scenario: { golden: false, build: "rebuild" },
+    resources: { "w-start": 7.5 },
+  };
+  const f = figureFor("w-start", "command:local:Command", { golden: false, build: "rebuild" }, measured);
+  assert.deepEqual(f, { seconds: 7.5, source: "measured by test/e2e/mac-lab.e2e.ts (2026-11-25T10:00:00Z)" });
+  const other = figureFor("w-start", "command:local:Command", { golden: true, build: "rebuild" }, measured);
+  assert.notEqual(other.seconds, 7.5);
+  assert.match(other.source, /^estimate: /);
+});
+
+test("default lab: longest chain, independent clusters, workers prepare while the control plane initialises", async () => {
+  assert.equal(STACK, "dev");
+  const { recorder: rec } = await runLab(devStackConfig(), { preview: true, hostFacts: undefined });
+  const { longestChain } = await import("../tools/plan");
+  assert.deepEqual(longestChain(rec), [
+    "platform-master-clone",
+    "platform-master-start",
+    "platform-master-identity",
+    "platform-master-prepare",
+    "platform-master-ready",
+    "platform-init",
+    "platform-kubeconfig",
+    "platform-k8s",
+    "platform-cilium",
+    "platform-nodes-ready",
+    "platform-local-path-namespace",
+    "platform-local-path-config",
+    "platform-local-path-provisioner",
+    "platform-default-storageclass",
+    "platform-jenkins-release",
+  ]);
+  const clusters = ["platform", "dev", "staging"];
+  const ofCluster = (c: string) =>
+    rec.registrations.filter((r) => r.custom && r.name.startsWith(`${c}-`)).map((r) => r.name);
+  for (const a of clusters) {
+    for (const b of clusters.filter((x) => x !== a)) {
+      for (const from of ofCluster(a)) {
+        for (const to of ofCluster(b)) assert.ok(!dependsOn(rec, from, to), `${from} waits for ${to}`);
+      }
+    }
+  }
+  for (const [cluster, workers] of [
+    ["platform", ["platform-worker1", "platform-worker2"]],
+    ["dev", ["dev-worker1"]],
+    ["staging", ["staging-worker1"]],
+  ] as const) {
+    for (const w of workers) {
+      for (const step of ["clone", "start", "identity", "prepare", "ready"]) {
+        // Neither way: a worker's preparation neither waits for init nor holds it up.
+        assert.ok(
+          !dependsOn(rec, `${cluster}-init`, `${w}-${step}`),
+          `${cluster}-init waits for ${w}-${step}`,
+        );
+        assert.ok(
+          !dependsOn(rec, `${w}-${step}`, `${cluster}-init`),
+          `${w}-${step} waits for ${cluster}-init`,
+        );
+      }
+    }
+  }
+});
