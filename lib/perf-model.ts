@@ -253,3 +253,35 @@ export function estimate(
 }
 
 export const minutes = (s: number) => `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
+
+/** The part of an Automation API engine event the duration recorder reads (@pulumi/pulumi/automation events). */
+export interface StepEvent {
+  readonly resourcePreEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+  readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+}
+
+/**
+ * Records each resource's duration from `stack.up({ onEvent })`: from its resourcePreEvent (the step starts) to
+ * its resOutputsEvent (done), keyed by name (the URN's last segment). Steps that did nothing ("same") and
+ * components (pre and outputs with no work between) are left out: only work is a duration.
+ */
+export function durationRecorder(now: () => number = () => Date.now() / 1000) {
+  const started = new Map<string, number>();
+  const resources: Record<string, number> = {};
+  const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+  const custom = (urn: string) =>
+    !/::tartlab:index:[A-Za-z]+::/.test(urn) && !urn.includes("::pulumi:pulumi:Stack::");
+  return {
+    onEvent(e: StepEvent): void {
+      const pre = e.resourcePreEvent?.metadata;
+      if (pre && pre.op !== "same" && custom(pre.urn)) started.set(pre.urn, now());
+      const out = e.resOutputsEvent?.metadata;
+      const t0 = out ? started.get(out.urn) : undefined;
+      if (out && t0 !== undefined) {
+        resources[nameOf(out.urn)] = Math.round((now() - t0) * 10) / 10;
+        started.delete(out.urn);
+      }
+    },
+    resources: (): Record<string, number> => ({ ...resources }),
+  };
+}

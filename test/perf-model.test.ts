@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Measurements, criticalPath, estimate, figureFor } from "../lib/perf-model";
+import { Measurements, criticalPath, durationRecorder, estimate, figureFor } from "../lib/perf-model";
 import { STACK, dependsOn, devStackConfig, runLab } from "./harness/pulumi";
 
 test("criticalPath: the longest path by duration, not by number of steps", () => {
@@ -111,4 +111,21 @@ test("default lab: longest chain, independent clusters, workers prepare while th
       }
     }
   }
+});
+
+test("durationRecorder: per resource from its pre event to its outputs event; components and no-ops left out", () => {
+  let t = 100;
+  const rec = durationRecorder(() => t);
+  const urn = (type: string, name: string) => `urn:pulumi:e2e::tartlab::${type}::${name}`;
+  const clone = urn("tartlab:index:TartVm$command:local:Command", "e2e-master-clone");
+  const vm = urn("tartlab:index:TartVm", "e2e-master");
+  const same = urn("command:remote:Command", "e2e-init");
+  rec.onEvent({ resourcePreEvent: { metadata: { urn: vm, op: "create" } } });
+  rec.onEvent({ resourcePreEvent: { metadata: { urn: clone, op: "create" } } });
+  rec.onEvent({ resourcePreEvent: { metadata: { urn: same, op: "same" } } });
+  t = 112.34;
+  rec.onEvent({ resOutputsEvent: { metadata: { urn: clone, op: "create" } } });
+  rec.onEvent({ resOutputsEvent: { metadata: { urn: same, op: "same" } } });
+  rec.onEvent({ resOutputsEvent: { metadata: { urn: vm, op: "create" } } });
+  assert.deepEqual(rec.resources(), { "e2e-master-clone": 12.3 });
 });
