@@ -5,7 +5,7 @@
  * Figures are per step kind and per scenario: with or without the golden node image, first build (nothing cached
  * on the Mac) or rebuild (destroy then up: Tart's OCI cache holds the base image, the golden image exists).
  * Where a step has no published figure the table says "estimate" and why; a measurement recorded by the Mac e2e
- * test (test/e2e/durations.json, written by test/e2e/mac-lab.e2e.ts) wins for the scenario it was recorded in.
+ * test (durations.json in test/e2e, written by test/e2e/mac-lab.e2e.ts) wins for the scenario it was recorded in.
  */
 
 export type Build = "first" | "rebuild";
@@ -167,7 +167,7 @@ export const STEP_FIGURES: readonly StepFigures[] = [
   },
 ];
 
-/** What the Mac e2e test records (test/e2e/durations.json). */
+/** What the Mac e2e test records (durations.json in test/e2e). */
 export interface Measurements {
   readonly recordedAt: string;
   readonly machine: string;

@@ -29,8 +29,13 @@ const env = () => ({
   POWEROFF_WAIT_SECONDS: "20",
   TARTLAB_HOME: path.join(sb.dir, "tartlab-home"),
 });
-const bake = (knobs: Record<string, string> = {}) =>
-  sb.run({ script: "golden-image/bake.sh", env: env(), processEnv: knobs, timeoutMs: 90_000 });
+const bake = (knobs: Record<string, string> = {}, extra: Record<string, string> = {}) =>
+  sb.run({
+    script: "golden-image/bake.sh",
+    env: { ...env(), ...extra },
+    processEnv: knobs,
+    timeoutMs: 90_000,
+  });
 const tartHome = () => path.join(sb.dir, "tart");
 const vms = () => (existsSync(tartHome()) ? readdirSync(tartHome()).sort() : []);
 const vmFile = (vm: string, f: string) => readFileSync(path.join(tartHome(), vm, f), "utf8").trim();
@@ -58,7 +63,10 @@ if [ "$1" = exec ] && [ "$2" = -i ]; then
   [ "$*" = "sudo bash -s" ] || { echo "fake guest: unexpected command: $*" >&2; exit 64; }
   exec env ${guestEnv} FAKE_CALLS="$FAKE_CALLS" bash -s
 fi
-if [ "$1" = exec ] && [ "$3" = true ]; then _running "$2" || exit 2; exit 0; fi
+if [ "$1" = exec ] && [ "$3" = true ]; then
+  [ "\${FAKE_GUEST_NO_AGENT:-}" != 1 ] || { echo "Error: is the Tart Guest Agent running?" >&2; exit 1; }
+  _running "$2" || exit 2; exit 0
+fi
 if [ "$1" = rename ]; then
   [ -d "$FAKE_TART_HOME/$2" ] || { echo "the specified VM \\"$2\\" does not exist" >&2; exit 2; }
   [ ! -e "$FAKE_TART_HOME/$3" ] || { echo "VM \\"$3\\" already exists" >&2; exit 1; }
@@ -146,6 +154,31 @@ describe("golden-image/bake.sh", () => {
     assert.deepEqual(vms(), []);
   });
 
+  test("a VM whose guest agent never answers is given up after the boot deadline, and deleted", async () => {
+    const r = await bake({ FAKE_GUEST_NO_AGENT: "1" }, { BOOT_WAIT_SECONDS: "2" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /did not answer tart exec within 2s after boot/);
+    assert.deepEqual(vms(), []);
+  });
+
+  test("a guest that does not power off is not renamed into a golden image", async () => {
+    const r = await bake({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }, { POWEROFF_WAIT_SECONDS: "2" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /still running 2s after its poweroff/);
+    assert.deepEqual(vms(), []);
+  });
+
+  test("an input that would break out of the guest's quoting is refused before any VM exists", async () => {
+    const r = await bake({}, { IMAGES: "docker.io/x:1'; rm -rf /; '" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /an input contains a single quote/);
+    assert.deepEqual(vms(), []);
+    assert.deepEqual(
+      sb.calls().filter((c) => /^tart (clone|run)/.test(c)),
+      [],
+    );
+  });
+
   test("a temporary VM left by an interrupted bake is replaced, not reused", async () => {
     mkdirSync(path.join(tartHome(), `${GOLDEN}-baking`), { recursive: true });
     for (const [f, v] of Object.entries({ state: "stopped", disk: "20", cpu: "4", memory: "4096" })) {
@@ -156,6 +189,18 @@ describe("golden-image/bake.sh", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(vms(), [GOLDEN]);
     assert.ok(!existsSync(path.join(tartHome(), GOLDEN, "half-made")));
+  });
+});
+
+describe("golden-image/pull.sh", () => {
+  test("a kubeadm that lists no images fails the pull step", async () => {
+    writeFileSync(path.join(node.root, "usr/local/bin/kubeadm"), "#!/usr/bin/env bash\nexit 0\n", {
+      mode: 0o755,
+    });
+    const r = await node.run("golden-image/pull.sh", { K8S_PATCH: "1.35.2", IMAGES: IMAGES.join("\n") });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /kubeadm v1\.35\.2 listed no images/);
+    assert.deepEqual(pulled(), []);
   });
 });
 
