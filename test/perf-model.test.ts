@@ -52,10 +52,27 @@ test("estimate: sequential total is the sum; measured figures win only for their
     recordedAt: "2026-11-25T10:00:00Z",
     machine: "Mac16,10 M4 Pro",
     scenario: { golden: false, build: "rebuild" },
-    resources: { "w-start": 7.5 },
+    resources: {
+      "w-start": { seconds: 7.5, type: "command:local:Command" },
+      "e2e-master-prepare": { seconds: 80, type: "command:remote:Command" },
+      "e2e-worker1-prepare": { seconds: 90, type: "command:remote:Command" },
+      "e2e-worker2-prepare": { seconds: 130, type: "command:remote:Command" },
+    },
   };
   const f = figureFor("w-start", "command:local:Command", { golden: false, build: "rebuild" }, measured);
-  assert.deepEqual(f, { seconds: 7.5, source: "measured by test/e2e/mac-lab.e2e.ts (2026-11-25T10:00:00Z)" });
+  assert.deepEqual(f, {
+    seconds: 7.5,
+    source: "measured by test/e2e/mac-lab.e2e.ts on Mac16,10 M4 Pro (2026-11-25T10:00:00Z)",
+  });
+  // Another lab's names: the median of the measured steps of the same kind.
+  const p = figureFor("platform-worker2-prepare", "command:remote:Command", measured.scenario, measured);
+  assert.equal(p.seconds, 90);
+  assert.match(p.source, /median of 3 of this kind$/);
+  // A kind nothing was measured for keeps the table's figure.
+  assert.match(
+    figureFor("dev-init", "command:remote:Command", measured.scenario, measured).source,
+    /published/,
+  );
   const other = figureFor("w-start", "command:local:Command", { golden: true, build: "rebuild" }, measured);
   assert.notEqual(other.seconds, 7.5);
   assert.match(other.source, /^estimate: /);
@@ -127,5 +144,5 @@ test("durationRecorder: per resource from its pre event to its outputs event; co
   rec.onEvent({ resOutputsEvent: { metadata: { urn: clone, op: "create" } } });
   rec.onEvent({ resOutputsEvent: { metadata: { urn: same, op: "same" } } });
   rec.onEvent({ resOutputsEvent: { metadata: { urn: vm, op: "create" } } });
-  assert.deepEqual(rec.resources(), { "e2e-master-clone": 12.3 });
+  assert.deepEqual(rec.resources(), { "e2e-master-clone": { seconds: 12.3, type: "command:local:Command" } });
 });

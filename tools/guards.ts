@@ -548,7 +548,7 @@ const GUARDS: Guard[] = [
   {
     what: "measured durations win only for the scenario they were recorded in",
     file: "lib/perf-model.ts",
-    from: "measured!.scenario.golden === scenario.golden &&",
+    from: "    measured.scenario.golden === scenario.golden &&",
     to: "",
     test: "test/perf-model.test.ts",
   },
