@@ -56,6 +56,8 @@ export function goldenImageUses(
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
 const tart = (args: string[]) =>
   execFileSync("tart", args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 120_000 });
 
@@ -78,15 +80,15 @@ function main(argv: string[]): number {
   const vms = JSON.parse(tart(["list", "--source", "local", "--format", "json"])) as TartVm[];
   const home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab");
   const uses = goldenImageUses(vms, cloneRecords(path.join(home, "vms")));
-  if (uses.length === 0) console.log("no golden images on this Mac");
+  if (uses.length === 0) out("no golden images on this Mac");
   for (const u of uses) {
     const size = u.sizeGb === undefined ? "" : `, ${u.sizeGb} GB`;
-    console.log(`${u.name} (${u.state}${size}): ${u.keep ?? "unused"}`);
+    out(`${u.name} (${u.state}${size}): ${u.keep ?? "unused"}`);
   }
   if (verb !== "prune") return 0;
   for (const u of uses.filter((x) => x.keep === undefined)) {
     tart(["delete", u.name]);
-    console.log(`deleted ${u.name}`);
+    out(`deleted ${u.name}`);
   }
   return 0;
 }
@@ -95,7 +97,7 @@ if (require.main === module) {
   try {
     process.exit(main(process.argv.slice(2)));
   } catch (e) {
-    console.error(`tartlab images: ${e instanceof Error ? e.message : String(e)}`);
+    process.stderr.write(`tartlab images: ${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   }
 }
