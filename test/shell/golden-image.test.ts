@@ -204,6 +204,23 @@ describe("golden-image/pull.sh", () => {
   });
 });
 
+describe("golden-image/clean.sh", () => {
+  test("removes machine-id, SSH host keys and logs; installs the host-key oneshot; idempotent", async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await node.run("golden-image/clean.sh", {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(node.file("etc/machine-id"), "");
+      assert.deepEqual(readdirSync(path.join(node.root, "etc/ssh")), ["sshd_config"]);
+      assert.match(
+        node.file("etc/systemd/system/tartlab-ssh-hostkeys.service"),
+        /Before=ssh\.service ssh\.socket/,
+      );
+      assert.equal(node.file("var/log/syslog"), "");
+      assert.ok(!existsSync(path.join(node.root, "var/log/syslog.1")));
+    }
+  });
+});
+
 describe("tart-vm/clone.sh records what a VM was cloned from", () => {
   test("the .source record next to the owner marker names the golden image (npm run images keeps it)", async () => {
     const home = path.join(sb.dir, "tartlab-home");
