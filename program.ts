@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CiliumInstall } from "./components/cilium-install";
+import { GoldenImage, goldenImageInputs } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
 import { K8sNode } from "./components/k8s-node";
 import { KubeadmCluster } from "./components/kubeadm-cluster";
@@ -80,12 +81,14 @@ function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
 export function buildLab({ config, secrets, records }: ReturnType<typeof prepareLab>) {
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
+  // Issue 14: one baked image that every node clones, or (switch off) each node prepared on its own.
+  const golden = config.goldenImage ? new GoldenImage("golden-image", goldenImageInputs(config)) : undefined;
 
   const clusters = config.clusters.map((cluster) => {
     const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
       const vm = new TartVm(spec.name, {
-        baseImage: config.baseImage,
+        baseImage: golden ? golden.name : config.baseImage,
         cpus: spec.cpus,
         memoryMb: spec.memoryMb,
         diskGb: spec.diskGb,
@@ -95,7 +98,13 @@ export function buildLab({ config, secrets, records }: ReturnType<typeof prepare
       });
       // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
       const kubernetesVersion = nodeVersion(cluster, spec.name, record);
-      const node = new K8sNode(spec.name, { ip: vm.ip, vmId: vm.vmId, kubernetesVersion, ssh });
+      const node = new K8sNode(spec.name, {
+        ip: vm.ip,
+        vmId: vm.vmId,
+        kubernetesVersion,
+        ssh,
+        prepared: golden !== undefined,
+      });
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first

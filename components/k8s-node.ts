@@ -18,6 +18,8 @@ export interface K8sNodeArgs {
    */
   readonly kubernetesVersion: string;
   readonly ssh: SshSettings;
+  /** The VM is a clone of the golden image (components/golden-image.ts): packages and images are there already. */
+  readonly prepared?: boolean;
 }
 
 /**
@@ -62,15 +64,18 @@ export class K8sNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const prepare = new command.remote.Command(
-      `${name}-prepare`,
-      {
-        connection: this.connection,
-        ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }),
-        triggers,
-      },
-      { parent: this, dependsOn: [identity] },
-    );
+    // Issue 14: a golden-image clone skips the package and image work; verify.sh still proves the result.
+    const prepare = args.prepared
+      ? identity
+      : new command.remote.Command(
+          `${name}-prepare`,
+          {
+            connection: this.connection,
+            ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }),
+            triggers,
+          },
+          { parent: this, dependsOn: [identity] },
+        );
     this.ready = new command.remote.Command(
       `${name}-ready`,
       {

@@ -4,8 +4,11 @@ import { scriptCommand } from "../lib/shell";
 import { startEnv } from "../lib/tart-env";
 
 export interface TartVmArgs {
-  /** OCI image to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04. Changing it rebuilds the VM (docs/plans.md). */
-  readonly baseImage: string;
+  /**
+   * OCI image or local VM to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04 or the golden image's name (an Output, so
+   * a new golden image rebuilds the VM). Changing it rebuilds the VM.
+   */
+  readonly baseImage: pulumi.Input<string>;
   readonly cpus: number;
   readonly memoryMb: number;
   /** Disk size in GB (10^9 bytes); only ever grown (start.sh refuses a shrink). */

@@ -27,6 +27,7 @@ const SCALARS = [
   "softnetAllow",
   "ipWaitSeconds",
   "allowDataLoss",
+  "goldenImage",
 ] as const;
 const OBJECTS = ["clusters", "jenkins", "kubeconfig"] as const;
 

@@ -73,6 +73,11 @@ export interface LabConfig {
   readonly softnetAllow: string;
   /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed (T09). */
   readonly ipWaitSeconds: number;
+  /**
+   * Clone node VMs from a golden image baked once (components/golden-image.ts: packages, containerd, images)
+   * instead of preparing every node; needs an exact kubernetesVersion ("1.35.2"): the image is named by it.
+   */
+  readonly goldenImage: boolean;
   readonly clusters: readonly ClusterSpec[];
   readonly jenkins: JenkinsSpec;
   /**
@@ -342,6 +347,19 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   const ipWait = typeof ipWaitRaw === "string" && /^\d+$/.test(ipWaitRaw) ? Number(ipWaitRaw) : ipWaitRaw;
   const ipWaitSeconds = parseWith("ipWaitSeconds", int(10, 3600, "seconds"), ipWait, problems) ?? 180;
 
+  // Issue 14: booleans arrive as strings from the CLI ("true") or as booleans from tests.
+  const goldenRaw = raw.goldenImage ?? false;
+  const goldenImage = goldenRaw === true || goldenRaw === "true";
+  if (!goldenImage && goldenRaw !== false && goldenRaw !== "false") {
+    problems.push(`${NS}:goldenImage must be true or false, got ${show(goldenRaw)}`);
+  }
+  if (goldenImage && kubernetesVersion && !/^\d+\.\d+\.\d+$/.test(kubernetesVersion)) {
+    problems.push(
+      `${NS}:goldenImage true needs an exact ${NS}:kubernetesVersion (the golden image is named by it), got ` +
+        `${show(kubernetesVersion)}; set e.g. "${kubernetesVersion}.0" (an existing patch) or goldenImage false`,
+    );
+  }
+
   if (raw.clusters === undefined) {
     problems.push(
       `${NS}:clusters is not set; copy the clusters block of Pulumi.dev.yaml into your stack file`,
@@ -491,6 +509,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       vmNetworkCidr: vmNet!.text,
       softnetAllow,
       ipWaitSeconds,
+      goldenImage,
       clusters,
       jenkins,
       allowDataLoss,

@@ -42,6 +42,30 @@ export const VERSIONS = {
 } as const;
 
 /**
+ * Images the golden node image pre-pulls (issue 14), as the pinned charts and manifests name them. Each must follow
+ * its chart pin above: the golden image's name digests this list, so a change bakes a new image.
+ */
+export const PREPULL_IMAGES = {
+  /**
+   * Cilium 1.19.8 as its chart runs them (image.useDigest: tag@digest): agent and operator-generic with the digests
+   * of the v1.19.8 release notes' "Docker Manifests"; envoy's tag from the last cilium-envoy bump in those notes
+   * (cilium/cilium#48679), pulled by tag (its digest was not read here).
+   */
+  cilium: [
+    "quay.io/cilium/cilium:v1.19.8@sha256:e9f7ee1f2f3a41e44339612e3b6b88170bdde7679c9c9461f287bb27702a8ecf",
+    "quay.io/cilium/operator-generic:v1.19.8@sha256:786ec9bb1a9344435e3e3f994bc4ed3a4a85afa6a314e98681af241f8be79833",
+    "quay.io/cilium/cilium-envoy:v1.37.6-1789133542-cbec91f666af0bf742da986d43832932dbb26b82",
+  ],
+  /**
+   * Jenkins chart 5.9.53 (shared/charts/jenkins-5.9.53-values.yaml): controller.image registry/repository with no
+   * tag, so appVersion 2.568.2 + "-" + tagLabel jdk21; sidecars.configAutoReload.image kiwigrid/k8s-sidecar:2.10.1.
+   * Plugins are not baked: the chart's init container still downloads them (docs/performance.md).
+   */
+  jenkins: ["docker.io/jenkins/jenkins:2.568.2-jdk21", "docker.io/kiwigrid/k8s-sidecar:2.10.1"],
+  localPath: [VERSIONS.localPathProvisionerImage, VERSIONS.localPathHelperImage],
+} as const;
+
+/**
  * Cilium minor -> Kubernetes minors its docs list as "e2e tested and guaranteed to be compatible"
  * (Documentation/network/kubernetes/compatibility.rst of that release; a release branch keeps its list):
  * 1.18 at v1.18.14, 1.19 at v1.19.3.

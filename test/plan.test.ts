@@ -27,3 +27,28 @@ test("npm run plan prints the default lab's whole graph and its longest chain", 
   assert.match(chain, /17\. platform-version-record/);
   assert.match(chain, /1\. platform-master-clone\n.*\n.*\n.*\n.*\n.*\n\s+7\. platform-init/);
 });
+
+test("plan: the performance model prints critical path and sequential total, golden image off and on", () => {
+  const out = execFileSync(
+    process.execPath,
+    ["--import", "tsx", path.join(__dirname, "..", "tools", "plan.ts")],
+    { encoding: "utf8", cwd: path.join(__dirname, "..") },
+  );
+  const totals = /critical path (\d+)m(\d\d)s \(\d+ steps\), sequential total (\d+)m(\d\d)s/;
+  const secs = (m: RegExpMatchArray, i: number) => Number(m[i]) * 60 + Number(m[i + 1]);
+  const model: Record<string, { critical: number; sequential: number }> = {};
+  for (const golden of ["OFF", "ON"]) {
+    const block = out.slice(out.indexOf(`Performance model, golden image ${golden}`));
+    for (const build of ["first build", "rebuild"]) {
+      const m = block.match(new RegExp(`${build} *: ${totals.source}`));
+      assert.ok(m, `${golden} ${build}`);
+      model[`${golden} ${build}`] = { critical: secs(m, 1), sequential: secs(m, 3) };
+    }
+  }
+  for (const [k, v] of Object.entries(model)) assert.ok(v.critical < v.sequential, k);
+  // The golden image makes a rebuild faster than per-node preparation, and its first build bakes once.
+  assert.ok(model["ON rebuild"].critical < model["OFF rebuild"].critical);
+  assert.ok(model["ON rebuild"].sequential < model["OFF rebuild"].sequential);
+  assert.ok(model["ON first build"].critical > model["ON rebuild"].critical);
+  assert.match(out, /^ +\d+ s {2}golden-image {2}\[/m);
+});

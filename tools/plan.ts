@@ -1,12 +1,50 @@
 /**
  * `npm run plan [-- --stack <name>]`: evaluates the program offline for a stack's config, as a first
  * `pulumi preview` would (under mocks, every computed output unknown; host preflight skipped), and prints the
- * resource graph: each resource under its parent with what it waits for, then the longest dependency chain.
+ * resource graph: each resource under its parent with what it waits for, then the longest dependency chain, then
+ * the performance model (lib/perf-model.ts): critical path and sequential total with and without the golden
+ * image, first build and rebuild.
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { VERSIONS } from "../lib/versions";
+import { Build, Measurements, estimate, minutes } from "../lib/perf-model";
 import { Recorder, edges, runLab } from "../test/harness/pulumi";
+
+/** Durations recorded by the Mac e2e test (test/e2e/mac-lab.e2e.ts); they win over the table's figures. */
+export const DURATIONS_FILE = path.join(__dirname, "..", "test", "e2e", "durations.json");
+
+export function readMeasurements(file = DURATIONS_FILE): Measurements | undefined {
+  return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Measurements) : undefined;
+}
+
+/** The graph for the model: one entry per name (components share names; the custom resource's type wins). */
+export function modelGraph(rec: Recorder): { name: string; type: string; deps: string[] }[] {
+  const g = edges(rec);
+  const types = new Map<string, string>();
+  for (const r of rec.registrations) if (r.custom || !types.has(r.name)) types.set(r.name, r.type);
+  return [...g].map(([name, deps]) => ({ name, type: types.get(name)!, deps: [...deps] }));
+}
+
+/** The model's summary for one graph (golden image on or off), both builds. */
+export function renderModel(rec: Recorder, golden: boolean, measured?: Measurements): string[] {
+  const graph = modelGraph(rec);
+  const lines = [`Performance model, golden image ${golden ? "ON" : "OFF"} (${graph.length} steps):`];
+  for (const build of ["first", "rebuild"] as Build[]) {
+    const e = estimate(graph, { golden, build }, measured);
+    lines.push(
+      `  ${build === "first" ? "first build" : "rebuild    "}: critical path ${minutes(e.critical.seconds)} ` +
+        `(${e.critical.path.length} steps), sequential total ${minutes(e.sequentialSeconds)}`,
+    );
+    const bySource = new Map(e.steps.map((s) => [s.name, s]));
+    for (const n of e.critical.path) {
+      const s = bySource.get(n)!;
+      if (s.seconds > 0) lines.push(`      ${String(s.seconds).padStart(4)} s  ${n}  [${s.source}]`);
+    }
+  }
+  return lines;
+}
 
 function stackConfig(stack: string): Record<string, unknown> {
   const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
@@ -74,11 +112,32 @@ export function render(rec: Recorder, stack: string): string {
   return lines.join("\n");
 }
 
+/** The stack's config with the golden image switched on (an exact Kubernetes version is then required). */
+function withGolden(config: Record<string, unknown>, on: boolean): Record<string, unknown> {
+  const version = String(config["tartlab:kubernetesVersion"] ?? VERSIONS.kubernetes);
+  const exact = /^\d+\.\d+\.\d+$/.test(version) ? version : `${version}.0`;
+  return on
+    ? { ...config, "tartlab:goldenImage": true, "tartlab:kubernetesVersion": exact }
+    : { ...config, "tartlab:goldenImage": false };
+}
+
 async function main() {
   const i = process.argv.indexOf("--stack");
   const stack = i > 0 ? process.argv[i + 1] : "dev";
-  const { recorder } = await runLab(stackConfig(stack), { preview: true, hostFacts: undefined });
+  const config = stackConfig(stack);
+  const { recorder } = await runLab(config, { preview: true, hostFacts: undefined });
   console.log(render(recorder, stack));
+  const measured = readMeasurements();
+  console.log(
+    "",
+    measured
+      ? `Figures measured on ${measured.machine} (${measured.recordedAt}) win for their scenario; others are from lib/perf-model.ts`
+      : "Figures: lib/perf-model.ts (no test/e2e/durations.json recorded yet)",
+  );
+  for (const golden of [false, true]) {
+    const run = await runLab(withGolden(config, golden), { preview: true, hostFacts: undefined });
+    console.log(["", ...renderModel(run.recorder, golden, measured)].join("\n"));
+  }
 }
 
 if (require.main === module) {

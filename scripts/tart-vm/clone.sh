@@ -53,6 +53,8 @@ _with_timeout() {
 CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" tart clone "$BASE_IMAGE" "$VM_NAME"
 mkdir -p "$marker_dir"
 printf '%s\n' "$OWNER" >"$marker"
+# What it was cloned from: `npm run images -- prune` never deletes a golden image a VM was cloned from (issue 14).
+printf '%s\n' "$BASE_IMAGE" >"$marker_dir/$VM_NAME.source"
 # The first clone of an image keeps the image's baked-in MAC, which other VMs may share (stale DHCP leases,
 # duplicate IPs): always give a clone its own MAC, once, before its first boot.
 tart set "$VM_NAME" --random-mac

@@ -12,11 +12,14 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as https from "node:https";
 import * as http from "node:http";
-import { tmpdir } from "node:os";
+import { cpus, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
+import { Measurements, durationRecorder } from "../../lib/perf-model";
+import { VERSIONS } from "../../lib/versions";
+import { DURATIONS_FILE } from "../../tools/plan";
 
 const ROOT = path.join(__dirname, "..", "..");
 const VMS = ["e2e-master", "e2e-worker1"];
@@ -120,6 +123,14 @@ const tartVms = (): string[] => {
   return (JSON.parse(r.stdout) as { Name: string }[]).map((v) => v.Name);
 };
 
+/** True when Tart's OCI cache holds the base image: this up is a rebuild in the model's terms, else a first build. */
+const baseImageCached = (): boolean => {
+  const r = spawnSync("tart", ["list", "--source", "oci", "--format", "json"], { encoding: "utf8" });
+  return (JSON.parse(r.stdout || "[]") as { Name: string }[]).some((v) =>
+    v.Name.startsWith(VERSIONS.baseImage),
+  );
+};
+
 describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { skip: skipReason() }, () => {
   let stack: Stack;
   let backend: string;
@@ -160,8 +171,18 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
   let outputs: Record<string, any>;
 
   test("pulumi up creates the lab", { timeout: 90 * 60_000 }, async () => {
-    const up = await stack.up({ onOutput: (s) => process.stdout.write(s) });
+    // Issue 14: each resource's duration feeds the performance model (`npm run plan` reads the file).
+    const build = baseImageCached() ? "rebuild" : "first";
+    const durations = durationRecorder();
+    const up = await stack.up({ onOutput: (s) => process.stdout.write(s), onEvent: durations.onEvent });
     assert.equal(up.summary.result, "succeeded");
+    const measured: Measurements = {
+      recordedAt: new Date().toISOString(),
+      machine: `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GB`,
+      scenario: { golden: false, build },
+      resources: durations.resources(),
+    };
+    writeFileSync(DURATIONS_FILE, `${JSON.stringify(measured, null, 2)}\n`);
     outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
     assert.deepEqual(Object.keys(outputs.kubeconfigs), ["e2e"]);
     const merged = parse(readFileSync(userKubeconfig, "utf8"));

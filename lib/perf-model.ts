@@ -1,0 +1,312 @@
+/**
+ * Performance model of a `pulumi up` (issue 14): an expected duration per resource, with its source, the critical
+ * path through the graph weighted by those durations, and the sum of the same steps run one after another.
+ *
+ * Figures are per step kind and per scenario: with or without the golden node image, first build (nothing cached
+ * on the Mac) or rebuild (destroy then up: Tart's OCI cache holds the base image, the golden image exists).
+ * Where a step has no published figure the table says "estimate" and why; a measurement recorded by the Mac e2e
+ * test (durations.json in test/e2e, written by test/e2e/mac-lab.e2e.ts) wins for the scenario it was recorded in.
+ */
+
+export type Build = "first" | "rebuild";
+export interface Scenario {
+  readonly golden: boolean;
+  readonly build: Build;
+}
+
+export interface Figure {
+  readonly seconds: number;
+  /** Where the number comes from: a published figure (with its reference), a measurement, or "estimate: why". */
+  readonly source: string;
+}
+
+interface StepFigures {
+  /** Which resources this row covers. */
+  readonly match: (name: string, type: string) => boolean;
+  /** Per-node preparation (golden image off). */
+  readonly perNode: Readonly<Record<Build, Figure>>;
+  /** With the golden image on, where the step differs. */
+  readonly golden?: Readonly<Record<Build, Figure>>;
+}
+
+const same = (f: Figure): Record<Build, Figure> => ({ first: f, rebuild: f });
+const isCommand = (type: string) => type.startsWith("command:");
+const suffix = (s: string) => (name: string, type: string) => isCommand(type) && name.endsWith(s);
+
+/** Lima's kubeadm image pull (facts/kubernetes.md A.3: "takes about 100 seconds", RamenDR/ramen#1764). */
+const KUBEADM_PULL = 100;
+/**
+ * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (facts/kubernetes.md
+ * A.3, minikube timeToK8s v1.36.0), which includes init, is the nearest published figure.
+ */
+const KUBEADM_INIT = 21;
+/** Base image download: ~1.6 GB compressed (estimate from `tart clone` "pulling disk (X GB compressed)"). */
+const BASE_PULL: Figure = {
+  seconds: 150,
+  source:
+    "estimate: ~1.6 GB compressed base image at ~100 Mbit/s; Tart serialises concurrent pulls of one image " +
+    "(facts/tart.md, VMStorageOCI lock), so every clone waits for the one download",
+};
+const APFS_CLONE: Figure = {
+  seconds: 3,
+  source: "estimate: tart clone of a cached/local image is an APFS copy-on-write copy (facts/tart.md) + set",
+};
+
+/** One row per step kind. First match wins; rows are ordered from the most specific. */
+export const STEP_FIGURES: readonly StepFigures[] = [
+  {
+    match: (name, type) => type === "command:local:Command" && name.endsWith("golden-image"),
+    perNode: same({ seconds: 0, source: "not in the graph without the golden image" }),
+    golden: {
+      first: {
+        seconds: BASE_PULL.seconds + 20 + 120 + KUBEADM_PULL + 120 + 30,
+        source:
+          "sum: base image pull + boot (estimates) + one node preparation + kubeadm image pull " +
+          "(Lima ~100 s, facts/kubernetes.md A.3) + Cilium/local-path/Jenkins image pulls (estimate 120 s) + " +
+          "clean and stop (estimate 30 s)",
+      },
+      rebuild: { seconds: 1, source: "estimate: the digest-named golden image exists; one `tart list`" },
+    },
+  },
+  {
+    match: suffix("-clone"),
+    perNode: { first: BASE_PULL, rebuild: APFS_CLONE },
+    golden: same({ ...APFS_CLONE, source: `${APFS_CLONE.source}; the golden image is a local VM` }),
+  },
+  {
+    match: suffix("-start"),
+    perNode: same({
+      seconds: 25,
+      source: "estimate: tart set + boot + DHCP lease through `tart ip --wait` (Orchard waits up to 60 s)",
+    }),
+  },
+  {
+    match: suffix("-identity"),
+    perNode: same({ seconds: 5, source: "estimate: hostnamectl, machine-id, networkd reload over SSH" }),
+  },
+  {
+    match: suffix("-prepare"),
+    perNode: same({
+      seconds: 120,
+      source:
+        "estimate: two apt updates + containerd and the pkgs.k8s.io packages per VM; Multipass+kubeadm takes " +
+        "~6 min for 3 nodes in total (facts/kubernetes.md A.3)",
+    }),
+    golden: same({ seconds: 0, source: "baked into the golden image" }),
+  },
+  {
+    match: suffix("-nodes-ready"),
+    perNode: same({ seconds: 15, source: "estimate: nodes turn Ready once Cilium runs" }),
+  },
+  {
+    match: suffix("-ready"),
+    perNode: same({ seconds: 2, source: "estimate: tool checks over SSH" }),
+  },
+  {
+    match: suffix("-init"),
+    perNode: same({
+      seconds: KUBEADM_PULL + KUBEADM_INIT,
+      source:
+        "published: Lima's kubeadm image pull ~100 s + kubeadm's 'Command Exec' ≤21.1 s (facts/kubernetes.md A.3)",
+    }),
+    golden: same({
+      seconds: KUBEADM_INIT,
+      source: "published: 'Command Exec' ≤21.1 s (facts/kubernetes.md A.3); images pre-pulled",
+    }),
+  },
+  {
+    match: suffix("-join"),
+    perNode: same({
+      seconds: 20,
+      source: "estimate: kubeadm join (TLS bootstrap, kubelet start) + pause image pull",
+    }),
+    golden: same({ seconds: 15, source: "estimate: kubeadm join; pause image pre-pulled" }),
+  },
+  {
+    match: suffix("-member"),
+    perNode: same({ seconds: 5, source: "estimate: waits for the Node object" }),
+  },
+  {
+    match: (_n, type) => type === "kubernetes:helm.sh/v3:Release" && _n.endsWith("-cilium"),
+    perNode: same({
+      seconds: 90,
+      source: "estimate: every node pulls the Cilium agent and envoy (~250 MB) and the operator before Ready",
+    }),
+    golden: same({ seconds: 30, source: "estimate: Cilium pods start from pre-pulled images" }),
+  },
+  {
+    match: (name, type) =>
+      type === "kubernetes:apps/v1:Deployment" && name.endsWith("-local-path-provisioner"),
+    perNode: same({ seconds: 15, source: "estimate: provisioner image pull (~20 MB) + rollout" }),
+    golden: same({ seconds: 5, source: "estimate: rollout from a pre-pulled image" }),
+  },
+  {
+    match: (name, type) => type === "kubernetes:helm.sh/v3:Release" && name.endsWith("-jenkins-release"),
+    perNode: same({
+      seconds: 240,
+      source:
+        "estimate: controller image (~500 MB) + sidecar pull, then the chart's init container downloads the " +
+        "plugins from updates.jenkins.io, then the controller starts",
+    }),
+    golden: same({
+      seconds: 150,
+      source: "estimate: images pre-pulled; plugins are still downloaded by the chart's init container",
+    }),
+  },
+  {
+    match: (_n, type) => type.startsWith("tartlab:") || type.startsWith("pulumi:"),
+    perNode: same({ seconds: 0, source: "component or provider: no work of its own" }),
+  },
+  {
+    match: (_n, type) => type.startsWith("kubernetes:") || type.startsWith("random:"),
+    perNode: same({ seconds: 1, source: "estimate: one API call" }),
+  },
+  {
+    match: (_n, type) => isCommand(type),
+    perNode: same({ seconds: 2, source: "estimate: a short script (token, kubeconfig, netcheck)" }),
+  },
+];
+
+/** What the Mac e2e test records (durations.json in test/e2e). */
+export interface Measurements {
+  readonly recordedAt: string;
+  readonly machine: string;
+  readonly scenario: Scenario;
+  /** Per resource name (the URN's last segment): seconds and the resource type. */
+  readonly resources: Readonly<Record<string, { readonly seconds: number; readonly type: string }>>;
+}
+
+const median = (xs: readonly number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/**
+ * A measured figure for a resource: its own, or else the median of the measured resources of the same step kind
+ * (same row of STEP_FIGURES): the e2e lab's names (e2e-master-prepare) differ from the lab being modelled.
+ */
+function measuredFigure(name: string, type: string, measured: Measurements): Figure | undefined {
+  const source = `measured by test/e2e/mac-lab.e2e.ts on ${measured.machine} (${measured.recordedAt})`;
+  const own = measured.resources[name];
+  if (own) return { seconds: own.seconds, source };
+  const row = STEP_FIGURES.findIndex((r) => r.match(name, type));
+  if (row < 0) return undefined;
+  const same = Object.entries(measured.resources)
+    .filter(([n, m]) => STEP_FIGURES.findIndex((r) => r.match(n, m.type)) === row)
+    .map(([, m]) => m.seconds);
+  if (same.length === 0) return undefined;
+  return { seconds: median(same), source: `${source}, median of ${same.length} of this kind` };
+}
+
+export function figureFor(name: string, type: string, scenario: Scenario, measured?: Measurements): Figure {
+  if (
+    measured &&
+    measured.scenario.golden === scenario.golden &&
+    measured.scenario.build === scenario.build
+  ) {
+    const m = measuredFigure(name, type, measured);
+    if (m) return m;
+  }
+  const row = STEP_FIGURES.find((r) => r.match(name, type));
+  if (!row) return { seconds: 1, source: "estimate: no row for this resource type" };
+  return (scenario.golden && row.golden ? row.golden : row.perNode)[scenario.build];
+}
+
+export interface Step {
+  readonly name: string;
+  readonly seconds: number;
+  /** Names of the steps this one waits for. */
+  readonly deps: readonly string[];
+}
+
+/** The longest path through the steps weighted by their durations; ties go to the first found. */
+export function criticalPath(steps: readonly Step[]): { path: string[]; seconds: number } {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const memo = new Map<string, { path: string[]; seconds: number }>();
+  const visiting = new Set<string>();
+  const visit = (name: string): { path: string[]; seconds: number } => {
+    const hit = memo.get(name);
+    if (hit) return hit;
+    if (visiting.has(name)) throw new Error(`dependency cycle through ${name}`);
+    visiting.add(name);
+    const s = byName.get(name);
+    let best = { path: [] as string[], seconds: 0 };
+    for (const d of s?.deps ?? []) {
+      const c = visit(d);
+      if (c.seconds > best.seconds || (c.seconds === best.seconds && c.path.length > best.path.length))
+        best = c;
+    }
+    visiting.delete(name);
+    const r = { path: [...best.path, name], seconds: best.seconds + (s?.seconds ?? 0) };
+    memo.set(name, r);
+    return r;
+  };
+  let best = { path: [] as string[], seconds: 0 };
+  for (const s of steps) {
+    const c = visit(s.name);
+    if (c.seconds > best.seconds) best = c;
+  }
+  return best;
+}
+
+export interface Estimate {
+  readonly scenario: Scenario;
+  readonly steps: readonly (Step & { readonly type: string; readonly source: string })[];
+  readonly critical: { path: string[]; seconds: number };
+  /** Every step run one after another. */
+  readonly sequentialSeconds: number;
+}
+
+export function estimate(
+  graph: readonly { name: string; type: string; deps: readonly string[] }[],
+  scenario: Scenario,
+  measured?: Measurements,
+): Estimate {
+  const steps = graph.map((r) => {
+    const f = figureFor(r.name, r.type, scenario, measured);
+    return { name: r.name, type: r.type, deps: r.deps, seconds: f.seconds, source: f.source };
+  });
+  return {
+    scenario,
+    steps,
+    critical: criticalPath(steps),
+    sequentialSeconds: steps.reduce((a, s) => a + s.seconds, 0),
+  };
+}
+
+export const minutes = (s: number) => `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
+
+/** The part of an Automation API engine event the duration recorder reads (@pulumi/pulumi/automation events). */
+export interface StepEvent {
+  readonly resourcePreEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+  readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
+}
+
+/**
+ * Records each resource's duration from `stack.up({ onEvent })`: from its resourcePreEvent (the step starts) to
+ * its resOutputsEvent (done), keyed by name (the URN's last segment). Steps that did nothing ("same") and
+ * components (pre and outputs with no work between) are left out: only work is a duration.
+ */
+export function durationRecorder(now: () => number = () => Date.now() / 1000) {
+  const started = new Map<string, number>();
+  const resources: Record<string, { seconds: number; type: string }> = {};
+  const nameOf = (urn: string) => urn.split("::").pop() ?? urn;
+  // urn:pulumi:<stack>::<project>::<parent types joined by $>$<type>::<name>
+  const typeOf = (urn: string) => (urn.split("::")[2] ?? "").split("$").pop() ?? "";
+  const custom = (urn: string) =>
+    !/::tartlab:index:[A-Za-z]+::/.test(urn) && !urn.includes("::pulumi:pulumi:Stack::");
+  return {
+    onEvent(e: StepEvent): void {
+      const pre = e.resourcePreEvent?.metadata;
+      if (pre && pre.op !== "same" && custom(pre.urn)) started.set(pre.urn, now());
+      const out = e.resOutputsEvent?.metadata;
+      const t0 = out ? started.get(out.urn) : undefined;
+      if (out && t0 !== undefined) {
+        resources[nameOf(out.urn)] = { seconds: Math.round((now() - t0) * 10) / 10, type: typeOf(out.urn) };
+        started.delete(out.urn);
+      }
+    },
+    resources: (): Record<string, { seconds: number; type: string }> => ({ ...resources }),
+  };
+}

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone (issue 14). Once: clone
+# the base image into a temporary VM, boot it, run the node preparation (PREPARE_SH: k8s-node/prepare.sh, the
+# package part), pre-pull the images (PULL_SH), remove per-machine identity (CLEAN_SH), power it off from inside,
+# and only then rename it to GOLDEN_NAME. Any failure deletes the temporary VM: no half-made golden image exists.
+# Idempotent: a GOLDEN_NAME that exists is kept (its name is a digest of every input; components/golden-image.ts).
+# Prints GOLDEN_NAME. Runs on the Mac under macOS's bash 3.2: no bash-4 features, no timeout(1).
+set -euo pipefail
+: "${GOLDEN_NAME:?GOLDEN_NAME is required}"
+: "${BASE_IMAGE:?BASE_IMAGE is required}"
+: "${K8S_MINOR:?K8S_MINOR is required}"
+: "${K8S_PATCH:?K8S_PATCH is required}"
+: "${IMAGES:?IMAGES is required}"
+: "${PREPARE_SH:?PREPARE_SH is required}"
+: "${PULL_SH:?PULL_SH is required}"
+: "${CLEAN_SH:?CLEAN_SH is required}"
+: "${CLONE_TIMEOUT_SECONDS:=1800}"
+: "${BOOT_WAIT_SECONDS:=180}"
+: "${GUEST_STEP_SECONDS:=3600}"
+: "${POWEROFF_WAIT_SECONDS:=120}"
+: "${PULL_ATTEMPTS:=4}"
+export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+
+tmp="$GOLDEN_NAME-baking"
+log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
+log="$log_dir/$tmp.log"
+
+_vm_state() { # running|stopped|suspended, or "absent" (T08: JSON, never the text table)
+  tart list --source local --format json | node -e '
+    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const vm = vms.find((v) => v.Name === process.argv[1]);
+    process.stdout.write(vm ? String(vm.State) : "absent");
+  ' "$1"
+}
+
+# Runs a command with a deadline (V09); macOS has no timeout(1). stdin is passed through.
+_with_timeout() {
+  node -e '
+    const [secs, what, cmd, ...args] = process.argv.slice(1);
+    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
+    if (r.error && r.error.code === "ETIMEDOUT") {
+      process.stderr.write("tartlab: golden image: gave up after " + secs + "s waiting for " + what + "\n");
+      process.exit(124);
+    }
+    process.exit(r.status === null ? 1 : r.status);
+  ' "$@"
+}
+
+# Removes the temporary VM, whatever state it is in.
+_discard() {
+  if [ "$(_vm_state "$tmp")" = running ]; then tart stop --timeout 10 "$tmp" >/dev/null 2>&1 || true; fi
+  if [ "$(_vm_state "$tmp")" != absent ]; then tart delete "$tmp" >/dev/null 2>&1 || true; fi
+}
+
+# Values go into the guest's shell as single-quoted exports; refuse a value that would break out of them.
+for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS"; do
+  case "$v" in *"'"*)
+    echo "tartlab: golden image: an input contains a single quote: $v" >&2
+    exit 1
+    ;;
+  esac
+done
+
+# One guest step: the script ($2) with its inputs ($3, export lines) on stdin of a root bash, under a deadline.
+# Its output goes to stderr: stdout is this command's result, the image name alone.
+_guest() {
+  local what=$1 script=$2 exports=$3
+  echo "tartlab: golden image: $what" >&2
+  printf '%s\n%s\n' "$exports" "$script" |
+    _with_timeout "$GUEST_STEP_SECONDS" "$what in $tmp" tart exec -i "$tmp" sudo bash -s >&2
+}
+
+if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then
+  echo "tartlab: golden image \"$GOLDEN_NAME\" exists; keeping it" >&2
+  printf '%s\n' "$GOLDEN_NAME"
+  exit 0
+fi
+
+# A temporary VM left by an interrupted bake is garbage by construction.
+_discard
+ok=0
+trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }' EXIT
+
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE" tart clone "$BASE_IMAGE" "$tmp" >&2
+tart set "$tmp" --random-mac
+mkdir -p "$log_dir"
+# Detached, with its own stdio, in its own session (see tart-vm/start.sh for why).
+node -e '
+  const fs = require("fs");
+  const out = fs.openSync(process.argv[1], "a");
+  const [cmd, ...args] = process.argv.slice(2);
+  const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
+  child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
+  child.unref();
+' "$log" tart run --no-graphics "$tmp"
+
+# The guest agent answers once the VM has booted.
+deadline=$((SECONDS + BOOT_WAIT_SECONDS))
+until tart exec "$tmp" true >/dev/null 2>&1; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "tartlab: golden image: $tmp did not answer tart exec within ${BOOT_WAIT_SECONDS}s after boot" >&2
+    exit 1
+  fi
+  sleep 2
+done
+
+_guest "node preparation (packages, containerd, modules, sysctls)" "$PREPARE_SH" \
+  "export NODE_NAME='$GOLDEN_NAME' K8S_MINOR='$K8S_MINOR' K8S_PATCH='$K8S_PATCH'"
+_guest "image pre-pull" "$PULL_SH" "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES' PULL_ATTEMPTS='$PULL_ATTEMPTS'"
+_guest "identity clean-up" "$CLEAN_SH" ""
+
+# Power off from inside (a clean filesystem; tart stop is a hard power-off), then wait for it to be stopped.
+tart exec "$tmp" sudo systemd-run --on-active=1 systemctl poweroff >/dev/null
+deadline=$((SECONDS + POWEROFF_WAIT_SECONDS))
+while [ "$(_vm_state "$tmp")" = running ]; do
+  if [ "$SECONDS" -ge "$deadline" ]; then
+    echo "tartlab: golden image: $tmp still running ${POWEROFF_WAIT_SECONDS}s after its poweroff" >&2
+    exit 1
+  fi
+  sleep 1
+done
+
+tart rename "$tmp" "$GOLDEN_NAME"
+ok=1
+echo "tartlab: golden image \"$GOLDEN_NAME\" baked from $BASE_IMAGE (Kubernetes $K8S_PATCH)" >&2
+printf '%s\n' "$GOLDEN_NAME"

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# GoldenImage bake, guest step 2 (root, on the VM being baked): pre-pull into containerd's k8s.io namespace every
+# image the lab's nodes will run, so init, joins, Cilium, local-path and Jenkins start without a download.
+# kubeadm's own list comes from the installed kubeadm (`kubeadm config images list --kubernetes-version`, as
+# facts/kubernetes.md B.4 advises); the rest are the chart pins of lib/versions.ts (IMAGES, one per line).
+# Pulls go through the CRI (crictl), so they land where the kubelet looks. Fails on the first image that cannot be
+# pulled after bounded retries: a golden image with a missing image is never made.
+set -euo pipefail
+: "${K8S_PATCH:?K8S_PATCH is required (exact, e.g. 1.35.2)}"
+: "${IMAGES:?IMAGES is required (one image reference per line)}"
+: "${PULL_TIMEOUT_SECONDS:=900}"
+: "${PULL_ATTEMPTS:=4}"
+endpoint=unix:///run/containerd/containerd.sock
+
+_retry() {
+  local attempt=1 max=$PULL_ATTEMPTS
+  until "$@"; do
+    if [ "$attempt" -ge "$max" ]; then
+      echo "tartlab: golden image: gave up after $max attempts: $*" >&2
+      return 1
+    fi
+    sleep $((attempt * 5))
+    attempt=$((attempt + 1))
+  done
+}
+# One pull under a deadline (V09) that names the image it waited for.
+_pull() {
+  local rc=0
+  timeout "$PULL_TIMEOUT_SECONDS" crictl --runtime-endpoint "$endpoint" pull "$1" >/dev/null || rc=$?
+  if [ "$rc" = 124 ]; then
+    echo "tartlab: golden image: pulling $1 took longer than ${PULL_TIMEOUT_SECONDS}s" >&2
+  fi
+  return "$rc"
+}
+
+kubeadm_images=$(kubeadm config images list --kubernetes-version "v$K8S_PATCH")
+if [ -z "$kubeadm_images" ]; then
+  echo "tartlab: golden image: kubeadm v$K8S_PATCH listed no images" >&2
+  exit 1
+fi
+count=0
+while IFS= read -r image; do
+  [ -n "$image" ] || continue
+  _retry _pull "$image"
+  count=$((count + 1))
+done <<<"$kubeadm_images
+$IMAGES"
+echo "tartlab: golden image: $count images pre-pulled" >&2

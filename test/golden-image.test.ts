@@ -1,0 +1,140 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  GOLDEN_PREFIX,
+  GoldenImageInputs,
+  goldenImageInputs,
+  goldenImageName,
+} from "../components/golden-image";
+import { LabConfigError, validateLabConfig } from "../lib/lab-config";
+import { VERSIONS } from "../lib/versions";
+import { Recorder, bundleEnv, devRawConfig, devStackConfig, runLab, unwrap } from "./harness/pulumi";
+
+const GOLDEN_ON = {
+  ...devStackConfig(),
+  "tartlab:goldenImage": true,
+  "tartlab:kubernetesVersion": "1.35.2",
+};
+/** Package installs and image pulls, as the node scripts spell them. */
+const PACKAGE_OR_PULL = /_apt install|apt-get[^\n]* install|crictl[^\n]* pull|ctr [^\n]*pull|images pull/;
+
+/** The bake command (the GoldenImage component has the same name). */
+const bakeOf = (rec: Recorder) => rec.ofType("command:local:Command").find((r) => r.name === "golden-image")!;
+const stdinOf = (rec: Recorder, name: string): string =>
+  unwrap((name === "golden-image" ? bakeOf(rec) : rec.byName(name)).inputs.stdin);
+
+test("golden image on: every node VM's clone takes the golden image's name as an input", async () => {
+  const { recorder } = await runLab(GOLDEN_ON);
+  const name = goldenImageName(
+    goldenImageInputs({
+      baseImage: VERSIONS.baseImage,
+      kubernetesVersion: "1.35.2",
+      ciliumVersion: VERSIONS.cilium,
+    }),
+  );
+  assert.ok(name.startsWith(`${GOLDEN_PREFIX}1-35-2-`), name);
+  const clones = recorder.registrations.filter((r) => r.name.endsWith("-clone"));
+  assert.equal(clones.length, 7);
+  for (const c of clones) {
+    // An input (not only dependsOn): a new golden image changes the clone's stdin, which replaces the VM.
+    assert.deepEqual(c.propertyDependencyUrns.stdin, [bakeOf(recorder).urn], c.name);
+    assert.equal(bundleEnv(unwrap(c.inputs.stdin)).BASE_IMAGE, name, c.name);
+    assert.deepEqual(c.inputs.triggers, [name], c.name);
+  }
+  const bake = bakeOf(recorder);
+  assert.equal(bundleEnv(unwrap(bake.inputs.stdin)).GOLDEN_NAME, name);
+});
+
+test("golden image on: per-node remote work installs no package and pulls no image; off: it does", async () => {
+  const on = (await runLab(GOLDEN_ON)).recorder;
+  const remote = on.ofType("command:remote:Command");
+  assert.ok(remote.length > 20);
+  assert.deepEqual(
+    remote.filter((r) => r.name.endsWith("-prepare")).map((r) => r.name),
+    [],
+  );
+  for (const r of remote) assert.doesNotMatch(stdinOf(on, r.name), PACKAGE_OR_PULL, r.name);
+  // ready still follows identity: nothing kubeadm runs before the node proved its tools.
+  assert.ok(on.byName("dev-worker1-ready").dependencies.includes("dev-worker1-identity"));
+  // The packages and images are in the bake, once.
+  const bake = bundleEnv(stdinOf(on, "golden-image"));
+  assert.match(bake.PREPARE_SH, PACKAGE_OR_PULL);
+  assert.match(bake.PULL_SH, /crictl[^\n]* pull/);
+
+  const off = (await runLab({ ...GOLDEN_ON, "tartlab:goldenImage": false })).recorder;
+  assert.match(stdinOf(off, "dev-worker1-prepare"), PACKAGE_OR_PULL);
+});
+
+test("golden image off restores today's graph exactly (as if the key were absent)", async () => {
+  const shape = (rec: Recorder) =>
+    rec.registrations.map((r) => ({
+      type: r.type,
+      name: r.name,
+      parent: r.parent,
+      dependencies: [...r.dependencies].sort(),
+      propertyDependencies: r.propertyDependencies,
+      inputs: r.inputs,
+    }));
+  const absent = shape((await runLab(devStackConfig())).recorder);
+  const off = shape((await runLab({ ...devStackConfig(), "tartlab:goldenImage": false })).recorder);
+  assert.deepEqual(off, absent);
+  assert.ok(absent.some((r) => r.name === "platform-master-prepare"));
+  assert.ok(!absent.some((r) => r.name === "golden-image"));
+});
+
+test("the golden image's name changes exactly when one of its inputs changes", () => {
+  const base = goldenImageInputs({
+    baseImage: VERSIONS.baseImage,
+    kubernetesVersion: "1.35.2",
+    ciliumVersion: VERSIONS.cilium,
+  });
+  const name = goldenImageName(base);
+  assert.equal(goldenImageName(goldenImageInputs({ ...base })), name, "same inputs, same name");
+  assert.equal(goldenImageName({ ...base, images: [...base.images] }), name);
+  const changes: [string, GoldenImageInputs][] = [
+    ["baseImage", { ...base, baseImage: "ghcr.io/cirruslabs/ubuntu:24.04@sha256:" + "0".repeat(64) }],
+    ["kubernetesVersion", { ...base, kubernetesVersion: "1.35.3" }],
+    ["ciliumVersion", { ...base, ciliumVersion: "1.19.9" }],
+    ["jenkinsChart", { ...base, jenkinsChart: "5.9.54" }],
+    ["localPathProvisioner", { ...base, localPathProvisioner: "v0.0.38" }],
+    ["images (one more)", { ...base, images: [...base.images, "docker.io/library/busybox:1.37.1"] }],
+    ["images (one tag)", { ...base, images: base.images.map((i) => i.replace("2.10.1", "2.10.2")) }],
+  ];
+  for (const script of Object.keys(base.scripts)) {
+    changes.push([
+      `script ${script}`,
+      { ...base, scripts: { ...base.scripts, [script]: `${base.scripts[script]}\n# changed\n` } },
+    ]);
+  }
+  assert.equal(changes.length, 11);
+  const seen = new Set([name]);
+  for (const [what, inputs] of changes) {
+    const n = goldenImageName(inputs);
+    assert.notEqual(n, name, `${what} changed but the name did not`);
+    assert.ok(!seen.has(n), `${what}: name collides with another change`);
+    seen.add(n);
+  }
+});
+
+test("tartlab:goldenImage is validated: a boolean, and only with an exact Kubernetes version", () => {
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      validateLabConfig({ ...devRawConfig(), ...raw });
+      return [];
+    } catch (e) {
+      assert.ok(e instanceof LabConfigError);
+      return e.problems;
+    }
+  };
+  assert.deepEqual(problems({ goldenImage: "true", kubernetesVersion: "1.35.2" }), []);
+  assert.deepEqual(problems({ goldenImage: false }), []);
+  assert.match(
+    problems({ goldenImage: "yes" }).join("\n"),
+    /tartlab:goldenImage must be true or false, got "yes"/,
+  );
+  assert.match(
+    problems({ goldenImage: true, kubernetesVersion: "1.35" }).join("\n"),
+    /tartlab:goldenImage true needs an exact tartlab:kubernetesVersion .*"1\.35"/,
+  );
+  assert.equal(validateLabConfig(devRawConfig()).config.goldenImage, false);
+});

@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, test } from "node:test";
+import { loadScript, shellQuote } from "../../lib/shell";
+import { FakeNode, fakeNode } from "../harness/node";
+import { FAKES_DIR, Sandbox, sandbox } from "../harness/shell";
+
+let sb: Sandbox;
+let node: FakeNode;
+
+const GOLDEN = "tartlab-golden-1-35-2-0123456789abcdef";
+const IMAGES = [
+  "quay.io/cilium/cilium:v1.19.8",
+  "quay.io/cilium/cilium-envoy:v1.37.6-1789133542-cbec91f666af0bf742da986d43832932dbb26b82",
+  "docker.io/jenkins/jenkins:2.568.2-jdk21",
+];
+const env = () => ({
+  GOLDEN_NAME: GOLDEN,
+  BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04",
+  K8S_MINOR: "1.35",
+  K8S_PATCH: "1.35.2",
+  IMAGES: IMAGES.join("\n"),
+  PREPARE_SH: loadScript("k8s-node/prepare.sh"),
+  PULL_SH: loadScript("golden-image/pull.sh"),
+  CLEAN_SH: loadScript("golden-image/clean.sh"),
+  PULL_ATTEMPTS: "2",
+  BOOT_WAIT_SECONDS: "20",
+  POWEROFF_WAIT_SECONDS: "20",
+  TARTLAB_HOME: path.join(sb.dir, "tartlab-home"),
+});
+const bake = (knobs: Record<string, string> = {}, extra: Record<string, string> = {}) =>
+  sb.run({
+    script: "golden-image/bake.sh",
+    env: { ...env(), ...extra },
+    processEnv: knobs,
+    timeoutMs: 90_000,
+  });
+const tartHome = () => path.join(sb.dir, "tart");
+const vms = () => (existsSync(tartHome()) ? readdirSync(tartHome()).sort() : []);
+const vmFile = (vm: string, f: string) => readFileSync(path.join(tartHome(), vm, f), "utf8").trim();
+const pulled = () => {
+  const f = path.join(node.root, "var/lib/containerd/fake-images");
+  return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n") : [];
+};
+
+/**
+ * `tart` as the test test/fakes/tart, plus what a bake needs from it: `tart exec -i <vm> sudo bash -s` runs its
+ * stdin as root on the fake node (the guest of that VM), `tart exec <vm> true` answers once it runs, and
+ * `tart rename` (facts/tart.md: fails if the target exists).
+ */
+function installTart() {
+  const guestEnv = Object.entries({ ...node.processEnv })
+    .map(([k, v]) => `${k}=${shellQuote(v)}`)
+    .join(" ");
+  sb.fake(
+    "tart",
+    `
+_running() { [ "$(cat "$FAKE_TART_HOME/$1/state" 2>/dev/null)" = running ]; }
+if [ "$1" = exec ] && [ "$2" = -i ]; then
+  vm=$3; shift 3
+  _running "$vm" || { echo "VM \\"$vm\\" is not running" >&2; exit 2; }
+  [ "$*" = "sudo bash -s" ] || { echo "fake guest: unexpected command: $*" >&2; exit 64; }
+  exec env ${guestEnv} FAKE_CALLS="$FAKE_CALLS" bash -s
+fi
+if [ "$1" = exec ] && [ "$3" = true ]; then
+  [ "\${FAKE_GUEST_NO_AGENT:-}" != 1 ] || { echo "Error: is the Tart Guest Agent running?" >&2; exit 1; }
+  _running "$2" || exit 2; exit 0
+fi
+if [ "$1" = rename ]; then
+  [ -d "$FAKE_TART_HOME/$2" ] || { echo "the specified VM \\"$2\\" does not exist" >&2; exit 2; }
+  [ ! -e "$FAKE_TART_HOME/$3" ] || { echo "VM \\"$3\\" already exists" >&2; exit 1; }
+  ! _running "$2" || { echo "VM \\"$2\\" is running" >&2; exit 1; }
+  mv "$FAKE_TART_HOME/$2" "$FAKE_TART_HOME/$3"; exit 0
+fi
+exec bash ${JSON.stringify(path.join(FAKES_DIR, "tart"))} "$@"
+`,
+  );
+}
+
+beforeEach(() => {
+  sb = sandbox();
+  node = fakeNode(sb);
+  // Identity of the machine the image was baked on: what clean.sh must remove.
+  mkdirSync(path.join(node.root, "etc/ssh"), { recursive: true });
+  for (const k of ["ssh_host_ed25519_key", "ssh_host_ed25519_key.pub", "ssh_host_rsa_key"]) {
+    writeFileSync(path.join(node.root, "etc/ssh", k), "key\n");
+  }
+  writeFileSync(path.join(node.root, "etc/ssh/sshd_config"), "PasswordAuthentication yes\n");
+  writeFileSync(path.join(node.root, "var/lib/dbus/machine-id"), "image-machine-id\n");
+  writeFileSync(path.join(node.root, "var/log/syslog"), "bake history\n");
+  writeFileSync(path.join(node.root, "var/log/syslog.1"), "older history\n");
+  installTart();
+});
+afterEach(() => sb.dispose());
+
+describe("golden-image/bake.sh", () => {
+  test("bakes a stopped golden VM: held packages, containerd configured, images pulled, identity removed", async () => {
+    const r = await bake();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), GOLDEN);
+    assert.deepEqual(vms(), [GOLDEN], "only the golden image, no temporary VM");
+    assert.equal(vmFile(GOLDEN, "state"), "stopped");
+    assert.equal(vmFile(GOLDEN, "stopped_by"), "guest", "powered off from inside, not a hard stop");
+    // The package part of the node preparation.
+    assert.match(node.installed("kubeadm") ?? "", /^1\.35\.2-/);
+    assert.deepEqual(node.held(), ["cri-tools", "kubeadm", "kubectl", "kubelet"]);
+    assert.match(node.file("etc/containerd/config.toml"), /SystemdCgroup = true/);
+    assert.match(node.file("etc/sysctl.d/99-tartlab-k8s.conf"), /net\.ipv4\.ip_forward = 1/);
+    // Every image: kubeadm's list for the exact version, then the charts' pins.
+    const images = pulled();
+    for (const c of ["kube-apiserver", "kube-controller-manager", "kube-scheduler"]) {
+      assert.ok(images.includes(`registry.k8s.io/${c}:v1.35.2`), c);
+    }
+    assert.ok(images.some((i) => i.startsWith("registry.k8s.io/pause:")));
+    for (const i of IMAGES) assert.ok(images.includes(i), i);
+    // No per-machine identity left.
+    assert.equal(node.file("etc/machine-id"), "");
+    assert.ok(!existsSync(path.join(node.root, "var/lib/dbus/machine-id")));
+    assert.deepEqual(readdirSync(path.join(node.root, "etc/ssh")), ["sshd_config"]);
+    assert.match(
+      node.file("etc/systemd/system/tartlab-ssh-hostkeys.service"),
+      /ExecStart=\/usr\/bin\/ssh-keygen -A/,
+    );
+    assert.ok(
+      lstatSync(
+        path.join(node.root, "etc/systemd/system/ssh.service.wants/tartlab-ssh-hostkeys.service"),
+      ).isSymbolicLink(),
+    );
+    assert.equal(node.file("var/log/syslog"), "");
+    assert.ok(!existsSync(path.join(node.root, "var/log/syslog.1")));
+  });
+
+  test("an existing golden image is kept: a second run clones nothing", async () => {
+    assert.equal((await bake()).code, 0);
+    const before = sb.calls().length;
+    const r = await bake();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), GOLDEN);
+    assert.deepEqual(
+      sb
+        .calls()
+        .slice(before)
+        .filter((c) => /^tart (clone|run|exec|rename)/.test(c)),
+      [],
+    );
+  });
+
+  test("a failed image pull leaves no golden image and no temporary VM", async () => {
+    const r = await bake({ FAKE_CRICTL_PULL_FAIL: "cilium-envoy" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /gave up after 2 attempts: _pull quay\.io\/cilium\/cilium-envoy/);
+    assert.match(r.stderr, /bake failed; deleting tartlab-golden-1-35-2-0123456789abcdef-baking/);
+    assert.deepEqual(vms(), []);
+  });
+
+  test("a VM whose guest agent never answers is given up after the boot deadline, and deleted", async () => {
+    const r = await bake({ FAKE_GUEST_NO_AGENT: "1" }, { BOOT_WAIT_SECONDS: "2" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /did not answer tart exec within 2s after boot/);
+    assert.deepEqual(vms(), []);
+  });
+
+  test("a guest that does not power off is not renamed into a golden image", async () => {
+    const r = await bake({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }, { POWEROFF_WAIT_SECONDS: "2" });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /still running 2s after its poweroff/);
+    assert.deepEqual(vms(), []);
+  });
+
+  test("an input that would break out of the guest's quoting is refused before any VM exists", async () => {
+    const r = await bake({}, { IMAGES: "docker.io/x:1'; rm -rf /; '" });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /an input contains a single quote/);
+    assert.deepEqual(vms(), []);
+    assert.deepEqual(
+      sb.calls().filter((c) => /^tart (clone|run)/.test(c)),
+      [],
+    );
+  });
+
+  test("a temporary VM left by an interrupted bake is replaced, not reused", async () => {
+    mkdirSync(path.join(tartHome(), `${GOLDEN}-baking`), { recursive: true });
+    for (const [f, v] of Object.entries({ state: "stopped", disk: "20", cpu: "4", memory: "4096" })) {
+      writeFileSync(path.join(tartHome(), `${GOLDEN}-baking`, f), `${v}\n`);
+    }
+    writeFileSync(path.join(tartHome(), `${GOLDEN}-baking`, "half-made"), "");
+    const r = await bake();
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(vms(), [GOLDEN]);
+    assert.ok(!existsSync(path.join(tartHome(), GOLDEN, "half-made")));
+  });
+});
+
+describe("golden-image/pull.sh", () => {
+  test("a kubeadm that lists no images fails the pull step", async () => {
+    writeFileSync(path.join(node.root, "usr/local/bin/kubeadm"), "#!/usr/bin/env bash\nexit 0\n", {
+      mode: 0o755,
+    });
+    const r = await node.run("golden-image/pull.sh", { K8S_PATCH: "1.35.2", IMAGES: IMAGES.join("\n") });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /kubeadm v1\.35\.2 listed no images/);
+    assert.deepEqual(pulled(), []);
+  });
+});
+
+describe("golden-image/clean.sh", () => {
+  test("removes machine-id, SSH host keys and logs; installs the host-key oneshot; idempotent", async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await node.run("golden-image/clean.sh", {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(node.file("etc/machine-id"), "");
+      assert.deepEqual(readdirSync(path.join(node.root, "etc/ssh")), ["sshd_config"]);
+      assert.match(
+        node.file("etc/systemd/system/tartlab-ssh-hostkeys.service"),
+        /Before=ssh\.service ssh\.socket/,
+      );
+      assert.equal(node.file("var/log/syslog"), "");
+      assert.ok(!existsSync(path.join(node.root, "var/log/syslog.1")));
+    }
+  });
+});
+
+describe("tart-vm/clone.sh records what a VM was cloned from", () => {
+  test("the .source record next to the owner marker names the golden image (npm run images keeps it)", async () => {
+    const home = path.join(sb.dir, "tartlab-home");
+    const r = await sb.run({
+      script: "tart-vm/clone.sh",
+      env: { VM_NAME: "dev-worker1", BASE_IMAGE: GOLDEN, OWNER: "tartlab/dev", TARTLAB_HOME: home },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(readFileSync(path.join(home, "vms", "dev-worker1.source"), "utf8"), `${GOLDEN}\n`);
+    assert.equal(vmFile("dev-worker1", "source"), GOLDEN);
+  });
+});
