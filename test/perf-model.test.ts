@@ -82,22 +82,25 @@ test("default lab: longest chain, independent clusters, workers prepare while th
   assert.equal(STACK, "dev");
   const { recorder: rec } = await runLab(devStackConfig(), { preview: true, hostFacts: undefined });
   const { longestChain } = await import("../tools/plan");
+  // The first build's longest chain by resources is the upgrade chain: no-op steps on a build (issue 10).
   assert.deepEqual(longestChain(rec), [
     "platform-master-clone",
     "platform-master-start",
+    "platform-master-address",
     "platform-master-identity",
     "platform-master-prepare",
     "platform-master-ready",
     "platform-init",
-    "platform-kubeconfig",
-    "platform-k8s",
-    "platform-cilium",
-    "platform-nodes-ready",
-    "platform-local-path-namespace",
-    "platform-local-path-config",
-    "platform-local-path-provisioner",
-    "platform-default-storageclass",
-    "platform-jenkins-release",
+    "platform-platform-worker1-netcheck",
+    "platform-platform-worker1-join",
+    "platform-platform-worker1-member",
+    "platform-platform-worker1-drain",
+    "platform-platform-worker1-upgrade",
+    "platform-platform-worker1-uncordon",
+    "platform-platform-worker2-drain",
+    "platform-platform-worker2-upgrade",
+    "platform-platform-worker2-uncordon",
+    "platform-version-record",
   ]);
   const clusters = ["platform", "dev", "staging"];
   const ofCluster = (c: string) =>
