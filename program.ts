@@ -115,6 +115,8 @@ export function buildLab({ config, secrets, records }: ReturnType<typeof prepare
       record: nextRecord(cluster, record),
       loginUser: config.sshUser,
       contexts: config.kubeconfig,
+      // Issue 11: refresh never drops a stopped lab's objects; README "Cleaning up" names this switch.
+      forgetUnreachable: process.env.TARTLAB_FORGET_UNREACHABLE === "1",
     });
     const cilium = new CiliumInstall(cluster.name, {
       spec: cluster,

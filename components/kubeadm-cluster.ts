@@ -25,6 +25,11 @@ export interface KubeadmClusterArgs {
   readonly record: ClusterRecord;
   /** The VM's login user, who gets a kubeconfig too (V10). */
   readonly loginUser: string;
+  /**
+   * Forget the cluster's Kubernetes objects when its API server cannot be reached (the provider's
+   * deleteUnreachable): only for `TARTLAB_FORGET_UNREACHABLE=1 pulumi destroy` of a lab whose VMs are gone.
+   */
+  readonly forgetUnreachable: boolean;
   /** Whether the Mac's kubeconfig gets this cluster's context (kind-style), and whether it becomes current. */
   readonly contexts: KubeconfigSpec;
 }
@@ -137,7 +142,10 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         // A re-cloned control plane is a new cluster: the id changes, and Cilium, storage and Jenkins are created
         // again in it; objects of a cluster that is gone are dropped from state.
         clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,
-        deleteUnreachable: true,
+        // Off in normal operation: with it, `pulumi refresh` (or `up --refresh`) while the VMs are stopped would
+        // report every object of the cluster deleted (pulumi-kubernetes Read, facts/upstream-review.md) and the
+        // next `up` would fail on "already exists". On only to forget a lab whose VMs are gone for good.
+        deleteUnreachable: args.forgetUnreachable,
       },
       { parent: this },
     );

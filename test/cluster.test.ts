@@ -257,10 +257,22 @@ describe("clusters in the default lab", () => {
       // The control plane VM's identity (its clone's id), not anything read over SSH: stays known through a resize.
       assert.equal(p.inputs.clusterIdentifier, `tartlab/${c}/${c}-master-clone-id`);
       assert.deepEqual(p.propertyDependencies.clusterIdentifier, [`${c}-master-clone`]);
-      assert.equal(p.inputs.deleteUnreachable, "true");
+      // A refresh with the VMs stopped keeps the objects (issue 11); see the switch test below.
+      assert.equal(p.inputs.deleteUnreachable, "false");
       const kc = parse(unwrap(p.inputs.kubeconfig));
       assert.equal(kc["current-context"], `tartlab-${c}`);
       assert.equal(kc.clusters[0].cluster.server, `https://${fakeIp(`${c}-master`)}:6443`);
+    }
+  });
+
+  test("TARTLAB_FORGET_UNREACHABLE=1 (only for destroying a lab whose VMs are gone) turns deleteUnreachable on", async () => {
+    process.env.TARTLAB_FORGET_UNREACHABLE = "1";
+    try {
+      const forget = (await runLab()).recorder;
+      for (const c of ["platform", "dev", "staging"])
+        assert.equal(forget.byName(`${c}-k8s`).inputs.deleteUnreachable, "true");
+    } finally {
+      delete process.env.TARTLAB_FORGET_UNREACHABLE;
     }
   });
 

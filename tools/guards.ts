@@ -911,6 +911,13 @@ const GUARDS: Guard[] = [
     to: "",
     test: "test/perf-model.test.ts",
   },
+  {
+    what: "refresh with stopped VMs keeps the Kubernetes objects: deleteUnreachable only by the explicit switch (issue 11)",
+    file: "components/kubeadm-cluster.ts",
+    from: "deleteUnreachable: args.forgetUnreachable,",
+    to: "deleteUnreachable: true,",
+    test: "test/cluster.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {
