@@ -17,12 +17,18 @@ import { LabConfig } from "./lib/lab-config";
 import { DataCheck } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { ReviveResult } from "./lib/revive";
+import { DriftReport, NO_DRIFT } from "./lib/drift-report";
 
 export interface ProgramOptions {
   /** Host facts for preflight; `undefined` skips the host check (offline plan on a non-Mac). */
   readonly hostFacts: () => HostFacts | undefined;
   /** Restarts this stack's VMs that died (T09); left out offline (tests, plan). */
   readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
+  /**
+   * Issue 11: finds (and, in `up`, repairs) VMs that died, hang, lost or changed their address, before the graph
+   * runs; the graph follows the addresses it reports. Left out offline.
+   */
+  readonly drift?: (config: LabConfig, owner: string, dryRun: boolean) => Promise<DriftReport>;
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
   readonly packageIndex?: (minor: string) => Promise<string>;
   /**
@@ -78,7 +84,11 @@ function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
-export function buildLab({ config, secrets, records }: ReturnType<typeof prepareLab>) {
+export function buildLab({
+  config,
+  secrets,
+  records,
+}: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
   // Issue 14: one baked image that every node clones, or (switch off) each node prepared on its own.
@@ -223,5 +233,10 @@ export async function program(opts: ProgramOptions) {
   }
   if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);
   reviveVms(lab.config, opts);
-  return buildLab(lab);
+  let drift = NO_DRIFT;
+  if (opts.drift) {
+    drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());
+    for (const m of drift.messages) pulumi.log.warn(m);
+  }
+  return buildLab({ ...lab, drift });
 }

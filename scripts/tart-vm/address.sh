@@ -2,10 +2,15 @@
 # TartVm step 3: the VM's IPv4 address (stdout), read once per clone. It is what every node step and the cluster
 # read, so it is kept out of the start step: a resize or restart updates `start` and leaves this output known and
 # unchanged (issue 10, row 1). The start step has waited for the lease already; this wait is a safety net.
+# Issue 11: it also writes the VM's name into the guest (/etc/tartlab/vm-name) through `tart exec`, which reaches
+# the VM by name through its control socket, not by address; every script run over SSH first checks that marker
+# (lib/shell.ts), so an address now held by another VM never runs a script there. The address found is recorded
+# in ~/.tartlab/vms/<vm>.ip, which the drift check compares with (lib/drift.ts).
 # Runs on the Mac under macOS's bash 3.2: no bash-4 features.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${ADDRESS_WAIT_SECONDS:=120}"
+: "${GUEST_EXEC_SECONDS:=30}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 state=$(tart list --source local --format json | node -e '
@@ -37,4 +42,29 @@ case "$ip" in
     exit 1
     ;;
 esac
+
+# The marker, under a deadline (bash 3.2: no timeout(1)): a hung guest agent must not hang pulumi up.
+marker=$(mktemp)
+trap 'rm -f "$marker" "$marker.log"' EXIT
+printf '%s\n' "$VM_NAME" >"$marker"
+tart exec -i "$VM_NAME" sudo install -D -m 644 /dev/stdin /etc/tartlab/vm-name <"$marker" >"$marker.log" 2>&1 &
+pid=$!
+end=$((SECONDS + GUEST_EXEC_SECONDS))
+while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 1; done
+if kill -0 "$pid" 2>/dev/null; then
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  echo "tartlab: VM \"$VM_NAME\" did not answer tart exec within ${GUEST_EXEC_SECONDS}s (its guest agent is hung);" \
+    "run pulumi up again: it restarts a VM that does not answer (T09)" >&2
+  exit 1
+fi
+if ! wait "$pid"; then
+  echo "tartlab: VM \"$VM_NAME\": could not write its identity marker through tart exec (the Tart Guest Agent," \
+    "Tart >= 2.27 on macOS 14+): $(cat "$marker.log")" >&2
+  exit 1
+fi
+
+home="${TARTLAB_HOME:-$HOME/.tartlab}"
+mkdir -p "$home/vms"
+printf '%s\n' "$ip" >"$home/vms/$VM_NAME.ip"
 printf '%s\n' "$ip"

@@ -369,6 +369,40 @@ describe("tart-vm/address.sh", () => {
     assert.match(r.stderr, /tart ip printed "fe80::1", not an IPv4 address/);
     assert.equal(r.stdout, "");
   });
+
+  // Issue 11: the guest learns its VM's name through tart exec (by name, not address); SSH scripts check it.
+  test("writes the VM's name into the guest and records the address on the Mac", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(tartState("dev-master", "guest/etc/tartlab/vm-name"), "dev-master");
+    assert.equal(
+      readFileSync(path.join(sb.home, ".tartlab", "vms", "dev-master.ip"), "utf8"),
+      "192.168.64.10\n",
+    );
+  });
+
+  test("a guest agent that fails: no address printed, the reason given", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /could not write its identity marker through tart exec .*is the Tart Guest Agent running/,
+    );
+  });
+
+  test("a hung guest agent: cut off at its deadline, with what to do", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_EXEC_HANG: "1" }, { GUEST_EXEC_SECONDS: "2" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /did not answer tart exec within 2s .*restarts a VM that does not answer/);
+  });
 });
 
 describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () => {
