@@ -150,6 +150,17 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
         `once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"`,
     );
   }
+  // A figure facts.sh could not read is NaN: its check cannot run, and saying so beats a silent pass.
+  const unread = (
+    [
+      ["memory (sysctl hw.memsize)", h.memoryBytes],
+      ["CPU count (sysctl hw.ncpu)", h.cpus],
+      ["free disk where Tart keeps VMs (df -Pk)", h.freeDiskBytes],
+    ] as const
+  ).filter(([, v]) => !Number.isFinite(v));
+  for (const [what] of unread) {
+    warnings.push(`could not read this Mac's ${what}; that preflight check was skipped`);
+  }
   const nodes = allNodes(lab);
   const wantMem = nodes.reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0);
   if (Number.isFinite(h.memoryBytes) && wantMem + HOST_MEMORY_RESERVE_BYTES > h.memoryBytes) {

@@ -16,6 +16,19 @@ describe("host preflight rules", () => {
     assert.deepEqual(checkHost(MAC_FACTS, lab), { problems: [], warnings: [] });
   });
 
+  test("a figure facts.sh could not read is a warning naming it, not a silently skipped check", () => {
+    const r = checkHost({ ...MAC_FACTS, memoryBytes: NaN, cpus: NaN, freeDiskBytes: NaN }, lab);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.warnings, [
+      "could not read this Mac's memory (sysctl hw.memsize); that preflight check was skipped",
+      "could not read this Mac's CPU count (sysctl hw.ncpu); that preflight check was skipped",
+      "could not read this Mac's free disk where Tart keeps VMs (df -Pk); that preflight check was skipped",
+    ]);
+    assert.deepEqual(checkHost({ ...MAC_FACTS, cpus: NaN }, lab).warnings, [
+      "could not read this Mac's CPU count (sysctl hw.ncpu); that preflight check was skipped",
+    ]);
+  });
+
   const rows: [string, Partial<HostFacts>, string][] = [
     [
       "Intel Mac (V01)",
