@@ -13,13 +13,20 @@ fi
 sed -i '/# tartlab-hostname$/d' "$root/etc/hosts"
 printf '127.0.1.1 %s # tartlab-hostname\n' "$NODE_NAME" >>"$root/etc/hosts"
 
-# A fresh machine-id, once per node (the marker records for which node name it was made).
+# A fresh machine-id and SSH host keys, once per node (the marker records for which node name it was made).
+# Clones of the Cirrus Labs image share its host keys (the image was booted once at build time; facts/tart.md §3),
+# so before this any VM could answer for another at an address it took over (T09). sshd re-reads its host keys
+# when reloaded (SIGHUP re-exec); sessions already open, this one included, are not touched.
 mkdir -p "$root/etc/tartlab"
 marker="$root/etc/tartlab/machine-id.node"
 if [ "$(cat "$marker" 2>/dev/null || true)" != "$NODE_NAME" ]; then
   rm -f "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
   systemd-machine-id-setup
   if [ -d "$root/var/lib/dbus" ]; then ln -sf /etc/machine-id "$root/var/lib/dbus/machine-id"; fi
+  rm -f "$root"/etc/ssh/ssh_host_*
+  # -A writes every missing default key type under the -f prefix (ssh-keygen(1)); tests set a root prefix.
+  if [ -n "$root" ]; then ssh-keygen -A -f "$root" >/dev/null; else ssh-keygen -A >/dev/null; fi
+  systemctl try-reload-or-restart ssh
   printf '%s\n' "$NODE_NAME" >"$marker"
 fi
 
@@ -48,4 +55,4 @@ if [ "${#routes[@]}" -ne 1 ]; then
   printf '  %s\n' "${routes[@]}" >&2
   exit 1
 fi
-echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, DHCP by MAC)" >&2
+echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, SSH host keys, DHCP by MAC)" >&2

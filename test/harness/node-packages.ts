@@ -227,6 +227,8 @@ export const BASE_IMAGE: Readonly<Record<string, readonly string[]>> = {
   mount: ["mount"],
   "netplan.io": ["netplan"],
   openssl: ["openssl"],
+  // The image's sshd (its host keys are the image's own until identity.sh regenerates them).
+  "openssh-server": ["ssh-keygen"],
   procps: ["sysctl"],
   sed: ["sed"],
   systemd: ["systemctl", "hostnamectl", "systemd-machine-id-setup"],

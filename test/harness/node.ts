@@ -89,6 +89,14 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
     "network:\n  ethernets:\n    en:\n      match: {name: en*}\n      dhcp4: true\n      dhcp-identifier: mac\n",
   );
   write("proc/sys/net/ipv4/ip_forward", "0\n");
+  // sshd runs (this is how the scripts arrive) with the image's host keys, the same in every clone.
+  for (const d of ["etc/ssh", "usr/lib/systemd/system", "run/fake-systemd"]) {
+    mkdirSync(path.join(root, d), { recursive: true });
+  }
+  write("etc/ssh/ssh_host_ed25519_key", "image host key\n");
+  write("etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 IMAGEKEY root@ubuntu\n");
+  write("usr/lib/systemd/system/ssh.service", "[Service]\nExecStart=/usr/sbin/sshd -D\n");
+  write("run/fake-systemd/ssh.active", "");
   write("run/fake-swap-on", "");
 
   // The package database: base image installed, the archive and pkgs.k8s.io published.

@@ -57,10 +57,18 @@ describe("k8s-node/identity.sh", () => {
     const id = node.file("etc/machine-id");
     assert.notEqual(id, "image-machine-id\n");
     assert.match(node.file("etc/hosts"), /^127\.0\.1\.1 dev-worker1 # tartlab-hostname$/m);
+    // Its own SSH host keys (clones share the image's: T09), served by sshd after a reload.
+    const key = node.file("etc/ssh/ssh_host_ed25519_key.pub");
+    assert.match(key, /^ssh-ed25519 /);
+    assert.doesNotMatch(key, /IMAGEKEY/);
+    assert.match(node.file("etc/ssh/ssh_host_rsa_key.pub"), /^ssh-rsa /);
+    assert.equal(node.starts("ssh"), 1, "sshd reloaded once");
     const again = await run("k8s-node/identity.sh");
     assert.equal(again.code, 0, again.stderr);
     const second = again.calls.slice(r.calls.length);
     assert.equal(node.file("etc/machine-id"), id, "machine-id regenerated only once");
+    assert.equal(node.file("etc/ssh/ssh_host_ed25519_key.pub"), key, "host keys regenerated only once");
+    assert.equal(node.starts("ssh"), 1);
     assert.ok(!second.some((c) => c.startsWith("hostnamectl")));
     assert.equal(node.file("etc/hosts").match(/tartlab-hostname/g)?.length, 1, "idempotent");
     assert.ok(!second.some((c) => c.startsWith("netplan")), "image already uses dhcp-identifier: mac");
