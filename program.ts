@@ -88,6 +88,7 @@ export function buildLab({
   config,
   secrets,
   records,
+  drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
@@ -105,6 +106,8 @@ export function buildLab({
         softnetAllow: config.softnetAllow,
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
+        // Issue 11: the lab follows a changed DHCP address through the graph (docs/plans.md "Changed addresses").
+        address: drift.addresses[spec.name],
       });
       // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
       const kubernetesVersion = nodeVersion(cluster, spec.name, record);
@@ -133,8 +136,11 @@ export function buildLab({
       cluster: kubeadm,
       controlPlaneIp: controlPlane.node.ip,
       controlPlaneConnection: controlPlane.node.connection,
+      controlPlaneVm: controlPlane.name,
       nodeNames: nodes.map((n) => n.name),
       version: config.ciliumVersion,
+      // Issue 11: after a repair of this cluster's VMs its Ready check runs again.
+      repairs: drift.repairs[cluster.name] ?? 0,
     });
     const storage = new LocalPathStorage(cluster.name, {
       provider: kubeadm.provider,
