@@ -3,6 +3,7 @@
  * tests and `npm run plan` run it with recorded facts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
 import { CiliumInstall } from "./components/cilium-install";
 import { GoldenImage, goldenImageInputs } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
@@ -90,6 +91,15 @@ export function buildLab({
   records,
   drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
+  // T09: an address is passed on only when it is one (never an empty or garbled value), before any resource exists.
+  const badAddresses = Object.entries(drift.addresses).filter(
+    ([, ip]) => !ipaddr.IPv4.isValidFourPartDecimal(ip),
+  );
+  if (badAddresses.length > 0) {
+    throw new pulumi.RunError(
+      `drift check: ${badAddresses.map(([vm, ip]) => `VM ${vm}: address ${JSON.stringify(ip)} is not an IPv4 address`).join("; ")}; nothing was changed (lib/drift.ts)`,
+    );
+  }
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
   // Issue 14: one baked image that every node clones, or (switch off) each node prepared on its own.

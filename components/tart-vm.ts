@@ -94,8 +94,8 @@ export class TartVm extends pulumi.ComponentResource {
     );
 
     // Issue 11: the VM's current address wins over the one this step read when the VM was made; derived from the
-    // step's stdout all the same, so everything that uses `ip` still waits for the VM to run (and, for a VM made in
-    // this run, gets its fresh address).
+    // step's stdout all the same, so everything that uses `ip` still waits for the VM to run. A VM the drift check
+    // did not list (one made in this run) gets what this step reads (docs/plans.md: the re-clone limit).
     const current = args.address;
     this.ip = this.running.stdout.apply((read) => current ?? read);
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });

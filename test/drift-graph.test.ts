@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { DriftReport } from "../lib/drift-report";
-import { bundleEnv, fakeIp, runLab, unwrap, Recorder } from "./harness/pulumi";
+import {
+  MAC_FACTS,
+  Recorder,
+  bundleEnv,
+  devStackConfig,
+  fakeIp,
+  runLab,
+  setStackConfig,
+  unwrap,
+} from "./harness/pulumi";
 
 const VMS = [
   "platform-master",
@@ -67,6 +76,23 @@ describe("TartVm follows the drift address (issue 11)", () => {
     assert.equal(apiServers, `https://${cp}:6443`);
     const join = bundleEnv(unwrap(recorder.byName("dev-dev-worker1-join").inputs.stdin));
     assert.match(join.JOIN_CONFIG, new RegExp(cp.replace(/\./g, "\\.")));
+  });
+
+  test("an address that is not IPv4 is refused before any resource, naming the VM (T09: never an empty value passed on)", async () => {
+    const recorder = new Recorder();
+    recorder.install();
+    setStackConfig(devStackConfig());
+    const { prepareLab, buildLab } = await import("../program");
+    const lab = prepareLab({ hostFacts: () => MAC_FACTS });
+    for (const bad of ["", "192.168.64", "fe80::1", "192.168.64.5\n"]) {
+      // buildLab checks first and throws synchronously; inside a stack the rejection would surface unhandled.
+      assert.throws(
+        () => buildLab({ ...lab, drift: drift({ addresses: { ...MOVED, "dev-worker1": bad } }) }),
+        /drift check: VM dev-worker1: address .* is not an IPv4 address; nothing was changed/,
+        JSON.stringify(bad),
+      );
+    }
+    assert.deepEqual(recorder.registrations, []);
   });
 
   test("nodes still wait for their VM: the node's first step depends on the address step", async () => {
