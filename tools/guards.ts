@@ -152,6 +152,13 @@ const GUARDS: Guard[] = [
     test: "test/plans.test.ts",
   },
   {
+    what: "issue 11: a drift address that is not IPv4 is refused before any resource (T09)",
+    file: "program.ts",
+    from: "if (badAddresses.length > 0) {",
+    to: "if (badAddresses.length < 0) {",
+    test: "test/drift-graph.test.ts",
+  },
+  {
     what: "issue 11: a repaired cluster's Ready check runs again (its repair count is an input)",
     file: "program.ts",
     from: "repairs: drift.repairs[cluster.name] ?? 0,",
