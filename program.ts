@@ -3,6 +3,7 @@
  * tests and `npm run plan` run it with recorded facts.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as ipaddr from "ipaddr.js";
 import { CiliumInstall } from "./components/cilium-install";
 import { GoldenImage, goldenImageInputs } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
@@ -88,7 +89,17 @@ export function buildLab({
   config,
   secrets,
   records,
+  drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
+  // T09: an address is passed on only when it is one (never an empty or garbled value), before any resource exists.
+  const badAddresses = Object.entries(drift.addresses).filter(
+    ([, ip]) => !ipaddr.IPv4.isValidFourPartDecimal(ip),
+  );
+  if (badAddresses.length > 0) {
+    throw new pulumi.RunError(
+      `drift check: ${badAddresses.map(([vm, ip]) => `VM ${vm}: address ${JSON.stringify(ip)} is not an IPv4 address`).join("; ")}; nothing was changed (lib/drift.ts)`,
+    );
+  }
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
   // Issue 14: one baked image that every node clones, or (switch off) each node prepared on its own.
@@ -105,6 +116,8 @@ export function buildLab({
         softnetAllow: config.softnetAllow,
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
+        // Issue 11: the lab follows a changed DHCP address through the graph (docs/plans.md "Changed addresses").
+        address: drift.addresses[spec.name],
       });
       // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
       const kubernetesVersion = nodeVersion(cluster, spec.name, record);
@@ -133,8 +146,11 @@ export function buildLab({
       cluster: kubeadm,
       controlPlaneIp: controlPlane.node.ip,
       controlPlaneConnection: controlPlane.node.connection,
+      controlPlaneVm: controlPlane.name,
       nodeNames: nodes.map((n) => n.name),
       version: config.ciliumVersion,
+      // Issue 11: after a repair of this cluster's VMs its Ready check runs again.
+      repairs: drift.repairs[cluster.name] ?? 0,
     });
     const storage = new LocalPathStorage(cluster.name, {
       provider: kubeadm.provider,

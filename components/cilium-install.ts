@@ -54,10 +54,19 @@ export interface CiliumInstallArgs {
   /** The control plane's IP and SSH connection (the Ready gate runs kubectl there). */
   readonly controlPlaneIp: pulumi.Input<string>;
   readonly controlPlaneConnection: command.types.input.remote.ConnectionArgs;
+  /** The control plane VM's name: the Ready gate's script runs only on that VM (identity check, issue 11). */
+  readonly controlPlaneVm: string;
   /** Every node name of the cluster: the gate waits for each of them to be Ready. */
   readonly nodeNames: readonly string[];
   /** Cilium chart version (validated string). */
   readonly version: string;
+  /**
+   * How many repairs the drift check has made to this cluster's VMs (lib/drift-report.ts `repairs`). An input of
+   * the Ready gate when above 0, so the gate runs again after each repair and `up` fails if the nodes do not come
+   * back; a cluster never repaired keeps the inputs it always had (issue 11).
+   * @default 0
+   */
+  readonly repairs?: number;
 }
 
 /**
@@ -90,8 +99,13 @@ export class CiliumInstall extends pulumi.ComponentResource {
         connection: args.controlPlaneConnection,
         ...scriptCommand({
           create: "cilium-install/nodes-ready.sh",
+          vm: args.controlPlaneVm,
           sudo: true,
-          env: { CLUSTER_NAME: args.spec.name, EXPECTED_NODES: args.nodeNames.join(" ") },
+          env: {
+            CLUSTER_NAME: args.spec.name,
+            EXPECTED_NODES: args.nodeNames.join(" "),
+            ...((args.repairs ?? 0) > 0 ? { REPAIRS: String(args.repairs) } : {}),
+          },
         }),
       },
       { parent: this, dependsOn: [this.release, ...args.cluster.joins] },

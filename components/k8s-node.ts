@@ -59,7 +59,7 @@ export class K8sNode extends pulumi.ComponentResource {
       `${name}-identity`,
       {
         connection: this.connection,
-        ...scriptCommand({ create: "k8s-node/identity.sh", env, sudo: true }),
+        ...scriptCommand({ create: "k8s-node/identity.sh", env, sudo: true, vm: name }),
         triggers,
       },
       { parent: this },
@@ -71,7 +71,7 @@ export class K8sNode extends pulumi.ComponentResource {
           `${name}-prepare`,
           {
             connection: this.connection,
-            ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true }),
+            ...scriptCommand({ create: "k8s-node/prepare.sh", env, sudo: true, vm: name }),
             triggers,
           },
           { parent: this, dependsOn: [identity] },
@@ -80,7 +80,7 @@ export class K8sNode extends pulumi.ComponentResource {
       `${name}-ready`,
       {
         connection: this.connection,
-        ...scriptCommand({ create: "k8s-node/verify.sh", env, sudo: true }),
+        ...scriptCommand({ create: "k8s-node/verify.sh", env, sudo: true, vm: name }),
         triggers,
       },
       { parent: this, dependsOn: [prepare] },

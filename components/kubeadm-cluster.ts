@@ -72,6 +72,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         connection: cp.node.connection,
         ...scriptCommand({
           create: "kubeadm-cluster/init.sh",
+          vm: cp.name,
           sudo: true,
           env: {
             NODE_NAME: cp.name,
@@ -100,7 +101,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       `${name}-kubeconfig`,
       {
         connection: cp.node.connection,
-        ...scriptCommand({ create: "kubeadm-cluster/kubeconfig.sh", sudo: true, env: {} }),
+        ...scriptCommand({ create: "kubeadm-cluster/kubeconfig.sh", sudo: true, env: {}, vm: cp.name }),
         ...SECRET_STDOUT,
         triggers: cpTriggers,
       },
@@ -160,6 +161,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: w.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/netcheck.sh",
+            vm: w.name,
             env: { NODE_NAME: w.name, API_SERVER: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}` },
           }),
           triggers,
@@ -172,6 +174,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: cp.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/join-token.sh",
+            vm: cp.name,
             sudo: true,
             env: { WORKER_NAME: w.name },
           }),
@@ -186,6 +189,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: w.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/join.sh",
+            vm: w.name,
             sudo: true,
             env: {
               NODE_NAME: w.name,
@@ -217,6 +221,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: cp.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/member-wait.sh",
+            vm: cp.name,
             delete: "kubeadm-cluster/member-remove.sh",
             sudo: true,
             env: { WORKER_NAME: w.name },
@@ -238,6 +243,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         connection: cp.node.connection,
         ...scriptCommand({
           create: "kubeadm-cluster/upgrade-control-plane.sh",
+          vm: cp.name,
           sudo: true,
           env: {
             NODE_NAME: cp.name,
@@ -259,6 +265,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: cp.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/upgrade-drain.sh",
+            vm: cp.name,
             sudo: true,
             env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),
@@ -272,6 +279,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: w.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/upgrade-node.sh",
+            vm: w.name,
             sudo: true,
             env: { NODE_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),
@@ -285,6 +293,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           connection: cp.node.connection,
           ...scriptCommand({
             create: "kubeadm-cluster/upgrade-uncordon.sh",
+            vm: cp.name,
             sudo: true,
             env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
           }),

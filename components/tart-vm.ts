@@ -19,6 +19,12 @@ export interface TartVmArgs {
   readonly ipWaitSeconds: number;
   /** Identity of the stack that owns the VM ("project/stack"); a VM with another owner is never touched. */
   readonly owner: string;
+  /**
+   * The address the drift check found this running VM at before the graph ran (lib/drift-report.ts `addresses`,
+   * proven by its identity marker). When given it is `ip`: a changed DHCP address reaches every step that uses it
+   * as a known value, even in preview (issue 11).
+   */
+  readonly address?: string;
 }
 
 /**
@@ -28,7 +34,10 @@ export interface TartVmArgs {
  * neither of which a resize or restart touches: a resize updates `start` alone (issue 10, row 1).
  */
 export class TartVm extends pulumi.ComponentResource {
-  /** The VM's IPv4 address on the VM network (from `tart ip`), known and unchanged across resizes/restarts. */
+  /**
+   * The VM's IPv4 address on the VM network: the drift check's when given, else the address step's (`tart ip`);
+   * known and unchanged across resizes/restarts.
+   */
   public readonly ip: pulumi.Output<string>;
   /**
    * The VM's identity: the clone's resource id, new only when the VM is re-cloned. Steps that must run again on a
@@ -84,7 +93,11 @@ export class TartVm extends pulumi.ComponentResource {
       { parent: this, dependsOn: [start] },
     );
 
-    this.ip = this.running.stdout;
+    // Issue 11: the VM's current address wins over the one this step read when the VM was made; derived from the
+    // step's stdout all the same, so everything that uses `ip` still waits for the VM to run. A VM the drift check
+    // did not list (one made in this run) gets what this step reads (docs/plans.md: the re-clone limit).
+    const current = args.address;
+    this.ip = this.running.stdout.apply((read) => current ?? read);
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });
   }
 }

@@ -51,14 +51,49 @@ export function loadScript(relPath: string): string {
 
 export type Action = "create" | "delete";
 
+/** Where address.sh writes the VM's name inside the guest (through `tart exec`, by name, never by address). */
+export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
+/** Exit status of a bundle that refused to run on a machine that is not its VM. */
+export const WRONG_VM_EXIT = 65;
+
+/**
+ * Issue 11 (T09): the lines that make a bundle refuse, before either action runs, a machine whose identity marker
+ * does not name `vm`. SSH has no host-key check here (clones share the image's keys), so after a DHCP change an
+ * address may belong to another VM; `tart exec` wrote the marker by VM name, so it is the proof. The name goes
+ * through the quoting helper (T01) into a shell variable that is not exported: the scripts' environment is
+ * exactly their inputs. TARTLAB_ROOT is empty on a real VM (sudo resets the environment anyway); the node tests
+ * set it to the fake node's root.
+ */
+function identityCheck(vm: string): string {
+  if (vm === "") throw new Error("identity check: empty VM name (an absent marker would pass)");
+  return [
+    `__tartlab_vm=${shellQuote(vm)}`,
+    `__tartlab_marker="\${TARTLAB_ROOT:-}${VM_NAME_MARKER}"`,
+    `__tartlab_says="there is no $__tartlab_marker"`,
+    `__tartlab_found=""`,
+    `if [ -f "$__tartlab_marker" ]; then`,
+    `  __tartlab_found=$(cat "$__tartlab_marker")`,
+    String.raw`  __tartlab_says="$__tartlab_marker says \"$__tartlab_found\""`,
+    `fi`,
+    `if [ "$__tartlab_found" != "$__tartlab_vm" ]; then`,
+    String.raw`  echo "tartlab: refused to run $1 here: this step is meant for VM \"$__tartlab_vm\", but $__tartlab_says;" >&2`,
+    `  echo "its address now belongs to another machine; run pulumi up again, which follows the VM's address (T09)" >&2`,
+    `  exit ${WRONG_VM_EXIT}`,
+    `fi`,
+    ``,
+  ].join("\n");
+}
+
 /**
  * The stdin text: prologue, then each action's script inside a quoted heredoc (no expansion of any kind),
- * run with `bash -c` so the script's own stdin is /dev/null and cannot swallow anything.
+ * run with `bash -c` so the script's own stdin is /dev/null and cannot swallow anything. With `vm`, the identity
+ * check runs after the action is chosen and before its script (create and delete alike).
  * Compatible with macOS's bash 3.2 (no `$(cat <<…)`, whose parsing bash 3 gets wrong).
  */
 export function bundle(
   scripts: Partial<Record<Action, string>>,
   env: Readonly<Record<string, string>>,
+  vm?: string,
 ): string {
   let out = "# tartlab script bundle (lib/shell.ts); run as: bash -s -- <action>\nset -euo pipefail\n";
   out += exportPrologue(env);
@@ -72,6 +107,7 @@ export function bundle(
     out += `${action})\nIFS= read -r -d '' __tartlab_script <<'${delim}' || true\n${text}${text.endsWith("\n") ? "" : "\n"}${delim}\n;;\n`;
   }
   out += '*) echo "tartlab: unknown action \\"${1:-}\\"" >&2; exit 64 ;;\nesac\n';
+  if (vm !== undefined) out += identityCheck(vm);
   out += 'exec bash -c "$__tartlab_script" "tartlab-$1" </dev/null\n';
   return out;
 }
@@ -85,6 +121,11 @@ export interface ScriptSpec {
   readonly env: Readonly<Record<string, pulumi.Input<string>>>;
   /** Run as root through `sudo -n` (remote: the image's admin has passwordless sudo; -n never prompts). */
   readonly sudo?: boolean;
+  /**
+   * Remote only: the Tart VM this script is meant for (the one whose address the connection uses). The bundle
+   * then runs nothing unless the machine's identity marker names exactly this VM (issue 11).
+   */
+  readonly vm?: string;
 }
 
 export interface ScriptCommandArgs {
@@ -107,7 +148,7 @@ export function scriptCommand(spec: ScriptSpec): ScriptCommandArgs {
   return {
     create: run("create"),
     delete: spec.delete ? run("delete") : undefined,
-    stdin: pulumi.all(spec.env).apply((env) => bundle(scripts, env)),
+    stdin: pulumi.all(spec.env).apply((env) => bundle(scripts, env, spec.vm)),
     addPreviousOutputInEnv: false,
   };
 }

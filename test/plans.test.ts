@@ -3,7 +3,8 @@
  * simulator (test/harness/preview.ts, rules in docs/plans.md) computes it, each row as it is after the fix of
  * issue 10. "up" is what `pulumi up` does when every step succeeds (same IPs as before); "preview" is what
  * `pulumi preview` shows (outputs of changed steps unknown). The program reads the clusters' version records the
- * deployed lab wrote on the Mac (lib/cluster-record.ts), as `pulumi up` would.
+ * deployed lab wrote on the Mac (lib/cluster-record.ts), as `pulumi up` would. Issue 11's rows: what the drift check
+ * reports before the graph runs (a VM at a new address, a repair) does to the deployed lab.
  */
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
@@ -14,7 +15,8 @@ import * as path from "node:path";
 import { tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { devStackConfig } from "./harness/pulumi";
-import { MAC_FACTS, bundleEnv, defaultStdout, setStackConfig, unwrap } from "./harness/pulumi";
+import { MAC_FACTS, bundleEnv, defaultStdout, fakeIp, setStackConfig, unwrap } from "./harness/pulumi";
+import type { DriftReport } from "../lib/drift-report";
 import { prepareLab } from "../program";
 import {
   Plan,
@@ -475,5 +477,97 @@ describe("general rule: a single-VM change replaces nothing outside that VM's ch
       }
       assert.deepEqual(p.names("replace"), [], mode);
     }
+  });
+});
+
+describe("issue 11: the lab follows a changed address (drift check before the graph; docs/plans.md)", () => {
+  /** What the drift check reports: these addresses and repair counts (lib/drift-report.ts). */
+  const planDrift = (drift: Partial<DriftReport>, opts?: PlanOptions, state = deployed) =>
+    plan(
+      state,
+      labProgram(devStackConfig(), recordsOf(state), { addresses: {}, repairs: {}, messages: [], ...drift }),
+      opts,
+    );
+  /** Every VM at the address its address step read when it was made (test/harness/pulumi.ts fakeIp). */
+  const unchanged = Object.fromEntries(VMS.map((vm) => [vm, fakeIp(vm)]));
+
+  test("a control plane at a new address: its steps, its workers' cluster steps, the kubeconfig, the provider and Cilium are updated; nothing is replaced", async () => {
+    const [cp, ...workers] = CLUSTERS.platform;
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planDrift({ addresses: { [cp]: "192.168.64.250" } }, { mode });
+      // In preview the control plane's upgrade step is updated, so the version it prints is unknown and each
+      // worker's upgrade step (on the worker, unchanged connection) shows as an update too; in up it prints the
+      // same version and they stay.
+      const perWorker = mode === "up" ? WORKER_STEPS.filter((s) => s !== "upgrade") : WORKER_STEPS;
+      assert.deepEqual(
+        p.summary(),
+        {
+          update: sorted([
+            ...nodeSteps(cp),
+            "platform-init",
+            "platform-kubeconfig",
+            "platform-host-kubeconfig",
+            "platform-k8s",
+            "platform-upgrade",
+            "platform-cilium",
+            "platform-nodes-ready",
+            ...workers.flatMap((w) => workerSteps("platform", w, perWorker)),
+          ]),
+        },
+        mode,
+      );
+      assert.deepEqual(
+        p.names("replace"),
+        [],
+        `${mode}: no kubernetes provider and no Helm release replaced`,
+      );
+      assert.deepEqual(p.step("platform-k8s").changed, ["kubeconfig"], `${mode}: same clusterIdentifier`);
+      assert.deepEqual(p.step("platform-cilium").changed, ["values"], `${mode}: a Helm upgrade`);
+      assert.equal(p.op("platform-jenkins-release"), "same", mode);
+      assert.equal(p.op(`${cp}-address`), "same", `${mode}: the address step is not run again`);
+      assert.deepEqual(p.step(`${cp}-identity`).changed, ["connection"], mode);
+      assert.deepEqual(singleVmViolations(p, cp, "platform"), [], mode);
+    }
+  });
+
+  test("a worker at a new address: only its own node steps and its join, netcheck and upgrade steps are updated", async () => {
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planDrift({ addresses: { "dev-worker1": "192.168.64.251" } }, { mode });
+      assert.deepEqual(
+        p.summary(),
+        {
+          update: sorted([
+            ...nodeSteps("dev-worker1"),
+            ...workerSteps("dev", "dev-worker1", ["join", "netcheck", "upgrade"]),
+          ]),
+        },
+        mode,
+      );
+      // join.sh re-points the joined worker (kubelet node-ip) with its new address in JOIN_CONFIG.
+      assert.deepEqual(p.step("dev-dev-worker1-join").changed, ["connection", "stdin"], mode);
+      assert.deepEqual(singleVmViolations(p, "dev-worker1", "dev"), [], mode);
+    }
+  });
+
+  test("every VM reported at the address it had: no change at all", async () => {
+    for (const mode of ["up", "preview"] as const) {
+      assert.deepEqual((await planDrift({ addresses: unchanged }, { mode })).summary(), {}, mode);
+    }
+  });
+
+  test("a repair count: only that cluster's Ready check is updated (it runs again); a count of 0 changes nothing; the same count again changes nothing", async () => {
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planDrift({ addresses: unchanged, repairs: { dev: 1 } }, { mode });
+      assert.deepEqual(p.summary(), { update: ["dev-nodes-ready"] }, mode);
+      assert.deepEqual(p.step("dev-nodes-ready").changed, ["stdin"], mode);
+      assert.deepEqual((await planDrift({ repairs: { dev: 0, staging: 0 } }, { mode })).summary(), {}, mode);
+    }
+    const repaired = await deploy(
+      labProgram(devStackConfig(), recordsOf(deployed), { addresses: {}, repairs: { dev: 1 }, messages: [] }),
+    );
+    assert.deepEqual((await planDrift({ repairs: { dev: 1 } }, {}, repaired)).summary(), {});
+    assert.deepEqual((await planDrift({ repairs: { dev: 2 } }, {}, repaired)).summary(), {
+      update: ["dev-nodes-ready"],
+    });
   });
 });

@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { FAKES_DIR, Sandbox, ShellRun } from "./shell";
+import { Action, VM_NAME_MARKER } from "../../lib/shell";
 import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } from "./node-packages";
 
 const NODE_FAKES = path.join(FAKES_DIR, "node");
@@ -27,6 +28,11 @@ export interface NodeOptions {
   /** Packages missing from every pkgs.k8s.io minor (as happened upstream for new minors). */
   readonly omit?: readonly string[];
   readonly hostname?: string;
+  /**
+   * The Tart VM this node is: its identity marker (/etc/tartlab/vm-name), as scripts/tart-vm/address.sh writes it
+   * through `tart exec` on the real VM. Every remote bundle checks it (lib/shell.ts, issue 11).
+   */
+  readonly vm?: string;
 }
 
 export interface FakeNode {
@@ -34,6 +40,13 @@ export interface FakeNode {
   /** The process environment a node script runs with (PATH of the node alone, fake knobs). */
   readonly processEnv: Record<string, string>;
   run(script: string, env: Record<string, string>, extra?: Record<string, string>): Promise<ShellRun>;
+  /** Runs a bundle exactly as a component recorded it (its stdin under mocks); `script` names the trace. */
+  runBundle(
+    script: string,
+    stdin: string,
+    action?: Action,
+    extra?: Record<string, string>,
+  ): Promise<ShellRun>;
   /** Publishes another patch of a minor on pkgs.k8s.io (seen after the next `apt-get update`). */
   publish(minor: string, patch: string): void;
   installed(pkg: string): string | undefined;
@@ -97,6 +110,10 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
   write("etc/ssh/ssh_host_ed25519_key.pub", "ssh-ed25519 IMAGEKEY root@ubuntu\n");
   write("usr/lib/systemd/system/ssh.service", "[Service]\nExecStart=/usr/sbin/sshd -D\n");
   write("run/fake-systemd/ssh.active", "");
+  if (opts.vm !== undefined) {
+    mkdirSync(path.join(root, "etc/tartlab"), { recursive: true });
+    writeFileSync(path.join(root, VM_NAME_MARKER), `${opts.vm}\n`, { mode: 0o644 });
+  }
   write("run/fake-swap-on", "");
 
   // The package database: base image installed, the archive and pkgs.k8s.io published.
@@ -158,6 +175,15 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
     root,
     processEnv,
     run: (script, env, extra = {}) => sb.run({ script, env, processEnv: { ...processEnv, ...extra } }),
+    runBundle: (script, stdin, action = "create", extra = {}) =>
+      sb.run({
+        script,
+        deleteScript: action === "delete" ? script : undefined,
+        stdin,
+        action,
+        env: {},
+        processEnv: { ...processEnv, ...extra },
+      }),
     publish(minor, patch) {
       const added = k8sRepository(minor, [patch], opts.omit).filter((r) => r.version.startsWith(patch));
       writeFileSync(path.join(state, "repo.tsv"), added.map(tsv).join("\n") + "\n", { flag: "a" });

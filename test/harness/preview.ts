@@ -8,6 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { ClusterRecord, ClusterRecords } from "../../lib/cluster-record";
+import type { DriftReport } from "../../lib/drift-report";
 import {
   MAC_FACTS,
   bundleEnv,
@@ -375,13 +376,21 @@ export function singleVmViolations(p: Plan, vm: string, cluster: string): string
 
 /**
  * The lab for a stack config (as runLab evaluates it: host preflight with a Mac that fits, no revive), with the
- * clusters' version records on the Mac (lib/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote).
+ * clusters' version records on the Mac (lib/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote)
+ * and what the drift check found before the graph ran (issue 11; none by default, as offline).
  */
-export function labProgram(config: Record<string, unknown>, records: ClusterRecords = {}): Program {
+export function labProgram(
+  config: Record<string, unknown>,
+  records: ClusterRecords = {},
+  drift?: DriftReport,
+): Program {
   return async () => {
     setStackConfig(config);
     const { prepareLab, buildLab } = await import("../../program");
-    return buildLab(prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records }));
+    return buildLab({
+      ...prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records }),
+      drift,
+    });
   };
 }
 

@@ -255,6 +255,8 @@ export async function runLab(
     secretKeys?: string[];
     hostFacts?: HostFacts | undefined;
     revive?: import("../../program").ProgramOptions["revive"];
+    /** What the drift check found (issue 11); none by default, as offline. */
+    drift?: import("../../lib/drift-report").DriftReport;
   } = {},
 ): Promise<LabRun> {
   const recorder = new Recorder();
@@ -267,7 +269,7 @@ export async function runLab(
   const lab = prepareLab({ hostFacts: () => facts, revive: opts.revive });
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
-    outputs = buildLab(lab);
+    outputs = buildLab({ ...lab, drift: opts.drift });
     return outputs;
   });
   await recorder.settle();

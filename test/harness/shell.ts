@@ -79,6 +79,13 @@ export interface RunOptions {
   readonly deleteScript?: string;
   readonly action?: Action;
   readonly env: Record<string, string>;
+  /** The VM the bundle is meant for: it then runs only where the identity marker names it (lib/shell.ts). */
+  readonly vm?: string;
+  /**
+   * A bundle exactly as a component recorded it (e.g. a remote Command's stdin under mocks), run as is instead of
+   * one built from `script`/`env`; `script` then only names the trace.
+   */
+  readonly stdin?: string;
   /** Extra environment for the bash process itself (fake knobs); not part of the bundle. */
   readonly processEnv?: Record<string, string>;
   readonly timeoutMs?: number;
@@ -156,7 +163,7 @@ export function sandbox(): Sandbox {
     run(opts) {
       const scripts: Partial<Record<Action, string>> = { create: loadScript(opts.script) };
       if (opts.deleteScript) scripts.delete = loadScript(opts.deleteScript);
-      const stdin = bundle(scripts, opts.env);
+      const stdin = opts.stdin ?? bundle(scripts, opts.env, opts.vm);
       const action = opts.action ?? "create";
       const ran = action === "delete" ? opts.deleteScript : opts.script;
       const trace = ran ? traceVars(ran, `tartlab-${action}`) : {};

@@ -1,6 +1,7 @@
 /**
- * A node's whole sequence on one fake arm64 node, in graph order, with exactly the environment the components
- * pass (decoded from the stdin bundles recorded under mocks, never retyped): identity -> prepare -> ready ->
+ * A node's whole sequence on one fake arm64 node, in graph order, with exactly the stdin bundles the components
+ * send (recorded under mocks, run as they are: inputs never retyped, and the identity check of issue 11 included,
+ * so each fake node carries its VM's marker as address.sh writes it): identity -> prepare -> ready ->
  * init (control plane) / join (worker). The `ready` stdout a step really printed is fed back into the program,
  * as Pulumi would, before the init/join inputs are read. A tool that verify.sh or kubeadm needs but prepare.sh
  * never installs fails here.
@@ -11,7 +12,6 @@ import { FakeNode, LOGIN_USER, fakeNode } from "../harness/node";
 import {
   FAKE_CA_HASH,
   Recorder,
-  bundleEnv,
   defaultStdout,
   dependsOn,
   devRawConfig,
@@ -25,8 +25,8 @@ afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.dispose();
 });
 
-/** The decoded environment a recorded command's script receives. */
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
+/** The stdin bundle a recorded command sends, exactly. */
+const stdinOf = (rec: Recorder, name: string): string => unwrap(rec.byName(name).inputs.stdin);
 /** pulumi-command stores stdout without its last newline. */
 const stored = (r: ShellRun) => r.stdout.replace(/\n$/, "");
 
@@ -39,7 +39,7 @@ async function check(step: string, r: ShellRun): Promise<ShellRun> {
 async function prepareNode(rec: Recorder, name: string, knobs: Record<string, string> = {}) {
   const sb = sandbox();
   sandboxes.push(sb);
-  const node = fakeNode(sb, { arch: "arm64" });
+  const node = fakeNode(sb, { arch: "arm64", vm: name });
   const steps = ["identity", "prepare", "ready"];
   for (const [i, step] of steps.entries()) {
     const r = rec.byName(`${name}-${step}`);
@@ -59,7 +59,12 @@ async function prepareNode(rec: Recorder, name: string, knobs: Record<string, st
   for (const step of steps) {
     ready = await check(
       `${name}-${step}`,
-      await node.run(script[step as keyof typeof script], envOf(rec, `${name}-${step}`), knobs),
+      await node.runBundle(
+        script[step as keyof typeof script],
+        stdinOf(rec, `${name}-${step}`),
+        "create",
+        knobs,
+      ),
     );
   }
   return { node, ready: stored(ready!) };
@@ -95,7 +100,10 @@ describe("a node's whole sequence with the env the components pass (arm64)", () 
 
     const rec = await withReady(undefined, { "dev-master-ready": cp.ready });
     assert.ok(dependsOn(rec, "dev-init", "dev-master-ready"));
-    await check("dev-init", await cp.node.run("kubeadm-cluster/init.sh", envOf(rec, "dev-init"), knobs));
+    await check(
+      "dev-init",
+      await cp.node.runBundle("kubeadm-cluster/init.sh", stdinOf(rec, "dev-init"), "create", knobs),
+    );
     controlPlaneChecks(cp.node);
     assert.equal(
       cp.node.file("etc/kubernetes/fake-node-taints"),
@@ -116,9 +124,12 @@ describe("a node's whole sequence with the env the components pass (arm64)", () 
       assert.ok(dependsOn(rec, "dev-dev-worker1-join", before), `join after ${before}`);
     }
     assert.ok(dependsOn(rec, "dev-dev-worker1-join", "dev-worker1-ready"));
-    const join = await worker.node.run("kubeadm-cluster/join.sh", envOf(rec, "dev-dev-worker1-join"), {
-      FAKE_CLUSTER_CA_HASH: FAKE_CA_HASH,
-    });
+    const join = await worker.node.runBundle(
+      "kubeadm-cluster/join.sh",
+      stdinOf(rec, "dev-dev-worker1-join"),
+      "create",
+      { FAKE_CLUSTER_CA_HASH: FAKE_CA_HASH },
+    );
     await check("dev-dev-worker1-join", join);
     assert.ok(worker.node.file("etc/kubernetes/kubelet.conf"));
     assert.ok(!worker.node.has("node"), "no host tool on the node's PATH");
@@ -138,7 +149,10 @@ describe("a node's whole sequence with the env the components pass (arm64)", () 
     const config = Object.fromEntries(Object.entries(raw).map(([k, v]) => [`tartlab:${k}`, v]));
     const cp = await prepareNode((await runLab(config)).recorder, "solo-master", knobs);
     const rec = await withReady(config, { "solo-master-ready": cp.ready });
-    await check("solo-init", await cp.node.run("kubeadm-cluster/init.sh", envOf(rec, "solo-init"), knobs));
+    await check(
+      "solo-init",
+      await cp.node.runBundle("kubeadm-cluster/init.sh", stdinOf(rec, "solo-init"), "create", knobs),
+    );
     controlPlaneChecks(cp.node);
     assert.equal(cp.node.file("etc/kubernetes/fake-node-taints"), "none\n");
   });

@@ -1,0 +1,121 @@
+/**
+ * Issue 11, the graph side (under mocks): the lab follows the addresses the drift check reports (TartVm.ip, so
+ * every SSH connection, the kubeconfig and Cilium's k8sServiceHost), every remote Command runs only on the VM
+ * whose address it connects to (identity check), and the cluster's Ready check carries its repair count.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type { DriftReport } from "../lib/drift-report";
+import {
+  MAC_FACTS,
+  Recorder,
+  bundleEnv,
+  devStackConfig,
+  fakeIp,
+  runLab,
+  setStackConfig,
+  unwrap,
+} from "./harness/pulumi";
+
+const VMS = [
+  "platform-master",
+  "platform-worker1",
+  "platform-worker2",
+  "dev-master",
+  "dev-worker1",
+  "staging-master",
+  "staging-worker1",
+];
+/** A distinct address per VM, none of them the one its address step read (fakeIp). */
+const MOVED: Record<string, string> = Object.fromEntries(VMS.map((vm, i) => [vm, `10.77.0.${i + 10}`]));
+const drift = (d: Partial<DriftReport>): DriftReport => ({ addresses: {}, repairs: {}, messages: [], ...d });
+
+/** The VM a bundle's identity check names (lib/shell.ts: `__tartlab_vm='…'`, single-quoted), if any. */
+function bundleVm(stdin: string): string | undefined {
+  const m = /^__tartlab_vm=((?:'[^']*'|\\')+)$/m.exec(stdin);
+  return m ? m[1].replace(/'\\''/g, "'").replace(/^'|'$/g, "") : undefined;
+}
+const remoteCommands = (rec: Recorder) => rec.ofType("command:remote:Command");
+
+describe("TartVm follows the drift address (issue 11)", () => {
+  test("every remote Command connects to the drift address of a VM, and its bundle refuses any other VM", async () => {
+    const { recorder } = await runLab(undefined, { drift: drift({ addresses: MOVED }) });
+    const byIp = new Map(Object.entries(MOVED).map(([vm, ip]) => [ip, vm]));
+    const commands = remoteCommands(recorder);
+    assert.ok(commands.length >= 30, `${commands.length} remote commands`);
+    for (const c of commands) {
+      const host = unwrap(unwrap(c.inputs.connection).host);
+      assert.ok(byIp.has(host), `${c.name} connects to ${host}, not a drift address`);
+      assert.equal(bundleVm(unwrap(c.inputs.stdin)), byIp.get(host), `${c.name}: identity check`);
+    }
+  });
+
+  test("the drift address reaches the node steps, the kubeconfig, the API server and Cilium; the address step is unchanged", async () => {
+    const cp = MOVED["dev-master"];
+    const { recorder, outputs } = await runLab(undefined, {
+      drift: drift({ addresses: { "dev-master": cp } }),
+    });
+    const host = (name: string) => unwrap(unwrap(recorder.byName(name).inputs.connection).host);
+    assert.equal(host("dev-master-identity"), cp);
+    assert.equal(host("dev-init"), cp);
+    assert.equal(
+      host("dev-worker1-identity"),
+      fakeIp("dev-worker1"),
+      "a VM the check did not list keeps its read",
+    );
+    assert.deepEqual(bundleEnv(unwrap(recorder.byName("dev-master-address").inputs.stdin)), {
+      VM_NAME: "dev-master",
+    });
+    const values = unwrap(recorder.byName("dev-cilium").inputs.values);
+    assert.equal(values.k8sServiceHost, cp);
+    const kubeconfig = unwrap(recorder.byName("dev-k8s").inputs.kubeconfig);
+    assert.match(kubeconfig, new RegExp(`server: https://${cp.replace(/\./g, "\\.")}:6443`));
+    const apiServers = await new Promise((resolve) =>
+      (outputs.apiServers as any).dev.apply((v: string) => resolve(v)),
+    );
+    assert.equal(apiServers, `https://${cp}:6443`);
+    const join = bundleEnv(unwrap(recorder.byName("dev-dev-worker1-join").inputs.stdin));
+    assert.match(join.JOIN_CONFIG, new RegExp(cp.replace(/\./g, "\\.")));
+  });
+
+  test("an address that is not IPv4 is refused before any resource, naming the VM (T09: never an empty value passed on)", async () => {
+    const recorder = new Recorder();
+    recorder.install();
+    setStackConfig(devStackConfig());
+    const { prepareLab, buildLab } = await import("../program");
+    const lab = prepareLab({ hostFacts: () => MAC_FACTS });
+    for (const bad of ["", "192.168.64", "fe80::1", "192.168.64.5\n"]) {
+      // buildLab checks first and throws synchronously; inside a stack the rejection would surface unhandled.
+      assert.throws(
+        () => buildLab({ ...lab, drift: drift({ addresses: { ...MOVED, "dev-worker1": bad } }) }),
+        /drift check: VM dev-worker1: address .* is not an IPv4 address; nothing was changed/,
+        JSON.stringify(bad),
+      );
+    }
+    assert.deepEqual(recorder.registrations, []);
+  });
+
+  test("nodes still wait for their VM: the node's first step depends on the address step", async () => {
+    const { recorder } = await runLab(undefined, { drift: drift({ addresses: MOVED }) });
+    for (const vm of VMS) {
+      assert.ok(
+        recorder.byName(`${vm}-identity`).dependencies.includes(`${vm}-address`),
+        `${vm}-identity waits for ${vm}-address`,
+      );
+    }
+  });
+});
+
+describe("the cluster's Ready check carries its repair count (issue 11)", () => {
+  const readyEnv = (rec: Recorder, cluster: string) =>
+    bundleEnv(unwrap(rec.byName(`${cluster}-nodes-ready`).inputs.stdin));
+
+  test("a repaired cluster's Ready check gets REPAIRS; the others, and a count of 0, keep their inputs", async () => {
+    const plain = readyEnv((await runLab()).recorder, "dev");
+    assert.deepEqual(Object.keys(plain).sort(), ["CLUSTER_NAME", "EXPECTED_NODES"]);
+    const { recorder } = await runLab(undefined, { drift: drift({ repairs: { dev: 2, staging: 0 } }) });
+    assert.deepEqual(readyEnv(recorder, "dev"), { ...plain, REPAIRS: "2" });
+    assert.equal(readyEnv(recorder, "staging").REPAIRS, undefined);
+    assert.equal(readyEnv(recorder, "platform").REPAIRS, undefined);
+  });
+});
