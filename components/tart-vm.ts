@@ -84,20 +84,28 @@ export class TartVm extends pulumi.ComponentResource {
 
     // The IP comes from a step that a resize does not update, so it stays known in a preview and the cluster's
     // provider and every node step keep their inputs (issue 10, rows 1 and 9).
+    // Issue 11: the address the drift check found is an input (address.sh does not read it), so when the VM's
+    // address changed this step runs again in `up` and its stdout, the address it reads then, follows.
+    const current = args.address;
     this.running = new command.local.Command(
       `${name}-address`,
       {
-        ...scriptCommand({ create: "tart-vm/address.sh", env: { VM_NAME: name } }),
+        ...scriptCommand({
+          create: "tart-vm/address.sh",
+          env: { VM_NAME: name, ...(current === undefined ? {} : { FOUND_ADDRESS: current }) },
+        }),
         triggers: [clone.id],
       },
       { parent: this, dependsOn: [start] },
     );
 
-    // Issue 11: the VM's current address wins over the one this step read when the VM was made; derived from the
-    // step's stdout all the same, so everything that uses `ip` still waits for the VM to run. A VM the drift check
-    // did not list (one made in this run) gets what this step reads (docs/plans.md: the re-clone limit).
-    const current = args.address;
-    this.ip = this.running.stdout.apply((read) => current ?? read);
+    // In `up`, `ip` is what the step read: a VM re-cloned in this run (its address step replaced) gets its new
+    // address, never the old VM's, and every step that uses `ip` waits for the VM to run. A preview runs nothing:
+    // there the found address is shown, known even when this step is updated (whose stdout a preview may report
+    // unknown: go-provider markComputed), so an address change is a known update in the plan and the cluster's
+    // provider is updated, never replaced (issue 11; docs/plans.md).
+    this.ip =
+      pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });
   }
 }

@@ -50,7 +50,7 @@ describe("TartVm follows the drift address (issue 11)", () => {
     }
   });
 
-  test("the drift address reaches the node steps, the kubeconfig, the API server and Cilium; the address step is unchanged", async () => {
+  test("the drift address reaches the node steps, the kubeconfig, the API server and Cilium; the address step is told it", async () => {
     const cp = MOVED["dev-master"];
     const { recorder, outputs } = await runLab(undefined, {
       drift: drift({ addresses: { "dev-master": cp } }),
@@ -63,8 +63,13 @@ describe("TartVm follows the drift address (issue 11)", () => {
       fakeIp("dev-worker1"),
       "a VM the check did not list keeps its read",
     );
+    // An input only, so the step runs again in `up` and reads the address the VM has then (components/tart-vm.ts).
     assert.deepEqual(bundleEnv(unwrap(recorder.byName("dev-master-address").inputs.stdin)), {
       VM_NAME: "dev-master",
+      FOUND_ADDRESS: cp,
+    });
+    assert.deepEqual(bundleEnv(unwrap(recorder.byName("dev-worker1-address").inputs.stdin)), {
+      VM_NAME: "dev-worker1",
     });
     const values = unwrap(recorder.byName("dev-cilium").inputs.values);
     assert.equal(values.k8sServiceHost, cp);

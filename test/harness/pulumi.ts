@@ -101,6 +101,15 @@ export function defaultStdout(name: string): string {
   return `stdout-of-${name}`;
 }
 
+/**
+ * An address step told where the drift check found its VM (FOUND_ADDRESS, components/tart-vm.ts) prints that
+ * address: in the fake world the VM is there, as it is when address.sh runs right after the check.
+ */
+function foundAddress(a: pulumi.runtime.MockResourceArgs): string | undefined {
+  if (!a.name.endsWith("-address") || typeof a.inputs.stdin !== "string") return undefined;
+  return /^export FOUND_ADDRESS='([0-9.]+)'$/m.exec(a.inputs.stdin)?.[1];
+}
+
 /** The default fake provider: every input echoed back, plus a fake stdout (or password) per resource. */
 export function mockState(
   a: pulumi.runtime.MockResourceArgs,
@@ -113,7 +122,7 @@ export function mockState(
       ? {}
       : a.type === "random:index/randomPassword:RandomPassword"
         ? { ...a.inputs, result: FAKE_PASSWORD }
-        : { ...a.inputs, stdout: stdout(a.name), stderr: "" },
+        : { ...a.inputs, stdout: foundAddress(a) ?? stdout(a.name), stderr: "" },
   };
 }
 
