@@ -224,7 +224,8 @@ export async function checkDrift(
     if (repaired.has(name)) return;
     repaired.add(name);
     repairs.set(cluster.name, (repairs.get(cluster.name) ?? 0) + 1);
-    if (!dryRun) writeRepairs(cluster.name, (stored.get(cluster.name) ?? 0) + repairs.get(cluster.name)!, env);
+    if (!dryRun)
+      writeRepairs(cluster.name, (stored.get(cluster.name) ?? 0) + repairs.get(cluster.name)!, env);
   };
   const reportAddress = (cluster: ClusterSpec, name: string, ip: string, recorded: string | undefined) => {
     addresses[name] = ip;
@@ -275,7 +276,9 @@ export async function checkDrift(
             `on its ${name}-clone resource)`,
         );
       }
-      messages.push(`VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip} (T09)`);
+      messages.push(
+        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip} (T09)`,
+      );
     }
     reportAddress(cluster, name, found.ip, recorded);
   }
