@@ -303,24 +303,24 @@ export async function checkDrift(
 
   function restart(node: NodeSpec, why: string): void {
     const name = node.name;
-    const steps: [string, string, Record<string, string>][] = [
-      [
-        "stop.sh",
-        "tart-vm/stop.sh",
-        {
-          VM_NAME: name,
-          STOP_TIMEOUT_SECONDS: String(t.stopTimeoutSeconds),
-          GUEST_EXEC_SECONDS: String(t.guestExecSeconds),
-          GRACEFUL_STOP_SECONDS: String(t.gracefulStopSeconds),
-        },
-      ],
-      [
-        "start.sh",
-        "tart-vm/start.sh",
-        startEnv({ ...node, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
-      ],
+    type Step = readonly [label: string, script: string, inputs: Record<string, string>];
+    // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is (issue 10 row 1).
+    const stop: Step = [
+      "stop.sh",
+      "tart-vm/stop.sh",
+      {
+        VM_NAME: name,
+        STOP_TIMEOUT_SECONDS: String(t.stopTimeoutSeconds),
+        GUEST_EXEC_SECONDS: String(t.guestExecSeconds),
+        GRACEFUL_STOP_SECONDS: String(t.gracefulStopSeconds),
+      },
     ];
-    for (const [label, script, inputs] of steps) {
+    const start: Step = [
+      "start.sh",
+      "tart-vm/start.sh",
+      startEnv({ ...node, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
+    ];
+    for (const [label, script, inputs] of [stop, start]) {
       const r = runScript(script, inputs, env);
       if (!r.ok) {
         throw new Error(

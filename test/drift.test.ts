@@ -312,6 +312,18 @@ describe("issue 11: what the drift check cannot repair stops up with what it tri
     assert.equal(fakeFile("dev-master", "state"), "running", "started again");
   });
 
+  test("a VM that cannot be stopped for its restart: stop.sh's error, and how to go on", async () => {
+    await running("dev-master", "192.168.64.20");
+    await assert.rejects(
+      up(
+        env({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1", FAKE_TART_STOP_FAIL: "1" }),
+        deps({ sshAnswers: () => Promise.resolve(false), gracefulStopSeconds: 1 }),
+      ),
+      /^Error: VM dev-master does not answer SSH at 192\.168\.64\.20:22 .*; tartlab tried to restart it and stop\.sh failed:\n[\s\S]*is still running after a guest poweroff and tart stop[\s\S]*Restart it by hand \(tart stop dev-master; pulumi up starts it again\)/,
+    );
+    assert.equal(fakeFile("dev-master", "state"), "running");
+  });
+
   test("sshd that never answers, even after a restart", async () => {
     await running("dev-master", "192.168.64.20");
     await assert.rejects(

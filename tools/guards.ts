@@ -918,6 +918,63 @@ const GUARDS: Guard[] = [
     to: "deleteUnreachable: true,",
     test: "test/cluster.test.ts",
   },
+  // Issue 11: the drift check before the graph (lib/drift.ts).
+  {
+    what: "the drift check looks only at this stack's VMs (owner markers)",
+    file: "lib/drift.ts",
+    from: "const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));",
+    to: "const mine = list.vms;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "two VMs at one address are refused before any VM is touched, in preview and up",
+    file: "lib/drift.ts",
+    from: 'refuseSharedAddresses(seen, "tart ip");',
+    to: "",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "drift preview runs no script that changes anything (address.sh writes the marker)",
+    file: "lib/drift.ts",
+    from: "    if (dryRun) {\n      if (revived.restarted.includes(name)) continue;",
+    to: "    if (false) {\n      if (revived.restarted.includes(name)) continue;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a running VM whose sshd does not answer is restarted",
+    file: "lib/drift.ts",
+    from: "const problem = await sshProblem(r.stdout);",
+    to: "const problem = undefined;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a VM that still does not answer after a restart stops up",
+    file: "lib/drift.ts",
+    from: '      if ("problem" in found) {\n        throw new Error(',
+    to: "      if (false) {\n        throw new Error(",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a repair is counted on the Mac (the cluster's Ready check re-runs on it)",
+    file: "lib/drift.ts",
+    from: "if (!dryRun) writeRepairs(",
+    to: "if (false) writeRepairs(",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a changed address is reported against the recorded one",
+    file: "lib/drift.ts",
+    from: "if (recorded !== undefined && recorded !== ip) {",
+    to: "if (false) {",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "the repair restarts the VM with stop.sh first (graceful, then forced), not start.sh alone",
+    file: "lib/drift.ts",
+    from: "for (const [label, script, inputs] of [stop, start]) {",
+    to: "for (const [label, script, inputs] of [start]) {",
+    test: "test/drift.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {
