@@ -223,9 +223,9 @@ export async function checkDrift(
   const countRepair = (cluster: ClusterSpec, name: string) => {
     if (repaired.has(name)) return;
     repaired.add(name);
-    repairs.set(cluster.name, (repairs.get(cluster.name) ?? 0) + 1);
-    if (!dryRun)
-      writeRepairs(cluster.name, (stored.get(cluster.name) ?? 0) + repairs.get(cluster.name)!, env);
+    const made = (repairs.get(cluster.name) ?? 0) + 1;
+    repairs.set(cluster.name, made);
+    if (!dryRun) writeRepairs(cluster.name, (stored.get(cluster.name) ?? 0) + made, env);
   };
   const reportAddress = (cluster: ClusterSpec, name: string, ip: string, recorded: string | undefined) => {
     addresses[name] = ip;
