@@ -96,10 +96,10 @@ const GUARDS: Guard[] = [
     test: "test/platform.test.ts",
   },
   {
-    what: "up restarts dead VMs (T09)",
+    what: "up runs the drift check, which restarts dead VMs (T09, issue 11)",
     file: "program.ts",
-    from: "const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());",
-    to: "const revived = { messages: [] as string[] };",
+    from: "drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());",
+    to: "drift = NO_DRIFT;",
     test: "test/program.test.ts",
   },
   {

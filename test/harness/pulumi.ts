@@ -254,7 +254,6 @@ export async function runLab(
   opts: MockOptions & {
     secretKeys?: string[];
     hostFacts?: HostFacts | undefined;
-    revive?: import("../../program").ProgramOptions["revive"];
   } = {},
 ): Promise<LabRun> {
   const recorder = new Recorder();
@@ -264,7 +263,7 @@ export async function runLab(
   const { prepareLab, buildLab } = await import("../../program");
   const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
   // prepareLab throws synchronously on bad config/host; runLab then rejects with nothing registered.
-  const lab = prepareLab({ hostFacts: () => facts, revive: opts.revive });
+  const lab = prepareLab({ hostFacts: () => facts });
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     outputs = buildLab(lab);
