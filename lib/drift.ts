@@ -241,6 +241,16 @@ export async function checkDrift(
   messages.push(...revived.messages);
 
   const nodes = allNodes(config).filter(({ node }) => mine.some((v) => v.Name === node.name));
+  // Preview probes every running VM's sshd at once: each probe may wait its whole bounded time.
+  const sshInPreview = new Map(
+    dryRun
+      ? await Promise.all(
+          nodes
+            .filter(({ node }) => seen.has(node.name))
+            .map(async ({ node }) => [node.name, await sshProblem(seen.get(node.name)!)] as const),
+        )
+      : [],
+  );
   for (const { cluster, node } of nodes) {
     const name = node.name;
     const recorded = readRecordedIp(name, env);
@@ -249,7 +259,7 @@ export async function checkDrift(
     if (dryRun) {
       if (revived.restarted.includes(name)) continue; // revive said what up does; its address is read then
       const ip = seen.get(name);
-      const problem = ip === undefined ? "has no IP address (tart ip)" : await sshProblem(ip);
+      const problem = ip === undefined ? "has no IP address (tart ip)" : sshInPreview.get(name);
       if (problem !== undefined) {
         messages.push(
           `VM ${name} is running but ${problem}; pulumi up will restart it (graceful stop, then forced; then ` +
