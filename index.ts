@@ -2,14 +2,15 @@
 import { program } from "./program";
 import { checkDataLoss } from "./lib/data-guard";
 import { readClusterRecords } from "./lib/cluster-record";
+import { checkDrift } from "./lib/drift";
 import { probeHost } from "./lib/host";
 import { fetchText, packagesUrl } from "./lib/package-index";
-import { reviveStoppedVms } from "./lib/revive";
 
 export = async () =>
   program({
     hostFacts: probeHost,
-    revive: reviveStoppedVms,
+    // Issue 11: the drift check subsumes the T09 revive (it starts stopped VMs through lib/revive.ts itself).
+    drift: (config, owner, dryRun) => checkDrift(config, owner, dryRun),
     packageIndex: (minor) => fetchText(packagesUrl(minor)),
     dataGuard: (config, owner) => checkDataLoss(config, owner),
     clusterRecords: (config) => readClusterRecords(config),

@@ -17,17 +17,15 @@ import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "
 import { LabConfig } from "./lib/lab-config";
 import { DataCheck } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
-import { ReviveResult } from "./lib/revive";
 import { DriftReport, NO_DRIFT } from "./lib/drift-report";
 
 export interface ProgramOptions {
   /** Host facts for preflight; `undefined` skips the host check (offline plan on a non-Mac). */
   readonly hostFacts: () => HostFacts | undefined;
-  /** Restarts this stack's VMs that died (T09); left out offline (tests, plan). */
-  readonly revive?: (config: LabConfig, owner: string, dryRun: boolean) => ReviveResult;
   /**
    * Issue 11: finds (and, in `up`, repairs) VMs that died, hang, lost or changed their address, before the graph
-   * runs; the graph follows the addresses it reports. Left out offline.
+   * runs (it starts stopped VMs too: the T09 revive, lib/revive.ts); the graph follows the addresses it reports.
+   * Left out offline (tests, plan).
    */
   readonly drift?: (config: LabConfig, owner: string, dryRun: boolean) => Promise<DriftReport>;
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
@@ -73,15 +71,7 @@ export function prepareLab(opts: ProgramOptions) {
     );
   }
   for (const w of warnings) pulumi.log.warn(w);
-  reviveVms(config, opts);
   return { config, secrets, records };
-}
-
-function reviveVms(config: LabConfig, opts: Pick<ProgramOptions, "revive">) {
-  if (opts.revive) {
-    const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());
-    for (const m of revived.messages) pulumi.log.warn(m);
-  }
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
@@ -242,13 +232,12 @@ export async function checkDataPreflight(
 }
 
 export async function program(opts: ProgramOptions) {
-  // Host, config, packages and data are all checked before VMs are revived: a refused run touches no VM.
-  const lab = prepareLab({ ...opts, revive: undefined });
+  // Host, config, packages and data are all checked before the drift check: a refused run touches no VM.
+  const lab = prepareLab(opts);
   if (opts.packageIndex) {
     await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
   }
   if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);
-  reviveVms(lab.config, opts);
   let drift = NO_DRIFT;
   if (opts.drift) {
     drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());

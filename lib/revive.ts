@@ -22,33 +22,22 @@ export interface ReviveResult {
   readonly messages: string[];
 }
 
-interface TartListEntry {
+export interface TartListEntry {
   readonly Name: string;
   readonly State: string;
 }
 
-export function reviveStoppedVms(
-  config: LabConfig,
-  owner: string,
-  dryRun: boolean,
-  env: NodeJS.ProcessEnv = process.env,
-  /**
-   * Also start this stack's stopped VMs that the config no longer lists (issue 10 row 7: `pulumi up` deletes
-   * them, and their drain/delete needs them running). `npm run start` leaves them alone.
-   */
-  unlisted = true,
-): ReviveResult {
-  // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
-  env = withTartPath(env);
+/** What `tart list --source local --format json` says (T08: JSON, never the text table), or why it could not. */
+export type TartVmList = { readonly vms: TartListEntry[] } | { readonly problem: string };
+
+/** Reads Tart's VM list; `env` must already have the scripts' PATH (`withTartPath`). */
+export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
   const list = spawnSync("tart", ["list", "--source", "local", "--format", "json"], {
     env,
     encoding: "utf8",
     timeout: 60_000,
   });
-  const failed = (why: string) => ({
-    restarted: [],
-    messages: [`could not read Tart's VM list (T09 revive skipped): ${why}`],
-  });
+  const failed = (problem: string) => ({ problem });
   if (list.error) {
     const code = (list.error as NodeJS.ErrnoException).code;
     return failed(
@@ -73,14 +62,47 @@ export function reviveStoppedVms(
   if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
     return failed(`tart list printed JSON that is not a list of VMs: ${list.stdout.slice(0, 200)}`);
   }
-  const home = env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
-  const ours = (name: string) => {
-    try {
-      return readFileSync(path.join(home, "vms", `${name}.owner`), "utf8").trim() === owner;
-    } catch {
-      return false; // no marker: not ours
-    }
-  };
+  return { vms: entries };
+}
+
+/** ~/.tartlab, or TARTLAB_HOME (tests), as the scripts have it. */
+export function tartlabHome(env: NodeJS.ProcessEnv): string {
+  return env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
+}
+
+/** Whether this stack made the VM: its owner marker (written by clone.sh) names `owner`. */
+export function ownedBy(name: string, owner: string, env: NodeJS.ProcessEnv): boolean {
+  try {
+    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.owner`), "utf8").trim() === owner;
+  } catch {
+    return false; // no marker: not ours
+  }
+}
+
+export function reviveStoppedVms(
+  config: LabConfig,
+  owner: string,
+  dryRun: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  /**
+   * Also start this stack's stopped VMs that the config no longer lists (issue 10 row 7: `pulumi up` deletes
+   * them, and their drain/delete needs them running). `npm run start` leaves them alone.
+   */
+  unlisted = true,
+  /** Tart's VM list when the caller has read it already (lib/drift.ts). */
+  list?: TartVmList,
+): ReviveResult {
+  // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
+  env = withTartPath(env);
+  list ??= listTartVms(env);
+  if ("problem" in list) {
+    return {
+      restarted: [],
+      messages: [`could not read Tart's VM list (T09 revive skipped): ${list.problem}`],
+    };
+  }
+  const entries = list.vms;
+  const ours = (name: string) => ownedBy(name, owner, env);
   const configured = new Map(allNodes(config).map(({ node }) => [node.name, node]));
   const restarted: string[] = [];
   const messages: string[] = [];

@@ -12,6 +12,7 @@ import { after, afterEach, before, beforeEach, describe, test } from "node:test"
 import { checkDataLoss, departingVms } from "../lib/data-guard";
 import { LabConfig, validateLabConfig } from "../lib/lab-config";
 import { program } from "../program";
+import { NO_DRIFT } from "../lib/drift-report";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { MAC_FACTS, Recorder, devRawConfig, devStackConfig, setStackConfig } from "./harness/pulumi";
 
@@ -218,9 +219,9 @@ describe("program.ts wiring of the data preflight", () => {
       await assert.rejects(
         program({
           hostFacts: () => MAC_FACTS,
-          revive: (_c, _o, dryRun) => {
+          drift: (_c, _o, dryRun) => {
             revived.push(dryRun);
-            return { restarted: [], messages: [] };
+            return Promise.resolve(NO_DRIFT);
           },
           dataGuard: async (_config, owner) => {
             seen.push(owner);

@@ -10,6 +10,7 @@ import {
   MAC_FACTS,
   Recorder,
   bundleEnv,
+  defaultStdout,
   devStackConfig,
   fakeIp,
   runLab,
@@ -81,6 +82,16 @@ describe("TartVm follows the drift address (issue 11)", () => {
     assert.equal(apiServers, `https://${cp}:6443`);
     const join = bundleEnv(unwrap(recorder.byName("dev-dev-worker1-join").inputs.stdin));
     assert.match(join.JOIN_CONFIG, new RegExp(cp.replace(/\./g, "\\.")));
+  });
+
+  test("in up, a VM re-cloned in this run gets the address its new address step reads, never the one found before the graph", async () => {
+    const { recorder } = await runLab(undefined, {
+      drift: drift({ addresses: { "dev-master": MOVED["dev-master"] } }),
+      stdout: (name) => (name === "dev-master-address" ? "192.168.64.77" : defaultStdout(name)),
+    });
+    const host = (name: string) => unwrap(unwrap(recorder.byName(name).inputs.connection).host);
+    assert.equal(host("dev-master-identity"), "192.168.64.77");
+    assert.equal(host("dev-init"), "192.168.64.77");
   });
 
   test("an address that is not IPv4 is refused before any resource, naming the VM (T09: never an empty value passed on)", async () => {

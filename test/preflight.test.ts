@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, test } from "node:test";
 import { program } from "../program";
+import { NO_DRIFT } from "../lib/drift-report";
 import { VERSIONS } from "../lib/versions";
 import { MAC_FACTS, Recorder, devStackConfig, setStackConfig } from "./harness/pulumi";
 
@@ -40,9 +41,9 @@ async function run(preview: boolean, read: (minor: string) => Promise<string>, i
   const go = () =>
     program({
       hostFacts: () => MAC_FACTS,
-      revive: (_config, _owner, dryRun) => {
+      drift: (_config, _owner, dryRun) => {
         revived.push(dryRun);
-        return { restarted: [], messages: [] };
+        return Promise.resolve(NO_DRIFT);
       },
       packageIndex: (m) => {
         reads.push(m);

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { NO_DRIFT } from "../lib/drift-report";
 import { loadScript } from "../lib/shell";
+import { program } from "../program";
 import {
   LabRun,
   Recorder,
@@ -9,8 +12,9 @@ import {
   devStackConfig,
   fakeIp,
   isSecretValue,
-  lastRecorder,
+  MAC_FACTS,
   runLab,
+  setStackConfig,
   unwrap,
 } from "./harness/pulumi";
 
@@ -171,17 +175,23 @@ describe("config variations", () => {
 
 describe("T09 wiring", () => {
   for (const preview of [false, true]) {
-    test(`the revive step gets this stack's owner id and ${preview ? "preview" : "up"} mode, before any resource`, async () => {
+    test(`the drift check (which revives dead VMs) gets this stack's owner id and ${preview ? "preview" : "up"} mode, before any resource`, async () => {
+      const recorder = new Recorder();
+      recorder.install({ preview });
+      setStackConfig(devStackConfig());
       const calls: [string, boolean, number][] = [];
       let registeredBefore = -1;
-      const { recorder } = await runLab(devStackConfig(), {
-        preview,
-        revive: (config, owner, dryRun) => {
-          calls.push([owner, dryRun, config.clusters.length]);
-          registeredBefore = lastRecorder?.registrations.length ?? -1;
-          return { restarted: [], messages: [] };
-        },
-      });
+      await pulumi.runtime.runInPulumiStack(() =>
+        program({
+          hostFacts: () => MAC_FACTS,
+          drift: (config, owner, dryRun) => {
+            calls.push([owner, dryRun, config.clusters.length]);
+            registeredBefore = recorder.registrations.length;
+            return Promise.resolve(NO_DRIFT);
+          },
+        }),
+      );
+      await recorder.settle();
       assert.deepEqual(calls, [["tartlab/dev", preview, 3]]);
       assert.equal(registeredBefore, 0);
       assert.ok(recorder.registrations.length > 0);

@@ -96,10 +96,10 @@ const GUARDS: Guard[] = [
     test: "test/platform.test.ts",
   },
   {
-    what: "up restarts dead VMs (T09)",
+    what: "up runs the drift check, which restarts dead VMs (T09, issue 11)",
     file: "program.ts",
-    from: "const revived = opts.revive(config, owner(), pulumi.runtime.isDryRun());",
-    to: "const revived = { messages: [] as string[] };",
+    from: "drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());",
+    to: "drift = NO_DRIFT;",
     test: "test/program.test.ts",
   },
   {
@@ -138,11 +138,25 @@ const GUARDS: Guard[] = [
     test: "test/drift-graph.test.ts",
   },
   {
-    what: "issue 11: TartVm's ip is the address the drift check reports",
+    what: "issue 11: in preview TartVm's ip is the address the drift check reports, known (no provider replace)",
     file: "components/tart-vm.ts",
-    from: "this.ip = this.running.stdout.apply((read) => current ?? read);",
-    to: "this.ip = this.running.stdout;",
+    from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
+    to: "this.running.stdout;",
+    test: "test/plans.test.ts",
+  },
+  {
+    what: "issue 11: in up TartVm's ip is what its address step read (a VM re-cloned in the same run)",
+    file: "components/tart-vm.ts",
+    from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
+    to: "current !== undefined ? pulumi.output(current) : this.running.stdout;",
     test: "test/drift-graph.test.ts",
+  },
+  {
+    what: "issue 11: the found address is an input of the address step, so it runs again and its stdout follows",
+    file: "components/tart-vm.ts",
+    from: "...(current === undefined ? {} : { FOUND_ADDRESS: current })",
+    to: "",
+    test: "test/plans.test.ts",
   },
   {
     what: "issue 11: the lab passes each VM's drift address to its TartVm",
@@ -809,8 +823,8 @@ const GUARDS: Guard[] = [
   {
     what: "everything reads the VM's IP from the address step, which a resize does not update (rows 1, 9)",
     file: "components/tart-vm.ts",
-    from: "this.ip = this.running.stdout.apply(",
-    to: "this.ip = start.stdout.apply(",
+    from: ": this.running.stdout;",
+    to: ": start.stdout;",
     test: "test/plans.test.ts",
   },
   {
@@ -987,6 +1001,63 @@ const GUARDS: Guard[] = [
     from: '  rm -f "$root"/etc/ssh/ssh_host_*\n',
     to: "",
     test: "test/shell/k8s-node.test.ts",
+  },
+  // Issue 11: the drift check before the graph (lib/drift.ts).
+  {
+    what: "the drift check looks only at this stack's VMs (owner markers)",
+    file: "lib/drift.ts",
+    from: "const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));",
+    to: "const mine = list.vms;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "two VMs at one address are refused before any VM is touched, in preview and up",
+    file: "lib/drift.ts",
+    from: 'refuseSharedAddresses(seen, "tart ip");',
+    to: "",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "drift preview runs no script that changes anything (address.sh writes the marker)",
+    file: "lib/drift.ts",
+    from: "    if (dryRun) {\n      if (revived.restarted.includes(name)) continue;",
+    to: "    if (false) {\n      if (revived.restarted.includes(name)) continue;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a running VM whose sshd does not answer is restarted",
+    file: "lib/drift.ts",
+    from: "const problem = await sshProblem(r.stdout);",
+    to: "const problem = undefined;",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a VM that still does not answer after a restart stops up",
+    file: "lib/drift.ts",
+    from: '      if ("problem" in found) {\n        throw new Error(',
+    to: "      if (false) {\n        throw new Error(",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a repair is counted on the Mac (the cluster's Ready check re-runs on it)",
+    file: "lib/drift.ts",
+    from: "if (!dryRun) writeRepairs(",
+    to: "if (false) writeRepairs(",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "a changed address is reported against the recorded one",
+    file: "lib/drift.ts",
+    from: "if (recorded !== undefined && recorded !== ip) {",
+    to: "if (false) {",
+    test: "test/drift.test.ts",
+  },
+  {
+    what: "the repair restarts the VM with stop.sh first (graceful, then forced), not start.sh alone",
+    file: "lib/drift.ts",
+    from: "for (const [label, script, inputs] of [stop, start]) {",
+    to: "for (const [label, script, inputs] of [start]) {",
+    test: "test/drift.test.ts",
   },
 ];
 

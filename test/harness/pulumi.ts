@@ -115,14 +115,17 @@ export function mockState(
   a: pulumi.runtime.MockResourceArgs,
   opts: MockOptions = {},
 ): pulumi.runtime.MockResourceResult {
-  const stdout = opts.stdout ?? defaultStdout;
   return {
     id: opts.preview ? undefined : `${a.name}-id`,
     state: opts.preview
       ? {}
       : a.type === "random:index/randomPassword:RandomPassword"
         ? { ...a.inputs, result: FAKE_PASSWORD }
-        : { ...a.inputs, stdout: foundAddress(a) ?? stdout(a.name), stderr: "" },
+        : {
+            ...a.inputs,
+            stdout: opts.stdout?.(a.name) ?? foundAddress(a) ?? defaultStdout(a.name),
+            stderr: "",
+          },
   };
 }
 
@@ -263,7 +266,6 @@ export async function runLab(
   opts: MockOptions & {
     secretKeys?: string[];
     hostFacts?: HostFacts | undefined;
-    revive?: import("../../program").ProgramOptions["revive"];
     /** What the drift check found (issue 11); none by default, as offline. */
     drift?: import("../../lib/drift-report").DriftReport;
   } = {},
@@ -275,7 +277,7 @@ export async function runLab(
   const { prepareLab, buildLab } = await import("../../program");
   const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
   // prepareLab throws synchronously on bad config/host; runLab then rejects with nothing registered.
-  const lab = prepareLab({ hostFacts: () => facts, revive: opts.revive });
+  const lab = prepareLab({ hostFacts: () => facts });
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
     outputs = buildLab({ ...lab, drift: opts.drift });

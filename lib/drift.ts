@@ -1,0 +1,344 @@
+/**
+ * Issue 11 (lesson T09): before the graph runs, every `preview` and `up` checks each VM of this stack (owner marker,
+ * as lib/revive.ts; never another stack's VM) against what Tart and the VM itself say:
+ * - stopped (or suspended): `up` starts it (lib/revive.ts, which also starts this stack's stopped VMs that the config
+ *   no longer lists, issue 10 row 7);
+ * - running: its address through scripts/tart-vm/address.sh (which also rewrites the identity marker through
+ *   `tart exec` and records the address), then sshd on port 22 (an SSH banner within a deadline, retried for a
+ *   bounded time). No address, a guest agent that fails or hangs, or no SSH: `up` restarts it (stop.sh: graceful,
+ *   then forced; start.sh), reads the address again, and fails with what it tried and what to do if that did not help;
+ * - the address is compared with the one recorded in ~/.tartlab/vms/<vm>.ip; a change is reported, and the graph
+ *   follows it (docs/plans.md, issue 11 design): the report's `addresses` feed each TartVm's `ip`.
+ * Two VMs of this stack with one address are refused before anything is touched: tartlab never guesses which VM
+ * answers there. A repair increments a per-cluster counter on the Mac (the cluster's Ready check re-runs on it).
+ * `preview` changes nothing: it reads state, `tart ip` and the SSH banner (address.sh writes the marker, so it does
+ * not run), and says per finding what `up` will do, with the counters `up` would leave.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DriftReport } from "./drift-report";
+import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
+import { listTartVms, ownedBy, reviveStoppedVms, tartlabHome } from "./revive";
+import { bundle, loadScript } from "./shell";
+import { startEnv, withTartPath } from "./tart-env";
+
+export interface DriftDeps {
+  /** Whether sshd answers at `ip`, retried for a bounded time (default: `waitForSsh(ip)` on port 22). */
+  readonly sshAnswers?: (ip: string) => Promise<boolean>;
+  /** How long address.sh waits for the address of a VM that runs (shorter than a first boot's wait). */
+  readonly addressWaitSeconds?: number;
+  /** How long one `tart exec` (identity marker, guest poweroff) may take before the guest agent counts as hung. */
+  readonly guestExecSeconds?: number;
+  /** How long stop.sh waits for the guest to power itself off before it forces the VM off. */
+  readonly gracefulStopSeconds?: number;
+  /** `tart stop --timeout` of stop.sh's forced stop. */
+  readonly stopTimeoutSeconds?: number;
+}
+
+const DEFAULTS = {
+  addressWaitSeconds: 20,
+  guestExecSeconds: 15,
+  gracefulStopSeconds: 60,
+  stopTimeoutSeconds: 30,
+};
+
+/** sshd's identification string (RFC 4253 §4.2): a line starting "SSH-", possibly after other lines. */
+const SSH_ID = /(^|\n)SSH-/;
+
+/**
+ * Whether an SSH server answers at host:port: connects and reads until a line starts with "SSH-" (true), or the
+ * peer closes, refuses, sends too much without one, or `timeoutMs` passes (false). Never rejects.
+ */
+export function sshBanner(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let data = "";
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      data += chunk;
+      if (SSH_ID.test(data)) done(true);
+      else if (data.length > 8192) done(false);
+    });
+    socket.on("error", () => done(false));
+    socket.on("close", () => done(false));
+  });
+}
+
+/** `sshBanner`, tried again every `pauseMs` until it answers or `totalMs` has passed (sshd starts late in a boot). */
+export async function waitForSsh(
+  host: string,
+  { port = 22, attemptMs = 5_000, totalMs = 60_000, pauseMs = 1_000 } = {},
+): Promise<boolean> {
+  const end = Date.now() + totalMs;
+  for (;;) {
+    if (await sshBanner(host, port, attemptMs)) return true;
+    if (Date.now() + pauseMs >= end) return false;
+    await sleep(pauseMs);
+  }
+}
+
+interface Run {
+  readonly ok: boolean;
+  readonly stdout: string;
+  /** stderr, or why the script could not run. */
+  readonly err: string;
+}
+
+/** One scripts/tart-vm script through the bundle, as the TartVm resource runs it (lib/shell.ts). */
+function runScript(script: string, inputs: Record<string, string>, env: NodeJS.ProcessEnv): Run {
+  const r = spawnSync("bash", ["-s", "--", "create"], {
+    env,
+    encoding: "utf8",
+    input: bundle({ create: loadScript(script) }, inputs),
+  });
+  return {
+    ok: r.status === 0,
+    stdout: (r.stdout ?? "").trim(),
+    err: r.error ? r.error.message : (r.stderr ?? "").trim(),
+  };
+}
+
+/** `tart ip <vm>` without waiting: read-only, so preview may use it (address.sh writes the identity marker). */
+function tartIp(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const r = spawnSync("tart", ["ip", name], { env, encoding: "utf8", timeout: 30_000 });
+  const ip = (r.stdout ?? "").trim();
+  return r.status === 0 && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? ip : undefined;
+}
+
+function readRecordedIp(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.ip`), "utf8").trim() || undefined;
+  } catch {
+    return undefined; // a lab built before issue 11 records none: nothing to compare with
+  }
+}
+
+const repairsFile = (cluster: string, env: NodeJS.ProcessEnv) =>
+  path.join(tartlabHome(env), "clusters", `${cluster}.repairs`);
+
+function readRepairs(cluster: string, env: NodeJS.ProcessEnv): number {
+  const file = repairsFile(cluster, env);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8").trim();
+  } catch {
+    return 0;
+  }
+  if (!/^\d+$/.test(text)) {
+    throw new Error(
+      `${file} holds "${text.slice(0, 40)}", not a repair count; pulumi up writes it (a number). Write the number ` +
+        `back, or delete the file (the count starts again at 0 and the cluster's Ready check runs once more)`,
+    );
+  }
+  return Number(text);
+}
+
+function writeRepairs(cluster: string, count: number, env: NodeJS.ProcessEnv): void {
+  const file = repairsFile(cluster, env);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(`${file}.tmp`, `${count}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** Refuses two VMs at one address: a script meant for one could reach the other (issue 11). */
+function refuseSharedAddresses(addresses: Map<string, string>, how: string): void {
+  const byIp = new Map<string, string>();
+  for (const [vm, ip] of addresses) {
+    const other = byIp.get(ip);
+    if (other !== undefined) {
+      throw new Error(
+        `VMs ${other} and ${vm} both report the address ${ip} (${how}); tartlab does not guess which one answers ` +
+          `there, so this run stops. A stale DHCP lease is the usual cause (facts: tart ip's dhcp resolver). ` +
+          `Stop one of them (tart stop ${vm}) and run pulumi up again: it starts it with a fresh lease`,
+      );
+    }
+    byIp.set(ip, vm);
+  }
+}
+
+/** What re-runs in the graph when a VM's address changes (issue 11 design: the graph follows the address). */
+function followUp(cluster: ClusterSpec, name: string): string {
+  return cluster.nodes[0].name === name
+    ? "its node steps, the control plane's re-addressing (kubeadm init: API server certificate, etcd, static pods), " +
+        `the kubeconfigs and the provider endpoint of cluster ${cluster.name} (an update, not a replacement), ` +
+        "Cilium's k8sServiceHost (a Helm upgrade) and every worker's join (re-pointed at the new address)"
+    : `its node steps and its join (kubelet's node-ip) in cluster ${cluster.name}`;
+}
+
+export async function checkDrift(
+  config: LabConfig,
+  owner: string,
+  dryRun: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+  deps: DriftDeps = {},
+): Promise<DriftReport> {
+  env = withTartPath(env);
+  const t = { ...DEFAULTS, ...deps };
+  const sshAnswers = deps.sshAnswers ?? ((ip: string) => waitForSsh(ip));
+  const sshProblem = async (ip: string) =>
+    (await sshAnswers(ip)) ? undefined : `does not answer SSH at ${ip}:22 (no SSH banner in time)`;
+
+  // Counters are read first: a stored count is reported even when nothing else can be checked, so the Ready
+  // check's input stays as it was.
+  const stored = new Map(config.clusters.map((c) => [c.name, readRepairs(c.name, env)]));
+  const repairs = new Map<string, number>();
+  const report = (messages: string[], addresses: Record<string, string> = {}): DriftReport => ({
+    addresses,
+    repairs: Object.fromEntries(
+      config.clusters
+        .map((c) => [c.name, (stored.get(c.name) ?? 0) + (repairs.get(c.name) ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    ),
+    messages,
+  });
+
+  const list = listTartVms(env);
+  if ("problem" in list) {
+    return report([
+      `could not read Tart's VM list (T09 drift check skipped; each VM's address step reads it): ${list.problem}`,
+    ]);
+  }
+  const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));
+
+  // 1. Read-only survey, the same in preview and up: two VMs at one address stop the run before any VM is touched.
+  const seen = new Map<string, string>();
+  for (const v of mine) {
+    const ip = v.State === "running" ? tartIp(v.Name, env) : undefined;
+    if (ip) seen.set(v.Name, ip);
+  }
+  refuseSharedAddresses(seen, "tart ip");
+
+  const messages: string[] = [];
+  const addresses: Record<string, string> = {};
+  const repaired = new Set<string>();
+  const countRepair = (cluster: ClusterSpec, name: string) => {
+    if (repaired.has(name)) return;
+    repaired.add(name);
+    const made = (repairs.get(cluster.name) ?? 0) + 1;
+    repairs.set(cluster.name, made);
+    if (!dryRun) writeRepairs(cluster.name, (stored.get(cluster.name) ?? 0) + made, env);
+  };
+  const reportAddress = (cluster: ClusterSpec, name: string, ip: string, recorded: string | undefined) => {
+    addresses[name] = ip;
+    if (recorded !== undefined && recorded !== ip) {
+      messages.push(
+        `VM ${name}'s address changed from ${recorded} to ${ip}; pulumi up follows it: ${followUp(cluster, name)}`,
+      );
+    }
+  };
+
+  // 2. Stopped VMs (and, row 7, this stack's stopped VMs no longer configured): started in up, reported in preview.
+  const revived = reviveStoppedVms(config, owner, dryRun, env, true, list);
+  messages.push(...revived.messages);
+
+  const nodes = allNodes(config).filter(({ node }) => mine.some((v) => v.Name === node.name));
+  // Preview probes every running VM's sshd at once: each probe may wait its whole bounded time.
+  const sshInPreview = new Map(
+    dryRun
+      ? await Promise.all(
+          nodes
+            .filter(({ node }) => seen.has(node.name))
+            .map(async ({ node }) => [node.name, await sshProblem(seen.get(node.name)!)] as const),
+        )
+      : [],
+  );
+  for (const { cluster, node } of nodes) {
+    const name = node.name;
+    const recorded = readRecordedIp(name, env);
+    if (revived.restarted.includes(name)) countRepair(cluster, name);
+
+    if (dryRun) {
+      if (revived.restarted.includes(name)) continue; // revive said what up does; its address is read then
+      const ip = seen.get(name);
+      const problem = ip === undefined ? "has no IP address (tart ip)" : sshInPreview.get(name);
+      if (problem !== undefined) {
+        messages.push(
+          `VM ${name} is running but ${problem}; pulumi up will restart it (graceful stop, then forced; then ` +
+            "start) and read its address again (T09)",
+        );
+        countRepair(cluster, name);
+        continue;
+      }
+      reportAddress(cluster, name, ip!, recorded);
+      continue;
+    }
+
+    let found = await prove(name);
+    if ("problem" in found) {
+      const why = found.problem;
+      restart(node, why);
+      countRepair(cluster, name);
+      found = await prove(name);
+      if ("problem" in found) {
+        throw new Error(
+          `VM ${name} ${why}; tartlab restarted it (stop.sh: guest poweroff, then tart stop; start.sh) and it still ` +
+            `${found.problem}. Look at its boot log (${path.join(tartlabHome(env), "logs", `${name}.log`)}) and at ` +
+            `tart ip ${name}, tart exec ${name} true, ssh to it; if it stays broken, rebuild it (pulumi up --replace ` +
+            `on its ${name}-clone resource)`,
+        );
+      }
+      messages.push(
+        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip} (T09)`,
+      );
+    }
+    reportAddress(cluster, name, found.ip, recorded);
+  }
+  if (!dryRun) refuseSharedAddresses(new Map(Object.entries(addresses)), "after the drift check's repairs");
+  return report(messages, addresses);
+
+  /** The VM's address through address.sh (marker written, address recorded), then sshd answering there. */
+  async function prove(name: string): Promise<{ ip: string } | { problem: string }> {
+    const r = runScript(
+      "tart-vm/address.sh",
+      {
+        VM_NAME: name,
+        ADDRESS_WAIT_SECONDS: String(t.addressWaitSeconds),
+        GUEST_EXEC_SECONDS: String(t.guestExecSeconds),
+      },
+      env,
+    );
+    if (!r.ok) return { problem: `does not answer through Tart (address.sh: ${r.err})` };
+    const problem = await sshProblem(r.stdout);
+    return problem === undefined ? { ip: r.stdout } : { problem };
+  }
+
+  function restart(node: NodeSpec, why: string): void {
+    const name = node.name;
+    type Step = readonly [label: string, script: string, inputs: Record<string, string>];
+    // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is (issue 10 row 1).
+    const stop: Step = [
+      "stop.sh",
+      "tart-vm/stop.sh",
+      {
+        VM_NAME: name,
+        STOP_TIMEOUT_SECONDS: String(t.stopTimeoutSeconds),
+        GUEST_EXEC_SECONDS: String(t.guestExecSeconds),
+        GRACEFUL_STOP_SECONDS: String(t.gracefulStopSeconds),
+      },
+    ];
+    const start: Step = [
+      "start.sh",
+      "tart-vm/start.sh",
+      startEnv({ ...node, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
+    ];
+    for (const [label, script, inputs] of [stop, start]) {
+      const r = runScript(script, inputs, env);
+      if (!r.ok) {
+        throw new Error(
+          `VM ${name} ${why}; tartlab tried to restart it and ${label} failed:\n${r.err}\n` +
+            `Restart it by hand (tart stop ${name}; pulumi up starts it again) or, if it stays broken, rebuild it ` +
+            `(pulumi up --replace on its ${name}-clone resource)`,
+        );
+      }
+    }
+  }
+}
