@@ -44,9 +44,10 @@ _step() {
 
 # The control plane's address changed: the old one is read from the API server's manifest (kubeadm writes
 # --advertise-address there) and kept in /etc/tartlab/readdress-from until every step below is done, so a run cut
-# off halfway resumes with it (every step is idempotent). Commands and paths: kubeadm v1.35 reference
-# (kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_init/…: `init phase certs apiserver|etcd-server|
-# etcd-peer --config`, `init phase upload-config kubeadm --config`, default --kubeconfig /etc/kubernetes/admin.conf).
+# off halfway resumes with it (every step is idempotent). Commands and paths: kubeadm's generated reference
+# (kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_init/…, pages of v1.34: `init phase certs
+# apiserver|etcd-server|etcd-peer --config`, `init phase upload-config kubeadm --config`, default --kubeconfig
+# /etc/kubernetes/admin.conf); not re-read at the pinned 1.35, nor run against a real cluster here.
 _readdress() {
   local config="$root/etc/tartlab/kubeadm-init.yaml" pending="$root/etc/tartlab/readdress-from" new current old
   local version phase file ext ip_sed ci readdress_log
@@ -76,7 +77,8 @@ _readdress() {
     >"$root/etc/tartlab/kubeadm-readdress.yaml"
   # 1. Serving certificates first, so the static pods recreated from the rewritten manifests load them. kubeadm
   # keeps an existing certificate and fails when it lacks a SAN the config asks for (cmd/kubeadm/app/phases/certs/
-  # certs.go writeCertificateFilesIfNotExist + validateCertificateWithConfig): the old pair is moved aside first.
+  # certs.go writeCertificateFilesIfNotExist + validateCertificateWithConfig, read in a recent kubernetes copy):
+  # the old pair is moved aside first.
   mkdir -p "$root/etc/tartlab/readdress-old/etcd"
   for phase in apiserver etcd-server etcd-peer; do
     case "$phase" in apiserver) file=apiserver ;; etcd-server) file=etcd/server ;; *) file=etcd/peer ;; esac
