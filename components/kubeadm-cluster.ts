@@ -201,6 +201,9 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                   ? version
                   : w.node.ready.stdout.apply(parseKubeadmVersion),
               CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
+              // Issue 11: an already-joined worker is re-pointed when either address changed.
+              NODE_IP: w.node.ip,
+              API_SERVER_ENDPOINT: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}`,
               JOIN_CONFIG: pulumi.secret(
                 pulumi
                   .all([token.stdout, w.node.ip, cpIp])

@@ -227,6 +227,8 @@ describe("clusters in the default lab", () => {
     assert.ok(isSecretValue(join.inputs.stdin), "stdin carries the token: secret");
     assert.equal(join.inputs.logging, "stderr");
     assert.equal(bundleEnv(unwrap(join.inputs.stdin)).CA_CERT_HASH, FAKE_CA_HASH);
+    assert.equal(bundleEnv(unwrap(join.inputs.stdin)).NODE_IP, fakeIp("dev-worker1"));
+    assert.equal(bundleEnv(unwrap(join.inputs.stdin)).API_SERVER_ENDPOINT, `${fakeIp("dev-master")}:6443`);
     const doc = parse(bundleEnv(unwrap(join.inputs.stdin)).JOIN_CONFIG);
     assert.equal(doc.nodeRegistration.kubeletExtraArgs[0].value, fakeIp("dev-worker1"));
     assert.equal(doc.discovery.bootstrapToken.apiServerEndpoint, `${fakeIp("dev-master")}:6443`);

@@ -2,19 +2,133 @@
 # KubeadmCluster: `kubeadm init` on the control plane from a generated v1beta4 config (lib/kubeadm.ts).
 # Idempotent: an initialised node (admin.conf present) is not initialised again.
 # Installs the admin kubeconfig for the VM's login user too (V10). Prints nothing secret.
+# An initialised control plane whose VM got another address (issue 11: the lab follows a changed DHCP lease) is
+# re-addressed in place: kubeadm ties the advertise address into the serving certificates, the static pod manifests,
+# every kubeconfig, kubelet's node-ip, and the kubeadm-config and cluster-info ConfigMaps.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${KUBEADM_CONFIG:?KUBEADM_CONFIG is required}"
 : "${LOGIN_USER:?LOGIN_USER is required}"
 : "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required (the exact version in KUBEADM_CONFIG, e.g. v1.35.2)}"
 : "${INIT_TIMEOUT_SECONDS:=900}"
+: "${APISERVER_WAIT_SECONDS:=300}"
+: "${KUBECTL_TIMEOUT_SECONDS:=30}"
+: "${POLL_SECONDS:=5}"
 root="${TARTLAB_ROOT:-}"
+export KUBECONFIG=/etc/kubernetes/admin.conf
 
 mkdir -p "$root/etc/tartlab"
 printf '%s\n' "$KUBEADM_CONFIG" >"$root/etc/tartlab/kubeadm-init.yaml"
 admin_conf="$root/etc/kubernetes/admin.conf"
+manifests="$root/etc/kubernetes/manifests"
+
+# sed -E script replacing the IPv4 address $1 by $2 wherever it stands alone (not inside a longer address): one
+# occurrence per pass, repeated until none is left (adjacent ones share a delimiter).
+_ip_sed() {
+  local re=${1//./\\.}
+  printf ':a\ns/(^|[^0-9.])%s([^0-9.]|$)/\\1%s\\2/\nta\n' "$re" "$2"
+}
+# True when the certificate file names the IP among its SANs (openssl x509 -checkip, as kubespray's SAN check).
+_covers() { openssl x509 -noout -in "$1" -checkip "$2" 2>/dev/null | grep -q 'does match certificate'; }
+# One kubeadm/kubectl step of the re-address: bounded, its output kept in the log, its tail shown on failure.
+_step() {
+  local what=$1
+  shift
+  if ! timeout "$KUBECTL_TIMEOUT_SECONDS" "$@" >>"$readdress_log" 2>&1; then
+    echo "tartlab: re-addressing $NODE_NAME: $what failed or took over ${KUBECTL_TIMEOUT_SECONDS}s; last lines of" \
+      "${readdress_log#"$root"}:" >&2
+    tail -n 20 "$readdress_log" >&2 || true
+    exit 1
+  fi
+}
+
+# The control plane's address changed: the old one is read from the API server's manifest (kubeadm writes
+# --advertise-address there) and kept in /etc/tartlab/readdress-from until every step below is done, so a run cut
+# off halfway resumes with it (every step is idempotent). Commands and paths: kubeadm's generated reference
+# (kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_init/…, pages of v1.34: `init phase certs
+# apiserver|etcd-server|etcd-peer --config`, `init phase upload-config kubeadm --config`, default --kubeconfig
+# /etc/kubernetes/admin.conf); not re-read at the pinned 1.35, nor run against a real cluster here.
+_readdress() {
+  local config="$root/etc/tartlab/kubeadm-init.yaml" pending="$root/etc/tartlab/readdress-from" new current old
+  local version phase file ext ip_sed ci readdress_log
+  new=$(sed -n 's/^ *advertiseAddress: *//p' "$config" | head -n1)
+  if ! [[ "$new" =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]]; then
+    echo "tartlab: KUBEADM_CONFIG for $NODE_NAME has no IPv4 localAPIEndpoint.advertiseAddress (got \"$new\");" \
+      "it comes from lib/kubeadm.ts initConfig: run pulumi up again" >&2
+    exit 1
+  fi
+  current=$({ sed -n 's/^ *- --advertise-address=//p' "$manifests/kube-apiserver.yaml" 2>/dev/null || true; } | head -n1)
+  if [ -z "$current" ]; then
+    echo "tartlab: $NODE_NAME is initialised but /etc/kubernetes/manifests/kube-apiserver.yaml names no" \
+      "--advertise-address; cannot tell whether its address changed. Check the control plane by hand" >&2
+    exit 1
+  fi
+  if [ "$current" != "$new" ] && [ ! -f "$pending" ]; then printf '%s\n' "$current" >"$pending"; fi
+  [ -f "$pending" ] || return 0
+  old=$(cat "$pending")
+  echo "tartlab: $NODE_NAME changed address from $old to $new; re-addressing its control plane" >&2
+  readdress_log="$root/var/log/tartlab-readdress.log"
+  : >"$readdress_log"
+  chmod 600 "$readdress_log"
+  # The config names the first build's version; the phases get the version the control plane runs now (after a
+  # `kubeadm upgrade`), so kubeadm-config keeps the true kubernetesVersion.
+  version=$(grep -o 'kube-apiserver:v[0-9]*\.[0-9]*\.[0-9]*' "$manifests/kube-apiserver.yaml" | head -n1 | cut -d: -f2)
+  sed "s/^kubernetesVersion: .*/kubernetesVersion: ${version:-$KUBERNETES_VERSION}/" "$config" \
+    >"$root/etc/tartlab/kubeadm-readdress.yaml"
+  # 1. Serving certificates first, so the static pods recreated from the rewritten manifests load them. kubeadm
+  # keeps an existing certificate and fails when it lacks a SAN the config asks for (cmd/kubeadm/app/phases/certs/
+  # certs.go writeCertificateFilesIfNotExist + validateCertificateWithConfig, read in a recent kubernetes copy):
+  # the old pair is moved aside first.
+  mkdir -p "$root/etc/tartlab/readdress-old/etcd"
+  for phase in apiserver etcd-server etcd-peer; do
+    case "$phase" in apiserver) file=apiserver ;; etcd-server) file=etcd/server ;; *) file=etcd/peer ;; esac
+    _covers "$root/etc/kubernetes/pki/$file.crt" "$new" && continue
+    for ext in crt key; do
+      if [ -f "$root/etc/kubernetes/pki/$file.$ext" ]; then
+        mv -f "$root/etc/kubernetes/pki/$file.$ext" "$root/etc/tartlab/readdress-old/$file.$ext"
+      fi
+    done
+    _step "kubeadm init phase certs $phase" kubeadm init phase certs "$phase" --config /etc/tartlab/kubeadm-readdress.yaml
+  done
+  # 2. The address in the static pod manifests (API server advertise address and probes, etcd's client and peer
+  # URLs), every kubeconfig (admin/super-admin at controlPlaneEndpoint, kubelet/controller-manager/scheduler at the
+  # local endpoint) and kubelet's --node-ip (kubeadm-flags.env, written from kubeletExtraArgs).
+  # etcd: its single member's peer URL stored in the data directory stays the old one (--initial-* flags are read
+  # only when the member is first created). Acceptable here: a tartlab cluster has one control plane, so no peer
+  # ever dials that URL, and clients use the client URLs, which follow the manifest. Adding a second control plane
+  # would first need `etcdctl member update` (etcdctl is only in the etcd image, not on the node).
+  ip_sed=$(_ip_sed "$old" "$new")
+  for file in "$manifests"/*.yaml "$root"/etc/kubernetes/*.conf "$root/var/lib/kubelet/kubeadm-flags.env"; do
+    if [ -f "$file" ]; then sed -E -i "$ip_sed" "$file"; fi
+  done
+  # 3. kubelet reads node-ip and its kubeconfig only at start; it recreates the static pods whose manifests changed.
+  systemctl restart kubelet
+  local deadline=$((SECONDS + APISERVER_WAIT_SECONDS)) err=""
+  until err=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl get --raw=/readyz 2>&1 >/dev/null); do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "tartlab: after re-addressing, the API server of $NODE_NAME did not answer at https://$new:6443" \
+        "(kubectl get --raw=/readyz with /etc/kubernetes/admin.conf) within ${APISERVER_WAIT_SECONDS}s; last error:" \
+        "${err:-none}. The old address and certificates are kept in /etc/tartlab/readdress-from and readdress-old/" >&2
+      exit 1
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  # 4. The cluster's own records: kubeadm-config (controlPlaneEndpoint, certSANs: read by kubeadm upgrade and join)
+  # and kube-public/cluster-info, whose kubeconfig server every joining worker uses after discovery (kubeadm
+  # phases/bootstraptoken/clusterinfo copies admin.conf's cluster into it). Its jws-kubeconfig-* signatures are
+  # re-signed by kube-controller-manager's bootstrapsigner controller when the ConfigMap changes.
+  _step "kubeadm init phase upload-config kubeadm" \
+    kubeadm init phase upload-config kubeadm --config /etc/tartlab/kubeadm-readdress.yaml
+  ci=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl -n kube-public get configmap cluster-info -o yaml 2>>"$readdress_log") ||
+    _step "kubectl get configmap cluster-info" false
+  printf '%s\n' "$ci" | sed -E "$ip_sed" | _step "kubectl replace of kube-public/cluster-info" kubectl replace -f -
+  rm -f "$pending" "$root/etc/tartlab/kubeadm-readdress.yaml"
+  echo "tartlab: $NODE_NAME re-addressed from $old to $new: certificates, manifests, kubeconfigs, kubelet node-ip," \
+    "kubeadm-config and cluster-info; the API server answers at https://$new:6443" >&2
+}
 if [ -f "$admin_conf" ]; then
   echo "tartlab: $NODE_NAME is already initialised; not running kubeadm init again" >&2
+  _readdress
 else
   # The config pins the control plane to the version the readiness step read from this kubeadm; a kubeadm changed
   # since then would run a control plane of another patch than its kubelet.

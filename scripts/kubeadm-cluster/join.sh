@@ -2,11 +2,18 @@
 # KubeadmCluster: `kubeadm join` a worker from a generated v1beta4 JoinConfiguration (secret: holds the token).
 # Idempotent: a node already joined to THIS cluster (same CA) is left alone; one joined to another cluster (its
 # control plane was rebuilt) is reset and joined again. Each attempt has a timeout; bounded retries.
+# A joined worker whose control plane or own VM got another address (issue 11) is re-pointed in place: its
+# kubelet's kubeconfig server and --node-ip are set to the new addresses and kubelet restarted.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${JOIN_CONFIG:?JOIN_CONFIG is required}"
 : "${CA_CERT_HASH:?CA_CERT_HASH is required (sha256:<hex> of the cluster CA public key)}"
 : "${KUBERNETES_VERSION:?KUBERNETES_VERSION is required (kubeadm version of the control plane, e.g. v1.35.2)}"
+: "${NODE_IP:?NODE_IP is required (the address of this worker: its kubelet --node-ip)}"
+: "${API_SERVER_ENDPOINT:?API_SERVER_ENDPOINT is required (ip:port of the control plane, e.g. 192.168.64.10:6443)}"
+: "${KUBELET_WAIT_SECONDS:=120}"
+: "${KUBECTL_TIMEOUT_SECONDS:=30}"
+: "${POLL_SECONDS:=5}"
 : "${JOIN_TIMEOUT_SECONDS:=300}"
 : "${JOIN_ATTEMPTS:=3}"
 : "${RETRY_PAUSE_SECONDS:=10}"
@@ -18,10 +25,54 @@ _ca_hash() {
     sed 's/^.*= *//'
 }
 
+# A joined worker follows changed addresses: kubelet.conf's server (kubeadm join wrote cluster-info's server, the
+# control plane's endpoint) and --node-ip in kubeadm-flags.env (kubeadm join writes nodeRegistration.kubeletExtraArgs
+# there; cmd/kubeadm/app/phases/kubelet WriteKubeletDynamicEnvFile, /var/lib/kubelet/kubeadm-flags.env). kubelet
+# reads both only at start. Its client certificate names no address, so nothing else changes.
+_repoint() {
+  local conf=/etc/kubernetes/kubelet.conf flags="$root/var/lib/kubelet/kubeadm-flags.env" server node_ip cluster
+  local want="https://$API_SERVER_ENDPOINT" changed=()
+  server=$(kubectl config view --kubeconfig="$conf" -o jsonpath='{.clusters[0].cluster.server}')
+  node_ip=$(grep -o -- '--node-ip=[^" ]*' "$flags" 2>/dev/null | head -n1 | cut -d= -f2 || true)
+  if [ "$server" = "$want" ] && [ "$node_ip" = "$NODE_IP" ]; then
+    echo "tartlab: $NODE_NAME has already joined this cluster; not joining again" >&2
+    return 0
+  fi
+  if [ "$server" != "$want" ]; then
+    cluster=$(kubectl config view --kubeconfig="$conf" -o jsonpath='{.clusters[0].name}')
+    kubectl config set-cluster "$cluster" --server="$want" --kubeconfig="$conf" >/dev/null
+    changed+=("kubelet.conf server $server -> $want")
+  fi
+  if [ "$node_ip" != "$NODE_IP" ]; then
+    if [ -n "$node_ip" ]; then
+      sed -i "s/--node-ip=${node_ip//./\\.}\([\" ]\)/--node-ip=$NODE_IP\1/" "$flags"
+    else
+      mkdir -p "$(dirname "$flags")"
+      [ -f "$flags" ] || echo 'KUBELET_KUBEADM_ARGS=""' >"$flags"
+      sed -i "s/^KUBELET_KUBEADM_ARGS=\"/&--node-ip=$NODE_IP /" "$flags"
+    fi
+    changed+=("kubelet --node-ip ${node_ip:-unset} -> $NODE_IP")
+  fi
+  systemctl restart kubelet
+  # Done when kubelet runs and the API server answers at the new endpoint with kubelet's own credentials
+  # (/readyz is readable by every authenticated user: ClusterRole system:public-info-viewer).
+  local deadline=$((SECONDS + KUBELET_WAIT_SECONDS)) err=""
+  until systemctl is-active --quiet kubelet &&
+    err=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl --kubeconfig="$conf" get --raw=/readyz 2>&1 >/dev/null); do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "tartlab: $NODE_NAME was re-pointed (${changed[*]}), but within ${KUBELET_WAIT_SECONDS}s kubelet did not" \
+        "run and reach the API server at $want (kubectl get --raw=/readyz with $conf); last error: ${err:-kubelet not active}" >&2
+      exit 1
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  echo "tartlab: $NODE_NAME has joined this cluster and was re-pointed: ${changed[*]}; kubelet restarted" >&2
+}
+
 if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
   current="sha256:$(_ca_hash "$root/etc/kubernetes/pki/ca.crt" 2>/dev/null || true)"
   if [ "$current" = "$CA_CERT_HASH" ]; then
-    echo "tartlab: $NODE_NAME has already joined this cluster; not joining again" >&2
+    _repoint
     exit 0
   fi
   echo "tartlab: $NODE_NAME belongs to another cluster (CA $current); resetting it to join this one" >&2

@@ -58,13 +58,50 @@ describe("kubeadm-cluster/init.sh", () => {
     assert.doesNotMatch(r.stdout + r.stderr, /--token/);
   });
 
-  test("already initialised: no second kubeadm init", async () => {
+  /** An initialised control plane whose API server advertises `ip` (kubeadm's manifest line). */
+  const initialised = (ip: string) => {
     writeFileSync(adminConf(), "admin\n");
+    mkdirSync(path.join(root, "etc/kubernetes/manifests"), { recursive: true });
+    writeFileSync(
+      path.join(root, "etc/kubernetes/manifests/kube-apiserver.yaml"),
+      `spec:\n  containers:\n  - command:\n    - kube-apiserver\n    - --advertise-address=${ip}\n`,
+    );
+  };
+  const configAt = (ip: string) =>
+    `apiVersion: kubeadm.k8s.io/v1beta4\nkind: InitConfiguration\nlocalAPIEndpoint:\n  advertiseAddress: ${ip}\n  bindPort: 6443\n`;
+
+  test("already initialised: no second kubeadm init", async () => {
+    initialised("192.168.64.10");
     sb.fake("kubeadm", "exit 99");
-    const r = await run("kubeadm-cluster/init.sh", env);
+    const r = await run("kubeadm-cluster/init.sh", { ...env, KUBEADM_CONFIG: configAt("192.168.64.10") });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.calls.some((c) => c.startsWith("kubeadm")));
     assert.match(r.stderr, /already initialised; not running kubeadm init again/);
+  });
+
+  // Re-addressing itself: test/shell/readdress.test.ts (on fake nodes).
+  test("already initialised, but the config has no advertise address: refused, nothing changed", async () => {
+    initialised("192.168.64.10");
+    sb.fake("kubeadm", "exit 99");
+    const r = await run("kubeadm-cluster/init.sh", env);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /KUBEADM_CONFIG for dev-master has no IPv4 localAPIEndpoint\.advertiseAddress \(got ""\)/,
+    );
+    assert.ok(!r.calls.some((c) => c.startsWith("kubeadm") || c.startsWith("systemctl")));
+  });
+
+  test("already initialised, but its API server manifest names no address: refused, nothing changed", async () => {
+    writeFileSync(adminConf(), "admin\n");
+    sb.fake("kubeadm", "exit 99");
+    const r = await run("kubeadm-cluster/init.sh", { ...env, KUBEADM_CONFIG: configAt("192.168.64.10") });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /kube-apiserver\.yaml names no --advertise-address; cannot tell whether its address changed/,
+    );
+    assert.ok(!existsSync(path.join(root, "etc/tartlab/readdress-from")));
   });
 
   test("failed init: clear error with the log's tail, token lines removed", async () => {
@@ -284,6 +321,8 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
     JOIN_CONFIG: "kind: JoinConfiguration\n",
     CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
     KUBERNETES_VERSION: "v1.35.2",
+    NODE_IP: "192.168.64.11",
+    API_SERVER_ENDPOINT: "192.168.64.10:6443",
     RETRY_PAUSE_SECONDS: "0",
   };
   const kubeadm = (body: string) =>
@@ -293,6 +332,13 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
   test("already joined to this cluster: no second join", async () => {
     const hash = makeCa();
     writeFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "x");
+    mkdirSync(path.join(root, "var/lib/kubelet"), { recursive: true });
+    writeFileSync(
+      path.join(root, "var/lib/kubelet/kubeadm-flags.env"),
+      'KUBELET_KUBEADM_ARGS="--node-ip=192.168.64.11"\n',
+    );
+    // Re-pointing (an address changed): test/shell/readdress.test.ts.
+    sb.fake("kubectl", 'printf "https://192.168.64.10:6443"');
     kubeadm("exit 99");
     const r = await run("kubeadm-cluster/join.sh", { ...env, CA_CERT_HASH: hash });
     assert.equal(r.code, 0, r.stderr);
