@@ -918,6 +918,41 @@ const GUARDS: Guard[] = [
     to: "deleteUnreachable: true,",
     test: "test/cluster.test.ts",
   },
+  {
+    what: "an interrupted clone stays ours: the claim comes before tart clone (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# The first clone pulls',
+    to: "# The first clone pulls",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "an interrupted clone is finished (its own MAC) by the next run (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'if ! [ -f "$marker_dir/$VM_NAME.source" ]; then',
+    to: "if false; then",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "node preparation finishes a dpkg run an interruption left (dpkg --configure -a) before apt (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: "if _dpkg_interrupted; then",
+    to: "if false; then",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "a containerd restart owed survives an interruption (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: '  : >"$restart_owed"\n',
+    to: "",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "containerd's staged config has a fixed name: an interruption leaves no stray temp file (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: 'new="$conf.tartlab-new"',
+    to: 'new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")',
+    test: "test/shell/resume.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {
