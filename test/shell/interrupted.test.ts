@@ -384,6 +384,15 @@ async function makeWorld(): Promise<World> {
     control,
     apiServer: `127.0.0.1:${(server.address() as { port: number }).port}`,
   };
+  // Each VM's name in its guest, as address.sh writes it through `tart exec` (the fake tart's guest tree and a fake
+  // node's root are separate directories): what a bundle checks before it runs anything on a VM (issue 11).
+  for (const [node, vm] of [
+    [cp, "dev-master"],
+    [worker, VM],
+  ] as const) {
+    mkdirSync(path.join(node.root, "etc/tartlab"), { recursive: true });
+    writeFileSync(path.join(node.root, "etc/tartlab/vm-name"), `${vm}\n`);
+  }
   const first = (await runLab()).recorder;
   const cpEnv = { ...cp.processEnv, FAKE_CLUSTER: cluster };
   for (const [resource, script] of [
