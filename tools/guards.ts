@@ -921,8 +921,8 @@ const GUARDS: Guard[] = [
   {
     what: "an interrupted clone stays ours: the claim comes before tart clone (issue 11 item 4)",
     file: "scripts/tart-vm/clone.sh",
-    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# The first clone pulls',
-    to: "# The first clone pulls",
+    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# A clone record left',
+    to: "# A clone record left",
     test: "test/shell/resume.test.ts",
   },
   {
@@ -951,6 +951,20 @@ const GUARDS: Guard[] = [
     file: "scripts/k8s-node/prepare.sh",
     from: 'new="$conf.tartlab-new"',
     to: 'new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")',
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "a stale clone record never makes a cut-off clone look finished (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'rm -f "$marker_dir/$VM_NAME.source"\n',
+    to: "",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "destroy leaves no record of the VM on the Mac (issue 11 item 4)",
+    file: "scripts/tart-vm/delete.sh",
+    from: '_forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }',
+    to: '_forget() { rm -f "$marker"; }',
     test: "test/shell/resume.test.ts",
   },
 ];

@@ -70,6 +70,8 @@ _with_timeout() {
 # finished above) when pulumi up runs this step again (issue 11 item 4). A clone that failed takes it back.
 mkdir -p "$marker_dir"
 printf '%s\n' "$OWNER" >"$marker"
+# A clone record left by an earlier VM of this name would make this one look finished if it is cut off now.
+rm -f "$marker_dir/$VM_NAME.source"
 # The first clone pulls the image (several GB). CI=1: plain progress lines, not a redrawn progress bar.
 rc=0
 CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" tart clone "$BASE_IMAGE" "$VM_NAME" || rc=$?

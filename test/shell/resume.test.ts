@@ -4,7 +4,15 @@
  * `pulumi up` runs it, finishes the job.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, test } from "node:test";
@@ -85,6 +93,33 @@ describe("tart-vm/clone.sh cut off, then run again", () => {
         readFileSync(path.join(sb.home, ".tartlab/vms/dev-worker1.owner"), "utf8"),
         "tartlab/dev\n",
       );
+    });
+  }
+
+  test("a clone record an earlier VM of that name left does not make a cut-off clone look finished", async () => {
+    const sb = mac();
+    mkdirSync(path.join(sb.home, ".tartlab/vms"), { recursive: true });
+    writeFileSync(path.join(sb.home, ".tartlab/vms/dev-worker1.source"), "an-older-image\n");
+    assert.notEqual((await cut(sb, opts, /^tart set dev-worker1 --random-mac$/, "before", dry)).code, 0);
+    const r = await sb.run(opts);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(vmFile(sb, "mac"), /^random-\d+$/);
+    assert.equal(
+      readFileSync(path.join(sb.home, ".tartlab/vms/dev-worker1.source"), "utf8"),
+      `${env.BASE_IMAGE}\n`,
+    );
+  });
+
+  for (const gone of [false, true]) {
+    test(`destroy forgets what the Mac recorded about the VM${gone ? " (VM already gone)" : ""}`, async () => {
+      const sb = mac();
+      assert.equal((await sb.run(opts)).code, 0);
+      const vms = path.join(sb.home, ".tartlab/vms");
+      for (const f of ["run", "ip"]) writeFileSync(path.join(vms, `dev-worker1.${f}`), "x\n");
+      if (gone) rmSync(path.join(sb.dir, "tart/dev-worker1"), { recursive: true });
+      const r = await sb.run({ ...opts, action: "delete" });
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(readdirSync(vms), []);
     });
   }
 
