@@ -13,10 +13,12 @@
  * run's: the fake VMs (tart's state), the Mac's ~/.tartlab, both nodes' file trees (packages, holds, services) and
  * the API server's nodes. Volatile, and so compared by shape only: a VM process's pid and session id, a random MAC
  * ("random-<n>") and a generated machine-id (32 hex digits).
- * Each world is restored from a snapshot taken after the uninterrupted run's previous step (fake VMs that ran are
- * started again), so a variant costs only the steps from the interrupted one on.
- * Out of scope: scratch files under $TMPDIR that a SIGKILL leaves (no trap runs; macOS and reboots purge them),
- * and a bootstrap token from a repeated join-token step (it expires: TOKEN_TTL).
+ * Each variant starts from a snapshot of the uninterrupted run before the cut step (fake VMs that ran are started
+ * again); once the re-run step leaves exactly the uninterrupted run's state after that step, the rest is the same
+ * run and is not repeated; otherwise the rest runs and the end states are compared.
+ * Out of scope: scratch files under $TMPDIR that a SIGKILL leaves (address.sh, stop.sh: no trap runs; macOS and
+ * reboots purge them; the runs here get a TMPDIR of their own) and the bootstrap token of a repeated join-token
+ * step (it expires: TOKEN_TTL).
  */
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
@@ -215,7 +217,8 @@ async function runStep(w: World, step: Step, interrupt?: Interrupt): Promise<She
     deleteScript: step.deleteScript,
     action: step.action,
     env,
-    processEnv: { ...processEnv(w, step.where), ...knobs },
+    // Scratch files a killed script leaves (its EXIT trap never runs) stay in this test's own directory.
+    processEnv: { ...processEnv(w, step.where), TMPDIR: path.join(w.control, "tmp"), ...knobs },
     groupFile: interrupt ? groupFile : undefined,
   });
 }
@@ -374,6 +377,7 @@ async function makeWorld(): Promise<World> {
   mkdirSync(path.join(cluster, "nodes"), { recursive: true });
   const control = mkdtempSync(path.join(tmpdir(), "tartlab-interrupt-"));
   snapshots.push(control);
+  mkdirSync(path.join(control, "tmp"));
   const w: World = {
     mac,
     cpSb,

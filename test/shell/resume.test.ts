@@ -48,6 +48,7 @@ async function cut(
     groupFile: group,
     processEnv: {
       ...opts.processEnv,
+      TMPDIR: control,
       FAKE_INTERRUPT: path.join(FAKES_DIR, "interrupt"),
       FAKE_INTERRUPT_COUNT: path.join(control, "count"),
       FAKE_INTERRUPT_CALL: String(n),
