@@ -1122,6 +1122,62 @@ const GUARDS: Guard[] = [
     to: "for (const [label, script, inputs] of [start]) {",
     test: "test/drift.test.ts",
   },
+  {
+    what: "an interrupted clone stays ours: the claim comes before tart clone (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# A clone record left',
+    to: "# A clone record left",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "an interrupted clone is finished (its own MAC) by the next run (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'if ! [ -f "$marker_dir/$VM_NAME.source" ]; then',
+    to: "if false; then",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "node preparation finishes a dpkg run an interruption left (dpkg --configure -a) before apt (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: "if _dpkg_interrupted; then",
+    to: "if false; then",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "a containerd restart owed survives an interruption (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: '  : >"$restart_owed"\n',
+    to: "",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "containerd's staged config has a fixed name: an interruption leaves no stray temp file (issue 11 item 4)",
+    file: "scripts/k8s-node/prepare.sh",
+    from: 'new="$conf.tartlab-new"',
+    to: 'new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")',
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "a stale clone record never makes a cut-off clone look finished (issue 11 item 4)",
+    file: "scripts/tart-vm/clone.sh",
+    from: 'rm -f "$marker_dir/$VM_NAME.source"\n',
+    to: "",
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "destroy leaves no record of the VM on the Mac (issue 11 item 4)",
+    file: "scripts/tart-vm/delete.sh",
+    from: '_forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }',
+    to: '_forget() { rm -f "$marker"; }',
+    test: "test/shell/resume.test.ts",
+  },
+  {
+    what: "join.sh re-run after a cut right after kubeadm join removes the join config (it holds the token)",
+    file: "scripts/kubeadm-cluster/join.sh",
+    from: '    rm -f "$root/etc/tartlab/kubeadm-join.yaml"\n    _repoint',
+    to: "    _repoint",
+    test: "test/shell/interrupted.test.ts",
+  },
 ];
 
 function testFails(testFile: string): boolean {

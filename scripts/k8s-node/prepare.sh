@@ -84,6 +84,21 @@ case "$arch" in
     ;;
 esac
 
+# Issue 11 item 4: an install cut off (Ctrl-C, the Mac asleep, a killed pulumi) leaves dpkg's journal behind, and apt
+# then refuses every install until `dpkg --configure -a` has run (apt-pkg/deb/debsystem.cc: any all-digit file in
+# /var/lib/dpkg/updates). The re-run finishes it first. The old conffiles are kept, as apt's installs keep them.
+_dpkg_interrupted() {
+  local f
+  for f in "$root"/var/lib/dpkg/updates/*; do
+    case "${f##*/}" in *[!0-9]* | "") ;; *) return 0 ;; esac
+  done
+  return 1
+}
+if _dpkg_interrupted; then
+  echo "tartlab: $NODE_NAME: an interrupted package installation is finished first (dpkg --configure -a)" >&2
+  _retry dpkg --force-confdef --force-confold --configure -a </dev/null
+fi
+
 # V03: refresh the package index once before installing.
 _retry _apt update
 # T02: every binary kubeadm preflight checks (facts/kubernetes.md B.3), plus containerd. --no-upgrade: a re-run
@@ -126,9 +141,12 @@ if [ -z "$pause" ]; then
   echo "tartlab: $NODE_NAME: kubeadm $version did not name a pause image" >&2
   exit 1
 fi
-mkdir -p "$root/etc/containerd"
+mkdir -p "$root/etc/containerd" "$root/etc/tartlab"
 conf="$root/etc/containerd/config.toml"
-new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")
+# Fixed names (issue 11 item 4): a run cut off here leaves nothing that the next run does not overwrite or remove,
+# and a config written but not yet applied is still applied then (the restart is owed until it has happened).
+new="$conf.tartlab-new"
+restart_owed="$root/etc/tartlab/containerd-restart"
 containerd config default | _containerd_config "$pause" >"$new"
 if ! grep -Eq '^[[:space:]]*SystemdCgroup = true$' "$new" || ! grep -Fq "$pause" "$new"; then
   rm -f "$new"
@@ -140,8 +158,12 @@ if cmp -s "$new" "$conf"; then
   rm -f "$new"
 else
   chmod 644 "$new"
+  : >"$restart_owed"
   mv -f "$new" "$conf"
+fi
+if [ -f "$restart_owed" ]; then
   systemctl restart containerd
+  rm -f "$restart_owed"
   echo "tartlab: $NODE_NAME: containerd configuration written, containerd restarted" >&2
 fi
 systemctl enable --now containerd

@@ -72,6 +72,8 @@ _repoint() {
 if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
   current="sha256:$(_ca_hash "$root/etc/kubernetes/pki/ca.crt" 2>/dev/null || true)"
   if [ "$current" = "$CA_CERT_HASH" ]; then
+    # A run cut off right after `kubeadm join` left the join config behind; it holds the bootstrap token.
+    rm -f "$root/etc/tartlab/kubeadm-join.yaml"
     _repoint
     exit 0
   fi

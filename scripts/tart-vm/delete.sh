@@ -7,7 +7,11 @@ set -euo pipefail
 : "${STOP_TIMEOUT_SECONDS:=30}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
-marker="${TARTLAB_HOME:-$HOME/.tartlab}/vms/$VM_NAME.owner"
+records="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
+marker="$records/$VM_NAME.owner"
+# What the create steps recorded about the VM on the Mac (clone.sh: owner and clone record; start.sh: its run
+# options; address.sh: its address): none of it may outlive the VM (issue 11 item 4: no orphaned files).
+_forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }
 
 _vm_state() {
   tart list --source local --format json | node -e '
@@ -20,7 +24,7 @@ _vm_state() {
 state=$(_vm_state "$VM_NAME")
 if [ "$state" = "absent" ]; then
   echo "tartlab: VM \"$VM_NAME\" is already gone" >&2
-  rm -f "$marker"
+  _forget
   exit 0
 fi
 if ! [ -f "$marker" ] || [ "$(cat "$marker")" != "$OWNER" ]; then
@@ -31,5 +35,5 @@ if [ "$state" = "running" ]; then
   tart stop --timeout "$STOP_TIMEOUT_SECONDS" "$VM_NAME" || true
 fi
 tart delete "$VM_NAME"
-rm -f "$marker"
+_forget
 echo "tartlab: deleted VM \"$VM_NAME\"" >&2

@@ -8,7 +8,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { FAKES_DIR, Sandbox, ShellRun } from "./shell";
+import { FAKES_DIR, INTERRUPTIBLE, Sandbox, ShellRun } from "./shell";
 import { Action, VM_NAME_MARKER } from "../../lib/shell";
 import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } from "./node-packages";
 
@@ -124,10 +124,9 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
   const tsv = (r: PackageRow) =>
     [r.origin, r.name, r.version, r.depends.join(","), r.files.join(",")].join("\t");
   writeFileSync(path.join(state, "repo.tsv"), rows.map(tsv).join("\n") + "\n");
-  writeFileSync(
-    path.join(state, "lib", "place-file"),
-    readFileSync(path.join(NODE_FAKES, "lib", "place-file"), "utf8"),
-  );
+  for (const lib of ["place-file", "postinst"]) {
+    writeFileSync(path.join(state, "lib", lib), readFileSync(path.join(NODE_FAKES, "lib", lib), "utf8"));
+  }
   for (const [pkg, tools] of Object.entries(BASE_IMAGE)) {
     write(`var/lib/dpkg/fake-status/${pkg}`, "image\n");
     for (const tool of tools) {
@@ -145,11 +144,15 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
         : "usr/bin";
       const file = path.join(root, dir, tool);
       if (existsSync(path.join(TOOLS, tool))) {
-        writeFileSync(file, wrapper(tool, `exec bash ${JSON.stringify(path.join(TOOLS, tool))} "$@"`), {
-          mode: 0o755,
-        });
+        writeFileSync(
+          file,
+          wrapper(tool, `exec ${INTERRUPTIBLE} bash ${JSON.stringify(path.join(TOOLS, tool))} "$@"`),
+          {
+            mode: 0o755,
+          },
+        );
       } else if (STUBS.has(tool)) {
-        writeFileSync(file, wrapper(tool, "exit 0"), { mode: 0o755 });
+        writeFileSync(file, wrapper(tool, `exec ${INTERRUPTIBLE} true`), { mode: 0o755 });
       } else {
         symlinkSync(hostBinary(tool), file);
       }

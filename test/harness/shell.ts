@@ -29,6 +29,12 @@ import { Action, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
 
+/**
+ * What a wrapper runs its fake through: nothing unless a test sets FAKE_INTERRUPT (test/fakes/interrupt, which
+ * can kill the script's process group at one call: an interrupted `pulumi up`/`destroy`).
+ */
+export const INTERRUPTIBLE = '${FAKE_INTERRUPT:+bash "$FAKE_INTERRUPT"}';
+
 /** The fd the trace is written to; fakes close it first thing, so no fake (e.g. a detached `tart run`) keeps it. */
 const TRACE_FD = 19;
 const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
@@ -89,6 +95,11 @@ export interface RunOptions {
   /** Extra environment for the bash process itself (fake knobs); not part of the bundle. */
   readonly processEnv?: Record<string, string>;
   readonly timeoutMs?: number;
+  /**
+   * Runs the script in its own process group (as a provider's child is) and writes the group's id to this file
+   * before the script reads its first line, so test/fakes/interrupt can kill exactly that group.
+   */
+  readonly groupFile?: string;
 }
 
 export function sandbox(): Sandbox {
@@ -103,7 +114,7 @@ export function sandbox(): Sandbox {
     const file = path.join(bin, name);
     writeFileSync(
       file,
-      `#!/usr/bin/env bash\nexec ${TRACE_FD}>&-\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec bash ${JSON.stringify(target)} "$@"\n`,
+      `#!/usr/bin/env bash\nexec ${TRACE_FD}>&-\nprintf '%s\\n' "${name}\${*:+ $*}" >>"$FAKE_CALLS"\nexec ${INTERRUPTIBLE} bash ${JSON.stringify(target)} "$@"\n`,
     );
     chmodSync(file, 0o755);
   };
@@ -177,7 +188,8 @@ export function sandbox(): Sandbox {
         ...opts.processEnv,
       };
       return new Promise((resolve, reject) => {
-        const child = spawn("bash", ["-s", "--", action], { env, cwd: dir });
+        const child = spawn("bash", ["-s", "--", action], { env, cwd: dir, detached: !!opts.groupFile });
+        if (opts.groupFile) writeFileSync(opts.groupFile, `${child.pid}\n`);
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (d) => (stdout += d));
