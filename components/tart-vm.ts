@@ -83,16 +83,18 @@ export class TartVm extends pulumi.ComponentResource {
     );
 
     // The IP comes from a step that a resize does not update, so it stays known in a preview and the cluster's
-    // provider and every node step keep their inputs (issue 10, rows 1 and 9).
-    // Issue 11: the address the drift check found is an input (address.sh does not read it), so when the VM's
-    // address changed this step runs again in `up` and its stdout, the address it reads then, follows.
+    // provider and every node step keep their inputs.
+    // The VM's current address is an input (address.sh does not read it), so when it changed this step runs again
+    // in `up` and its stdout, the address it reads then, follows. Without a found address (the VM is new) it is
+    // the address the start step saw, which is what the drift check finds at the next run: `up` twice changes
+    // nothing.
     const current = args.address;
     this.running = new command.local.Command(
       `${name}-address`,
       {
         ...scriptCommand({
           create: "tart-vm/address.sh",
-          env: { VM_NAME: name, ...(current === undefined ? {} : { FOUND_ADDRESS: current }) },
+          env: { VM_NAME: name, FOUND_ADDRESS: current ?? start.stdout },
         }),
         triggers: [clone.id],
       },
@@ -104,8 +106,7 @@ export class TartVm extends pulumi.ComponentResource {
     // there the found address is shown, known even when this step is updated (whose stdout a preview may report
     // unknown: go-provider markComputed), so an address change is a known update in the plan and the cluster's
     // provider is updated, never replaced (issue 11; docs/plans.md).
-    this.ip =
-      pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;
+    this.ip = pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : start.stdout;
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });
   }
 }

@@ -154,9 +154,16 @@ const GUARDS: Guard[] = [
   {
     what: "issue 11: the found address is an input of the address step, so it runs again and its stdout follows",
     file: "components/tart-vm.ts",
-    from: "...(current === undefined ? {} : { FOUND_ADDRESS: current })",
-    to: "",
+    from: "FOUND_ADDRESS: current ?? start.stdout",
+    to: "FOUND_ADDRESS: start.stdout",
     test: "test/plans.test.ts",
+  },
+  {
+    what: "up twice changes nothing: a new VM's address step carries the address the start step saw",
+    file: "components/tart-vm.ts",
+    from: "FOUND_ADDRESS: current ?? start.stdout",
+    to: "...(current === undefined ? {} : { FOUND_ADDRESS: current })",
+    test: "test/second-up.test.ts",
   },
   {
     what: "issue 11: the lab passes each VM's drift address to its TartVm",
