@@ -106,7 +106,8 @@ export class TartVm extends pulumi.ComponentResource {
     // there the found address is shown, known even when this step is updated (whose stdout a preview may report
     // unknown: go-provider markComputed), so an address change is a known update in the plan and the cluster's
     // provider is updated, never replaced (issue 11; docs/plans.md).
-    this.ip = pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : start.stdout;
+    this.ip =
+      pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });
   }
 }

@@ -71,6 +71,7 @@ describe("TartVm follows the drift address (issue 11)", () => {
     });
     assert.deepEqual(bundleEnv(unwrap(recorder.byName("dev-worker1-address").inputs.stdin)), {
       VM_NAME: "dev-worker1",
+      FOUND_ADDRESS: fakeIp("dev-worker1"),
     });
     const values = unwrap(recorder.byName("dev-cilium").inputs.values);
     assert.equal(values.k8sServiceHost, cp);

@@ -88,8 +88,12 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
     assert.deepEqual(start.inputs.triggers, ["dev-worker1-clone-id"]);
     assert.deepEqual(start.propertyDependencies.triggers, ["dev-worker1-clone"]);
     assert.equal(start.options.deleteBeforeReplace, true);
-    // The IP everything reads comes from the address step: inputs a resize never changes.
-    assert.deepEqual(bundleEnv(address.inputs.stdin), { VM_NAME: "dev-worker1" });
+    // The IP everything reads comes from the address step: inputs a resize never changes. A new VM's current
+    // address is what its start step printed (the drift check finds it there at the next run).
+    assert.deepEqual(bundleEnv(address.inputs.stdin), {
+      VM_NAME: "dev-worker1",
+      FOUND_ADDRESS: fakeIp("dev-worker1"),
+    });
     assert.deepEqual(address.inputs.triggers, ["dev-worker1-clone-id"]);
     assert.deepEqual(address.dependencies.sort(), ["dev-worker1-clone", "dev-worker1-start"]);
     assert.equal(address.inputs.delete, undefined);
