@@ -8,7 +8,7 @@
  * Use: `node --import tsx tools/run-tests.ts [test files…]` (default: every test/**\/*.test.ts).
  */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { printReport, report } from "./shell-coverage";
@@ -145,12 +145,37 @@ export function skipsFromTap(tap: string): { name: string; reason: string }[] {
   }));
 }
 
+/** The slowest test files' wall times (tools/file-times.mjs), so a file that grows slow is seen at once. */
+export function slowestFiles(
+  jsonLines: string,
+  count = 15,
+): { file: string; seconds: number; tests: number }[] {
+  return jsonLines
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { file: string; seconds: number; tests: number })
+    .sort((a, b) => b.seconds - a.seconds)
+    .slice(0, count);
+}
+
+function printSlowest(jsonLines: string): void {
+  const rows = slowestFiles(jsonLines);
+  if (rows.length === 0) return;
+  console.log(`\nslowest test files (wall seconds, tests run):`);
+  for (const r of rows) {
+    console.log(
+      `  ${r.seconds.toFixed(1).padStart(7)}  ${String(r.tests).padStart(4)}  ${path.relative(ROOT, r.file)}`,
+    );
+  }
+}
+
 function main(): number {
   const base = mkdtempSync(path.join(tmpdir(), "tartlab-test-run-"));
   const tmp = path.join(base, "tmp");
   const traces = path.join(base, "shell-traces");
   const v8 = path.join(base, "v8-coverage");
   const tap = path.join(base, "report.tap");
+  const times = path.join(base, "file-times.jsonl");
   for (const d of [tmp, traces, v8]) mkdirSync(d);
   const files = process.argv.slice(2);
   const problems: string[] = [];
@@ -167,15 +192,24 @@ function main(): number {
         "--test-reporter-destination=stdout",
         "--test-reporter=tap",
         `--test-reporter-destination=${tap}`,
+        "--test-reporter=./tools/file-times.mjs",
+        "--test-reporter-destination=stdout",
         ...(files.length ? files : testFiles(path.join(ROOT, "test"))),
       ],
       {
         cwd: ROOT,
         stdio: "inherit",
-        env: { ...process.env, TMPDIR: tmp, TARTLAB_SHELL_TRACE_DIR: traces, NODE_V8_COVERAGE: v8 },
+        env: {
+          ...process.env,
+          TMPDIR: tmp,
+          TARTLAB_SHELL_TRACE_DIR: traces,
+          NODE_V8_COVERAGE: v8,
+          TARTLAB_FILE_TIMES: times,
+        },
       },
     );
     if (r.status !== 0) problems.push(`node --test failed (exit ${r.status ?? r.signal})`);
+    printSlowest(existsSync(times) ? readFileSync(times, "utf8") : "");
 
     // With a file list (while iterating) the whole-suite checks would only report what was not run.
     if (files.length === 0) {
