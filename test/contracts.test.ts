@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { SCRIPTS_DIR } from "../lib/shell";
-import { Recorder, runLab } from "./harness/pulumi";
+import { Recorder, sharedLab } from "./harness/pulumi";
 
 const scriptFiles = readdirSync(SCRIPTS_DIR, { recursive: true, encoding: "utf8" })
   .filter((f) => f.endsWith(".sh"))
@@ -50,7 +50,7 @@ describe("contracts with the real environment (default lab under mocks)", () => 
     scripts: ReturnType<typeof bundledScripts>;
   }[];
   before(async () => {
-    rec = (await runLab()).recorder;
+    rec = (await sharedLab()).recorder;
     commands = rec.registrations
       .filter((r) => r.type === "command:remote:Command" || r.type === "command:local:Command")
       .map((r) => ({

@@ -7,14 +7,21 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { checkDataLoss, departingVms } from "../lib/data-guard";
 import { LabConfig, validateLabConfig } from "../lib/lab-config";
 import { program } from "../program";
 import { NO_DRIFT } from "../lib/drift-report";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
-import { MAC_FACTS, Recorder, devRawConfig, devStackConfig, setStackConfig } from "./harness/pulumi";
+import {
+  MAC_FACTS,
+  devRawConfig,
+  devStackConfig,
+  record,
+  setStackConfig,
+  smallStackConfig,
+  startRecording,
+} from "./harness/pulumi";
 
 const OWNER = "tartlab/dev";
 const DEV_VMS = [
@@ -211,8 +218,7 @@ describe("disabling Jenkins", () => {
 describe("program.ts wiring of the data preflight", () => {
   for (const preview of [false, true]) {
     test(`${preview ? "preview" : "up"}: a refusal stops the program before anything is registered or revived`, async () => {
-      const recorder = new Recorder();
-      recorder.install({ preview });
+      const recorder = startRecording({ preview });
       setStackConfig(devStackConfig());
       const revived: boolean[] = [];
       const seen: string[] = [];
@@ -237,16 +243,15 @@ describe("program.ts wiring of the data preflight", () => {
   }
 
   test("no problems: the lab is built", async () => {
-    const recorder = new Recorder();
-    recorder.install({ preview: true });
-    setStackConfig(devStackConfig());
-    await pulumi.runtime.runInPulumiStack(() =>
+    // The laptop lab: what matters is that the program goes on to register the lab.
+    const recorder = startRecording({ preview: true });
+    setStackConfig(smallStackConfig());
+    await record(recorder, () =>
       program({
         hostFacts: () => MAC_FACTS,
         dataGuard: async () => ({ departing: [], problems: [], warnings: ["w"] }),
       }),
     );
-    await recorder.settle();
-    assert.ok(recorder.registrations.length > 0);
+    assert.ok(recorder.registrations.some((r) => r.name === "small-master-clone"));
   });
 });

@@ -8,13 +8,15 @@ import {
 } from "../components/golden-image";
 import { LabConfigError, validateLabConfig } from "../lib/lab-config";
 import { VERSIONS } from "../lib/versions";
-import { Recorder, bundleEnv, devRawConfig, devStackConfig, runLab, unwrap } from "./harness/pulumi";
+import { Recorder, bundleEnv, devRawConfig, devStackConfig, sharedLab, unwrap } from "./harness/pulumi";
 
 const GOLDEN_ON = {
   ...devStackConfig(),
   "tartlab:goldenImage": true,
   "tartlab:kubernetesVersion": "1.35.2",
 };
+/** The default lab with the switch set to false (each lab below is evaluated once and shared: sharedLab). */
+const GOLDEN_OFF = { ...devStackConfig(), "tartlab:goldenImage": false };
 /** Package installs and image pulls, as the node scripts spell them. */
 const PACKAGE_OR_PULL = /_apt install|apt-get[^\n]* install|crictl[^\n]* pull|ctr [^\n]*pull|images pull/;
 
@@ -24,7 +26,7 @@ const stdinOf = (rec: Recorder, name: string): string =>
   unwrap((name === "golden-image" ? bakeOf(rec) : rec.byName(name)).inputs.stdin);
 
 test("golden image on: every node VM's clone takes the golden image's name as an input", async () => {
-  const { recorder } = await runLab(GOLDEN_ON);
+  const { recorder } = await sharedLab(GOLDEN_ON);
   const name = goldenImageName(
     goldenImageInputs({
       baseImage: VERSIONS.baseImage,
@@ -46,7 +48,7 @@ test("golden image on: every node VM's clone takes the golden image's name as an
 });
 
 test("golden image on: per-node remote work installs no package and pulls no image; off: it does", async () => {
-  const on = (await runLab(GOLDEN_ON)).recorder;
+  const on = (await sharedLab(GOLDEN_ON)).recorder;
   const remote = on.ofType("command:remote:Command");
   assert.ok(remote.length > 20);
   assert.deepEqual(
@@ -66,7 +68,7 @@ test("golden image on: per-node remote work installs no package and pulls no ima
   assert.match(bake.PREPARE_SH, PACKAGE_OR_PULL);
   assert.match(bake.PULL_SH, /crictl[^\n]* pull/);
 
-  const off = (await runLab({ ...GOLDEN_ON, "tartlab:goldenImage": false })).recorder;
+  const off = (await sharedLab(GOLDEN_OFF)).recorder;
   assert.match(stdinOf(off, "dev-worker1-prepare"), PACKAGE_OR_PULL);
 });
 
@@ -80,8 +82,8 @@ test("golden image off restores today's graph exactly (as if the key were absent
       propertyDependencies: r.propertyDependencies,
       inputs: r.inputs,
     }));
-  const absent = shape((await runLab(devStackConfig())).recorder);
-  const off = shape((await runLab({ ...devStackConfig(), "tartlab:goldenImage": false })).recorder);
+  const absent = shape((await sharedLab(devStackConfig())).recorder);
+  const off = shape((await sharedLab(GOLDEN_OFF)).recorder);
   assert.deepEqual(off, absent);
   assert.ok(absent.some((r) => r.name === "platform-master-prepare"));
   assert.ok(!absent.some((r) => r.name === "golden-image"));

@@ -10,7 +10,7 @@ import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { VERSIONS } from "../lib/versions";
 import { helperPod, tolerateControlPlane } from "../manifests/local-path";
-import { Recorder, dependsOn, devStackConfig, providerName, runLab } from "./harness/pulumi";
+import { Recorder, dependsOn, devStackConfig, providerName, runLab, sharedLab } from "./harness/pulumi";
 
 const CLUSTERS = ["platform", "dev", "staging"];
 const CHILDREN = [
@@ -74,7 +74,7 @@ function upstreamHelperPodProblems(p: any): string[] {
 describe("local-path-provisioner in the default lab", () => {
   let rec: Recorder;
   before(async () => {
-    rec = (await runLab()).recorder;
+    rec = (await sharedLab()).recorder;
   });
   const child = (c: string, suffix: string) => rec.byName(`${c}-${suffix}`);
 
@@ -267,7 +267,7 @@ describe("local-path-provisioner in the default lab", () => {
       }
       const d = `${c}-local-path-provisioner`;
       assert.deepEqual(
-        child(c, "local-path-provisioner").dependencies.sort(),
+        [...child(c, "local-path-provisioner").dependencies].sort(),
         [
           "local-path-clusterrole",
           "local-path-clusterrolebinding",

@@ -1,16 +1,38 @@
 /**
  * T07: one module system, chosen deliberately: CommonJS (Pulumi's nodejs runtime loads the program with
- * ts-node in CommonJS mode; lib/shell.ts relies on __dirname). This test compiles the project with tsc and
- * loads every emitted module with plain `require`, no loader, so an ESM-only construct or a CJS global used
- * in the wrong module system fails here rather than on a user's Mac.
+ * ts-node in CommonJS mode; lib/shell.ts relies on __dirname). This test emits every program module with
+ * TypeScript's emitter and the project's compilerOptions (ts.transpileModule, one file at a time) and loads each
+ * with plain `require`, no loader, so an ESM-only construct or a CJS global used in the wrong module system fails
+ * here rather than on a user's Mac. That the whole project type-checks with the same tsconfig is `npm run
+ * typecheck` (tsc --noEmit), which `npm run check` and CI run as their own step; a second full tsc here would
+ * only repeat it.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
+import * as ts from "typescript";
 
 const ROOT = path.join(__dirname, "..");
+
+/** The program's modules, as paths under the project: what `pulumi up` loads (index.ts and everything it reaches). */
+const PROGRAM_MODULES = ["index.ts", "program.ts"].concat(
+  ...["components", "lib", "manifests"].map((dir) =>
+    readdirSync(path.join(ROOT, dir))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `${dir}/${f}`),
+  ),
+);
 
 test("package.json and tsconfig agree on CommonJS", () => {
   assert.equal(JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).type, "commonjs");
@@ -19,25 +41,40 @@ test("package.json and tsconfig agree on CommonJS", () => {
 });
 
 test("every program module compiles and loads with plain require()", () => {
-  // Inside the project (bin/ is git-ignored) so the compiled modules resolve node_modules as the program does.
+  const parsed = ts.getParsedCommandLineOfConfigFile(path.join(ROOT, "tsconfig.json"), undefined, {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) =>
+      assert.fail(ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+  });
+  assert.ok(parsed);
+  assert.equal(parsed.options.module, ts.ModuleKind.CommonJS);
+  assert.ok(PROGRAM_MODULES.length >= 12, PROGRAM_MODULES.join(", "));
+  // Inside the project (bin/ is git-ignored) so the emitted modules resolve node_modules as the program does.
   mkdirSync(path.join(ROOT, "bin"), { recursive: true });
   const out = mkdtempSync(path.join(ROOT, "bin", "t07-"));
-  execFileSync(process.execPath, [require.resolve("typescript/bin/tsc"), "-p", ROOT, "--outDir", out], {
-    stdio: "pipe",
-  });
-  const modules = ["index.js", "program.js"]
-    .concat(readdirSync(path.join(out, "components")).map((f) => `components/${f}`))
-    .concat(readdirSync(path.join(out, "lib")).map((f) => `lib/${f}`))
-    .concat(readdirSync(path.join(out, "manifests")).map((f) => `manifests/${f}`))
-    .filter((f) => f.endsWith(".js"));
-  assert.ok(modules.length >= 12, modules.join(", "));
-  // A compiled program finds scripts/ next to its lib/ (SCRIPTS_DIR is __dirname/../scripts): ship them there,
-  // as any build of this program must. Pulumi itself runs the sources (Pulumi.yaml), see the test below.
-  cpSync(path.join(ROOT, "scripts"), path.join(out, "scripts"), { recursive: true });
-  const script = `for (const m of ${JSON.stringify(modules)}) require(require("path").join(${JSON.stringify(out)}, m));
+  try {
+    const modules = PROGRAM_MODULES.map((file) => {
+      const emitted = ts.transpileModule(readFileSync(path.join(ROOT, file), "utf8"), {
+        compilerOptions: parsed.options,
+        fileName: path.join(ROOT, file),
+        reportDiagnostics: true,
+      });
+      assert.deepEqual(
+        (emitted.diagnostics ?? []).map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")),
+        [],
+        file,
+      );
+      const js = file.replace(/\.ts$/, ".js");
+      mkdirSync(path.dirname(path.join(out, js)), { recursive: true });
+      writeFileSync(path.join(out, js), emitted.outputText);
+      return js;
+    });
+    // An emitted program finds scripts/ next to its lib/ (SCRIPTS_DIR is __dirname/../scripts): ship them there,
+    // as any build of this program must. Pulumi itself runs the sources (Pulumi.yaml), see the test below.
+    cpSync(path.join(ROOT, "scripts"), path.join(out, "scripts"), { recursive: true });
+    const script = `for (const m of ${JSON.stringify(modules)}) require(require("path").join(${JSON.stringify(out)}, m));
 const shell = require(${JSON.stringify(path.join(out, "lib/shell.js"))});
 process.stdout.write(JSON.stringify({ dir: shell.SCRIPTS_DIR, text: shell.loadScript("kubeadm-cluster/join.sh") }));`;
-  try {
     const r = JSON.parse(execFileSync(process.execPath, ["-e", script], { encoding: "utf8", cwd: ROOT }));
     assert.equal(r.dir, path.join(out, "scripts"));
     assert.deepEqual(

@@ -13,6 +13,8 @@ import {
   isSecretValue,
   providerName,
   runLab,
+  sharedLab,
+  smallStackConfig,
 } from "./harness/pulumi";
 import { inspect } from "./harness/outputs";
 
@@ -43,7 +45,7 @@ describe("platform services in the default lab", () => {
   let rec: Recorder;
   let outputs: any;
   before(async () => {
-    const run = await runLab();
+    const run = await sharedLab();
     rec = run.recorder;
     outputs = run.outputs;
   });
@@ -226,8 +228,9 @@ describe("Jenkins values against the pinned chart's values.yaml", () => {
 });
 
 describe("config variations", () => {
+  // The switches act on the cluster Jenkins runs on: the laptop lab (Jenkins on its one cluster) shows them.
   test("jenkins.enabled false: no Jenkins, no Jenkins outputs", async () => {
-    const config = { ...devStackConfig(), "tartlab:jenkins": { enabled: false } };
+    const config = { ...smallStackConfig(), "tartlab:jenkins": { enabled: false } };
     const { recorder, outputs } = await runLab(config);
     assert.deepEqual(
       recorder.registrations.filter((r) => r.name.includes("jenkins")),
@@ -237,10 +240,13 @@ describe("config variations", () => {
   });
 
   test("jenkins.retainData: the namespace is only dropped from state and the home PVC carries Helm's keep policy", async () => {
-    const config = { ...devStackConfig(), "tartlab:jenkins": { retainData: true } };
+    const config = {
+      ...smallStackConfig(),
+      "tartlab:jenkins": { ...(smallStackConfig()["tartlab:jenkins"] as object), retainData: true },
+    };
     const { recorder } = await runLab(config);
-    assert.equal(recorder.byName("platform-jenkins-namespace").options.retainOnDelete, true);
-    assert.deepEqual(recorder.byName("platform-jenkins-release").inputs.values.persistence, {
+    assert.equal(recorder.byName("small-jenkins-namespace").options.retainOnDelete, true);
+    assert.deepEqual(recorder.byName("small-jenkins-release").inputs.values.persistence, {
       enabled: true,
       size: "8Gi",
       annotations: { "helm.sh/resource-policy": "keep" },
@@ -248,7 +254,7 @@ describe("config variations", () => {
   });
 
   test("jenkins.retainData must be a boolean", async () => {
-    const config = { ...devStackConfig(), "tartlab:jenkins": { retainData: "yes" } };
+    const config = { ...smallStackConfig(), "tartlab:jenkins": { retainData: "yes" } };
     await assert.rejects(runLab(config), /tartlab:jenkins\.retainData must be true or false, got "yes"/);
   });
 

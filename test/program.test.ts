@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
 import { NO_DRIFT } from "../lib/drift-report";
-import { loadScript } from "../lib/shell";
 import { program } from "../program";
 import {
   LabRun,
@@ -13,9 +11,14 @@ import {
   fakeIp,
   isSecretValue,
   MAC_FACTS,
+  record,
   runLab,
   setStackConfig,
+  sharedLab,
+  smallStackConfig,
+  startRecording,
   unwrap,
+  waitsFor,
 } from "./harness/pulumi";
 
 const VMS = [
@@ -33,7 +36,7 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
   let lab: LabRun;
   let rec: Recorder;
   before(async () => {
-    lab = await runLab();
+    lab = await sharedLab();
     rec = lab.recorder;
   });
 
@@ -56,49 +59,6 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
     }
   });
 
-  test("TartVm: clone, start, address: exact inputs, replace semantics", () => {
-    const clone = rec.byName("dev-worker1-clone");
-    const start = rec.byName("dev-worker1-start");
-    const address = rec.byName("dev-worker1-address");
-    assert.equal(clone.type, "command:local:Command");
-    assert.equal(clone.parent, "dev-worker1");
-    assert.equal(clone.inputs.create, "bash -s -- create");
-    assert.equal(clone.inputs.delete, "bash -s -- delete");
-    assert.deepEqual(bundleEnv(clone.inputs.stdin), {
-      BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04",
-      OWNER: "tartlab/dev",
-      STOP_TIMEOUT_SECONDS: "30",
-      VM_NAME: "dev-worker1",
-    });
-    assert.deepEqual(clone.inputs.triggers, ["ghcr.io/cirruslabs/ubuntu:24.04"]);
-    assert.equal(clone.options.deleteBeforeReplace, true, "the VM name is reused: old VM must go first");
-    assert.deepEqual(start.dependencies, ["dev-worker1-clone"]);
-    assert.deepEqual(bundleEnv(start.inputs.stdin), {
-      CPUS: "2",
-      DISK_GB: "25",
-      IP_WAIT_SECONDS: "180",
-      MEMORY_MB: "4096",
-      SOFTNET_ALLOW: "0.0.0.0/0",
-      STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
-      STOP_TIMEOUT_SECONDS: "30",
-      VM_NAME: "dev-worker1",
-    });
-    // Size and run options are plain inputs (a change is an update: start.sh restarts gracefully); only a new
-    // clone replaces start, which then stops the old VM before the clone is deleted.
-    assert.deepEqual(start.inputs.triggers, ["dev-worker1-clone-id"]);
-    assert.deepEqual(start.propertyDependencies.triggers, ["dev-worker1-clone"]);
-    assert.equal(start.options.deleteBeforeReplace, true);
-    // The IP everything reads comes from the address step: inputs a resize never changes. A new VM's current
-    // address is what its start step printed (the drift check finds it there at the next run).
-    assert.deepEqual(bundleEnv(address.inputs.stdin), {
-      VM_NAME: "dev-worker1",
-      FOUND_ADDRESS: fakeIp("dev-worker1"),
-    });
-    assert.deepEqual(address.inputs.triggers, ["dev-worker1-clone-id"]);
-    assert.deepEqual(address.dependencies.sort(), ["dev-worker1-clone", "dev-worker1-start"]);
-    assert.equal(address.inputs.delete, undefined);
-  });
-
   test("K8sNode: every remote command connects to its own VM's IP and depends on that VM", () => {
     for (const vm of VMS) {
       for (const step of ["identity", "prepare", "ready"]) {
@@ -118,16 +78,6 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
         assert.equal(r.inputs.create, "sudo -n bash -s -- create");
       }
     }
-    assert.deepEqual(rec.byName("dev-master-prepare").dependencies.sort(), [
-      "dev-master-address",
-      "dev-master-clone",
-      "dev-master-identity",
-    ]);
-    assert.deepEqual(rec.byName("dev-master-ready").dependencies.sort(), [
-      "dev-master-address",
-      "dev-master-clone",
-      "dev-master-prepare",
-    ]);
   });
 
   test("K8sNode: SSH defaults to the image's admin/admin with retries and timeouts", () => {
@@ -141,34 +91,30 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
       perDialTimeout: 15,
     });
   });
-
-  test("K8sNode: exact environment of node prep", () => {
-    assert.deepEqual(bundleEnv(rec.byName("platform-worker2-prepare").inputs.stdin), {
-      K8S_MINOR: "1.35",
-      K8S_PATCH: "",
-      NODE_NAME: "platform-worker2",
-    });
-  });
 });
 
 describe("config variations", () => {
+  // One cluster shows these: the laptop lab (Pulumi.small.yaml).
   test("a configured private key replaces the password; both stay secret", async () => {
-    const config = { ...devStackConfig(), "tartlab:sshPrivateKey": "-----BEGIN KEY-----\nx\n" };
+    const config = { ...smallStackConfig(), "tartlab:sshPrivateKey": "-----BEGIN KEY-----\nx\n" };
     const { recorder } = await runLab(config, { secretKeys: ["tartlab:sshPrivateKey"] });
-    const c = recorder.byName("dev-master-identity").inputs.connection;
+    const c = recorder.byName("small-master-identity").inputs.connection;
     assert.ok(isSecretValue(c));
     assert.equal(unwrap(c).privateKey, "-----BEGIN KEY-----\nx\n");
     assert.equal(unwrap(c).password, undefined);
   });
 
   test("an exact patch version reaches node prep unchanged (V02)", async () => {
-    const config = { ...devStackConfig(), "tartlab:kubernetesVersion": "1.33.0" };
+    const config = { ...smallStackConfig(), "tartlab:kubernetesVersion": "1.33.0" };
     const { recorder } = await runLab(config);
-    assert.deepEqual(bundleEnv(recorder.byName("dev-master-prepare").inputs.stdin), {
-      K8S_MINOR: "1.33",
-      K8S_PATCH: "1.33.0",
-      NODE_NAME: "dev-master",
-    });
+    for (const vm of ["small-master", "small-worker1"]) {
+      assert.deepEqual(bundleEnv(recorder.byName(`${vm}-prepare`).inputs.stdin), {
+        K8S_MINOR: "1.33",
+        K8S_PATCH: "1.33.0",
+        NODE_NAME: vm,
+      });
+    }
+    assert.equal(bundleEnv(recorder.byName("small-upgrade").inputs.stdin).K8S_PATCH, "1.33.0");
   });
 
   test("host preflight failure stops the program before anything is registered", async () => {
@@ -180,23 +126,21 @@ describe("config variations", () => {
 describe("T09 wiring", () => {
   for (const preview of [false, true]) {
     test(`the drift check (which revives dead VMs) gets this stack's owner id and ${preview ? "preview" : "up"} mode, before any resource`, async () => {
-      const recorder = new Recorder();
-      recorder.install({ preview });
-      setStackConfig(devStackConfig());
-      const calls: [string, boolean, number][] = [];
+      const recorder = startRecording({ preview });
+      setStackConfig(smallStackConfig());
+      const calls: [string, boolean, string[]][] = [];
       let registeredBefore = -1;
-      await pulumi.runtime.runInPulumiStack(() =>
+      await record(recorder, () =>
         program({
           hostFacts: () => MAC_FACTS,
           drift: (config, owner, dryRun) => {
-            calls.push([owner, dryRun, config.clusters.length]);
+            calls.push([owner, dryRun, config.clusters.map((c) => c.name)]);
             registeredBefore = recorder.registrations.length;
             return Promise.resolve(NO_DRIFT);
           },
         }),
       );
-      await recorder.settle();
-      assert.deepEqual(calls, [["tartlab/dev", preview, 3]]);
+      assert.deepEqual(calls, [["tartlab/dev", preview, ["small"]]]);
       assert.equal(registeredBefore, 0);
       assert.ok(recorder.registrations.length > 0);
     });
@@ -209,13 +153,13 @@ describe("reproducibility", () => {
       JSON.stringify(
         r.registrations.map((x) => [x.type, x.name, x.parent, x.dependencies, x.options, x.inputs]),
       );
-    const a = snapshot((await runLab()).recorder);
+    const a = snapshot((await sharedLab()).recorder);
     const b = snapshot((await runLab()).recorder);
     assert.equal(a, b);
   });
 
   test("a first preview (every computed output unknown) shows the complete graph", async () => {
-    const full = (await runLab()).recorder.registrations.map((r) => `${r.type} ${r.name}`);
+    const full = (await sharedLab()).recorder.registrations.map((r) => `${r.type} ${r.name}`);
     const preview = (await runLab(devStackConfig(), { preview: true })).recorder.registrations.map(
       (r) => `${r.type} ${r.name}`,
     );
@@ -230,7 +174,7 @@ describe("reproducibility", () => {
 describe("ordering (issue #4 edges)", () => {
   let rec: Recorder;
   before(async () => {
-    rec = (await runLab()).recorder;
+    rec = (await sharedLab()).recorder;
   });
   const edge = (from: string, to: string) =>
     assert.ok(dependsOn(rec, from, to), `${from} must wait for ${to}`);
@@ -279,10 +223,9 @@ describe("ordering (issue #4 edges)", () => {
     for (const r of rec.registrations) {
       const mine = clusterOf(r.name);
       if (!mine) continue;
-      for (const other of rec.registrations) {
-        const theirs = clusterOf(other.name);
-        if (theirs && theirs !== mine)
-          assert.ok(!dependsOn(rec, r.name, other.name), `${r.name} -> ${other.name}`);
+      for (const other of waitsFor(rec, r.name)) {
+        const theirs = clusterOf(other);
+        assert.ok(!theirs || theirs === mine, `${r.name} -> ${other}`);
       }
     }
   });

@@ -4,18 +4,14 @@
  * small stack and the exact commands.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { parse } from "yaml";
 import { HostFacts, SMALL_STACK, checkHost } from "../lib/host";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { loadStackConfig } from "../lib/status";
-import { MAC_FACTS, devRawConfig, devStackConfig, runLab } from "./harness/pulumi";
+import { MAC_FACTS, devRawConfig, devStackConfig, runLab, smallStackConfig } from "./harness/pulumi";
 
 const ROOT = path.join(__dirname, "..");
-const smallStackConfig = (): Record<string, unknown> =>
-  parse(readFileSync(path.join(ROOT, "Pulumi.small.yaml"), "utf8")).config;
 const smallRaw = () =>
   Object.fromEntries(Object.entries(smallStackConfig()).map(([k, v]) => [k.replace(/^tartlab:/, ""), v]));
 

@@ -220,14 +220,14 @@ const GUARDS: Guard[] = [
     file: "components/tart-vm.ts",
     from: "{ parent: this, deleteBeforeReplace: true },",
     to: "{ parent: this },",
-    test: "test/program.test.ts",
+    test: "test/tart-vm.test.ts",
   },
   {
     what: "node prep after identity",
     file: "components/k8s-node.ts",
     from: "{ parent: this, dependsOn: [identity] }",
     to: "{ parent: this }",
-    test: "test/program.test.ts",
+    test: "test/k8s-node.test.ts",
   },
   {
     // init also lists the ready step in dependsOn; with its config read from the ready step's stdout, removing that
@@ -257,21 +257,21 @@ const GUARDS: Guard[] = [
     file: "components/kubeadm-cluster.ts",
     from: "{ parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
     to: "{ parent: this, additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
-    test: "test/program.test.ts",
+    test: "test/kubeadm-cluster.test.ts",
   },
   {
     what: "Ready gate waits for Cilium",
     file: "components/cilium-install.ts",
     from: "dependsOn: [this.release, ...args.cluster.joins]",
     to: "dependsOn: [...args.cluster.joins]",
-    test: "test/program.test.ts",
+    test: "test/cilium-install.test.ts",
   },
   {
     what: "Ready gate waits for every join",
     file: "components/cilium-install.ts",
     from: "dependsOn: [this.release, ...args.cluster.joins]",
     to: "dependsOn: [this.release]",
-    test: "test/program.test.ts",
+    test: "test/cilium-install.test.ts",
   },
   {
     what: "kubeconfig stdout never logged",

@@ -12,6 +12,7 @@ import type { DriftReport } from "../../lib/drift-report";
 import {
   MAC_FACTS,
   bundleEnv,
+  evaluate,
   unwrap,
   MockOptions,
   Recorder,
@@ -113,16 +114,8 @@ export function urnOf(r: Pick<Registration, "parentUrn" | "type" | "name">): str
 const providerUrn = (ref: string) => (ref ? ref.split("::").slice(0, -1).join("::") : "");
 const isInfrastructure = (r: Registration) => r.custom || r.provider !== "";
 
-async function run(program: Program, opts: MockOptions): Promise<Recorder> {
-  const rec = new Recorder();
-  rec.install(opts);
-  await pulumi.runtime.runInPulumiStack(async () => {
-    const out = await program();
-    return out && typeof out === "object" ? (out as Record<string, unknown>) : undefined;
-  });
-  await rec.settle();
-  return rec;
-}
+const run = async (program: Program, opts: MockOptions): Promise<Recorder> =>
+  (await evaluate(program, opts)).recorder;
 
 /** `pulumi up` of a new stack: every resource created, with the fake provider's outputs. */
 export async function deploy(program: Program, opts: Pick<MockOptions, "stdout"> = {}): Promise<State> {

@@ -12,6 +12,33 @@ import type { HostFacts } from "../../lib/host";
 export const PROJECT = "tartlab";
 export const STACK = "dev";
 
+/**
+ * Pulumi keeps `new Error().stack` on every promise it makes (runtime/debuggable.js; read only with
+ * PULUMI_DEBUG_PROMISE_LEAKS), and under tsx each such stack is source-mapped frame by frame: about half of an
+ * evaluation's time. The harness leaves that one stack empty (every other error keeps its stack) unless a caller
+ * measures Pulumi as it runs (tools/bench.ts).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself (an import is a copy)
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
+  debuggablePromise: (p: Promise<unknown>, ctx: unknown) => Promise<unknown>;
+};
+const pulumiDebuggablePromise = debuggable.debuggablePromise;
+const withoutStack = (p: Promise<unknown>, ctx: unknown) => {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return pulumiDebuggablePromise(p, ctx);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+};
+debuggable.debuggablePromise = withoutStack;
+
+/** Whether Pulumi records a stack per promise, as it does outside the harness (off by default, see above). */
+export function pulumiPromiseStacks(keep: boolean): void {
+  debuggable.debuggablePromise = keep ? pulumiDebuggablePromise : withoutStack;
+}
+
 export interface Registration {
   readonly type: string;
   readonly name: string;
@@ -215,10 +242,20 @@ export class Recorder {
   }
 }
 
-/** Stack config of the repository's Pulumi.dev.yaml: { "tartlab:key": value }. */
-export function devStackConfig(): Record<string, unknown> {
-  const file = path.join(__dirname, "..", "..", "Pulumi.dev.yaml");
+/** Stack config of a stack file of the repository (`Pulumi.<stack>.yaml`): { "tartlab:key": value }. */
+function stackFileConfig(stack: string): Record<string, unknown> {
+  const file = path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`);
   return parse(readFileSync(file, "utf8")).config;
+}
+
+/** Stack config of the repository's Pulumi.dev.yaml (the default lab: 3 clusters, 7 VMs). */
+export function devStackConfig(): Record<string, unknown> {
+  return stackFileConfig("dev");
+}
+
+/** Stack config of Pulumi.small.yaml, the laptop lab (one cluster `small`: a control plane and one worker). */
+export function smallStackConfig(): Record<string, unknown> {
+  return stackFileConfig("small");
 }
 
 /** Pulumi.dev.yaml's config as the raw values lib/config.ts hands to validation (keys without "tartlab:"). */
@@ -255,36 +292,90 @@ export interface LabRun {
   readonly outputs: Record<string, unknown>;
 }
 
+/** Fresh mocks, and a recorder of what the next evaluation registers. */
+export function startRecording(opts: MockOptions = {}): Recorder {
+  const recorder = new Recorder();
+  lastRecorder = recorder;
+  recorder.install(opts);
+  return recorder;
+}
+
+/** The recorder of the last evaluation (a program refused before it ran leaves it empty). */
+export let lastRecorder: Recorder | undefined;
+
+/**
+ * Runs `program` (it registers resources: one component, or the whole lab) in a stack under the recorder's mocks
+ * and returns the recorder and the outputs the program returned, once every registration has been answered.
+ */
+export async function record(recorder: Recorder, program: () => unknown): Promise<LabRun> {
+  let outputs: Record<string, unknown> = {};
+  await pulumi.runtime.runInPulumiStack(async () => {
+    const out = await program();
+    outputs = out && typeof out === "object" ? (out as Record<string, unknown>) : {};
+    return outputs;
+  });
+  await recorder.settle();
+  return { recorder, outputs };
+}
+
+/** `program` evaluated under fresh mocks (startRecording, then record). */
+export function evaluate(program: () => unknown, opts: MockOptions = {}): Promise<LabRun> {
+  return record(startRecording(opts), program);
+}
+
+export interface LabOptions {
+  readonly secretKeys?: string[];
+  readonly hostFacts?: HostFacts | undefined;
+  /** What the drift check found; none by default, as offline. */
+  readonly drift?: import("../../lib/drift-report").DriftReport;
+}
+
 /**
  * Evaluates the whole program (program.ts, as index.ts does) for a stack config and returns the recorded graph.
  * Each call starts from fresh mocks and config.
  */
-export let lastRecorder: Recorder | undefined;
-
 export async function runLab(
   config: Record<string, unknown> = devStackConfig(),
-  opts: MockOptions & {
-    secretKeys?: string[];
-    hostFacts?: HostFacts | undefined;
-    /** What the drift check found (issue 11); none by default, as offline. */
-    drift?: import("../../lib/drift-report").DriftReport;
-  } = {},
+  opts: MockOptions & LabOptions = {},
 ): Promise<LabRun> {
-  const recorder = new Recorder();
-  lastRecorder = recorder;
-  recorder.install(opts);
+  const recorder = startRecording(opts);
   setStackConfig(config, opts.secretKeys);
   const { prepareLab, buildLab } = await import("../../program");
   const facts = "hostFacts" in opts ? opts.hostFacts : MAC_FACTS;
   // prepareLab throws synchronously on bad config/host; runLab then rejects with nothing registered.
   const lab = prepareLab({ hostFacts: () => facts });
-  let outputs: Record<string, unknown> = {};
-  await pulumi.runtime.runInPulumiStack(async () => {
-    outputs = buildLab({ ...lab, drift: opts.drift });
-    return outputs;
-  });
-  await recorder.settle();
-  return { recorder, outputs };
+  return record(recorder, () => buildLab({ ...lab, drift: opts.drift }));
+}
+
+const shared = new Map<string, Promise<LabRun>>();
+
+/**
+ * runLab for tests that only read the result: one evaluation per config (and options) per test process, shared by
+ * every caller. Its registrations are frozen, so a test that would change them for the others throws instead.
+ */
+export function sharedLab(
+  config: Record<string, unknown> = devStackConfig(),
+  opts: Pick<MockOptions, "preview"> & LabOptions = {},
+): Promise<LabRun> {
+  // The program reads this switch from the environment (program.ts), so it is part of what was evaluated.
+  const key = JSON.stringify([config, opts, "hostFacts" in opts, process.env.TARTLAB_FORGET_UNREACHABLE]);
+  let run = shared.get(key);
+  if (!run) {
+    run = runLab(config, opts).then((r) => (deepFreeze(r.recorder.registrations), r));
+    shared.set(key, run);
+  }
+  return run;
+}
+
+function deepFreeze(v: unknown): void {
+  if (v === null || typeof v !== "object" || Object.isFrozen(v)) return;
+  Object.freeze(v);
+  for (const x of Object.values(v)) deepFreeze(x);
+}
+
+/** What a component registered as its own children (their parent is it), in registration order. */
+export function childrenOf(rec: Recorder, component: Registration): Registration[] {
+  return rec.registrations.filter((r) => r.parentUrn === component.urn);
 }
 
 /** Name of the resource a provider reference ("<urn>::<id>") points at, "" for default providers. */
@@ -302,22 +393,39 @@ export function edges(rec: Recorder): Map<string, Set<string>> {
   return m;
 }
 
-/** True when `from` (transitively) waits for `to`. */
-export function dependsOn(rec: Recorder, from: string, to: string): boolean {
-  const g = edges(rec);
-  const seen = new Set<string>();
-  const stack = [from];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    for (const d of g.get(n) ?? []) {
-      if (d === to) return true;
-      if (!seen.has(d)) {
-        seen.add(d);
-        stack.push(d);
+/** Per recorder, what each resource (transitively) waits for; a recorder that registered more is recomputed. */
+const waitsCache = new WeakMap<
+  Recorder,
+  { size: number; graph: Map<string, Set<string>>; waits: Map<string, Set<string>> }
+>();
+
+/** Every resource `from` (transitively) waits for. */
+export function waitsFor(rec: Recorder, from: string): ReadonlySet<string> {
+  let c = waitsCache.get(rec);
+  if (!c || c.size !== rec.registrations.length) {
+    c = { size: rec.registrations.length, graph: edges(rec), waits: new Map() };
+    waitsCache.set(rec, c);
+  }
+  let seen = c.waits.get(from);
+  if (!seen) {
+    seen = new Set<string>();
+    const stack = [from];
+    while (stack.length > 0) {
+      for (const d of c.graph.get(stack.pop()!) ?? []) {
+        if (!seen.has(d)) {
+          seen.add(d);
+          stack.push(d);
+        }
       }
     }
+    c.waits.set(from, seen);
   }
-  return false;
+  return seen;
+}
+
+/** True when `from` (transitively) waits for `to`. */
+export function dependsOn(rec: Recorder, from: string, to: string): boolean {
+  return waitsFor(rec, from).has(to);
 }
 
 /** The `export NAME='…'` inputs of a script bundle (lib/shell.ts), decoded. */

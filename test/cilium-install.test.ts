@@ -1,0 +1,125 @@
+/**
+ * CiliumInstall alone under mocks (test/harness/pulumi.ts), on a KubeadmCluster of K8sNodes at fixed addresses:
+ * the chart through the cluster's own provider after init, and the nodes-Ready gate after Cilium and every join,
+ * on the control plane, with its repair count. Cilium in the default lab is in test/cluster.test.ts.
+ */
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import * as pulumi from "@pulumi/pulumi";
+import { CiliumInstall } from "../components/cilium-install";
+import { K8sNode } from "../components/k8s-node";
+import { KubeadmCluster } from "../components/kubeadm-cluster";
+import { ClusterSpec } from "../lib/lab-config";
+import { LabRun, bundleEnv, childrenOf, evaluate, providerName, unwrap } from "./harness/pulumi";
+
+const IPS: Record<string, string> = {
+  "c-master": "192.168.64.10",
+  "c-worker1": "192.168.64.11",
+  "c-worker2": "192.168.64.12",
+};
+const NODES = Object.keys(IPS);
+
+const SPEC: ClusterSpec = {
+  name: "c",
+  id: 7,
+  podCidr: "10.20.0.0/16",
+  serviceCidr: "10.97.0.0/16",
+  nodes: NODES.map((name, i) => ({
+    name,
+    role: i === 0 ? "control-plane" : "worker",
+    cpus: 2,
+    memoryMb: 4096,
+    diskGb: 25,
+  })),
+  kubernetesVersion: "1.35",
+  kubernetesVersionKey: "tartlab:kubernetesVersion",
+};
+
+/** CiliumInstall `c` on a KubeadmCluster `c` of three K8sNodes; `repairs` as the drift check counted them. */
+const oneInstall = (repairs?: number): Promise<LabRun> =>
+  evaluate(() => {
+    const [cp, ...workers] = NODES.map((name) => ({
+      name,
+      node: new K8sNode(name, {
+        ip: IPS[name],
+        vmId: `${name}-vm`,
+        kubernetesVersion: "1.35",
+        ssh: { user: "admin", secrets: { sshPassword: pulumi.secret("admin") } },
+      }),
+    }));
+    const cluster = new KubeadmCluster("c", {
+      spec: SPEC,
+      controlPlane: cp,
+      workers,
+      record: { kubernetesVersion: "1.35", nodes: {} },
+      loginUser: "admin",
+      contexts: { merge: false },
+      forgetUnreachable: false,
+    });
+    new CiliumInstall("c", {
+      spec: SPEC,
+      cluster,
+      controlPlaneIp: cp.node.ip,
+      controlPlaneConnection: cp.node.connection,
+      controlPlaneVm: cp.name,
+      nodeNames: NODES,
+      version: "1.19.8",
+      repairs,
+    });
+  });
+
+describe("CiliumInstall", () => {
+  test("children: the Cilium release and the nodes-Ready gate, under the CiliumInstall", async () => {
+    const { recorder: rec } = await oneInstall();
+    const [install] = rec.ofType("tartlab:index:CiliumInstall");
+    assert.deepEqual(
+      childrenOf(rec, install).map((r) => `${r.type} ${r.name}`),
+      ["kubernetes:helm.sh/v3:Release c-cilium", "command:remote:Command c-nodes-ready"],
+    );
+  });
+
+  test("Cilium: the pinned chart through the cluster's own provider, after init, with values for this cluster", async () => {
+    const { recorder: rec } = await oneInstall();
+    const rel = rec.byName("c-cilium");
+    assert.equal(providerName(rel.provider), "c-k8s");
+    assert.ok(rel.dependencies.includes("c-init"), rel.dependencies.join());
+    assert.deepEqual(
+      [rel.inputs.chart, rel.inputs.version, rel.inputs.namespace, rel.inputs.repositoryOpts],
+      ["cilium", "1.19.8", "kube-system", { repo: "https://helm.cilium.io" }],
+    );
+    assert.deepEqual(rel.inputs.values, {
+      kubeProxyReplacement: "true",
+      k8sServiceHost: IPS["c-master"],
+      k8sServicePort: 6443,
+      ipam: {
+        mode: "cluster-pool",
+        operator: { clusterPoolIPv4PodCIDRList: ["10.20.0.0/16"], clusterPoolIPv4MaskSize: 24 },
+      },
+      cluster: { name: "c", id: 7 },
+      routingMode: "tunnel",
+      tunnelProtocol: "vxlan",
+      operator: { replicas: 1 },
+    });
+  });
+
+  test("the nodes-Ready gate: after Cilium and every join, on the control plane, waiting for every node by name", async () => {
+    const { recorder: rec } = await oneInstall();
+    const gate = rec.byName("c-nodes-ready");
+    for (const d of ["c-cilium", "c-c-worker1-member", "c-c-worker2-member"])
+      assert.ok(gate.dependencies.includes(d), `${d}: ${gate.dependencies.join()}`);
+    assert.equal(unwrap(gate.inputs.connection).host, IPS["c-master"]);
+    assert.equal(gate.inputs.create, "sudo -n bash -s -- create");
+    assert.deepEqual(bundleEnv(gate.inputs.stdin), {
+      CLUSTER_NAME: "c",
+      EXPECTED_NODES: "c-master c-worker1 c-worker2",
+    });
+  });
+
+  test("a repair count above 0 is an input of the gate (it runs again); 0 leaves the inputs as they always were", async () => {
+    const env = async (repairs?: number) =>
+      bundleEnv((await oneInstall(repairs)).recorder.byName("c-nodes-ready").inputs.stdin);
+    const never = await env(undefined);
+    assert.deepEqual(await env(0), never);
+    assert.deepEqual(await env(2), { ...never, REPAIRS: "2" });
+  });
+});
