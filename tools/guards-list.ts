@@ -163,7 +163,7 @@ export const GUARDS: readonly Guard[] = [
     from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
     to: "this.running.stdout;",
     test: "test/plans.test.ts",
-    name: "a control plane at a new address: its steps, its workers' cluster steps",
+    name: "the first up with the drift check, on a lab made before it: only the address steps run again",
   },
   {
     what: "in up TartVm's ip is what its address step read (a VM re-cloned in the same run)",
@@ -406,7 +406,7 @@ export const GUARDS: readonly Guard[] = [
     from: 'if (opts.setCurrent) out["current-context"] = name;',
     to: 'out["current-context"] = name;',
     test: "test/kubeconfig-merge.test.ts",
-    name: "sets the current context only when asked",
+    name: "keeps every other entry equal and adds exactly the lab's cluster, user and context",
   },
   {
     what: "status: every API request has a deadline",
@@ -462,7 +462,7 @@ export const GUARDS: readonly Guard[] = [
     from: "env = withTartPath(env);",
     to: "",
     test: "test/revive.test.ts",
-    name: "the scripts' Homebrew directories are added to PATH",
+    name: "tart not on PATH: a clear message, not a TypeError",
   },
   {
     what: "prepare installs cri-tools (crictl), which verify.sh needs: kubeadm >= 1.32 no longer pulls it (T02)",

@@ -5,6 +5,9 @@ export default async function* guardsReporter(source) {
     const d = event.data;
     if (event.type === "test:start") {
       yield `${JSON.stringify({ kind: "start", name: d.name, nesting: d.nesting })}\n`;
+    } else if (event.type === "test:stderr") {
+      // A test file that cannot load reports why only here.
+      yield `${JSON.stringify({ kind: "stderr", name: "", nesting: 0, error: String(d.message).slice(0, 1000) })}\n`;
     } else if (event.type === "test:pass" || event.type === "test:fail") {
       const error = d.details?.error;
       yield `${JSON.stringify({

@@ -7,10 +7,10 @@
  *                         commit is not in this clone (npm run check)
  *   --all                 every guard; records HEAD there when all are caught on a clean tree (npm run check:deep)
  *   --discover [filter]   runs each matching guard's mutation against its whole test file and prints the tests that
- *                         fail, to find a name (filter: part of the code file, test file or what; default: the
- *                         guards whose name is missing from their test file)
- *   <filter>              the guards whose code file or test file path contains it (while iterating)
+ *                         fail, to find a name (default: the guards whose name is missing from their test file)
+ *   <filter>              the matching guards (while iterating)
  *   --jobs N              how many copies run at once (default: os.availableParallelism())
+ * A filter is part of a guard's code file path, test file path or description (`what`).
  * Mutations are applied in temporary copies of the work tree (no .git; node_modules linked), never in place, and the
  * copies are removed at the end, on failure and on Ctrl-C.
  */
@@ -74,13 +74,25 @@ export function namePattern(name: string): string {
 // Reading a test run (tools/guards-reporter.mjs writes one JSON line per event)
 
 interface ReporterEvent {
-  kind: "start" | "pass" | "fail";
+  kind: "start" | "pass" | "fail" | "stderr";
   name: string;
   nesting: number;
   skip?: boolean;
   todo?: boolean;
   suite?: boolean;
   error?: string;
+}
+
+/** The reporter's lines (a line cut off by a killed run is ignored). */
+export function parseEvents(text: string): ReporterEvent[] {
+  return text.split("\n").flatMap((line) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as ReporterEvent];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export interface TestNode {
@@ -98,6 +110,7 @@ export function testTree(events: readonly ReporterEvent[]): TestNode[] {
   const stack: TestNode[] = [];
   const nodes: TestNode[] = [];
   for (const e of events) {
+    if (e.kind === "stderr") continue;
     if (e.kind === "start") {
       stack.length = e.nesting;
       const node: TestNode = { name: e.name, parent: stack[e.nesting - 1] };
@@ -204,7 +217,12 @@ async function listAt(sha: string): Promise<readonly Guard[] | undefined> {
   const noImports = () => {
     throw new Error(`${LIST} must not import anything`);
   };
-  new Function("module", "exports", "require", js)(mod, mod.exports, noImports);
+  try {
+    new Function("module", "exports", "require", js)(mod, mod.exports, noImports);
+  } catch (e) {
+    console.log(`${LIST} at ${sha.slice(0, 12)} could not be read (${String(e)}): every entry counts as new`);
+    return undefined;
+  }
   return mod.exports.GUARDS;
 }
 
@@ -228,7 +246,7 @@ async function selectChanged(): Promise<{ guards: readonly Guard[]; why: string 
   const picked = changedGuards(GUARDS, previous ?? [], changed);
   for (const p of picked) console.log(`  ${p.guard.what}: ${p.why}`);
   const since = `since ${rec.sha.slice(0, 12)} (all guards passed ${rec.date})`;
-  const noList = previous === undefined ? `; ${LIST} did not exist there, so every entry is new` : "";
+  const noList = previous === undefined ? `; no readable ${LIST} there, so every entry is new` : "";
   return { guards: picked.map((p) => p.guard), why: `${picked.length} guards changed ${since}${noList}` };
 }
 
@@ -324,9 +342,9 @@ class Copies {
     await new Promise<void>((resolve) => child.on("close", () => resolve()));
     clearTimeout(timer);
     this.children.delete(child);
-    const lines = existsSync(copy.events) ? readFileSync(copy.events, "utf8").split("\n") : [];
-    const events = lines.filter(Boolean).map((l) => JSON.parse(l) as ReporterEvent);
-    return { nodes: testTree(events), timedOut, stderr };
+    const events = parseEvents(existsSync(copy.events) ? readFileSync(copy.events, "utf8") : "");
+    const testStderr = events.flatMap((e) => (e.kind === "stderr" && e.error ? [e.error] : [])).join("");
+    return { nodes: testTree(events), timedOut, stderr: testStderr + stderr };
   }
 
   /** Applies `g`'s mutation in a copy, runs `run`, and restores the file. */
@@ -362,6 +380,13 @@ async function pool<T>(items: readonly T[], jobs: number, work: (item: T, copy: 
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, i) => worker(i)));
 }
 
+/** The first error of a test process's stderr and the two lines after it (why a file did not load), else its end. */
+function stderrGist(text: string): string {
+  const lines = text.split("\n").filter((l) => l.trim());
+  const at = lines.findIndex((l) => /^\w*Error\b|^Error \[/.test(l));
+  return (at >= 0 ? lines.slice(at, at + 3) : lines.slice(-3)).map((l) => l.trim()).join(" | ");
+}
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const duration = (ms: number) =>
   `${Math.floor(ms / 60_000)}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}s`;
@@ -391,9 +416,7 @@ async function runGuards(guards: readonly Guard[], jobs: number): Promise<number
         console.log(`MISSED   ${g.what} (${where(g)}, ${took}): ${v.detail}`);
       } else {
         errors++;
-        const tail = run.stderr.trim()
-          ? `\n         stderr: ${run.stderr.trim().split("\n").slice(-3).join(" | ")}`
-          : "";
+        const tail = run.stderr.trim() ? `\n         stderr: ${stderrGist(run.stderr)}` : "";
         console.log(`ERROR    ${g.what} (${where(g)}, ${took}): ${v.detail}${tail}`);
       }
     });
@@ -425,6 +448,9 @@ async function discover(guards: readonly Guard[], jobs: number): Promise<number>
         unnoticed++;
         lines.push("  no test fails under this mutation");
       }
+      if (failed.some((n) => !n.parent && n.name.endsWith(g.test)) && run.stderr.trim()) {
+        lines.push(`  the file failed as a whole: ${stderrGist(run.stderr)}`);
+      }
       for (const n of failed) {
         const usable = selectable(n);
         const hint = usable === n ? "" : ` (select it by its test: "${usable.name}")`;
@@ -441,6 +467,9 @@ async function discover(guards: readonly Guard[], jobs: number): Promise<number>
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** A filter names guards by part of their code file, test file or description. */
+const matches = (g: Guard, filter: string) => [g.file, g.test, g.what].some((s) => s.includes(filter));
+
 function staleReport(guards: readonly Guard[], withNames: boolean): string[] {
   return guards.flatMap((g) => {
     const why = codeProblem(g, readRoot) ?? (withNames ? nameProblem(g, readRoot) : undefined);
@@ -453,7 +482,10 @@ function cleanHead(): { sha: string } | { why: string } {
   const head = git(["rev-parse", "HEAD"]);
   const status = git(["status", "--porcelain", "--untracked-files=all"]);
   if (!head.ok || !status.ok) return { why: "git could not tell HEAD or the work tree's state" };
-  const changes = status.out.split("\n").filter((l) => l && l.slice(3) !== RECORD);
+  // node_modules may be a symlink (a git worktree sharing another's), which "node_modules/" in .gitignore misses.
+  const changes = status.out
+    .split("\n")
+    .filter((l) => l && l.slice(3) !== RECORD && l.slice(3) !== "node_modules");
   if (changes.length > 0)
     return { why: `the work tree differs from HEAD (${changes.length} paths in git status)` };
   return { sha: head.out.trim() };
@@ -482,7 +514,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (mode === "--discover") {
     const picked = filter
-      ? GUARDS.filter((g) => [g.file, g.test, g.what].some((s) => s.includes(filter)))
+      ? GUARDS.filter((g) => matches(g, filter))
       : GUARDS.filter((g) => nameProblem(g, readRoot) !== undefined);
     const problems = staleReport(picked, false);
     for (const p of problems) console.log(p);
@@ -503,7 +535,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(sel.why);
     guards = sel.guards;
   } else if (mode === undefined || !mode.startsWith("--")) {
-    guards = mode ? GUARDS.filter((g) => g.file.includes(mode) || g.test.includes(mode)) : GUARDS;
+    guards = mode ? GUARDS.filter((g) => matches(g, mode)) : GUARDS;
   } else {
     console.error(`unknown option ${mode}; see the comment at the top of tools/guards.ts`);
     return 2;
