@@ -1,1238 +1,585 @@
 /**
- * `npm run test:guards`: for each ordering or safety guarantee, delete (or weaken) the guarding code once and
- * check that the named test file then FAILS. A guard whose removal no test notices is reported.
- * Each mutation is applied to the work tree and always restored.
+ * `npm run test:guards`: the mutation guards of tools/guards-list.ts. Each weakens one piece of code that an
+ * ordering or safety guarantee rests on; the one test it names must then fail. Use:
+ *   --check               every guard's code, test file and test name still exist; runs nothing (npm test runs it)
+ *   --changed             the guards whose code file, test file or own entry changed since the commit recorded in
+ *                         tools/guards-passed.txt (the last one at which every guard was caught); all when that
+ *                         commit is not in this clone (npm run check)
+ *   --all                 every guard; records HEAD there when all are caught on a clean tree (npm run check:deep)
+ *   --discover [filter]   runs each matching guard's mutation against its whole test file and prints the tests that
+ *                         fail, to find a name (default: the guards whose name is missing from their test file)
+ *   <filter>              the matching guards (while iterating)
+ *   --jobs N              how many copies run at once (default: os.availableParallelism())
+ * A filter is part of a guard's code file path, test file path or description (`what`).
+ * Mutations are applied in temporary copies of the work tree (no .git; node_modules linked), never in place, and the
+ * copies are removed at the end, on failure and on Ctrl-C.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
+import { GUARDS, type Guard } from "./guards-list";
 
 const ROOT = path.join(__dirname, "..");
+const LIST = "tools/guards-list.ts";
+export const RECORD = "tools/guards-passed.txt";
+const REPORTER = path.join(__dirname, "guards-reporter.mjs");
+/** A mutation can make a test wait forever; such a run proves nothing and is reported as an error. */
+const TIMEOUT_MS = 15 * 60_000;
 
-interface Guard {
-  readonly what: string;
-  readonly file: string;
-  readonly from: string;
-  readonly to: string;
-  readonly test: string;
-}
+// ---------------------------------------------------------------------------------------------------------------
+// Static checks
 
-const GUARDS: Guard[] = [
-  {
-    what: "a rebuilt cluster replaces its provider (and its Kubernetes objects)",
-    file: "components/kubeadm-cluster.ts",
-    from: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,",
-    to: "",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "Jenkins waits for the default StorageClass (T06)",
-    file: "components/jenkins.ts",
-    from: "dependsOn: [secret, args.storage]",
-    to: "dependsOn: [secret]",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "local-path waits for the nodes-Ready gate",
-    file: "program.ts",
-    from: "after: [cilium.nodesReady]",
-    to: "after: []",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "local-path StorageClass made default",
-    file: "manifests/local-path.ts",
-    from: '"storageclass.kubernetes.io/is-default-class": "true"',
-    to: '"storageclass.kubernetes.io/is-default-class": "false"',
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "local-path's first object waits for the gate it is given",
-    file: "components/local-path-storage.ts",
-    from: "      ...k8sOpts,\n      dependsOn: args.after,\n",
-    to: "      ...k8sOpts,\n",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "local-path provisioner waits for its ConfigMap",
-    file: "components/local-path-storage.ts",
-    from: "dependsOn: [config, ...rbac],",
-    to: "dependsOn: [...rbac],",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "local-path provisioner waits for its RBAC",
-    file: "components/local-path-storage.ts",
-    from: "dependsOn: [config, ...rbac],",
-    to: "dependsOn: [config],",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "the default StorageClass exists only once its provisioner runs (Jenkins waits for it)",
-    file: "components/local-path-storage.ts",
-    from: "dependsOn: [provisioner],",
-    to: "dependsOn: [],",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "local-path tolerates the control-plane taint on a cluster without workers (issue 8, defect 4)",
-    file: "manifests/local-path.ts",
-    from: "return opts.nodeCount === 1;",
-    to: "return false;",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "the cluster's node count reaches local-path",
-    file: "program.ts",
-    from: "nodeCount: nodes.length,",
-    to: "nodeCount: 3,",
-    test: "test/local-path.test.ts",
-  },
-  {
-    what: "Jenkins admin password kept secret",
-    file: "components/jenkins.ts",
-    from: "this.adminPassword = pulumi.secret(password.result);",
-    to: "this.adminPassword = password.result;",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "up runs the drift check, which restarts dead VMs (T09, issue 11)",
-    file: "program.ts",
-    from: "drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());",
-    to: "drift = NO_DRIFT;",
-    test: "test/program.test.ts",
-  },
-  {
-    what: "revive touches only this stack's VMs",
-    file: "lib/revive.ts",
-    from: '].filter((v) => v.State !== "running" && ours(v.Name));',
-    to: '].filter((v) => v.State !== "running");',
-    test: "test/revive.test.ts",
-  },
-  {
-    what: "no previous (secret) stdout in command environments",
-    file: "lib/shell.ts",
-    from: "    addPreviousOutputInEnv: false,\n  };",
-    to: "  };",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "issue 11: a remote bundle runs nothing unless the VM's identity marker names its VM (create and delete)",
-    file: "lib/shell.ts",
-    from: "  if (vm !== undefined) out += identityCheck(vm);\n",
-    to: "",
-    test: "test/shell/identity.test.ts",
-  },
-  {
-    what: "issue 11: a script's VM reaches its bundle's identity check",
-    file: "lib/shell.ts",
-    from: "bundle(scripts, env, spec.vm)",
-    to: "bundle(scripts, env)",
-    test: "test/drift-graph.test.ts",
-  },
-  {
-    what: "issue 11: each cluster step checks the VM it connects to (a worker step never runs on the control plane)",
-    file: "components/kubeadm-cluster.ts",
-    from: "            vm: w.name,\n",
-    to: "            vm: cp.name,\n",
-    test: "test/drift-graph.test.ts",
-  },
-  {
-    what: "issue 11: in preview TartVm's ip is the address the drift check reports, known (no provider replace)",
-    file: "components/tart-vm.ts",
-    from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
-    to: "this.running.stdout;",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 11: in up TartVm's ip is what its address step read (a VM re-cloned in the same run)",
-    file: "components/tart-vm.ts",
-    from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
-    to: "current !== undefined ? pulumi.output(current) : this.running.stdout;",
-    test: "test/drift-graph.test.ts",
-  },
-  {
-    what: "issue 11: the found address is an input of the address step, so it runs again and its stdout follows",
-    file: "components/tart-vm.ts",
-    from: "FOUND_ADDRESS: current ?? start.stdout",
-    to: "FOUND_ADDRESS: start.stdout",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "up twice changes nothing: a new VM's address step carries the address the start step saw",
-    file: "components/tart-vm.ts",
-    from: "FOUND_ADDRESS: current ?? start.stdout",
-    to: "...(current === undefined ? {} : { FOUND_ADDRESS: current })",
-    test: "test/second-up.test.ts",
-  },
-  {
-    what: "issue 11: the lab passes each VM's drift address to its TartVm",
-    file: "program.ts",
-    from: "address: drift.addresses[spec.name],",
-    to: "address: undefined,",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 11: a drift address that is not IPv4 is refused before any resource (T09)",
-    file: "program.ts",
-    from: "if (badAddresses.length > 0) {",
-    to: "if (badAddresses.length < 0) {",
-    test: "test/drift-graph.test.ts",
-  },
-  {
-    what: "issue 11: a repaired cluster's Ready check runs again (its repair count is an input)",
-    file: "program.ts",
-    from: "repairs: drift.repairs[cluster.name] ?? 0,",
-    to: "repairs: 0,",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 11: the Ready check carries the repair count only when above 0",
-    file: "components/cilium-install.ts",
-    from: "...((args.repairs ?? 0) > 0 ? { REPAIRS: String(args.repairs) } : {}),",
-    to: "REPAIRS: String(args.repairs ?? 0),",
-    test: "test/drift-graph.test.ts",
-  },
-  {
-    what: "issue 11: a control-plane address change replaces no provider (its identity is the VM, not its address)",
-    file: "components/kubeadm-cluster.ts",
-    from: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,",
-    to: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cpIp}`,",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "a worker of another cluster is reset before joining",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: "kubeadm reset -f >/dev/null 2>&1 || true\nfi",
-    to: "fi",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    // start's triggers (the clone's id) are a data edge to the clone too: both edges are removed.
-    what: "VM start waits for the clone",
-    file: "components/tart-vm.ts",
-    from: "        triggers: [clone.id],\n      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace",
-    to: "      },\n      { parent: this, deleteBeforeReplace",
-    test: "test/program.test.ts",
-  },
-  {
-    what: "clone replaced delete-first (name reuse)",
-    file: "components/tart-vm.ts",
-    from: "{ parent: this, deleteBeforeReplace: true },",
-    to: "{ parent: this },",
-    test: "test/tart-vm.test.ts",
-  },
-  {
-    what: "node prep after identity",
-    file: "components/k8s-node.ts",
-    from: "{ parent: this, dependsOn: [identity] }",
-    to: "{ parent: this }",
-    test: "test/k8s-node.test.ts",
-  },
-  {
-    // init also lists the ready step in dependsOn; with its config read from the ready step's stdout, removing that
-    // edge alone cannot reorder anything, so the data edge is what is mutated.
-    what: "init waits for the node's readiness check (T02) and takes its kubeadm version from it",
-    file: "components/kubeadm-cluster.ts",
-    from: "const version = cp.node.ready.stdout.apply(parseKubeadmVersion);",
-    to: 'const version = pulumi.output("v1.35.2");',
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "network check waits for init (T03)",
-    file: "components/kubeadm-cluster.ts",
-    from: "dependsOn: [this.init, w.node.ready]",
-    to: "dependsOn: [w.node.ready]",
-    test: "test/program.test.ts",
-  },
-  {
-    what: "join waits for the network check (T03)",
-    file: "components/kubeadm-cluster.ts",
-    from: "dependsOn: [netcheck, token]",
-    to: "dependsOn: [token]",
-    test: "test/program.test.ts",
-  },
-  {
-    what: "kubeconfig waits for init (init -> Cilium)",
-    file: "components/kubeadm-cluster.ts",
-    from: "{ parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
-    to: "{ parent: this, additionalSecretOutputs: SECRET_OUTPUTS },\n    );\n    this.kubeconfig",
-    test: "test/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "Ready gate waits for Cilium",
-    file: "components/cilium-install.ts",
-    from: "dependsOn: [this.release, ...args.cluster.joins]",
-    to: "dependsOn: [...args.cluster.joins]",
-    test: "test/cilium-install.test.ts",
-  },
-  {
-    what: "Ready gate waits for every join",
-    file: "components/cilium-install.ts",
-    from: "dependsOn: [this.release, ...args.cluster.joins]",
-    to: "dependsOn: [this.release]",
-    test: "test/cilium-install.test.ts",
-  },
-  {
-    what: "kubeconfig stdout never logged",
-    file: "components/kubeadm-cluster.ts",
-    from: 'logging: "none" as const',
-    to: 'logging: "stdoutAndStderr" as const',
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "join token stored as secret",
-    file: "components/kubeadm-cluster.ts",
-    from: 'const SECRET_OUTPUTS = ["stdout", "stderr"];',
-    to: "const SECRET_OUTPUTS: string[] = [];",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "YAML numbers refused as versions (V02)",
-    file: "lib/lab-config.ts",
-    from: 'if (typeof raw === "number") {',
-    to: 'if (typeof raw === "number" && false) {',
-    test: "test/config.test.ts",
-  },
-  {
-    what: "CIDR overlap check",
-    file: "lib/lab-config.ts",
-    from: "if (cidrsOverlap(r, other)) {",
-    to: "if (false) {",
-    test: "test/config.test.ts",
-  },
-  {
-    what: "Cilium cluster id from the cluster's name, never its list position (issue 10)",
-    file: "lib/lab-config.ts",
-    from: "const id = c.id ?? clusterIdFromName(c.name);",
-    to: "const id = c.id ?? ci + 1;",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "Cilium cluster id collisions refused",
-    file: "lib/lab-config.ts",
-    from: "if (prevId !== undefined && (c.id !== undefined || clustersRaw[prevId].name !== c.name)) {",
-    to: "if (false) {",
-    test: "test/config.test.ts",
-  },
-  {
-    what: "clone refuses a VM it did not make",
-    file: "scripts/tart-vm/clone.sh",
-    from: 'if [ "$state" != "absent" ]; then',
-    to: "if false; then",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "quoting escapes single quotes (T01)",
-    file: "lib/shell.ts",
-    from: "value.replace(/'/g, `'\\\\''`)",
-    to: "value",
-    test: "test/shell/transport.test.ts",
-  },
-  {
-    what: "join is not repeated on a joined node",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: 'if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then',
-    to: "if false; then",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "kubeconfig merge takes <file>.lock exclusively (issue 12)",
-    file: "lib/kubeconfig-merge.ts",
-    from: 'closeSync(openSync(lock, "wx", 0o600));',
-    to: 'closeSync(openSync(lock, "w", 0o600));',
-    test: "test/kubeconfig-merge.test.ts",
-  },
-  {
-    what: "kubeconfig merge keeps the user's other entries",
-    file: "lib/kubeconfig-merge.ts",
-    from: "out[key] = [...(doc[key] ?? []).filter((e) => e?.name !== name), entry];",
-    to: "out[key] = [entry];",
-    test: "test/kubeconfig-merge.test.ts",
-  },
-  {
-    what: "kubeconfig removal removes only the lab's entries",
-    file: "lib/kubeconfig-merge.ts",
-    from: "out[key] = doc[key].filter((e) => e?.name !== name);",
-    to: "out[key] = [];",
-    test: "test/kubeconfig-merge.test.ts",
-  },
-  {
-    what: "kubeconfig merge leaves the current context alone unless asked",
-    file: "lib/kubeconfig-merge.ts",
-    from: 'if (opts.setCurrent) out["current-context"] = name;',
-    to: 'out["current-context"] = name;',
-    test: "test/kubeconfig-merge.test.ts",
-  },
-  {
-    what: "status: every API request has a deadline",
-    file: "lib/status.ts",
-    from: "ctx.setSignal(signal);",
-    to: "",
-    test: "test/status.test.ts",
-  },
-  {
-    what: "status: a stopped VM is not asked for its (stale) IP",
-    file: "lib/status.ts",
-    from: 'state === "running"\n          ? run("tart", ["ip"',
-    to: 'true\n          ? run("tart", ["ip"',
-    test: "test/status.test.ts",
-  },
-  {
-    what: "stop asks the guest to power off before tart stop (issue 8 defect 5)",
-    file: "scripts/tart-vm/stop.sh",
-    from: '_run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?',
-    to: "rc=1",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "stop waits for the guest's poweroff before forcing",
-    file: "scripts/tart-vm/stop.sh",
-    from: '0) state=$(_wait_not_running "$GRACEFUL_STOP_SECONDS") ;;',
-    to: "0) state=running ;;",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "the pkgs.k8s.io package preflight runs before any resource (issue 8 defect 1)",
-    file: "program.ts",
-    from: "await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());",
-    to: "",
-    test: "test/preflight.test.ts",
-  },
-  {
-    what: "softnet must be owned by root, not only SUID (issue 8 defect 7)",
-    file: "lib/host.ts",
-    from: "!(h.softnetSuid && h.softnetRootOwned)",
-    to: "!h.softnetSuid",
-    test: "test/host.test.ts",
-  },
-  {
-    what: "revive looks for tart on the scripts' PATH (issue 8 defect 6)",
-    file: "lib/revive.ts",
-    from: "env = withTartPath(env);",
-    to: "",
-    test: "test/revive.test.ts",
-  },
-  {
-    what: "prepare installs cri-tools (crictl), which verify.sh needs: kubeadm >= 1.32 no longer pulls it (T02)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: '"kubectl$pin" "$crictl_pkg"',
-    to: '"kubectl$pin"',
-    test: "test/shell/node-sequence.test.ts",
-  },
-  {
-    what: "a re-run keeps the installed patch of the minor (no silent upgrade)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: 'case "$have" in "${K8S_MINOR}".*) patch=${have%%-*} ;; esac',
-    to: "",
-    test: "test/shell/k8s-node.test.ts",
-  },
-  {
-    what: "containerd restarted only when its config changed",
-    file: "scripts/k8s-node/prepare.sh",
-    from: 'if cmp -s "$new" "$conf"; then',
-    to: "if false; then",
-    test: "test/shell/k8s-node.test.ts",
-  },
-  {
-    what: "SystemdCgroup = true written under the runc options even when containerd 2.0/2.1 prints none",
-    file: "scripts/k8s-node/prepare.sh",
-    from: 'if (key == "SystemdCgroup") put("SystemdCgroup = true")',
-    to: 'if (key == "SystemdCgroup") put("")',
-    test: "test/shell/k8s-node.test.ts",
-  },
-  {
-    what: "kubernetesVersion always written (never kubeadm's online stable-1)",
-    file: "lib/kubeadm.ts",
-    from: "    kubernetesVersion,\n    controlPlaneEndpoint",
-    to: "    controlPlaneEndpoint",
-    test: "test/shell/node-sequence.test.ts",
-  },
-  {
-    what: "a cluster without workers has an untainted control plane",
-    file: "lib/kubeadm.ts",
-    from: "...(i.untaintControlPlane ? { taints: [] } : {}),",
-    to: "",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "a worker with another kubeadm version than the control plane is not joined",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: 'if [ "$have" != "$KUBERNETES_VERSION" ]; then',
-    to: "if false; then",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "netcheck's probe has its own timeout (a dropped-packet connect hangs for minutes)",
-    file: "scripts/kubeadm-cluster/netcheck.sh",
-    from: 'until timeout "$NETCHECK_PROBE_SECONDS" bash',
-    to: "until bash",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "member-wait: a node that never registers fails",
-    file: "scripts/kubeadm-cluster/member-wait.sh",
-    from: 'within ${WAIT_SECONDS}s" >&2\n    exit 1',
-    to: 'within ${WAIT_SECONDS}s" >&2\n    exit 0',
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "member-wait: each kubectl call is bounded",
-    file: "scripts/kubeadm-cluster/member-wait.sh",
-    from: 'until timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl',
-    to: "until kubectl",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "join retries a failed attempt (3 by default)",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: ': "${JOIN_ATTEMPTS:=3}"',
-    to: ': "${JOIN_ATTEMPTS:=1}"',
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "each join attempt is bounded (V09)",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: 'until timeout "$JOIN_TIMEOUT_SECONDS" kubeadm join',
-    to: "until kubeadm join",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "kubeadm token create is bounded",
-    file: "scripts/kubeadm-cluster/join-token.sh",
-    from: 'if ! token=$(timeout "$TOKEN_TIMEOUT_SECONDS" kubeadm',
-    to: "if ! token=$(kubeadm",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "join-token refuses output that is not a bootstrap token",
-    file: "scripts/kubeadm-cluster/join-token.sh",
-    from: 'if ! [[ "$token" =~ ^[a-z0-9]{6}\\.[a-z0-9]{16}$ ]]; then',
-    to: "if false; then",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "join-token refuses an empty CA hash",
-    file: "scripts/kubeadm-cluster/join-token.sh",
-    from: 'if ! [[ "$hash" =~ ^[0-9a-f]{64}$ ]]; then',
-    to: "if false; then",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "kubeconfig.sh fails when init has not produced admin.conf",
-    file: "scripts/kubeadm-cluster/kubeconfig.sh",
-    from: 'if [ ! -s "$conf" ]; then',
-    to: "if false; then",
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "member-remove deletes the Node object even when drain times out",
-    file: "scripts/kubeadm-cluster/member-remove.sh",
-    from: 'removing it anyway" >&2\nkubectl delete node',
-    to: 'removing it anyway" >&2\nexit 0\nkubectl delete node',
-    test: "test/shell/kubeadm-cluster.test.ts",
-  },
-  {
-    what: "nodes-ready retries a node that is not registered yet (T05)",
-    file: "scripts/cilium-install/nodes-ready.sh",
-    from: '  if [ "$SECONDS" -ge "$deadline" ]; then',
-    to: "  if true; then",
-    test: "test/shell/cilium-install.test.ts",
-  },
-  {
-    what: "nodes-ready: a hung kubectl wait is cut off",
-    file: "scripts/cilium-install/nodes-ready.sh",
-    from: 'if timeout "$((left + 10))" kubectl wait',
-    to: "if kubectl wait",
-    test: "test/shell/cilium-install.test.ts",
-  },
-  {
-    what: "Jenkins' controller (so its local-path PV) is pinned to the control plane (issue 10)",
-    file: "manifests/jenkins-values.ts",
-    from: 'nodeSelector: { [CONTROL_PLANE_LABEL]: "" },',
-    to: "nodeSelector: {},",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "jenkins.retainData: the namespace is only dropped from state",
-    file: "components/jenkins.ts",
-    from: "{ ...k8sOpts, retainOnDelete: args.retainData },",
-    to: "k8sOpts,",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "jenkins.retainData: Helm keeps the home PVC on uninstall",
-    file: "manifests/jenkins-values.ts",
-    from: "...(retainData ? { annotations: HELM_KEEP } : {})",
-    to: "",
-    test: "test/platform.test.ts",
-  },
-  {
-    what: "removing a VM that holds a local-path volume is refused without tartlab:allowDataLoss",
-    file: "lib/data-guard.ts",
-    from: "if (config.allowDataLoss) {",
-    to: "if (true) {",
-    test: "test/data-guard.test.ts",
-  },
-  {
-    what: "a PV counts when pinned to a VM that goes away",
-    file: "lib/data-guard.ts",
-    from: "pinnedNodes(pv).filter((n) => gone.has(n))",
-    to: "pinnedNodes(pv).filter(() => false)",
-    test: "test/data-guard.test.ts",
-  },
-  {
-    what: "an API that does not answer refuses a VM removal (cannot prove the data safe)",
-    file: "lib/data-guard.ts",
-    from: "for (const u of unreadable) {",
-    to: "for (const u of [] as string[]) {",
-    test: "test/data-guard.test.ts",
-  },
-  {
-    what: "the data preflight runs in program() before anything is registered or revived",
-    file: "program.ts",
-    from: "if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);",
-    to: "",
-    test: "test/data-guard.test.ts",
-  },
-  {
-    what: "npm run stop/start leave VMs of other stacks and foreign VMs alone (owner markers)",
-    file: "lib/lab-power.ts",
-    from: "} else if (marker !== owner) {",
-    to: "} else if (marker === undefined) {",
-    test: "test/lab-power.test.ts",
-  },
-  {
-    what: "the kubeconfig reaches the merge on stdin only, not in node's environment",
-    file: "scripts/kubeadm-cluster/host-kubeconfig.sh",
-    from: "        unset KUBECONFIG_CONTENT\n",
-    to: "",
-    test: "test/shell/host-kubeconfig.test.ts",
-  },
-  {
-    what: "tartlab:kubeconfig.merge false undoes an earlier merge (files only)",
-    file: "scripts/kubeadm-cluster/host-kubeconfig.sh",
-    from: 'false) _kubeconfig_cli remove "$CLUSTER_NAME" ;;',
-    to: "false) ;;",
-    test: "test/shell/host-kubeconfig.test.ts",
-  },
-  {
-    what: "deleting a cluster removes its context from the user's kubeconfig",
-    file: "scripts/kubeadm-cluster/host-kubeconfig-remove.sh",
-    from: '_kubeconfig_cli remove "$CLUSTER_NAME"\n',
-    to: "\n",
-    test: "test/shell/host-kubeconfig.test.ts",
-  },
-  {
-    what: "only the cluster named by tartlab:kubeconfig.currentContext becomes current",
-    file: "components/kubeadm-cluster.ts",
-    from: "SET_CURRENT_CONTEXT: String(args.contexts.currentContext === args.spec.name),",
-    to: 'SET_CURRENT_CONTEXT: "true",',
-    test: "test/contexts.test.ts",
-  },
-  {
-    what: "the memory preflight names the small stack and its commands",
-    file: "lib/host.ts",
-    from: "smallStackHint(wantMem, h.memoryBytes),",
-    to: '"",',
-    test: "test/small-stack.test.ts",
-  },
-  {
-    what: "the dashboard binds a non-loopback address only with --allow-remote",
-    file: "lib/dashboard.ts",
-    from: "if (isLoopback(host) || allowRemote) return undefined;",
-    to: "return undefined;",
-    test: "test/dashboard.test.ts",
-  },
-  {
-    what: "the dashboard is read-only (405 for anything but GET and HEAD)",
-    file: "lib/dashboard.ts",
-    from: 'if (req.method !== "GET" && req.method !== "HEAD") {',
-    to: "if (false) {",
-    test: "test/dashboard.test.ts",
-  },
-  {
-    what: "the dashboard answers only requests naming a loopback host (DNS rebinding)",
-    file: "lib/dashboard.ts",
-    from: "if (!opts.allowRemote && !isLoopback(host)) {",
-    to: "if (false) {",
-    test: "test/dashboard.test.ts",
-  },
-  {
-    what: "concurrent dashboard loads share one in-flight collection",
-    file: "lib/dashboard.ts",
-    from: "inFlight ??= collect()",
-    to: "inFlight = collect()",
-    test: "test/dashboard.test.ts",
-  },
-  {
-    what: "open dashboard pages share one refresh loop",
-    file: "lib/dashboard.ts",
-    from: "loop ??= runLoop()",
-    to: "loop = runLoop()",
-    test: "test/dashboard.test.ts",
-  },
-  {
-    what: "issue 10: existing nodes keep the version they were prepared with (a version change never re-runs prepare)",
-    file: "program.ts",
-    from: "const kubernetesVersion = nodeVersion(cluster, spec.name, record);",
-    to: "const kubernetesVersion = cluster.kubernetesVersion;",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 10: a downgrade, skipped minor or several clusters at once is refused before anything changes",
-    file: "program.ts",
-    from: "if (versionProblems.length > 0) {",
-    to: "if (versionProblems.length < 0) {",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 10: workers are upgraded one after another, after the control plane",
-    file: "components/kubeadm-cluster.ts",
-    from: "{ parent: this, dependsOn: [previous, this.joins[i]] },",
-    to: "{ parent: this, dependsOn: [this.joins[i]] },",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 10: the version record is written only after the whole upgrade chain",
-    file: "components/kubeadm-cluster.ts",
-    from: "{ parent: this, dependsOn: [previous, ...this.joins] },",
-    to: "{ parent: this, dependsOn: [...this.joins] },",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "issue 10: the control plane refuses a downgrade (script backstop)",
-    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
-    from: 'if [ "$want_minor" -lt "$have_minor" ] ||',
-    to: "if false ||",
-    test: "test/shell/upgrade.test.ts",
-  },
-  {
-    what: "issue 10: kubeadm is unheld for its upgrade (held packages never change silently)",
-    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
-    from: "apt-mark unhold kubeadm >/dev/null\n",
-    to: "",
-    test: "test/shell/upgrade.test.ts",
-  },
-  {
-    what: "issue 10: a drain that does not finish stops the worker's upgrade",
-    file: "scripts/kubeadm-cluster/upgrade-drain.sh",
-    from: 'it stays cordoned and is not upgraded. Fix the pod, then run pulumi up again" >&2\n  exit 1',
-    to: 'it stays cordoned and is not upgraded. Fix the pod, then run pulumi up again" >&2',
-    test: "test/shell/upgrade.test.ts",
-  },
-  {
-    what: "issue 10: the control plane's upgrade prints only the version (apt output to stderr)",
-    file: "scripts/kubeadm-cluster/upgrade-control-plane.sh",
-    from: '"$@" </dev/null >&2; }',
-    to: '"$@" </dev/null; }',
-    test: "test/shell/upgrade.test.ts",
-  },
-  {
-    what: "prepare refuses a kubeadm that names no pause image (no containerd config with an empty sandbox)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: 'if [ -z "$pause" ]; then',
-    to: "if false; then",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "prepare refuses a containerd config it could not set SystemdCgroup in",
-    file: "scripts/k8s-node/prepare.sh",
-    from: `if ! grep -Eq '^[[:space:]]*SystemdCgroup = true$' "$new" || ! grep -Fq "$pause" "$new"; then`,
-    to: "if false; then",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "prepare removes its temporary containerd config when it refuses it",
-    file: "scripts/k8s-node/prepare.sh",
-    from: `  rm -f "$new"\n  echo "tartlab: $NODE_NAME: containerd's default config`,
-    to: `  echo "tartlab: $NODE_NAME: containerd's default config`,
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "verify: every preflight tool is checked",
-    file: "scripts/k8s-node/verify.sh",
-    from: "for tool in kubeadm kubelet kubectl containerd",
-    to: "for tool in kubeadm kubelet containerd",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "verify: ip_forward must be 1",
-    file: "scripts/k8s-node/verify.sh",
-    from: 'if [ "$(cat "$root/proc/sys/net/ipv4/ip_forward")" != 1 ]; then',
-    to: "if false; then",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "verify: swap must be off",
-    file: "scripts/k8s-node/verify.sh",
-    from: 'if [ -n "$(swapon --noheadings --show)" ]; then',
-    to: "if false; then",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "verify: containerd must be running",
-    file: "scripts/k8s-node/verify.sh",
-    from: "systemctl is-active --quiet containerd ||",
-    to: "true ||",
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "init: a missing login user is named (getent's exit 2 must not end the script silently)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: 'home=$({ getent passwd "$LOGIN_USER" || true; } | cut -d: -f6)',
-    to: 'home=$(getent passwd "$LOGIN_USER" | cut -d: -f6)',
-    test: "test/shell/node-failures.test.ts",
-  },
-  {
-    what: "init re-addresses a control plane whose advertise address changed (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: 'if [ "$current" != "$new" ] && [ ! -f "$pending" ]; then',
-    to: "if false; then",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "re-address: a certificate without the new address is regenerated (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: '_covers "$root/etc/kubernetes/pki/$file.crt" "$new" && continue',
-    to: "continue",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "re-address: the old certificate is moved aside (kubeadm refuses one that lacks a SAN) (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: 'mv -f "$root/etc/kubernetes/pki/$file.$ext" "$root/etc/tartlab/readdress-old/$file.$ext"',
-    to: "true",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "re-address: kubelet is restarted on the control plane (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: "  systemctl restart kubelet\n  local deadline=$((SECONDS + APISERVER_WAIT_SECONDS))",
-    to: "  local deadline=$((SECONDS + APISERVER_WAIT_SECONDS))",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "re-address: an API server that does not answer at the new address fails the step (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: 'readdress-from and readdress-old/" >&2\n      exit 1',
-    to: 'readdress-from and readdress-old/" >&2\n      exit 0',
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "re-address: cluster-info names the new address (workers discover through it) (issue 11)",
-    file: "scripts/kubeadm-cluster/init.sh",
-    from: 'printf \'%s\\n\' "$ci" | sed -E "$ip_sed" |',
-    to: "printf '%s\\n' \"$ci\" |",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "join re-points a joined worker whose server or node-ip differs (issue 11)",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: 'if [ "$server" = "$want" ] && [ "$node_ip" = "$NODE_IP" ]; then',
-    to: "if true; then",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "join: a re-pointed worker's kubelet is restarted (issue 11)",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: "  systemctl restart kubelet\n  # Done when kubelet runs",
-    to: "  # Done when kubelet runs",
-    test: "test/shell/readdress.test.ts",
-  },
-  {
-    what: "join gets the worker's own address (re-pointing its node-ip) (issue 11)",
-    file: "components/kubeadm-cluster.ts",
-    from: "NODE_IP: w.node.ip,",
-    to: "NODE_IP: cpIp,",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "stop fails when the VM is still running after tart stop",
-    file: "scripts/tart-vm/stop.sh",
-    from: 'if [ "$state" = "running" ]; then\n  echo "tartlab: VM \\"$VM_NAME\\" is still running after',
-    to: 'if false; then\n  echo "tartlab: VM \\"$VM_NAME\\" is still running after',
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "revive refuses tart list JSON that is not a list of VMs (no TypeError at pulumi up)",
-    file: "lib/revive.ts",
-    from: 'if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {',
-    to: "if (false) {",
-    test: "test/tart-json.test.ts",
-  },
-  {
-    what: "status reads only a JSON object from tart get",
-    file: "lib/status.ts",
-    from: 'if (got && typeof got === "object" && !Array.isArray(got)) return got as TartGet;',
-    to: "return got as TartGet;",
-    test: "test/tart-json.test.ts",
-  },
-  {
-    what: "status: a tart list of non-objects is reported, not read",
-    file: "lib/status.ts",
-    from: '!Array.isArray(list) || !list.every((v) => v !== null && typeof v === "object")',
-    to: "!Array.isArray(list)",
-    test: "test/tart-json.test.ts",
-  },
-  {
-    what: "host preflight: free disk rounds down, so one byte short never reads as the minimum",
-    file: "lib/host.ts",
-    from: "const gbDown = (bytes: number) => `${Math.floor(",
-    to: "const gbDown = (bytes: number) => `${Math.round(",
-    test: "test/boundaries.test.ts",
-  },
-  // Issue 10, VM rows (docs/plans.md).
-  {
-    what: "the provider's identity is the control plane's clone id, not anything read over SSH (row 1)",
-    file: "components/kubeadm-cluster.ts",
-    from: "clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,",
-    to: "clusterIdentifier: pulumi.unsecret(this.kubeconfig).apply((k) => k.slice(0, 64)),",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "everything reads the VM's IP from the address step, which a resize does not update (rows 1, 9)",
-    file: "components/tart-vm.ts",
-    from: ": this.running.stdout;",
-    to: ": start.stdout;",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "a re-cloned VM is started again (start carries the clone id in triggers; rows 2, 8)",
-    file: "components/tart-vm.ts",
-    from: "        triggers: [clone.id],\n      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace: true },",
-    to: "      },\n      { parent: this, dependsOn: [clone], deleteBeforeReplace: true },",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "a re-cloned VM is prepared again (node steps carry the VM id in triggers; rows 2, 8)",
-    file: "components/k8s-node.ts",
-    from: "const triggers = [this.vmId];",
-    to: "const triggers: pulumi.Output<string>[] = [];",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "a rebuilt worker gets a fresh join token and joins again (row 8)",
-    file: "components/kubeadm-cluster.ts",
-    from: "const triggers = [w.node.vmId, cp.node.vmId];",
-    to: "const triggers: pulumi.Output<string>[] = [];",
-    test: "test/plans.test.ts",
-  },
-  {
-    what: "start.sh leaves a running VM alone unless its size or run options differ",
-    file: "scripts/tart-vm/start.sh",
-    from: 'if [ -z "$why" ]; then',
-    to: "if false; then",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "start.sh refuses a disk shrink before touching the VM",
-    file: "scripts/tart-vm/start.sh",
-    from: 'if [ "$DISK_GB" -lt "$disk" ]; then',
-    to: "if false; then",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "a restart for a resize is graceful (stop.sh's logic), not tart stop",
-    file: "scripts/tart-vm/start.sh",
-    from: 'bash -c "$STOP_SCRIPT" tartlab-stop ||',
-    to: 'tart stop "$VM_NAME" ||',
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "revive starts this stack's stopped VMs that the config no longer lists, so their removal can run (row 7)",
-    file: "lib/revive.ts",
-    from: "    ...(unlisted ? entries.filter((v) => !configured.has(v.Name)) : []),\n",
-    to: "",
-    test: "test/revive.test.ts",
-  },
-  {
-    what: "start.sh never resizes a VM that a stop step left running",
-    file: "scripts/tart-vm/start.sh",
-    from: '[ "$state" != running ] || _fail "still running after the stop step;',
-    to: 'true || _fail "still running after the stop step;',
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "address.sh prints only an IPv4 address",
-    file: "scripts/tart-vm/address.sh",
-    from: "  *[!0-9.]*)",
-    to: "  *[!0-9.:a-f]*)",
-    test: "test/shell/tart-vm.test.ts",
-  },
-  {
-    what: "npm run start leaves this stack's VMs outside the config alone",
-    file: "lib/lab-power.ts",
-    from: "reviveStoppedVms(config, owner, false, env, false)",
-    to: "reviveStoppedVms(config, owner, false, env, true)",
-    test: "test/lab-power.test.ts",
-  },
-  {
-    what: "a failed golden-image bake deletes its temporary VM (issue 14)",
-    file: "scripts/golden-image/bake.sh",
-    from: `echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard;`,
-    to: `echo "tartlab: golden image: bake failed; deleting $tmp" >&2;`,
-    test: "test/shell/golden-image.test.ts",
-  },
-  {
-    what: "the golden image is renamed to its final name only after a clean poweroff",
-    file: "scripts/golden-image/bake.sh",
-    from: `tart exec "$tmp" sudo systemd-run --on-active=1 systemctl poweroff >/dev/null`,
-    to: `tart stop "$tmp" >/dev/null`,
-    test: "test/shell/golden-image.test.ts",
-  },
-  {
-    what: "an existing golden image is reused, not baked again",
-    file: "scripts/golden-image/bake.sh",
-    from: `if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then`,
-    to: `if false; then`,
-    test: "test/shell/golden-image.test.ts",
-  },
-  {
-    what: "guest output stays off the bake's stdout (the golden image's name)",
-    file: "scripts/golden-image/bake.sh",
-    from: `tart exec -i "$tmp" sudo bash -s >&2`,
-    to: `tart exec -i "$tmp" sudo bash -s`,
-    test: "test/shell/golden-image.test.ts",
-  },
-  {
-    what: "node VM clones take the golden image's name as an input (a new image cascades)",
-    file: "program.ts",
-    from: "baseImage: golden ? golden.name : config.baseImage,",
-    to: "baseImage: config.baseImage,",
-    test: "test/golden-image.test.ts",
-  },
-  {
-    what: "golden-image clones skip the per-node package and image work",
-    file: "program.ts",
-    from: "prepared: golden !== undefined,",
-    to: "prepared: false,",
-    test: "test/golden-image.test.ts",
-  },
-  {
-    what: "the golden image's name digests the prep scripts",
-    file: "components/golden-image.ts",
-    from: "    Object.entries(inputs.scripts).sort(([a], [b]) => a.localeCompare(b)),\n",
-    to: "",
-    test: "test/golden-image.test.ts",
-  },
-  {
-    what: "the golden image needs an exact Kubernetes version",
-    file: "lib/lab-config.ts",
-    from: "if (goldenImage && kubernetesVersion && ",
-    to: "if (false && goldenImage && kubernetesVersion && ",
-    test: "test/golden-image.test.ts",
-  },
-  {
-    what: "prune keeps a golden image that an existing VM was cloned from",
-    file: "ops/images.ts",
-    from: ".filter(([vm, src]) => src === v.Name && exists.has(vm))",
-    to: ".filter(([vm, src]) => src === v.Name && exists.has(vm) && false)",
-    test: "test/images.test.ts",
-  },
-  {
-    what: "prune never deletes a running golden image",
-    file: "ops/images.ts",
-    from: ': v.State === "running"',
-    to: ': v.State === "never"',
-    test: "test/images.test.ts",
-  },
-  {
-    what: "a clone records its source (prune keeps golden images in use)",
-    file: "scripts/tart-vm/clone.sh",
-    from: `printf '%s\\n' "$BASE_IMAGE" >"$marker_dir/$VM_NAME.source"`,
-    to: "",
-    test: "test/shell/golden-image.test.ts",
-  },
-  {
-    what: "the performance model's critical path is weighted by duration, not by step count",
-    file: "lib/perf-model.ts",
-    from: "if (c.seconds > best.seconds || (c.seconds === best.seconds && c.path.length > best.path.length))",
-    to: "if (c.path.length > best.path.length)",
-    test: "test/perf-model.test.ts",
-  },
-  {
-    what: "measured durations win only for the scenario they were recorded in",
-    file: "lib/perf-model.ts",
-    from: "    measured.scenario.golden === scenario.golden &&",
-    to: "",
-    test: "test/perf-model.test.ts",
-  },
-  {
-    what: "refresh with stopped VMs keeps the Kubernetes objects: deleteUnreachable only by the explicit switch (issue 11)",
-    file: "components/kubeadm-cluster.ts",
-    from: "deleteUnreachable: args.forgetUnreachable,",
-    to: "deleteUnreachable: true,",
-    test: "test/cluster.test.ts",
-  },
-  {
-    what: "each node regenerates the SSH host keys its clone shares with the image (issue 11)",
-    file: "scripts/k8s-node/identity.sh",
-    from: '  rm -f "$root"/etc/ssh/ssh_host_*\n',
-    to: "",
-    test: "test/shell/k8s-node.test.ts",
-  },
-  // Issue 11: the drift check before the graph (lib/drift.ts).
-  {
-    what: "the drift check looks only at this stack's VMs (owner markers)",
-    file: "lib/drift.ts",
-    from: "const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));",
-    to: "const mine = list.vms;",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "two VMs at one address are refused before any VM is touched, in preview and up",
-    file: "lib/drift.ts",
-    from: 'refuseSharedAddresses(seen, "tart ip");',
-    to: "",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "drift preview runs no script that changes anything (address.sh writes the marker)",
-    file: "lib/drift.ts",
-    from: "    if (dryRun) {\n      if (revived.restarted.includes(name)) continue;",
-    to: "    if (false) {\n      if (revived.restarted.includes(name)) continue;",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "a running VM whose sshd does not answer is restarted",
-    file: "lib/drift.ts",
-    from: "const problem = await sshProblem(r.stdout);",
-    to: "const problem = undefined;",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "a VM that still does not answer after a restart stops up",
-    file: "lib/drift.ts",
-    from: '      if ("problem" in found) {\n        throw new Error(',
-    to: "      if (false) {\n        throw new Error(",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "a repair is counted on the Mac (the cluster's Ready check re-runs on it)",
-    file: "lib/drift.ts",
-    from: "if (!dryRun) writeRepairs(",
-    to: "if (false) writeRepairs(",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "a changed address is reported against the recorded one",
-    file: "lib/drift.ts",
-    from: "if (recorded !== undefined && recorded !== ip) {",
-    to: "if (false) {",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "the repair restarts the VM with stop.sh first (graceful, then forced), not start.sh alone",
-    file: "lib/drift.ts",
-    from: "for (const [label, script, inputs] of [stop, start]) {",
-    to: "for (const [label, script, inputs] of [start]) {",
-    test: "test/drift.test.ts",
-  },
-  {
-    what: "an interrupted clone stays ours: the claim comes before tart clone (issue 11 item 4)",
-    file: "scripts/tart-vm/clone.sh",
-    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# A clone record left',
-    to: "# A clone record left",
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "an interrupted clone is finished (its own MAC) by the next run (issue 11 item 4)",
-    file: "scripts/tart-vm/clone.sh",
-    from: 'if ! [ -f "$marker_dir/$VM_NAME.source" ]; then',
-    to: "if false; then",
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "node preparation finishes a dpkg run an interruption left (dpkg --configure -a) before apt (issue 11 item 4)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: "if _dpkg_interrupted; then",
-    to: "if false; then",
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "a containerd restart owed survives an interruption (issue 11 item 4)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: '  : >"$restart_owed"\n',
-    to: "",
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "containerd's staged config has a fixed name: an interruption leaves no stray temp file (issue 11 item 4)",
-    file: "scripts/k8s-node/prepare.sh",
-    from: 'new="$conf.tartlab-new"',
-    to: 'new=$(mktemp "$root/etc/containerd/.config.toml.XXXXXX")',
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "a stale clone record never makes a cut-off clone look finished (issue 11 item 4)",
-    file: "scripts/tart-vm/clone.sh",
-    from: 'rm -f "$marker_dir/$VM_NAME.source"\n',
-    to: "",
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "destroy leaves no record of the VM on the Mac (issue 11 item 4)",
-    file: "scripts/tart-vm/delete.sh",
-    from: '_forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }',
-    to: '_forget() { rm -f "$marker"; }',
-    test: "test/shell/resume.test.ts",
-  },
-  {
-    what: "join.sh re-run after a cut right after kubeadm join removes the join config (it holds the token)",
-    file: "scripts/kubeadm-cluster/join.sh",
-    from: '    rm -f "$root/etc/tartlab/kubeadm-join.yaml"\n    _repoint',
-    to: "    _repoint",
-    test: "test/shell/interrupted.test.ts",
-  },
-];
+type Read = (rel: string) => string | undefined;
+const readRoot: Read = (rel) => {
+  const f = path.join(ROOT, rel);
+  return existsSync(f) ? readFileSync(f, "utf8") : undefined;
+};
 
-function testFails(testFile: string): boolean {
-  const r = spawnSync(process.execPath, ["--import", "tsx", "--test", testFile], {
-    cwd: ROOT,
-    encoding: "utf8",
-  });
-  return r.status !== 0;
-}
-
-// A guard whose text no longer matches its file (an edit moved the code) or whose test file is gone would only be
-// found after every mutation before it has run; check them all first. `--check` does only this (npm test runs it).
-function stale(g: Guard): string | undefined {
-  if (!existsSync(path.join(ROOT, g.test))) return `test file ${g.test} does not exist`;
-  const file = path.join(ROOT, g.file);
-  if (!existsSync(file)) return `${g.file} does not exist`;
-  const text = readFileSync(file, "utf8");
-  if (!text.includes(g.from)) return `"${g.from}" not found in ${g.file}`;
+/** Why a guard's mutation cannot be applied any more (its code moved or its files are gone), if it cannot. */
+export function codeProblem(g: Guard, read: Read): string | undefined {
+  if (read(g.test) === undefined) return `test file ${g.test} does not exist`;
+  const code = read(g.file);
+  if (code === undefined) return `${g.file} does not exist`;
+  if (!code.includes(g.from)) return `"${g.from}" not found in ${g.file}`;
   if (g.from === g.to) return "the mutation changes nothing";
   return undefined;
 }
 
-// Optional argument: only the guards whose file contains it (while iterating), e.g. `kubeadm-cluster/`.
-const arg = process.argv[2];
-const checkOnly = arg === "--check";
-const only = checkOnly ? undefined : arg;
-const selected = only ? GUARDS.filter((g) => g.file.includes(only)) : GUARDS;
-const problems = selected.flatMap((g) => {
-  const why = stale(g);
-  return why ? [`MISSING  ${g.what}: ${why} (update tools/guards.ts)`] : [];
-});
-if (problems.length > 0 || checkOnly) {
-  for (const p of problems) console.log(p);
-  console.log(`${selected.length - problems.length} guards apply, ${problems.length} stale`);
-  process.exit(problems.length === 0 ? 0 : 1);
+/** Why a guard's test name cannot select its test, if it cannot (a renamed test, a missing name). */
+export function nameProblem(g: Guard, read: Read): string | undefined {
+  if (!g.name?.trim()) return "it names no test (name)";
+  const text = read(g.test);
+  if (text !== undefined && !text.includes(g.name)) return `test name "${g.name}" not found in ${g.test}`;
+  return undefined;
 }
-let unguarded = 0;
-for (const g of selected) {
-  const file = path.join(ROOT, g.file);
-  const original = readFileSync(file, "utf8");
+
+/** --test-name-pattern takes a regular expression; a name is matched literally. */
+export function namePattern(name: string): string {
+  return name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Reading a test run (tools/guards-reporter.mjs writes one JSON line per event)
+
+interface ReporterEvent {
+  kind: "start" | "pass" | "fail" | "stderr";
+  name: string;
+  nesting: number;
+  skip?: boolean;
+  todo?: boolean;
+  suite?: boolean;
+  error?: string;
+}
+
+/** The reporter's lines (a line cut off by a killed run is ignored). */
+export function parseEvents(text: string): ReporterEvent[] {
+  return text.split("\n").flatMap((line) => {
+    if (!line.trim()) return [];
+    try {
+      return [JSON.parse(line) as ReporterEvent];
+    } catch {
+      return [];
+    }
+  });
+}
+
+export interface TestNode {
+  readonly name: string;
+  readonly parent: TestNode | undefined;
+  status?: "pass" | "fail";
+  skipped?: boolean;
+  suite?: boolean;
+  error?: string;
+  hasFailedChild?: boolean;
+}
+
+/** The tests of one run with their ancestors (a test's result arrives after its children's, its start before). */
+export function testTree(events: readonly ReporterEvent[]): TestNode[] {
+  const stack: TestNode[] = [];
+  const nodes: TestNode[] = [];
+  for (const e of events) {
+    if (e.kind === "stderr") continue;
+    if (e.kind === "start") {
+      stack.length = e.nesting;
+      const node: TestNode = { name: e.name, parent: stack[e.nesting - 1] };
+      stack.push(node);
+      nodes.push(node);
+      continue;
+    }
+    let node = stack[e.nesting];
+    if (!node || node.name !== e.name || node.status) {
+      node = { name: e.name, parent: stack[e.nesting - 1] };
+      nodes.push(node);
+    }
+    node.status = e.kind;
+    node.skipped = Boolean(e.skip || e.todo);
+    node.suite = Boolean(e.suite);
+    node.error = e.error;
+    if (e.kind === "fail" && node.parent) node.parent.hasFailedChild = true;
+  }
+  return nodes;
+}
+
+export function titlePath(n: TestNode): string[] {
+  return n.parent ? [...titlePath(n.parent), n.name] : [n.name];
+}
+
+/** The test Node 20's --test-name-pattern can select for `n`: the outermost test (not suite) on its path. */
+export function selectable(n: TestNode): TestNode {
+  let chosen = n;
+  for (let p: TestNode | undefined = n; p; p = p.parent) if (!p.suite) chosen = p;
+  return chosen;
+}
+
+export type Verdict =
+  | { readonly kind: "caught"; readonly detail: string }
+  | { readonly kind: "missed"; readonly detail: string }
+  | { readonly kind: "error"; readonly detail: string };
+
+/**
+ * A guard is caught when a test that ran under the name (the named test, or one inside the named suite or test)
+ * failed; missed when such tests ran and all passed; an error when none ran (a renamed test, a subtest Node cannot
+ * select, a file that does not load), whatever the exit status says.
+ */
+export function verdict(nodes: readonly TestNode[], name: string): Verdict {
+  const named = nodes.filter(
+    (n) => n.status && !n.skipped && !n.suite && titlePath(n).some((t) => t.includes(name)),
+  );
+  if (named.length === 0) {
+    const failed = nodes.find((n) => n.status === "fail" && !n.skipped);
+    const why = failed ? `; ${failed.name} failed: ${failed.error ?? "?"}` : "";
+    return { kind: "error", detail: `no test titled like "${name}" ran (0 tests)${why}` };
+  }
+  const failed = named.filter((n) => n.status === "fail" && !n.hasFailedChild);
+  if (failed.length > 0) {
+    return { kind: "caught", detail: failed.map((n) => `"${titlePath(n).join(" > ")}"`).join(", ") };
+  }
+  return { kind: "missed", detail: `${named.length} test(s) titled like "${name}" ran and passed` };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Which guards changed since the recorded commit
+
+/** The fields that make a guard's entry what it is: a change to any of them is a new guard to verify. */
+const entryKey = (g: Guard) => JSON.stringify([g.file, g.from, g.to, g.test, g.name]);
+
+/**
+ * The guards to run after changes: those whose code file or test file is among `changed` (paths from the repository
+ * root), and those whose entry is not in `previous` (the list at the recorded commit) as it is now.
+ */
+export function changedGuards(
+  guards: readonly Guard[],
+  previous: readonly Guard[],
+  changed: ReadonlySet<string>,
+): { guard: Guard; why: string }[] {
+  const before = new Set(previous.map(entryKey));
+  return guards.flatMap((g) => {
+    const why = [
+      changed.has(g.file) ? `${g.file} changed` : undefined,
+      changed.has(g.test) ? `${g.test} changed` : undefined,
+      before.has(entryKey(g)) ? undefined : "new or changed entry",
+    ].filter((w) => w !== undefined);
+    return why.length > 0 ? [{ guard: g, why: why.join(", ") }] : [];
+  });
+}
+
+function git(args: string[]): { ok: boolean; out: string } {
+  const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  return { ok: r.status === 0, out: r.stdout ?? "" };
+}
+
+export function parseRecord(text: string): { sha: string; date: string } | undefined {
+  const m = /^([0-9a-f]{40})\s+(\S+)/m.exec(text);
+  return m ? { sha: m[1], date: m[2] } : undefined;
+}
+
+/** The guard list of an older commit: the module is data only, so its transpiled text is evaluated as is. */
+async function listAt(sha: string): Promise<readonly Guard[] | undefined> {
+  const shown = git(["show", `${sha}:${LIST}`]);
+  if (!shown.ok) return undefined;
+  const ts = await import("typescript");
+  const js = ts.transpileModule(shown.out, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS },
+  }).outputText;
+  const mod: { exports: { GUARDS?: readonly Guard[] } } = { exports: {} };
+  const noImports = () => {
+    throw new Error(`${LIST} must not import anything`);
+  };
   try {
-    writeFileSync(file, original.replace(g.from, g.to));
-    const caught = testFails(g.test);
-    console.log(`${caught ? "caught  " : "MISSED  "} ${g.what} (${g.file} -> ${g.test})`);
-    if (!caught) unguarded++;
-  } finally {
-    writeFileSync(file, original);
+    new Function("module", "exports", "require", js)(mod, mod.exports, noImports);
+  } catch (e) {
+    console.log(`${LIST} at ${sha.slice(0, 12)} could not be read (${String(e)}): every entry counts as new`);
+    return undefined;
+  }
+  return mod.exports.GUARDS;
+}
+
+/** The guards --changed runs, and why (printed before they run). */
+async function selectChanged(): Promise<{ guards: readonly Guard[]; why: string }> {
+  const text = readRoot(RECORD);
+  const rec = text === undefined ? undefined : parseRecord(text);
+  if (!rec) return { guards: GUARDS, why: `all guards: ${RECORD} records no commit at which all passed` };
+  if (!git(["cat-file", "-e", `${rec.sha}^{commit}`]).ok) {
+    return {
+      guards: GUARDS,
+      why: `all guards: ${rec.sha.slice(0, 12)} (${RECORD}, all guards passed ${rec.date}) is not in this clone's history (a shallow clone?)`,
+    };
+  }
+  const diff = git(["diff", "--name-only", "--no-renames", rec.sha]);
+  const untracked = git(["ls-files", "--others", "--exclude-standard"]);
+  if (!diff.ok || !untracked.ok)
+    return { guards: GUARDS, why: "all guards: git could not list the changed files" };
+  const changed = new Set([...diff.out.split("\n"), ...untracked.out.split("\n")].filter(Boolean));
+  const previous = await listAt(rec.sha);
+  const picked = changedGuards(GUARDS, previous ?? [], changed);
+  for (const p of picked) console.log(`  ${p.guard.what}: ${p.why}`);
+  const since = `since ${rec.sha.slice(0, 12)} (all guards passed ${rec.date})`;
+  const noList = previous === undefined ? `; no readable ${LIST} there, so every entry is new` : "";
+  return { guards: picked.map((p) => p.guard), why: `${picked.length} guards changed ${since}${noList}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Copies of the work tree and the test runs in them
+
+interface Copy {
+  readonly tree: string;
+  readonly tmp: string;
+  readonly events: string;
+}
+
+/** Temporary copies of the work tree, one per job, removed at exit (Ctrl-C included) with their test processes. */
+class Copies {
+  readonly base = mkdtempSync(path.join(tmpdir(), "tartlab-guards-"));
+  private readonly children = new Set<ChildProcess>();
+  private readonly copies: Copy[] = [];
+
+  constructor() {
+    process.on("exit", () => this.remove());
+    for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+      process.once(signal, () => {
+        console.log(`\n${signal}: stopping the test runs and removing ${this.base}`);
+        process.exit(130);
+      });
+    }
+  }
+
+  remove(): void {
+    for (const c of this.children) kill(c);
+    rmSync(this.base, { recursive: true, force: true });
+  }
+
+  /** Copy `i` of the work tree (made on first use): every file but .git, node_modules and what git ignores. */
+  get(i: number): Copy {
+    if (this.copies[i]) return this.copies[i];
+    const dir = path.join(this.base, `copy${i + 1}`);
+    const copy = {
+      tree: path.join(dir, "tree"),
+      tmp: path.join(dir, "tmp"),
+      events: path.join(dir, "events.jsonl"),
+    };
+    const ignored = new Set(
+      git(["ls-files", "--others", "--ignored", "--exclude-standard", "--directory"])
+        .out.split("\n")
+        .filter(Boolean)
+        .map((p) => p.replace(/\/$/, "")),
+    );
+    cpSync(ROOT, copy.tree, {
+      recursive: true,
+      filter: (src) => {
+        const rel = path.relative(ROOT, src);
+        return rel !== ".git" && rel !== "node_modules" && !ignored.has(rel);
+      },
+    });
+    symlinkSync(realpathSync(path.join(ROOT, "node_modules")), path.join(copy.tree, "node_modules"));
+    mkdirSync(copy.tmp);
+    this.copies[i] = copy;
+    return copy;
+  }
+
+  /** Runs one test file in a copy (only the tests matching `pattern`, if given) and returns its test tree. */
+  async runTest(
+    copy: Copy,
+    testFile: string,
+    pattern: string | undefined,
+  ): Promise<{ nodes: TestNode[]; timedOut: boolean; stderr: string }> {
+    // Each run starts with an empty TMPDIR (a failing test may leave its sandbox), keeping tsx's transform cache.
+    for (const f of readdirSync(copy.tmp)) {
+      if (!/^tsx-\d+$/.test(f)) rmSync(path.join(copy.tmp, f), { recursive: true, force: true });
+    }
+    rmSync(copy.events, { force: true });
+    const args = ["--import", "tsx", "--test", `--test-reporter=${REPORTER}`];
+    args.push(`--test-reporter-destination=${copy.events}`);
+    if (pattern !== undefined) args.push(`--test-name-pattern=${pattern}`);
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: copy.tmp };
+    delete env.NODE_TEST_CONTEXT; // set when this runs under node:test; the child must report as a root run
+    // Its own process group, so a timeout or Ctrl-C ends the test's helpers (bash, fakes) with it.
+    const child = spawn(process.execPath, [...args, testFile], {
+      cwd: copy.tree,
+      env,
+      detached: true,
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    this.children.add(child);
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill(child);
+    }, TIMEOUT_MS);
+    await new Promise<void>((resolve) => child.on("close", () => resolve()));
+    clearTimeout(timer);
+    this.children.delete(child);
+    const events = parseEvents(existsSync(copy.events) ? readFileSync(copy.events, "utf8") : "");
+    const testStderr = events.flatMap((e) => (e.kind === "stderr" && e.error ? [e.error] : [])).join("");
+    return { nodes: testTree(events), timedOut, stderr: testStderr + stderr };
+  }
+
+  /** Applies `g`'s mutation in a copy, runs `run`, and restores the file. */
+  async mutated<T>(copy: Copy, g: Guard, run: () => Promise<T>): Promise<T> {
+    const file = path.join(copy.tree, g.file);
+    const original = readFileSync(file, "utf8");
+    writeFileSync(
+      file,
+      original.replace(g.from, () => g.to),
+    );
+    try {
+      return await run();
+    } finally {
+      writeFileSync(file, original);
+    }
   }
 }
-console.log(`${selected.length - unguarded} passed, ${unguarded} failed`);
-process.exit(unguarded === 0 ? 0 : 1);
+
+function kill(child: ChildProcess): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Runs `work` over `items` with at most `jobs` at once, copy `i` used by one item at a time. */
+async function pool<T>(items: readonly T[], jobs: number, work: (item: T, copy: number) => Promise<void>) {
+  let next = 0;
+  const worker = async (copy: number) => {
+    while (next < items.length) await work(items[next++], copy);
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, (_, i) => worker(i)));
+}
+
+/** The first error of a test process's stderr and the two lines after it (why a file did not load), else its end. */
+function stderrGist(text: string): string {
+  const lines = text.split("\n").filter((l) => l.trim());
+  const at = lines.findIndex((l) => /^\w*Error\b|^Error \[/.test(l));
+  return (at >= 0 ? lines.slice(at, at + 3) : lines.slice(-3)).map((l) => l.trim()).join(" | ");
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const duration = (ms: number) =>
+  `${Math.floor(ms / 60_000)}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}s`;
+const where = (g: Guard) => `${g.file} -> ${g.test} "${g.name}"`;
+
+/** Runs each guard's named test under its mutation; returns how many were not caught. */
+async function runGuards(guards: readonly Guard[], jobs: number): Promise<number> {
+  const copies = new Copies();
+  const started = Date.now();
+  let missed = 0;
+  let errors = 0;
+  console.log(
+    `${guards.length} guards in ${Math.min(jobs, guards.length)} copies of the work tree (${copies.base})`,
+  );
+  try {
+    await pool(guards, jobs, async (g, i) => {
+      const copy = copies.get(i);
+      const t0 = Date.now();
+      const run = await copies.mutated(copy, g, () => copies.runTest(copy, g.test, namePattern(g.name)));
+      const v: Verdict = run.timedOut
+        ? { kind: "error", detail: `timed out after ${seconds(TIMEOUT_MS)}` }
+        : verdict(run.nodes, g.name);
+      const took = seconds(Date.now() - t0);
+      if (v.kind === "caught") console.log(`caught   ${g.what} (${where(g)}, ${took})`);
+      else if (v.kind === "missed") {
+        missed++;
+        console.log(`MISSED   ${g.what} (${where(g)}, ${took}): ${v.detail}`);
+      } else {
+        errors++;
+        const tail = run.stderr.trim() ? `\n         stderr: ${stderrGist(run.stderr)}` : "";
+        console.log(`ERROR    ${g.what} (${where(g)}, ${took}): ${v.detail}${tail}`);
+      }
+    });
+  } finally {
+    copies.remove();
+  }
+  const caught = guards.length - missed - errors;
+  console.log(
+    `${guards.length} guards: ${caught} caught, ${missed} missed, ${errors} errors in ${duration(Date.now() - started)} (${jobs} jobs)`,
+  );
+  return missed + errors;
+}
+
+/** Runs each guard's mutation against its whole test file and prints the tests that fail, to pick a name. */
+async function discover(guards: readonly Guard[], jobs: number): Promise<number> {
+  const copies = new Copies();
+  let unnoticed = 0;
+  try {
+    await pool(guards, jobs, async (g, i) => {
+      const copy = copies.get(i);
+      const t0 = Date.now();
+      const run = await copies.mutated(copy, g, () => copies.runTest(copy, g.test, undefined));
+      const failed = run.nodes.filter(
+        (n) => n.status === "fail" && !n.skipped && !n.suite && !n.hasFailedChild,
+      );
+      const lines = [`${g.what} (${g.file} -> ${g.test}, ${seconds(Date.now() - t0)})`];
+      if (run.timedOut) lines.push(`  the run timed out after ${seconds(TIMEOUT_MS)}`);
+      if (failed.length === 0) {
+        unnoticed++;
+        lines.push("  no test fails under this mutation");
+      }
+      if (failed.some((n) => !n.parent && n.name.endsWith(g.test)) && run.stderr.trim()) {
+        lines.push(`  the file failed as a whole: ${stderrGist(run.stderr)}`);
+      }
+      for (const n of failed) {
+        const usable = selectable(n);
+        const hint = usable === n ? "" : ` (select it by its test: "${usable.name}")`;
+        const current = g.name && titlePath(usable).some((t) => t.includes(g.name)) ? " [current name]" : "";
+        lines.push(`  fails: "${titlePath(n).join(" > ")}"${hint}${current}: ${n.error ?? ""}`);
+      }
+      console.log(lines.join("\n"));
+    });
+  } finally {
+    copies.remove();
+  }
+  return unnoticed;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A filter names guards by part of their code file, test file or description. */
+const matches = (g: Guard, filter: string) => [g.file, g.test, g.what].some((s) => s.includes(filter));
+
+function staleReport(guards: readonly Guard[], withNames: boolean): string[] {
+  return guards.flatMap((g) => {
+    const why = codeProblem(g, readRoot) ?? (withNames ? nameProblem(g, readRoot) : undefined);
+    return why ? [`STALE  ${g.what}: ${why} (update ${LIST})`] : [];
+  });
+}
+
+/** HEAD when the work tree has no change but the record file itself, else why not. */
+function cleanHead(): { sha: string } | { why: string } {
+  const head = git(["rev-parse", "HEAD"]);
+  const status = git(["status", "--porcelain", "--untracked-files=all"]);
+  if (!head.ok || !status.ok) return { why: "git could not tell HEAD or the work tree's state" };
+  // node_modules may be a symlink (a git worktree sharing another's), which "node_modules/" in .gitignore misses.
+  const changes = status.out
+    .split("\n")
+    .filter((l) => l && l.slice(3) !== RECORD && l.slice(3) !== "node_modules");
+  if (changes.length > 0)
+    return { why: `the work tree differs from HEAD (${changes.length} paths in git status)` };
+  return { sha: head.out.trim() };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = [...argv];
+  let jobs = availableParallelism();
+  const j = args.indexOf("--jobs");
+  if (j >= 0) {
+    jobs = Number(args[j + 1]);
+    if (!Number.isInteger(jobs) || jobs < 1) {
+      console.error(`--jobs needs a positive whole number, got ${args[j + 1]}`);
+      return 2;
+    }
+    args.splice(j, 2);
+  }
+  const [mode, filter] = args;
+
+  if (mode === "--check") {
+    const problems = staleReport(GUARDS, true);
+    for (const p of problems) console.log(p);
+    console.log(`${GUARDS.length - problems.length} guards apply, ${problems.length} stale`);
+    return problems.length === 0 ? 0 : 1;
+  }
+
+  if (mode === "--discover") {
+    const picked = filter
+      ? GUARDS.filter((g) => matches(g, filter))
+      : GUARDS.filter((g) => nameProblem(g, readRoot) !== undefined);
+    const problems = staleReport(picked, false);
+    for (const p of problems) console.log(p);
+    if (problems.length > 0) return 1;
+    console.log(
+      `discovering ${picked.length} guards (whole test files, ${Math.min(jobs, picked.length)} jobs)`,
+    );
+    return (await discover(picked, jobs)) === 0 ? 0 : 1;
+  }
+
+  let guards: readonly Guard[];
+  let deep = false;
+  if (mode === "--all") {
+    guards = GUARDS;
+    deep = true;
+  } else if (mode === "--changed") {
+    const sel = await selectChanged();
+    console.log(sel.why);
+    guards = sel.guards;
+  } else if (mode === undefined || !mode.startsWith("--")) {
+    guards = mode ? GUARDS.filter((g) => matches(g, mode)) : GUARDS;
+  } else {
+    console.error(`unknown option ${mode}; see the comment at the top of tools/guards.ts`);
+    return 2;
+  }
+  const problems = staleReport(guards, true);
+  for (const p of problems) console.log(p);
+  if (problems.length > 0) {
+    console.log(`${problems.length} stale guards; nothing run`);
+    return 1;
+  }
+  if (guards.length === 0) return 0;
+
+  const before = deep ? cleanHead() : undefined;
+  const failures = await runGuards(guards, jobs);
+  if (before) {
+    const after = cleanHead();
+    const why =
+      failures > 0
+        ? `${failures} guards were not caught`
+        : "why" in before
+          ? before.why
+          : "why" in after
+            ? after.why
+            : after.sha !== before.sha
+              ? "HEAD moved during the run"
+              : undefined;
+    if (why === undefined && "sha" in before) {
+      writeFileSync(path.join(ROOT, RECORD), `${before.sha} ${new Date().toISOString()}\n`);
+      console.log(
+        `recorded ${before.sha} in ${RECORD}: commit it (--changed runs only what changes after it)`,
+      );
+    } else {
+      console.log(`${RECORD} not updated: ${why}`);
+    }
+  }
+  return failures === 0 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
