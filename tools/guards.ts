@@ -535,7 +535,7 @@ const GUARDS: Guard[] = [
   {
     what: "nodes-ready: a hung kubectl wait is cut off",
     file: "scripts/cilium-install/nodes-ready.sh",
-    from: 'if timeout "$((left + 10))" kubectl wait',
+    from: 'if timeout "$outer" kubectl wait',
     to: "if kubectl wait",
     test: "test/shell/cilium-install.test.ts",
   },

@@ -210,7 +210,7 @@ describe("k8s-node/prepare.sh", () => {
   test("apt failures are retried, then reported (V03)", async () => {
     boot();
     writeFileSync(path.join(sb.dir, "node", "apt-update-failures"), "1\n");
-    const r = await run("k8s-node/prepare.sh");
+    const r = await run("k8s-node/prepare.sh", {}, { RETRY_PAUSE_SECONDS: "0.01" });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.calls.filter((c) => /^apt-get .* update$/.test(c)).length,

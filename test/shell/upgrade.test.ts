@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, test } from "node:test";
-import { FakeNode, fakeNode } from "../harness/node";
+import { after, afterEach, describe, test } from "node:test";
+import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
 import {
   FAKE_CA_HASH,
   Recorder,
@@ -25,6 +25,13 @@ const sandboxes: Sandbox[] = [];
 afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.dispose();
 });
+/** The lab's own sandboxes and their snapshot: built by the first test, restored for every other one. */
+const labSandboxes: Sandbox[] = [];
+let built: { lab: Lab; snap: Snapshot } | undefined;
+after(() => {
+  built?.snap.dispose();
+  for (const sb of labSandboxes.splice(0)) sb.dispose();
+});
 
 const KUBERNETES = {
   "1.35": ["1.35.0", "1.35.1", "1.35.2"],
@@ -35,14 +42,23 @@ const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name)
 const ok = (step: string, r: ShellRun) =>
   assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
 
-/** The recorded program for the dev cluster at `version`; the control plane's upgrade printed `cpStdout`. */
-async function programAt(version: string, cpStdout = "v1.35.2"): Promise<Recorder> {
-  const config = structuredClone(devStackConfig()) as Record<string, any>;
-  config["tartlab:clusters"][1].kubernetesVersion = version;
-  const { recorder } = await runLab(config, {
-    stdout: (n) => (n === "dev-upgrade" ? cpStdout : defaultStdout(n)),
-  });
-  return recorder;
+const programs = new Map<string, Promise<Recorder>>();
+/**
+ * The recorded program for the dev cluster at `version`; the control plane's upgrade printed `cpStdout`.
+ * Recorded once per pair: tests only read a recorder.
+ */
+function programAt(version: string, cpStdout = "v1.35.2"): Promise<Recorder> {
+  const key = `${version} ${cpStdout}`;
+  let program = programs.get(key);
+  if (!program) {
+    const config = structuredClone(devStackConfig()) as Record<string, any>;
+    config["tartlab:clusters"][1].kubernetesVersion = version;
+    program = runLab(config, {
+      stdout: (n) => (n === "dev-upgrade" ? cpStdout : defaultStdout(n)),
+    }).then((r) => r.recorder);
+    programs.set(key, program);
+  }
+  return program;
 }
 
 interface Lab {
@@ -63,12 +79,19 @@ interface Lab {
   pods(node: string): string[];
 }
 
-/** dev-master (initialised) and dev-worker1 (joined), both prepared at 1.35 (v1.35.2). */
-async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promise<Lab> {
+/**
+ * dev-master (initialised) and dev-worker1 (joined), both prepared at 1.35 (v1.35.2), with pods on the worker.
+ * Built once; each later call puts both nodes and the cluster back as they were then.
+ */
+async function lab(): Promise<Lab> {
+  if (built) {
+    built.snap.restore();
+    return built.lab;
+  }
   const make = (hostname: string) => {
     const sb = sandbox();
-    sandboxes.push(sb);
-    return fakeNode(sb, { kubernetes: opts.kubernetes ?? KUBERNETES, hostname });
+    labSandboxes.push(sb);
+    return fakeNode(sb, { kubernetes: KUBERNETES, hostname });
   };
   const cp = make("dev-master");
   const worker = make("dev-worker1");
@@ -89,7 +112,7 @@ async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promis
   writeFileSync(path.join(pods, "cache"), "emptydir\n");
   writeFileSync(path.join(pods, "web"), "plain\n");
   const nodeDir = (n: string) => path.join(cluster, "nodes", n);
-  return {
+  const l: Lab = {
     cp,
     worker,
     cluster,
@@ -99,6 +122,8 @@ async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promis
     cordoned: (n) => existsSync(path.join(nodeDir(n), "unschedulable")),
     pods: (n) => readdirSync(path.join(nodeDir(n), "pods")).sort(),
   };
+  built = { lab: l, snap: snapshot(labSandboxes.map((sb) => sb.dir)) };
+  return l;
 }
 
 const apiServer = (cp: FakeNode) =>
@@ -271,8 +296,9 @@ describe("refusals and failures leave the cluster as it was", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /dev-master: gave up after 5 attempts: _apt update/);
 
-    const odd = await lab({ kubernetes: { "1.35": KUBERNETES["1.35"], "1.36": ["1.37.0"] } });
-    r = await upgradeCp(odd, rec);
+    // The 1.36 repository now serves a 1.37 kubeadm as its newest.
+    l.cp.publish("1.36", "1.37.0");
+    r = await upgradeCp(l, rec);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /dev-master: installed kubeadm v1\.37\.0 is not of 1\.36/);
   });
@@ -336,10 +362,10 @@ describe("refusals and failures leave the cluster as it was", () => {
     const rec = await programAt("1.36", "v1.36.1");
     ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
     const r = await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh", {
-      KUBELET_WAIT_SECONDS: "1",
+      KUBELET_WAIT_SECONDS: "0",
     });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /dev-worker1's kubelet did not report v1\.36\.1 within 1s; it stays cordoned/);
+    assert.match(r.stderr, /dev-worker1's kubelet did not report v1\.36\.1 within 0s; it stays cordoned/);
     assert.ok(l.cordoned("dev-worker1"));
   });
 });
