@@ -309,6 +309,21 @@ process.stdout.write(typeof kc.makeApiClient(k8s.CoreV1Api).listNode + " " + kc.
     for (const secret of [key, "c2VjcmV0"]) assert.ok(!r.stdout.includes(secret));
   });
 
+  test("--json on a broken lab: exit 1, and the whole model still printed", async () => {
+    vm("dev-master", "stopped", "192.168.64.12");
+    platform.state.nodes[1].ready = false;
+    const r = await cli(["--json"], stackFile());
+    assert.equal(r.code, 1, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.healthy, false);
+    assert.deepEqual(
+      s.vms.filter((v: any) => !v.healthy).map((v: any) => [v.name, v.state]),
+      [["dev-master", "stopped"]],
+    );
+    assert.deepEqual(clusterOf(s, "platform").problems, ["node platform-worker1 is NotReady"]);
+    assert.ok(!r.stdout.includes(platform.clientKey.split("\n")[1]));
+  });
+
   test("table on an unhealthy lab: exit 1", async () => {
     vm("dev-master", "stopped", "192.168.64.12");
     const r = await cli([], stackFile());

@@ -148,7 +148,13 @@ conf="$root/etc/containerd/config.toml"
 # and a config written but not yet applied is still applied then (the restart is owed until it has happened).
 new="$conf.tartlab-new"
 restart_owed="$root/etc/tartlab/containerd-restart"
-containerd config default | _containerd_config "$pause" >"$new"
+# Under pipefail a containerd that fails is refused even when it printed a config.
+if ! containerd config default | _containerd_config "$pause" >"$new"; then
+  rm -f "$new"
+  echo "tartlab: $NODE_NAME: containerd config default failed (containerd $(containerd --version 2>/dev/null || true));" \
+    "not writing a configuration from its output" >&2
+  exit 1
+fi
 if ! grep -Eq '^[[:space:]]*SystemdCgroup = true$' "$new" || ! grep -Fq "$pause" "$new"; then
   rm -f "$new"
   echo "tartlab: $NODE_NAME: containerd's default config has no runc options table or sandbox image to set" \

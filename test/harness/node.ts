@@ -25,7 +25,7 @@ import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } 
 const NODE_FAKES = path.join(FAKES_DIR, "node");
 const TOOLS = path.join(NODE_FAKES, "tools");
 /** Base-image commands that must not run for real in a test: present, but doing nothing. */
-const STUBS = new Set(["mount", "nsenter", "iptables", "ip6tables", "ebtables", "tc", "netplan", "modprobe"]);
+const STUBS = new Set(["mount", "nsenter", "iptables", "ip6tables", "ebtables", "tc", "netplan"]);
 /**
  * Body of a fake that hangs for as long as its sandbox exists: the script's own deadline must end it, and the
  * test's sandbox.dispose() releases it otherwise; it has no timer of its own that could end the hang first.

@@ -10,6 +10,9 @@ import { HANG } from "../harness/node";
 import { Sandbox, sandbox } from "../harness/shell";
 import { parseJoinToken } from "../../lib/kubeadm";
 
+// A root shell's usual umask: a file whose mode a script does not set comes out world-readable (644) here.
+process.umask(0o022);
+
 let sb: Sandbox;
 let root: string;
 beforeEach(() => {
@@ -418,6 +421,75 @@ describe("kubeadm-cluster/join.sh (V09)", () => {
     assert.equal(readFileSync(path.join(root, "etc/kubernetes/kubelet.conf"), "utf8"), "joined\n");
     assert.match(r.stderr, /attempt 2 of 3/);
     assert.ok(!existsSync(path.join(root, "etc/tartlab/kubeadm-join.yaml")), "the token file is removed");
+  });
+});
+
+describe("secrets on the node are root-only (mode 600) from the moment they exist", () => {
+  const mode = (rel: string) => (statSync(path.join(root, rel)).mode & 0o777).toString(8);
+  /** A kubeadm fake line that records the mode of the file on its stdout (the log it writes to) as it runs. */
+  const recordLogMode = 'stat -L -c %a /proc/$$/fd/1 >>"$FAKE_CALLS.logmode"';
+  const me = userInfo();
+  const initEnv = {
+    NODE_NAME: "dev-master",
+    KUBEADM_CONFIG: "kind: InitConfiguration\n",
+    LOGIN_USER: me.username,
+    KUBERNETES_VERSION: "v1.35.2",
+  };
+
+  test("init: kubeadm's log (it holds the join token) is 600 while kubeadm writes it, and stays so when init fails", async () => {
+    sb.fake(
+      "kubeadm",
+      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
+${recordLogMode}
+echo "kubeadm join 192.168.64.10:6443 --token abcdef.0123456789abcdef"
+echo "[wait-control-plane] timed out"; exit 1`,
+    );
+    const r = await run("kubeadm-cluster/init.sh", initEnv);
+    assert.equal(r.code, 1);
+    assert.equal(readFileSync(`${sb.dir}/calls.log.logmode`, "utf8"), "600\n", "while kubeadm init ran");
+    assert.equal(mode("var/log/tartlab-kubeadm-init.log"), "600", "after the failure");
+    assert.match(readFileSync(path.join(root, "var/log/tartlab-kubeadm-init.log"), "utf8"), /--token/);
+  });
+
+  test("init: the login user's copy of admin.conf is 600 in a 700 ~/.kube; the log of a good init is 600", async () => {
+    sb.fake(
+      "kubeadm",
+      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
+echo "kubeadm join 192.168.64.10:6443 --token abcdef.0123456789abcdef"
+echo admin >"$TARTLAB_ROOT/etc/kubernetes/admin.conf"`,
+    );
+    const r = await run("kubeadm-cluster/init.sh", initEnv);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(mode(path.join(me.homedir, ".kube")), "700");
+    assert.equal(mode(path.join(me.homedir, ".kube/config")), "600");
+    assert.equal(mode("var/log/tartlab-kubeadm-init.log"), "600");
+  });
+
+  test("join: the join config (it holds the bootstrap token) and kubeadm's log are 600 while kubeadm join reads and writes them, and after a failed join", async () => {
+    sb.fake(
+      "kubeadm",
+      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
+if [ "$1" = join ]; then
+  stat -c %a "$TARTLAB_ROOT/etc/tartlab/kubeadm-join.yaml" >>"$FAKE_CALLS.configmode"
+  ${recordLogMode}
+  echo "couldn't validate the identity of the API Server"; exit 1
+fi`,
+    );
+    const r = await run("kubeadm-cluster/join.sh", {
+      NODE_NAME: "dev-worker1",
+      JOIN_CONFIG:
+        "kind: JoinConfiguration\ndiscovery:\n  bootstrapToken:\n    token: abcdef.0123456789abcdef\n",
+      CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
+      KUBERNETES_VERSION: "v1.35.2",
+      NODE_IP: "192.168.64.11",
+      API_SERVER_ENDPOINT: "192.168.64.10:6443",
+      JOIN_ATTEMPTS: "1",
+    });
+    assert.equal(r.code, 1);
+    assert.equal(readFileSync(`${sb.dir}/calls.log.configmode`, "utf8"), "600\n");
+    assert.equal(readFileSync(`${sb.dir}/calls.log.logmode`, "utf8"), "600\n");
+    assert.equal(mode("etc/tartlab/kubeadm-join.yaml"), "600");
+    assert.equal(mode("var/log/tartlab-kubeadm-join.log"), "600");
   });
 });
 
