@@ -99,7 +99,15 @@ export interface StatusOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Deadline of each probe (one `tart` call, one API request, the Jenkins request). */
   readonly probeTimeoutMs?: number;
+  /**
+   * The abort signal of one API or Jenkins request, by its target (a cluster's name, or "jenkins"); by default a
+   * timer of probeTimeoutMs. Tests pass their own, so a hung probe ends when the test says, not after a timer.
+   */
+  readonly probeSignal?: ProbeSignal;
 }
+
+type ProbeSignal = (target: string, timeoutMs: number) => AbortSignal;
+const timerSignal: ProbeSignal = (_target, timeoutMs) => AbortSignal.timeout(timeoutMs);
 
 const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 
@@ -228,8 +236,7 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
 }
 
 /** Per-request deadline for client-node calls: the request is aborted, not just abandoned. */
-export function deadline(timeoutMs: number) {
-  const signal = AbortSignal.timeout(timeoutMs);
+export function deadline(timeoutMs: number, signal: AbortSignal = AbortSignal.timeout(timeoutMs)) {
   const middleware: k8s.ObservableMiddleware = {
     pre: (ctx) => {
       ctx.setSignal(signal);
@@ -253,7 +260,13 @@ const DEFAULT_SC_ANNOTATIONS = [
   "storageclass.beta.kubernetes.io/is-default-class",
 ];
 
-async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<ClusterStatus> {
+async function probeCluster(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  probeSignal: ProbeSignal,
+): Promise<ClusterStatus> {
+  const limit = () => deadline(timeoutMs, probeSignal(name, timeoutMs));
   const file = clusterKubeconfigPath(env, name);
   const unreachable = (problem: string): ClusterStatus => ({
     name,
@@ -276,7 +289,7 @@ async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: num
   }
   let serverVersion: string;
   try {
-    serverVersion = (await kc.makeApiClient(k8s.VersionApi).getCode({}, deadline(timeoutMs))).gitVersion;
+    serverVersion = (await kc.makeApiClient(k8s.VersionApi).getCode({}, limit())).gitVersion;
   } catch (e) {
     return unreachable(
       `API server ${kc.getCurrentCluster()?.server} does not answer: ${apiError(e, timeoutMs)}`,
@@ -287,7 +300,7 @@ async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: num
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const storage = kc.makeApiClient(k8s.StorageV1Api);
   const [nodes, cilium, defaultStorageClass] = await Promise.all([
-    core.listNode({}, deadline(timeoutMs)).then(
+    core.listNode({}, limit()).then(
       (list) => {
         const items = list.items.map((n) => ({
           name: n.metadata?.name ?? "?",
@@ -304,7 +317,7 @@ async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: num
         return undefined;
       },
     ),
-    apps.readNamespacedDaemonSet({ name: "cilium", namespace: "kube-system" }, deadline(timeoutMs)).then(
+    apps.readNamespacedDaemonSet({ name: "cilium", namespace: "kube-system" }, limit()).then(
       (ds) => {
         const desired = ds.status?.desiredNumberScheduled ?? 0;
         const ready = ds.status?.numberReady ?? 0;
@@ -320,7 +333,7 @@ async function probeCluster(name: string, env: NodeJS.ProcessEnv, timeoutMs: num
         return undefined;
       },
     ),
-    storage.listStorageClass({}, deadline(timeoutMs)).then(
+    storage.listStorageClass({}, limit()).then(
       (list) => {
         const dflt = list.items.find((sc) =>
           DEFAULT_SC_ANNOTATIONS.some((a) => sc.metadata?.annotations?.[a] === "true"),
@@ -351,6 +364,7 @@ async function probeJenkins(
   config: LabConfig,
   vms: readonly VmStatus[],
   timeoutMs: number,
+  probeSignal: ProbeSignal,
 ): Promise<JenkinsStatus> {
   const { enabled, cluster, nodePort } = config.jenkins;
   if (!enabled) return { enabled: false, healthy: true, problems: [] };
@@ -366,7 +380,10 @@ async function probeJenkins(
   }
   const url = `http://${cp.ip}:${nodePort}`;
   try {
-    const res = await fetch(`${url}/login`, { signal: AbortSignal.timeout(timeoutMs), redirect: "manual" });
+    const res = await fetch(`${url}/login`, {
+      signal: probeSignal("jenkins", timeoutMs),
+      redirect: "manual",
+    });
     await res.body?.cancel();
     const ok = res.status < 500;
     return {
@@ -391,10 +408,11 @@ async function probeJenkins(
 export async function collectStatus(config: LabConfig, opts: StatusOptions = {}): Promise<LabStatus> {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  const signal = opts.probeSignal ?? timerSignal;
   const vmsP = probeVms(config, env, timeoutMs);
-  const clustersP = Promise.all(config.clusters.map((c) => probeCluster(c.name, env, timeoutMs)));
+  const clustersP = Promise.all(config.clusters.map((c) => probeCluster(c.name, env, timeoutMs, signal)));
   const vms = await vmsP;
-  const [clusters, jenkins] = await Promise.all([clustersP, probeJenkins(config, vms, timeoutMs)]);
+  const [clusters, jenkins] = await Promise.all([clustersP, probeJenkins(config, vms, timeoutMs, signal)]);
   return {
     checkedAt: new Date().toISOString(),
     healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,

@@ -60,8 +60,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const status = await collectStatus(config, { probeTimeoutMs: args.timeoutMs });
-  process.stdout.write(
-    args.json ? `${JSON.stringify({ stack: args.stack, ...status }, null, 2)}\n` : formatStatus(status),
+  const text = args.json
+    ? `${JSON.stringify({ stack: args.stack, ...status }, null, 2)}\n`
+    : formatStatus(status);
+  // All of it written before the exit: process.exit drops what a pipe has not taken yet (Node's writes to pipes are
+  // asynchronous on POSIX), and a broken lab's JSON is the one a caller needs whole.
+  await new Promise<void>((resolve, reject) =>
+    process.stdout.write(text, (e) => (e ? reject(e) : resolve())),
   );
   return status.healthy ? 0 : 1;
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 : "${EXPECTED_NODES:?EXPECTED_NODES is required (space-separated node names)}"
 : "${READY_TIMEOUT_SECONDS:=600}"
 : "${POLL_SECONDS:=5}"
+: "${KUBECTL_GRACE_SECONDS:=10}" # how long a kubectl wait may run past its --timeout; > 0, fractions allowed
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 read -r -a nodes <<<"$EXPECTED_NODES"
@@ -14,11 +15,13 @@ for n in "${nodes[@]}"; do targets+=("node/$n"); done
 
 deadline=$((SECONDS + READY_TIMEOUT_SECONDS))
 while :; do
+  # Never negative: kubectl wait reads a negative --timeout as a week; 0 means check once.
   left=$((deadline - SECONDS))
-  [ "$left" -gt 0 ] || left=1
+  [ "$left" -ge 0 ] || left=0
   # kubectl wait fails at once for a node that is not registered yet, so retry until the deadline.
   # kubectl's own --timeout bounds the wait; the outer timeout bounds a hung API connection.
-  if timeout "$((left + 10))" kubectl wait --for=condition=Ready --timeout="${left}s" "${targets[@]}" >&2; then
+  outer=$(awk -v l="$left" -v g="$KUBECTL_GRACE_SECONDS" 'BEGIN { print l + g }')
+  if timeout "$outer" kubectl wait --for=condition=Ready --timeout="${left}s" "${targets[@]}" >&2; then
     echo "tartlab: cluster $CLUSTER_NAME: all ${#nodes[@]} nodes Ready" >&2
     exit 0
   fi

@@ -19,6 +19,9 @@ set -euo pipefail
 : "${GUEST_STEP_SECONDS:=3600}"
 : "${POWEROFF_WAIT_SECONDS:=120}"
 : "${PULL_ATTEMPTS:=4}"
+: "${RETRY_PAUSE_SECONDS:=5}"   # the guest steps' retry pause (prepare.sh, pull.sh)
+: "${BOOT_POLL_SECONDS:=2}"     # poll intervals; fractions allowed (macOS sleep takes them)
+: "${POWEROFF_POLL_SECONDS:=1}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 tmp="$GOLDEN_NAME-baking"
@@ -53,7 +56,7 @@ _discard() {
 }
 
 # Values go into the guest's shell as single-quoted exports; refuse a value that would break out of them.
-for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS"; do
+for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS" "$RETRY_PAUSE_SECONDS"; do
   case "$v" in *"'"*)
     echo "tartlab: golden image: an input contains a single quote: $v" >&2
     exit 1
@@ -101,12 +104,13 @@ until tart exec "$tmp" true >/dev/null 2>&1; do
     echo "tartlab: golden image: $tmp did not answer tart exec within ${BOOT_WAIT_SECONDS}s after boot" >&2
     exit 1
   fi
-  sleep 2
+  sleep "$BOOT_POLL_SECONDS"
 done
 
 _guest "node preparation (packages, containerd, modules, sysctls)" "$PREPARE_SH" \
-  "export NODE_NAME='$GOLDEN_NAME' K8S_MINOR='$K8S_MINOR' K8S_PATCH='$K8S_PATCH'"
-_guest "image pre-pull" "$PULL_SH" "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES' PULL_ATTEMPTS='$PULL_ATTEMPTS'"
+  "export NODE_NAME='$GOLDEN_NAME' K8S_MINOR='$K8S_MINOR' K8S_PATCH='$K8S_PATCH' RETRY_PAUSE_SECONDS='$RETRY_PAUSE_SECONDS'"
+_guest "image pre-pull" "$PULL_SH" \
+  "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES' PULL_ATTEMPTS='$PULL_ATTEMPTS' RETRY_PAUSE_SECONDS='$RETRY_PAUSE_SECONDS'"
 _guest "identity clean-up" "$CLEAN_SH" ""
 
 # Power off from inside (a clean filesystem; tart stop is a hard power-off), then wait for it to be stopped.
@@ -117,7 +121,7 @@ while [ "$(_vm_state "$tmp")" = running ]; do
     echo "tartlab: golden image: $tmp still running ${POWEROFF_WAIT_SECONDS}s after its poweroff" >&2
     exit 1
   fi
-  sleep 1
+  sleep "$POWEROFF_POLL_SECONDS"
 done
 
 tart rename "$tmp" "$GOLDEN_NAME"

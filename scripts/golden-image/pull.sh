@@ -10,16 +10,17 @@ set -euo pipefail
 : "${IMAGES:?IMAGES is required (one image reference per line)}"
 : "${PULL_TIMEOUT_SECONDS:=900}"
 : "${PULL_ATTEMPTS:=4}"
+: "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 endpoint=unix:///run/containerd/containerd.sock
 
 _retry() {
-  local attempt=1 max=$PULL_ATTEMPTS
+  local attempt=1 max=$PULL_ATTEMPTS i
   until "$@"; do
     if [ "$attempt" -ge "$max" ]; then
       echo "tartlab: golden image: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * 5))
+    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
     attempt=$((attempt + 1))
   done
 }

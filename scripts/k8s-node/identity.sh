@@ -52,7 +52,7 @@ fi
 mapfile -t routes < <(ip -4 route show default)
 if [ "${#routes[@]}" -ne 1 ]; then
   echo "tartlab: node $NODE_NAME has ${#routes[@]} IPv4 default routes; exactly one is required (V07):" >&2
-  printf '  %s\n' "${routes[@]}" >&2
+  printf '  %s\n' "${routes[@]:-(none)}" >&2
   exit 1
 fi
 echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, SSH host keys, DHCP by MAC)" >&2

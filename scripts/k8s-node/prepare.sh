@@ -6,18 +6,19 @@ set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.33)}"
 : "${K8S_PATCH:=}" # optional exact patch, e.g. 1.33.4
+: "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
 # Bounded retry for network steps (V03, V09): says what it gave up on.
 _retry() {
-  local attempt=1 max=5
+  local attempt=1 max=5 i
   until "$@"; do
     if [ "$attempt" -ge "$max" ]; then
       echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * 5))
+    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
     attempt=$((attempt + 1))
   done
 }
@@ -147,7 +148,13 @@ conf="$root/etc/containerd/config.toml"
 # and a config written but not yet applied is still applied then (the restart is owed until it has happened).
 new="$conf.tartlab-new"
 restart_owed="$root/etc/tartlab/containerd-restart"
-containerd config default | _containerd_config "$pause" >"$new"
+# Under pipefail a containerd that fails is refused even when it printed a config.
+if ! containerd config default | _containerd_config "$pause" >"$new"; then
+  rm -f "$new"
+  echo "tartlab: $NODE_NAME: containerd config default failed (containerd $(containerd --version 2>/dev/null || true));" \
+    "not writing a configuration from its output" >&2
+  exit 1
+fi
 if ! grep -Eq '^[[:space:]]*SystemdCgroup = true$' "$new" || ! grep -Fq "$pause" "$new"; then
   rm -f "$new"
   echo "tartlab: $NODE_NAME: containerd's default config has no runc options table or sandbox image to set" \

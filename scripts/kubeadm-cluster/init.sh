@@ -139,13 +139,15 @@ else
     exit 1
   fi
   log="$root/var/log/tartlab-kubeadm-init.log"
-  # kubeadm's own output holds a join token: keep it in a root-only log, show its tail only on failure.
+  # kubeadm's own output holds a join token: keep it in a log that is root-only before kubeadm writes to it (a
+  # failed init keeps its log), show its tail only on failure.
+  : >"$log"
+  chmod 600 "$log"
   if ! timeout "$INIT_TIMEOUT_SECONDS" kubeadm init --config /etc/tartlab/kubeadm-init.yaml >"$log" 2>&1; then
     echo "tartlab: kubeadm init on $NODE_NAME failed or took over ${INIT_TIMEOUT_SECONDS}s; last lines of $log:" >&2
     tail -n 30 "$log" | grep -v -- '--token' >&2 || true
     exit 1
   fi
-  chmod 600 "$log"
   echo "tartlab: kubeadm init on $NODE_NAME done" >&2
 fi
 

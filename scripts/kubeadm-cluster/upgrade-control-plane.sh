@@ -11,19 +11,19 @@ set -euo pipefail
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.36)}"
 : "${K8S_PATCH:=}" # optional exact patch, e.g. 1.36.1
 : "${UPGRADE_TIMEOUT_SECONDS:=900}"
-: "${RETRY_PAUSE_SECONDS:=5}"
+: "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 _retry() {
-  local attempt=1 max=5
+  local attempt=1 max=5 i
   until "$@"; do
     if [ "$attempt" -ge "$max" ]; then
       echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * RETRY_PAUSE_SECONDS))
+    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
     attempt=$((attempt + 1))
   done
 }

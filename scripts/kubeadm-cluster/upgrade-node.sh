@@ -8,18 +8,18 @@ set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"
 : "${UPGRADE_TIMEOUT_SECONDS:=600}"
-: "${RETRY_PAUSE_SECONDS:=5}"
+: "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
 _retry() {
-  local attempt=1 max=5
+  local attempt=1 max=5 i
   until "$@"; do
     if [ "$attempt" -ge "$max" ]; then
       echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
       return 1
     fi
-    sleep $((attempt * RETRY_PAUSE_SECONDS))
+    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
     attempt=$((attempt + 1))
   done
 }

@@ -5,6 +5,7 @@ set -euo pipefail
 : "${WORKER_NAME:?WORKER_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1)}"
 : "${KUBELET_WAIT_SECONDS:=180}"
+: "${POLL_SECONDS:=3}" # fractions allowed
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
 deadline=$((SECONDS + KUBELET_WAIT_SECONDS))
@@ -15,7 +16,7 @@ until [ "$(kubectl get node "$WORKER_NAME" -o jsonpath='{.status.nodeInfo.kubele
       "it stays cordoned. Check it with: journalctl -u kubelet on $WORKER_NAME" >&2
     exit 1
   fi
-  sleep 3
+  sleep "$POLL_SECONDS"
 done
 if [ "$(kubectl get node "$WORKER_NAME" -o jsonpath='{.spec.unschedulable}')" = true ]; then
   kubectl uncordon "$WORKER_NAME" >&2

@@ -5,7 +5,8 @@
  * from a mutable state. Like a kubeadm API server it speaks HTTPS with a cluster CA and authenticates the client
  * certificate of the kubeconfig (admin.conf style: certificate-authority-data, client-certificate-data,
  * client-key-data); certificates are made with openssl once per test process. `hang` makes it accept
- * connections and never answer (an API server behind a dead VM's stale lease, or a wedged apiserver).
+ * connections and never answer (an API server behind a dead VM's stale lease, or a wedged apiserver); `hung()`
+ * tells the test when a request is left unanswered, so the test, not a timer, ends the wait.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -128,6 +129,8 @@ export interface FakeK8sApi {
   readonly state: FakeClusterState;
   /** Paths requested, in order. */
   readonly requests: string[];
+  /** Resolves with the path of the next request left unanswered because of `hang` (or of one already left). */
+  hung(): Promise<string>;
   /** A kubeconfig as tartlab writes it (cluster/user/context tartlab-<cluster>) pointing at this server. */
   kubeconfig(cluster: string): string;
   close(): Promise<void>;
@@ -160,10 +163,17 @@ const status404 = (what: string) => ({
 export async function startFakeK8sApi(state: FakeClusterState): Promise<FakeK8sApi> {
   const certs = certificates();
   const requests: string[] = [];
+  const unanswered: string[] = [];
+  const waiters: ((p: string) => void)[] = [];
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const p = (req.url ?? "").split("?")[0];
     requests.push(p);
-    if (state.hang) return; // never answer
+    if (state.hang) {
+      // Never answered; whoever waits for a hung request hears of it.
+      unanswered.push(p);
+      for (const w of waiters.splice(0)) w(p);
+      return;
+    }
     if (!(req.socket as TLSSocket).authorized) return json(res, 401, { kind: "Status", code: 401 });
     if (p === "/version") return json(res, 200, { major: "1", minor: "34", gitVersion: state.gitVersion });
     if (p === "/api/v1/nodes") {
@@ -279,6 +289,8 @@ export async function startFakeK8sApi(state: FakeClusterState): Promise<FakeK8sA
     clientKey: certs.clientKey,
     state,
     requests,
+    hung: () =>
+      unanswered.length > 0 ? Promise.resolve(unanswered[0]) : new Promise((r) => waiters.push(r)),
     kubeconfig(cluster) {
       const name = `tartlab-${cluster}`;
       return stringify({

@@ -6,7 +6,17 @@
  * test/fakes/node/tools/; pure tools of the base image (coreutils, sed, grep, awk, openssl …) are the host's.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { FAKES_DIR, INTERRUPTIBLE, Sandbox, ShellRun } from "./shell";
 import { Action, VM_NAME_MARKER } from "../../lib/shell";
@@ -15,7 +25,12 @@ import { BASE_IMAGE, ContainerdLine, PackageRow, k8sRepository, ubuntuArchive } 
 const NODE_FAKES = path.join(FAKES_DIR, "node");
 const TOOLS = path.join(NODE_FAKES, "tools");
 /** Base-image commands that must not run for real in a test: present, but doing nothing. */
-const STUBS = new Set(["mount", "nsenter", "iptables", "ip6tables", "ebtables", "tc", "netplan", "modprobe"]);
+const STUBS = new Set(["mount", "nsenter", "iptables", "ip6tables", "ebtables", "tc", "netplan"]);
+/**
+ * Body of a fake that hangs for as long as its sandbox exists: the script's own deadline must end it, and the
+ * test's sandbox.dispose() releases it otherwise; it has no timer of its own that could end the hang first.
+ */
+export const HANG = 'while [ -e "$FAKE_CALLS" ]; do sleep 0.05; done';
 /** The image's login user (cirruslabs/linux-image-templates cloud-init/user-data.distro-with-admin-group). */
 export const LOGIN_USER = "admin";
 
@@ -209,6 +224,30 @@ export function fakeNode(sb: Sandbox, opts: NodeOptions = {}): FakeNode {
     file: (rel) => readFileSync(path.join(root, rel), "utf8"),
   };
   return node;
+}
+
+export interface Snapshot {
+  /** Puts every directory back as it was when the snapshot was taken. */
+  restore(): void;
+  dispose(): void;
+}
+
+/**
+ * A copy of whole sandbox directories, restored in place, so a lab built once (nodes prepared, a cluster formed)
+ * serves every test of a file: in place, because the fake nodes' files and the fake cluster name absolute paths.
+ */
+export function snapshot(dirs: readonly string[]): Snapshot {
+  const store = mkdtempSync(path.join(tmpdir(), "tartlab-node-snap-"));
+  dirs.forEach((d, i) => execFileSync("cp", ["-a", d, path.join(store, String(i))]));
+  return {
+    restore() {
+      dirs.forEach((d, i) => {
+        rmSync(d, { recursive: true, force: true });
+        execFileSync("cp", ["-a", path.join(store, String(i)), d]);
+      });
+    },
+    dispose: () => rmSync(store, { recursive: true, force: true }),
+  };
 }
 
 const hostBinaries = new Map<string, string>();

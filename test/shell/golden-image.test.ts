@@ -25,15 +25,19 @@ const env = () => ({
   PULL_SH: loadScript("golden-image/pull.sh"),
   CLEAN_SH: loadScript("golden-image/clean.sh"),
   PULL_ATTEMPTS: "2",
-  BOOT_WAIT_SECONDS: "20",
-  POWEROFF_WAIT_SECONDS: "20",
+  RETRY_PAUSE_SECONDS: "0.01",
+  BOOT_WAIT_SECONDS: "60",
+  BOOT_POLL_SECONDS: "0.05",
+  POWEROFF_WAIT_SECONDS: "60",
+  POWEROFF_POLL_SECONDS: "0.05",
   TARTLAB_HOME: path.join(sb.dir, "tartlab-home"),
 });
 const bake = (knobs: Record<string, string> = {}, extra: Record<string, string> = {}) =>
   sb.run({
     script: "golden-image/bake.sh",
     env: { ...env(), ...extra },
-    processEnv: knobs,
+    // The fake guest powers off as soon as it is asked (its default pause is a second).
+    processEnv: { FAKE_TART_POWEROFF_DELAY: "0", ...knobs },
     timeoutMs: 90_000,
   });
 const tartHome = () => path.join(sb.dir, "tart");
@@ -155,16 +159,16 @@ describe("golden-image/bake.sh", () => {
   });
 
   test("a VM whose guest agent never answers is given up after the boot deadline, and deleted", async () => {
-    const r = await bake({ FAKE_GUEST_NO_AGENT: "1" }, { BOOT_WAIT_SECONDS: "2" });
+    const r = await bake({ FAKE_GUEST_NO_AGENT: "1" }, { BOOT_WAIT_SECONDS: "0" });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /did not answer tart exec within 2s after boot/);
+    assert.match(r.stderr, /did not answer tart exec within 0s after boot/);
     assert.deepEqual(vms(), []);
   });
 
   test("a guest that does not power off is not renamed into a golden image", async () => {
-    const r = await bake({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }, { POWEROFF_WAIT_SECONDS: "2" });
+    const r = await bake({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }, { POWEROFF_WAIT_SECONDS: "0" });
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /still running 2s after its poweroff/);
+    assert.match(r.stderr, /still running 0s after its poweroff/);
     assert.deepEqual(vms(), []);
   });
 

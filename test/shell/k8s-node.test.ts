@@ -92,6 +92,17 @@ describe("k8s-node/identity.sh", () => {
     assert.match(r.stderr, /node dev-worker1 has 2 IPv4 default routes; exactly one is required \(V07\)/);
     assert.match(r.stderr, /10\.0\.2\.2/);
   });
+
+  test("no default route (DHCP gave none): refuses too (V07)", async () => {
+    boot();
+    const r = await run("k8s-node/identity.sh", {}, { FAKE_ROUTES: "" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /node dev-worker1 has 0 IPv4 default routes; exactly one is required \(V07\):\n {2}\(none\)\n$/,
+    );
+    assert.doesNotMatch(r.stderr, /identity of dev-worker1 set/);
+  });
 });
 
 describe("k8s-node/prepare.sh", () => {
@@ -210,7 +221,7 @@ describe("k8s-node/prepare.sh", () => {
   test("apt failures are retried, then reported (V03)", async () => {
     boot();
     writeFileSync(path.join(sb.dir, "node", "apt-update-failures"), "1\n");
-    const r = await run("k8s-node/prepare.sh");
+    const r = await run("k8s-node/prepare.sh", {}, { RETRY_PAUSE_SECONDS: "0.01" });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.calls.filter((c) => /^apt-get .* update$/.test(c)).length,

@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, describe, test } from "node:test";
-import { FakeNode, fakeNode } from "../harness/node";
+import { after, afterEach, describe, test } from "node:test";
+import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
 import {
   FAKE_CA_HASH,
   Recorder,
@@ -25,6 +25,13 @@ const sandboxes: Sandbox[] = [];
 afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.dispose();
 });
+/** The labs' own sandboxes and snapshots, by the version they were built at: built once, then restored. */
+const labSandboxes: Sandbox[] = [];
+const built = new Map<string, { lab: Lab; snap: Snapshot }>();
+after(() => {
+  for (const b of built.values()) b.snap.dispose();
+  for (const sb of labSandboxes.splice(0)) sb.dispose();
+});
 
 const KUBERNETES = {
   "1.35": ["1.35.0", "1.35.1", "1.35.2"],
@@ -35,14 +42,23 @@ const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name)
 const ok = (step: string, r: ShellRun) =>
   assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
 
-/** The recorded program for the dev cluster at `version`; the control plane's upgrade printed `cpStdout`. */
-async function programAt(version: string, cpStdout = "v1.35.2"): Promise<Recorder> {
-  const config = structuredClone(devStackConfig()) as Record<string, any>;
-  config["tartlab:clusters"][1].kubernetesVersion = version;
-  const { recorder } = await runLab(config, {
-    stdout: (n) => (n === "dev-upgrade" ? cpStdout : defaultStdout(n)),
-  });
-  return recorder;
+const programs = new Map<string, Promise<Recorder>>();
+/**
+ * The recorded program for the dev cluster at `version`; the control plane's upgrade printed `cpStdout`, each
+ * node's readiness step `ready` (the kubeadm its preparation installed). Recorded once each: tests only read it.
+ */
+function programAt(version: string, cpStdout = "v1.35.2", ready = "v1.35.2"): Promise<Recorder> {
+  const key = `${version} ${cpStdout} ${ready}`;
+  let program = programs.get(key);
+  if (!program) {
+    const config = structuredClone(devStackConfig()) as Record<string, any>;
+    config["tartlab:clusters"][1].kubernetesVersion = version;
+    program = runLab(config, {
+      stdout: (n) => (n === "dev-upgrade" ? cpStdout : n.endsWith("-ready") ? ready : defaultStdout(n)),
+    }).then((r) => r.recorder);
+    programs.set(key, program);
+  }
+  return program;
 }
 
 interface Lab {
@@ -63,19 +79,30 @@ interface Lab {
   pods(node: string): string[];
 }
 
-/** dev-master (initialised) and dev-worker1 (joined), both prepared at 1.35 (v1.35.2). */
-async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promise<Lab> {
+/**
+ * dev-master (initialised) and dev-worker1 (joined), both prepared at `version` (1.35: its newest, v1.35.2), with
+ * pods on the worker. Built once per version; each later call puts both nodes and the cluster back as they were.
+ */
+async function lab(version = "1.35"): Promise<Lab> {
+  const ready = built.get(version);
+  if (ready) {
+    ready.snap.restore();
+    return ready.lab;
+  }
+  const own: Sandbox[] = [];
   const make = (hostname: string) => {
     const sb = sandbox();
-    sandboxes.push(sb);
-    return fakeNode(sb, { kubernetes: opts.kubernetes ?? KUBERNETES, hostname });
+    labSandboxes.push(sb);
+    own.push(sb);
+    return fakeNode(sb, { kubernetes: KUBERNETES, hostname });
   };
   const cp = make("dev-master");
   const worker = make("dev-worker1");
   const cluster = path.join(cp.root, "..", "fake-cluster");
   mkdirSync(path.join(cluster, "nodes"), { recursive: true });
   const knobs = { FAKE_CLUSTER: cluster, RETRY_PAUSE_SECONDS: "0", FAKE_CLUSTER_CA_HASH: FAKE_CA_HASH };
-  const first = await programAt("1.35");
+  const exact = version.split(".").length === 3 ? `v${version}` : "v1.35.2";
+  const first = await programAt(version, exact, exact);
   for (const [node, vm] of [
     [cp, "dev-master"],
     [worker, "dev-worker1"],
@@ -89,7 +116,7 @@ async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promis
   writeFileSync(path.join(pods, "cache"), "emptydir\n");
   writeFileSync(path.join(pods, "web"), "plain\n");
   const nodeDir = (n: string) => path.join(cluster, "nodes", n);
-  return {
+  const l: Lab = {
     cp,
     worker,
     cluster,
@@ -99,6 +126,8 @@ async function lab(opts: { kubernetes?: Record<string, string[]> } = {}): Promis
     cordoned: (n) => existsSync(path.join(nodeDir(n), "unschedulable")),
     pods: (n) => readdirSync(path.join(nodeDir(n), "pods")).sort(),
   };
+  built.set(version, { lab: l, snap: snapshot(own.map((sb) => sb.dir)) });
+  return l;
 }
 
 const apiServer = (cp: FakeNode) =>
@@ -212,6 +241,57 @@ describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, t
   });
 });
 
+describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps within a minor)", () => {
+  test("control plane and worker install, apply and hold exactly v1.35.2, though pkgs.k8s.io has a newer patch", async () => {
+    const l = await lab("1.35.1");
+    assert.equal(apiServer(l.cp), "v1.35.1", "the lab runs the older patch");
+    // pkgs.k8s.io has published a newer patch since: only the asked one may be installed.
+    for (const n of [l.cp, l.worker]) n.publish("1.35", "1.35.3");
+    const cpStarts = l.cp.starts("kubelet");
+    const cp = await l.step(
+      l.cp,
+      await programAt("1.35.2", "v1.35.1", "v1.35.1"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.35.2\n");
+    assert.equal(apiServer(l.cp), "v1.35.2", "kubeadm upgrade apply ran");
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.cp.installed(p), "1.35.2-1.1", p);
+    assert.equal(l.cp.installed("cri-tools"), "1.35.0-1.1", "crictl is not part of the upgrade");
+    assert.deepEqual(l.cp.held(), K8S_HELD, "held again");
+    assert.ok(l.cp.starts("kubelet") > cpStarts, "kubelet restarted");
+    assert.equal(l.kubelet("dev-master"), "v1.35.2");
+    assert.match(l.cp.file("etc/apt/sources.list.d/kubernetes.list"), /core:\/stable:\/v1\.35\/deb\//);
+    const calls = cp.calls.slice(cp.calls.indexOf("apt-mark unhold kubeadm"));
+    assert.ok(calls.some((c) => /^apt-get .* install .*kubeadm=1\.35\.2-\*$/.test(c)));
+    assert.ok(calls.includes("kubeadm upgrade plan v1.35.2"));
+    assert.ok(calls.includes("kubeadm upgrade apply -y v1.35.2"));
+
+    const rec = await programAt("1.35.2", cp.stdout.trim(), "v1.35.1");
+    ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
+    assert.ok(l.cordoned("dev-worker1"));
+    assert.deepEqual(l.pods("dev-worker1"), ["cilium-x7k2p"], "drained for a patch as for a minor");
+    ok(
+      "worker upgrade",
+      await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh"),
+    );
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.worker.installed(p), "1.35.2-1.1", p);
+    assert.deepEqual(l.worker.held(), K8S_HELD);
+    assert.equal(
+      l.worker.file("var/lib/kubelet/fake-config-version").trim(),
+      "v1.35.2",
+      "kubeadm upgrade node ran",
+    );
+    assert.equal(l.kubelet("dev-worker1"), "v1.35.2");
+    ok(
+      "uncordon",
+      await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh"),
+    );
+    assert.equal(l.cordoned("dev-worker1"), false);
+  });
+});
+
 describe("refusals and failures leave the cluster as it was", () => {
   const upgradeCp = (l: Lab, rec: Recorder, extra: Record<string, string> = {}) =>
     l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", extra);
@@ -271,8 +351,9 @@ describe("refusals and failures leave the cluster as it was", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /dev-master: gave up after 5 attempts: _apt update/);
 
-    const odd = await lab({ kubernetes: { "1.35": KUBERNETES["1.35"], "1.36": ["1.37.0"] } });
-    r = await upgradeCp(odd, rec);
+    // The 1.36 repository now serves a 1.37 kubeadm as its newest.
+    l.cp.publish("1.36", "1.37.0");
+    r = await upgradeCp(l, rec);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /dev-master: installed kubeadm v1\.37\.0 is not of 1\.36/);
   });
@@ -336,10 +417,10 @@ describe("refusals and failures leave the cluster as it was", () => {
     const rec = await programAt("1.36", "v1.36.1");
     ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
     const r = await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh", {
-      KUBELET_WAIT_SECONDS: "1",
+      KUBELET_WAIT_SECONDS: "0",
     });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /dev-worker1's kubelet did not report v1\.36\.1 within 1s; it stays cordoned/);
+    assert.match(r.stderr, /dev-worker1's kubelet did not report v1\.36\.1 within 0s; it stays cordoned/);
     assert.ok(l.cordoned("dev-worker1"));
   });
 });
