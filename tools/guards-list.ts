@@ -162,8 +162,8 @@ export const GUARDS: readonly Guard[] = [
     file: "components/tart-vm.ts",
     from: "pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;",
     to: "this.running.stdout;",
-    test: "test/plans.test.ts",
-    name: "a control plane at a new address: its steps, its workers' cluster steps",
+    test: "test/tart-vm.test.ts",
+    name: "a found address (drift check) is an input of the address step; in preview it is ip, known",
   },
   {
     what: "in up TartVm's ip is what its address step read (a VM re-cloned in the same run)",
