@@ -15,7 +15,7 @@ BINARIES=(
   "pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 )
 # Not served by the module proxy at any version that fits package.json, so not built here (docs/engine-findings.md):
-# pulumi-language-nodejs (no version of its module is served; tools/engine/client.ts stands in for it),
+# pulumi-language-nodejs (no version of its module is served: tools/engine/client.ts serves a program instead),
 # pulumi-resource-command 1.2.1, pulumi-resource-random 4.21.2, pulumi-resource-kubernetes 4.34.2.
 
 # The version of module $1 that go.mod pins.
