@@ -1038,6 +1038,20 @@ const GUARDS: Guard[] = [
     test: "test/shell/golden-image.test.ts",
   },
   {
+    what: "each node gets a random seed of its own",
+    file: "scripts/k8s-node/identity.sh",
+    from: '  (umask 077 && head -c 512 /dev/urandom >"$root/var/lib/systemd/random-seed")\n',
+    to: "",
+    test: "test/shell/k8s-node.test.ts",
+  },
+  {
+    what: "the image's locked ubuntu user is removed from every node",
+    file: "scripts/k8s-node/identity.sh",
+    from: "  '!' | '*') userdel --remove ubuntu ;;",
+    to: "  '!' | '*') : ;;",
+    test: "test/shell/k8s-node.test.ts",
+  },
+  {
     what: "an existing golden image is reused, not baked again",
     file: "scripts/golden-image/bake.sh",
     from: `if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then`,
