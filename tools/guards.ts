@@ -1052,6 +1052,13 @@ const GUARDS: Guard[] = [
     test: "test/shell/k8s-node.test.ts",
   },
   {
+    what: "the Jenkins controller image is not pulled Always (the golden image pre-pulls it)",
+    file: "manifests/jenkins-values.ts",
+    from: 'image: { pullPolicy: "IfNotPresent" },',
+    to: "",
+    test: "test/platform.test.ts",
+  },
+  {
     what: "an existing golden image is reused, not baked again",
     file: "scripts/golden-image/bake.sh",
     from: `if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then`,
