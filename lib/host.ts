@@ -10,6 +10,8 @@ import * as path from "node:path";
 export interface HostFacts {
   readonly os: string;
   readonly arch: string;
+  /** `sw_vers -productVersion` on macOS ("15.5"; "" elsewhere or when it failed). */
+  readonly macosVersion: string;
   readonly tart: string;
   /** What `tart --version` printed ("" when it failed: tart is there but not usable). */
   readonly tartVersion: string;
@@ -27,11 +29,15 @@ export interface HostFacts {
 const GB = 1e9;
 const GIB = 2 ** 30;
 /**
- * Oldest Tart accepted: `tart exec` (2.27.0, Commands/Exec.swift) powers VMs off gracefully before a resize or
- * delete (scripts/tart-vm/stop.sh); older Tart would hard-stop etcd every time. (`--net-softnet-allow` implies
- * `--net-softnet` only since 2.24.0, PR #994: start.sh passes both anyway.)
+ * Oldest Tart accepted: the first whose `tart exec` works as tartlab calls it (stdout a file or pipe, no `-t`).
+ * Before 2.28.3 it traps when stdout is not a terminal (cirruslabs/tart#1121, fixed by #1122); 2.27.1-2.27.2 cut
+ * every exec off after 1 s; before 2.28.2 `tart exec -i` never ends a redirected file (#1100, fixed by #1106).
+ * tartlab needs `tart exec` for the identity marker (scripts/tart-vm/address.sh), graceful stops (stop.sh) and
+ * the golden image's bake.
  */
-export const MIN_TART_VERSION = "2.27.0";
+export const MIN_TART_VERSION = "2.28.3";
+/** Oldest macOS accepted: `tart exec` refuses to run on anything older (Commands/Exec.swift: macOS 14 Sonoma). */
+export const MIN_MACOS_MAJOR = 14;
 /** Memory left to macOS and everything else on the Mac. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /**
@@ -52,6 +58,7 @@ export function parseHostFacts(text: string): HostFacts {
   return {
     os: kv.get("os") ?? "",
     arch: kv.get("arch") ?? "",
+    macosVersion: kv.get("macosVersion") ?? "",
     tart: kv.get("tart") ?? "",
     tartVersion: kv.get("tartVersion") ?? "",
     softnet: kv.get("softnet") ?? "",
@@ -117,6 +124,18 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
       `host OS is ${h.os || "unknown"}, not macOS: tartlab runs Tart VMs on an Apple Silicon Mac`,
     );
   }
+  if (h.os === "Darwin") {
+    const major = /^(\d+)(\.|$)/.exec(h.macosVersion);
+    if (!major) {
+      warnings.push(
+        `could not read the macOS version (sw_vers -productVersion: "${h.macosVersion}"); tartlab needs macOS ${MIN_MACOS_MAJOR}+`,
+      );
+    } else if (Number(major[1]) < MIN_MACOS_MAJOR) {
+      problems.push(
+        `macOS ${h.macosVersion} is older than ${MIN_MACOS_MAJOR} (Sonoma), whose \`tart exec\` tartlab needs; upgrade macOS`,
+      );
+    }
+  }
   if (h.arch !== "arm64") {
     problems.push(
       `host architecture is ${h.arch || "unknown"}, not arm64 (V01): the lab's arm64 images need Apple Silicon`,
@@ -136,8 +155,8 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
       );
     } else if (older(v, parseVersion(MIN_TART_VERSION)!)) {
       problems.push(
-        `tart ${h.tartVersion} is older than ${MIN_TART_VERSION}, which tartlab needs (\`tart exec\` to power VMs off ` +
-          `gracefully); upgrade: brew upgrade cirruslabs/cli/tart`,
+        `tart ${h.tartVersion} is older than ${MIN_TART_VERSION}, the first whose \`tart exec\` works without a ` +
+          `terminal (tartlab runs it for every VM); upgrade: brew upgrade cirruslabs/cli/tart`,
       );
     }
   }

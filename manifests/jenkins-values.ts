@@ -24,8 +24,19 @@ export interface JenkinsToleration {
   readonly effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 }
 
+/** `controller.image` (values.yaml ~43-55); registry, repository and tag stay the chart's (lib/versions.ts pins them). */
+export interface JenkinsImageValues {
+  /**
+   * The chart's default is "Always": the kubelet then asks the registry on every start, even when the node has
+   * the image (the golden image pre-pulls it; docker.io rate-limits anonymous pulls). The tag is fixed, so
+   * "IfNotPresent" runs exactly that image.
+   */
+  readonly pullPolicy: "IfNotPresent" | "Always" | "Never";
+}
+
 export interface JenkinsControllerValues {
   readonly admin: JenkinsAdminValues;
+  readonly image: JenkinsImageValues;
   /**
    * `controller.nodeSelector` (values.yaml ~678): the controller runs on the control-plane node, so the local-path
    * volume that WaitForFirstConsumer binds to the node of its first pod lives there too, and removing or
@@ -89,6 +100,7 @@ export function jenkinsValues({ nodePort, retainData }: JenkinsValuesOptions): J
         passwordKey: "jenkins-admin-password",
         createSecret: true,
       },
+      image: { pullPolicy: "IfNotPresent" },
       serviceType: "NodePort",
       nodePort,
       // kubeadm labels the control plane with an empty value.

@@ -67,9 +67,19 @@ describe("host preflight rules", () => {
       'the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 16 GiB; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up',
     ],
     [
-      "Tart older than 2.27.0 (no tart exec for graceful stops)",
-      { tartVersion: "2.26.0" },
-      "tart 2.26.0 is older than 2.27.0, which tartlab needs (`tart exec` to power VMs off gracefully); upgrade: brew upgrade cirruslabs/cli/tart",
+      "Tart older than 2.28.3 (its tart exec traps when stdout is not a terminal)",
+      { tartVersion: "2.28.2" },
+      "tart 2.28.2 is older than 2.28.3, the first whose `tart exec` works without a terminal (tartlab runs it for every VM); upgrade: brew upgrade cirruslabs/cli/tart",
+    ],
+    [
+      "Tart 2.27.1 (every tart exec cut off after 1 s)",
+      { tartVersion: "2.27.1" },
+      "tart 2.27.1 is older than 2.28.3, the first whose `tart exec` works without a terminal (tartlab runs it for every VM); upgrade: brew upgrade cirruslabs/cli/tart",
+    ],
+    [
+      "macOS older than 14 (tart exec refuses to run there)",
+      { macosVersion: "13.6.1" },
+      "macOS 13.6.1 is older than 14 (Sonoma), whose `tart exec` tartlab needs; upgrade macOS",
     ],
     ["too few CPUs", { cpus: 1 }, "node platform-master asks for 2 CPUs but this Mac has 1; lower its cpus"],
     [
@@ -87,15 +97,32 @@ describe("host preflight rules", () => {
     });
   }
 
-  test("Tart 2.27.0 itself, and newer, pass; an unreadable version only warns", () => {
-    for (const tartVersion of ["2.27.0", "2.32.1", "3.0.0"]) {
+  test("Tart 2.28.3 itself, and newer, pass; an unreadable version only warns", () => {
+    for (const tartVersion of ["2.28.3", "2.32.1", "3.0.0"]) {
       assert.deepEqual(checkHost({ ...MAC_FACTS, tartVersion }, lab).problems, [], tartVersion);
     }
     const r = checkHost({ ...MAC_FACTS, tartVersion: "dev" }, lab);
     assert.deepEqual(r.problems, []);
     assert.deepEqual(r.warnings, [
-      'could not read a version from `tart --version` ("dev"); tartlab needs 2.27.0+',
+      'could not read a version from `tart --version` ("dev"); tartlab needs 2.28.3+',
     ]);
+  });
+
+  test("macOS 14 itself, and newer, pass; an unreadable macOS version only warns; not asked off a Mac", () => {
+    for (const macosVersion of ["14.0", "14", "15.5", "26.0.1"]) {
+      assert.deepEqual(
+        checkHost({ ...MAC_FACTS, macosVersion }, lab),
+        { problems: [], warnings: [] },
+        macosVersion,
+      );
+    }
+    const r = checkHost({ ...MAC_FACTS, macosVersion: "" }, lab);
+    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.warnings, [
+      'could not read the macOS version (sw_vers -productVersion: ""); tartlab needs macOS 14+',
+    ]);
+    const linux = checkHost({ ...MAC_FACTS, os: "Linux", macosVersion: "" }, lab);
+    assert.ok(!linux.problems.concat(linux.warnings).some((m) => m.includes("macOS version")));
   });
 
   describe("memory: exactly at the limit passes, one byte under fails (GiB, as macOS and Tart count)", () => {
@@ -195,6 +222,7 @@ describe("scripts/host/facts.sh", () => {
     try {
       sb.fake("uname", '[ "$1" = -s ] && echo Darwin || echo arm64');
       sb.fake("sysctl", '[ "$2" = hw.memsize ] && echo 68719476736 || echo 12');
+      sb.fake("sw_vers", '[ "$1" = -productVersion ] && echo 15.5');
       sb.fake("tart", "echo 2.32.1");
       sb.fake("softnet", "exit 0");
       sb.fake("sudo", "exit 1");
@@ -215,6 +243,7 @@ describe("scripts/host/facts.sh", () => {
       assert.deepEqual(facts, {
         os: "Darwin",
         arch: "arm64",
+        macosVersion: "15.5",
         tart: path.join(sb.bin, "tart"),
         tartVersion: "2.32.1",
         softnet: path.join(sb.bin, "softnet"),

@@ -275,6 +275,7 @@ describe("parseHostFacts (scripts/host/facts.sh output)", () => {
   const FACTS = [
     "os=Darwin",
     "arch=arm64",
+    "macosVersion=15.5",
     "tart=/opt/homebrew/bin/tart",
     "tartVersion=2.32.1",
     "softnet=/opt/homebrew/bin/softnet",
@@ -289,6 +290,7 @@ describe("parseHostFacts (scripts/host/facts.sh output)", () => {
   const GOOD = {
     os: "Darwin",
     arch: "arm64",
+    macosVersion: "15.5",
     tart: "/opt/homebrew/bin/tart",
     tartVersion: "2.32.1",
     softnet: "/opt/homebrew/bin/softnet",
@@ -302,6 +304,7 @@ describe("parseHostFacts (scripts/host/facts.sh output)", () => {
   const NOTHING = {
     os: "",
     arch: "",
+    macosVersion: "",
     tart: "",
     tartVersion: "",
     softnet: "",

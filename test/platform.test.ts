@@ -23,7 +23,8 @@ const REFERENCE_VALUES = path.join(ROOT, "..", "shared", "charts", "jenkins-5.9.
 /**
  * Key paths of the jenkins chart 5.9.53 values.yaml that tartlab may set, written here so the check never
  * depends on ../shared. Source: https://github.com/jenkinsci/helm-charts/blob/jenkins-5.9.53/charts/jenkins/values.yaml
- * (controller.admin.* lines 87-105, controller.serviceType 237, controller.nodePort 246, persistence.* 1310-1334).
+ * (controller.image.pullPolicy 55, controller.admin.* lines 87-105, controller.serviceType 237, controller.nodePort
+ * 246, persistence.* 1310-1334).
  * When ../shared/charts holds the file, the list is cross-checked against it too.
  */
 const CHART_KEYS = [
@@ -31,6 +32,7 @@ const CHART_KEYS = [
   "controller.admin.userKey",
   "controller.admin.passwordKey",
   "controller.admin.createSecret",
+  "controller.image.pullPolicy",
   "controller.serviceType",
   "controller.nodePort",
   "controller.nodeSelector",
@@ -113,6 +115,7 @@ describe("platform services in the default lab", () => {
           passwordKey: "jenkins-admin-password",
           createSecret: true,
         },
+        image: { pullPolicy: "IfNotPresent" },
         serviceType: "NodePort",
         nodePort: 32080,
         nodeSelector: { "node-role.kubernetes.io/control-plane": "" },
@@ -142,6 +145,15 @@ describe("platform services in the default lab", () => {
       undefined,
       "agents (no volume) unpinned",
     );
+  });
+
+  test("the controller image is pulled only when the node lacks it (the chart would pull Always, past a pre-pulled image)", () => {
+    const { controller } = rec.byName("platform-jenkins-release").inputs.values;
+    // What the kubelet gets: tartlab's value, else the chart's default ("Always" in 5.9.53's values.yaml).
+    const chartDefault = existsSync(REFERENCE_VALUES)
+      ? parse(readFileSync(REFERENCE_VALUES, "utf8")).controller.image.pullPolicy
+      : "Always";
+    assert.equal(controller.image?.pullPolicy ?? chartDefault, "IfNotPresent");
   });
 
   test("by default nothing of Jenkins is retained: disabling it deletes its namespace and PVC", () => {

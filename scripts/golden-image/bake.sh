@@ -73,6 +73,24 @@ _guest() {
     _with_timeout "$GUEST_STEP_SECONDS" "$what in $tmp" tart exec -i "$tmp" sudo bash -s >&2
 }
 
+# One bake of an image at a time on this Mac: another stack's bake of the same image would look like a leftover
+# below and be deleted. The lock is a symlink whose target is the baker's PID (made atomically, content included);
+# one whose process is gone was left by a killed bake and is taken over.
+lock="${TARTLAB_HOME:-$HOME/.tartlab}/locks/$GOLDEN_NAME.bake"
+mkdir -p "${lock%/*}"
+if ! ln -s "$$" "$lock" 2>/dev/null; then
+  holder=$(readlink "$lock" 2>/dev/null || true)
+  if [ -n "$holder" ] && kill -0 "$holder" 2>/dev/null; then
+    echo "tartlab: golden image \"$GOLDEN_NAME\" is being baked by another run (pid $holder, lock $lock);" \
+      "run pulumi up again once it has finished: it will reuse the image" >&2
+    exit 1
+  fi
+  echo "tartlab: golden image: taking over the bake lock of pid ${holder:-?}, which is gone" >&2
+  rm -f "$lock"
+  ln -s "$$" "$lock"
+fi
+trap 'rm -f "$lock"' EXIT
+
 if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then
   echo "tartlab: golden image \"$GOLDEN_NAME\" exists; keeping it" >&2
   printf '%s\n' "$GOLDEN_NAME"
@@ -82,7 +100,7 @@ fi
 # A temporary VM left by an interrupted bake is garbage by construction.
 _discard
 ok=0
-trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }' EXIT
+trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }; rm -f "$lock"' EXIT
 
 CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE" tart clone "$BASE_IMAGE" "$tmp" >&2
 tart set "$tmp" --random-mac
@@ -101,7 +119,9 @@ node -e '
 deadline=$((SECONDS + BOOT_WAIT_SECONDS))
 until tart exec "$tmp" true >/dev/null 2>&1; do
   if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "tartlab: golden image: $tmp did not answer tart exec within ${BOOT_WAIT_SECONDS}s after boot" >&2
+    echo "tartlab: golden image: $tmp did not answer tart exec within ${BOOT_WAIT_SECONDS}s after boot; if its" \
+      "Tart Guest Agent is missing ($BASE_IMAGE cached before the Cirrus Labs images shipped it, August 2025;" \
+      "tart clone never refreshes a cached tag): tart pull $BASE_IMAGE" >&2
     exit 1
   fi
   sleep "$BOOT_POLL_SECONDS"

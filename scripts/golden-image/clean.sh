@@ -11,13 +11,16 @@ rm -f "$root/var/lib/dbus/machine-id" "$root/etc/tartlab/machine-id.node"
 
 # SSH host keys: removed, and regenerated on every clone's first boot before sshd starts. Ubuntu 24.04's
 # ssh.service runs `sshd -t` first, which fails without host keys; `ssh-keygen -A` creates every missing default
-# key type. A oneshot of our own, so it does not depend on cloud-init's per-instance ssh module running.
+# key type. A oneshot of our own, so it does not depend on cloud-init's per-instance ssh module running. Ordered
+# before ssh.service only: with default dependencies it starts after basic.target, which is after sockets.target
+# and so after ssh.socket; `Before=ssh.socket` made a loop that systemd breaks by dropping a job, sometimes
+# ssh.socket's (a clone without SSH). sshd needs the keys, its socket does not.
 rm -f "$root"/etc/ssh/ssh_host_*
 mkdir -p "$root/etc/systemd/system/ssh.service.wants" "$root/etc/systemd/system/multi-user.target.wants"
 cat >"$root/etc/systemd/system/tartlab-ssh-hostkeys.service" <<'UNIT'
 [Unit]
 Description=tartlab: SSH host keys for a clone of the golden image
-Before=ssh.service ssh.socket
+Before=ssh.service
 ConditionPathExists=!/etc/ssh/ssh_host_ed25519_key
 
 [Service]
@@ -31,6 +34,14 @@ UNIT
 for wants in ssh.service.wants multi-user.target.wants; do
   ln -sfn /etc/systemd/system/tartlab-ssh-hostkeys.service "$root/etc/systemd/system/$wants/tartlab-ssh-hostkeys.service"
 done
+
+# The random seed: systemd feeds it to the kernel at boot, so every clone would start from the same one
+# (systemd docs/BUILDING_IMAGES.md). Removed, and not written again when the bake powers this VM off: a runtime
+# drop-in (gone at the next boot) empties systemd-random-seed's ExecStop, the save at shutdown.
+rm -f "$root/var/lib/systemd/random-seed"
+mkdir -p "$root/run/systemd/system/systemd-random-seed.service.d"
+printf '[Service]\nExecStop=\n' >"$root/run/systemd/system/systemd-random-seed.service.d/tartlab-no-save.conf"
+systemctl daemon-reload
 
 # DHCP leases (networkd keeps them under /run, gone at power-off; dhclient's, if any, under /var/lib/dhcp).
 rm -f "$root"/var/lib/dhcp/*.leases "$root"/var/lib/systemd/network/*.lease 2>/dev/null || true

@@ -6,6 +6,7 @@ export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"
+if [ "$(uname -s)" = Darwin ]; then echo "macosVersion=$(sw_vers -productVersion 2>/dev/null || true)"; fi
 tart_path=$(command -v tart 2>/dev/null || true)
 echo "tart=$tart_path"
 if [ -n "$tart_path" ]; then echo "tartVersion=$(tart --version 2>/dev/null | head -n 1 || true)"; fi

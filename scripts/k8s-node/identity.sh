@@ -27,8 +27,19 @@ if [ "$(cat "$marker" 2>/dev/null || true)" != "$NODE_NAME" ]; then
   # -A writes every missing default key type under the -f prefix (ssh-keygen(1)); tests set a root prefix.
   if [ -n "$root" ]; then ssh-keygen -A -f "$root" >/dev/null; else ssh-keygen -A >/dev/null; fi
   systemctl try-reload-or-restart ssh
+  # A random seed of its own: a clone of the base image booted from the image's (systemd docs/BUILDING_IMAGES.md;
+  # the golden image carries none). systemd refreshes it at boot too; this does not depend on that.
+  mkdir -p "$root/var/lib/systemd"
+  rm -f "$root/var/lib/systemd/random-seed"
+  (umask 077 && head -c 512 /dev/urandom >"$root/var/lib/systemd/random-seed")
   printf '%s\n' "$NODE_NAME" >"$marker"
 fi
+
+# cloud-init's default user "ubuntu", locked: the Cirrus Labs image has it, and a golden-image clone's first boot
+# makes it again (cloud-init clean: a new instance). One account shared by every clone that tartlab never uses.
+case "$(awk -F: '$1 == "ubuntu" { print substr($2, 1, 1) }' "$root/etc/shadow" 2>/dev/null || true)" in
+  '!' | '*') userdel --remove ubuntu ;;
+esac
 
 # Stable address: Tart finds the IP by MAC in the Mac's DHCP leases, so DHCP must identify by MAC, not by the
 # machine-id-derived DUID (Tart FAQ). The Cirrus Labs images already do this; add it if missing. Applied at
@@ -55,4 +66,4 @@ if [ "${#routes[@]}" -ne 1 ]; then
   printf '  %s\n' "${routes[@]:-(none)}" >&2
   exit 1
 fi
-echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, SSH host keys, DHCP by MAC)" >&2
+echo "tartlab: identity of $NODE_NAME set (hostname, machine-id, SSH host keys, random seed, DHCP by MAC)" >&2

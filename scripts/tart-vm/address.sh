@@ -23,6 +23,21 @@ if [ "$state" != running ]; then
   exit 1
 fi
 
+# What to do when the guest has no Tart Guest Agent. How that shows is read from Tart's source, not seen on a Mac:
+# exit 1 and "…is the Tart Guest Agent running?" (Commands/Exec.swift); so it is said for a hang and any failure.
+_no_agent_hint() {
+  local image
+  image=$(cat "${TARTLAB_HOME:-$HOME/.tartlab}/vms/$VM_NAME.source" 2>/dev/null || true)
+  case "$image" in
+    */*)
+      printf '%s' "If the guest has no Tart Guest Agent: a tag of $image cached before the Cirrus Labs images shipped" \
+        " it (August 2025) lacks it, and tart clone never refreshes a cached tag. Run: tart pull $image, then" \
+        " rebuild this VM (pulumi up --replace on its $VM_NAME-clone resource)."
+      ;;
+    *) printf '%s' "tart exec needs the Tart Guest Agent in the guest (Tart >= 2.28.3, macOS 14+)." ;;
+  esac
+}
+
 deadline=$((SECONDS + ADDRESS_WAIT_SECONDS))
 ip=""
 while [ "$SECONDS" -lt "$deadline" ]; do
@@ -43,11 +58,14 @@ case "$ip" in
     ;;
 esac
 
-# The marker, under a deadline (bash 3.2: no timeout(1)): a hung guest agent must not hang pulumi up.
-marker=$(mktemp)
-trap 'rm -f "$marker" "$marker.log"' EXIT
-printf '%s\n' "$VM_NAME" >"$marker"
-tart exec -i "$VM_NAME" sudo install -D -m 644 /dev/stdin /etc/tartlab/vm-name <"$marker" >"$marker.log" 2>&1 &
+# The marker, under a deadline (bash 3.2: no timeout(1)): a hung guest agent must not hang pulumi up. The name
+# goes as an argument, never as stdin: before Tart 2.28.2 `tart exec -i … < file` never sent end-of-input
+# (cirruslabs/tart#1100).
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# shellcheck disable=SC2016 # $1 is expanded by the guest's sh
+tart exec "$VM_NAME" sudo sh -c 'mkdir -p /etc/tartlab && printf "%s\n" "$1" >/etc/tartlab/vm-name' sh "$VM_NAME" \
+  </dev/null >"$log" 2>&1 &
 pid=$!
 end=$((SECONDS + GUEST_EXEC_SECONDS))
 while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 1; done
@@ -55,12 +73,12 @@ if kill -0 "$pid" 2>/dev/null; then
   kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
   echo "tartlab: VM \"$VM_NAME\" did not answer tart exec within ${GUEST_EXEC_SECONDS}s (its guest agent is hung);" \
-    "run pulumi up again: it restarts a VM that does not answer (T09)" >&2
+    "run pulumi up again: it restarts a VM that does not answer (T09). $(_no_agent_hint)" >&2
   exit 1
 fi
 if ! wait "$pid"; then
-  echo "tartlab: VM \"$VM_NAME\": could not write its identity marker through tart exec (the Tart Guest Agent," \
-    "Tart >= 2.27 on macOS 14+): $(cat "$marker.log")" >&2
+  echo "tartlab: VM \"$VM_NAME\": could not write its identity marker through tart exec (it printed: $(cat "$log"))" >&2
+  echo "  $(_no_agent_hint)" >&2
   exit 1
 fi
 

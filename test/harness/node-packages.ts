@@ -227,6 +227,7 @@ export const BASE_IMAGE: Readonly<Record<string, readonly string[]>> = {
   mount: ["mount"],
   "netplan.io": ["netplan"],
   openssl: ["openssl"],
+  passwd: ["userdel"],
   // The image's sshd (its host keys are the image's own until identity.sh regenerates them).
   "openssh-server": ["ssh-keygen"],
   procps: ["sysctl"],

@@ -276,6 +276,7 @@ export function setStackConfig(config: Record<string, unknown>, secretKeys: stri
 export const MAC_FACTS: HostFacts = {
   os: "Darwin",
   arch: "arm64",
+  macosVersion: "15.5",
   tart: "/opt/homebrew/bin/tart",
   tartVersion: "2.32.1",
   softnet: "/opt/homebrew/bin/softnet",

@@ -12,7 +12,8 @@
  * after the call's effect), then it runs again, then the rest. The end state must be exactly the uninterrupted
  * run's: the fake VMs (tart's state), the Mac's ~/.tartlab, both nodes' file trees (packages, holds, services) and
  * the API server's nodes. Volatile, and so compared by shape only: a VM process's pid and session id, a random MAC
- * ("random-<n>"), a generated machine-id (32 hex digits) and generated SSH host keys (type and mode only).
+ * ("random-<n>"), a generated machine-id (32 hex digits), generated SSH host keys (type and mode only) and random seed
+ * (mode only).
  * Each variant starts from a snapshot of the uninterrupted run before the cut step (fake VMs that ran are started
  * again); once the re-run step leaves exactly the uninterrupted run's state after that step, the rest is the same
  * run and is not repeated; otherwise the rest runs and the end states are compared.
@@ -225,6 +226,8 @@ const VOLATILE: [RegExp, (v: string) => string][] = [
   [/^tart\/[^/]+\/(pid|sid)$/, () => "<volatile>"],
   [/^tart\/[^/]+\/mac$/, (v) => v.replace(/^random-\d+$/m, "random-<n>")],
   [/^worker\/etc\/machine-id$/, (v) => v.replace(/^[0-9a-f]{32}$/m, "<generated>")],
+  // The node's random seed (identity.sh): its mode must match, not its bytes.
+  [/^worker\/var\/lib\/systemd\/random-seed$/, () => "<generated>"],
   // SSH host keys generated for the node (identity.sh): their type and mode must match, not their bits.
   [
     /^worker\/etc\/ssh\/ssh_host_[a-z0-9]+_key$/,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { FakeNode, NodeOptions, fakeNode } from "../harness/node";
@@ -72,6 +72,53 @@ describe("k8s-node/identity.sh", () => {
     assert.ok(!second.some((c) => c.startsWith("hostnamectl")));
     assert.equal(node.file("etc/hosts").match(/tartlab-hostname/g)?.length, 1, "idempotent");
     assert.ok(!second.some((c) => c.startsWith("netplan")), "image already uses dhcp-identifier: mac");
+  });
+
+  test("nothing of the image's shared by clones: its locked ubuntu user removed, a random seed of its own", async () => {
+    boot();
+    // The Cirrus Labs image's accounts: cloud-init's default user "ubuntu", locked, next to the login user.
+    const passwd = node.file("etc/passwd");
+    writeFileSync(
+      path.join(node.root, "etc/passwd"),
+      `${passwd}ubuntu:x:1001:1001:Ubuntu:/home/ubuntu:/bin/bash\n`,
+    );
+    writeFileSync(
+      path.join(node.root, "etc/shadow"),
+      "root:*:19000:0:99999:7:::\nadmin:$6$salt$hash:19000:0:99999:7:::\nubuntu:!:19000:0:99999:7:::\n",
+    );
+    mkdirSync(path.join(node.root, "home/ubuntu"));
+    mkdirSync(path.join(node.root, "var/lib/systemd"), { recursive: true });
+    writeFileSync(path.join(node.root, "var/lib/systemd/random-seed"), "the image's seed\n");
+
+    const r = await run("k8s-node/identity.sh");
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(node.file("etc/passwd"), /^ubuntu:/m);
+    assert.doesNotMatch(node.file("etc/shadow"), /^ubuntu:/m);
+    assert.match(node.file("etc/shadow"), /^admin:\$6\$/m, "the login user stays");
+    assert.ok(!existsSync(path.join(node.root, "home/ubuntu")));
+    const seedFile = path.join(node.root, "var/lib/systemd/random-seed");
+    const seed = readFileSync(seedFile);
+    assert.equal(seed.length, 512);
+    assert.notEqual(seed.toString(), "the image's seed\n");
+    assert.equal(statSync(seedFile).mode & 0o777, 0o600);
+
+    const again = await run("k8s-node/identity.sh");
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok(readFileSync(seedFile).equals(seed), "the seed is made once per node");
+    assert.ok(!again.calls.slice(r.calls.length).some((c) => c.startsWith("userdel")));
+  });
+
+  test("an ubuntu user with a password (someone's own) is kept", async () => {
+    boot();
+    writeFileSync(
+      path.join(node.root, "etc/passwd"),
+      `${node.file("etc/passwd")}ubuntu:x:1001:1001:Ubuntu:/home/ubuntu:/bin/bash\n`,
+    );
+    writeFileSync(path.join(node.root, "etc/shadow"), "ubuntu:$6$salt$hash:19000:0:99999:7:::\n");
+    const r = await run("k8s-node/identity.sh");
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(node.file("etc/passwd"), /^ubuntu:/m);
+    assert.ok(!r.calls.some((c) => c.startsWith("userdel")));
   });
 
   test("adds DHCP-by-MAC when the image lacks it, without netplan apply", async () => {

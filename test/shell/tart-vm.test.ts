@@ -402,6 +402,44 @@ describe("tart-vm/address.sh", () => {
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
     assert.match(r.stderr, /did not answer tart exec within 2s .*restarts a VM that does not answer/);
+    // How a missing agent shows is read from Tart's source only: the hang says what to do about it too.
+    assert.match(r.stderr, /tart pull ghcr\.io\/cirruslabs\/ubuntu:24\.04, then rebuild this VM/);
+  });
+
+  test("no guest agent (an image tag cached before the agent shipped): says tart pull <image> and how to rebuild", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /tart clone never refreshes a cached tag\. Run: tart pull ghcr\.io\/cirruslabs\/ubuntu:24\.04, then rebuild this VM \(pulumi up --replace on its dev-master-clone resource\)/,
+    );
+    assert.ok(!existsSync(path.join(sb.home, ".tartlab", "vms", "dev-master.ip")), "no address recorded");
+  });
+
+  test("a VM cloned from a local image (the golden image) is not told to tart pull it", async () => {
+    await clone({ ...cloneEnv, BASE_IMAGE: "tartlab-golden-1-35-2-0123456789abcdef" });
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_EXEC_FAIL: "1" });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /tart exec needs the Tart Guest Agent in the guest \(Tart >= 2\.28\.3, macOS 14\+\)/,
+    );
+    assert.doesNotMatch(r.stderr, /tart pull/);
+  });
+
+  test("the VM's name goes in as an argument, not a redirected file (tart exec -i never ended one before Tart 2.28.2)", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const r = await address({ FAKE_TART_EXEC_FILE_NO_EOF: "1" }, { GUEST_EXEC_SECONDS: "2" });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(tartState("dev-master", "guest/etc/tartlab/vm-name"), "dev-master");
+    const execs = r.calls.filter((c) => c.startsWith("tart exec"));
+    assert.equal(execs.length, 1);
+    assert.ok(!execs[0].startsWith("tart exec -i"), execs[0]);
   });
 });
 
