@@ -16,7 +16,6 @@ import {
   isSecretValue,
   runLab,
   sharedLab,
-  smallStackConfig,
   unwrap,
 } from "./harness/pulumi";
 
@@ -276,9 +275,9 @@ describe("clusters in the default lab", () => {
   test("TARTLAB_FORGET_UNREACHABLE=1 (only for destroying a lab whose VMs are gone) turns deleteUnreachable on", async () => {
     process.env.TARTLAB_FORGET_UNREACHABLE = "1";
     try {
-      // The program reads the switch for every cluster alike: the laptop lab's one shows it.
-      const forget = (await runLab(smallStackConfig())).recorder;
-      assert.equal(forget.byName("small-k8s").inputs.deleteUnreachable, "true");
+      const forget = (await runLab()).recorder;
+      for (const c of ["platform", "dev", "staging"])
+        assert.equal(forget.byName(`${c}-k8s`).inputs.deleteUnreachable, "true");
     } finally {
       delete process.env.TARTLAB_FORGET_UNREACHABLE;
     }

@@ -21,7 +21,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import {
   MAC_FACTS,
   bundleEnv,
-  defaultStdout,
   devStackConfig,
   fakeIp,
   setStackConfig,
@@ -31,13 +30,12 @@ import {
 import type { DriftReport } from "../lib/drift-report";
 import { prepareLab } from "../program";
 import {
+  LabPlanOptions,
   Plan,
-  PlanOptions,
   State,
-  deploy,
+  deployLab,
   foundIn,
-  labProgram,
-  plan,
+  planLab,
   recordsOf,
   singleVmViolations,
 } from "./harness/preview";
@@ -110,17 +108,17 @@ let smallDeployed: State;
 
 /** Plans already computed, per deployed state and (config, mode, --replace): several rows read the same plan. */
 const plans = new WeakMap<State, Map<string, Promise<Plan>>>();
-/** The plan of `config` over `state` (default: the deployed default lab); computed once unless `stdout` is given. */
-function planFor(config: Config, opts: PlanOptions = {}, state = deployed): Promise<Plan> {
-  const compute = () => plan(state, labProgram(config, recordsOf(state), foundIn(state)), opts);
-  if (opts.stdout) return compute();
-  const key = JSON.stringify([config, opts.mode ?? "preview", opts.replace ?? []]);
+/** The plan of `config` over `state` (default: the deployed default lab), computed in the lab worker once per file. */
+function planFor(config: Config, opts: LabPlanOptions = {}, state = deployed): Promise<Plan> {
+  const key = JSON.stringify([config, opts.mode ?? "preview", opts.replace ?? [], opts.stdout ?? {}]);
   const known = plans.get(state) ?? new Map<string, Promise<Plan>>();
   plans.set(state, known);
-  if (!known.has(key)) known.set(key, compute());
+  if (!known.has(key)) {
+    known.set(key, planLab(state, { config, records: recordsOf(state), drift: foundIn(state) }, opts));
+  }
   return known.get(key)!;
 }
-const smallPlanFor = (config: Config, opts: PlanOptions = {}) => planFor(config, opts, smallDeployed);
+const smallPlanFor = (config: Config, opts: LabPlanOptions = {}) => planFor(config, opts, smallDeployed);
 
 const deployedAt = new Map<string, Promise<State>>();
 /**
@@ -132,10 +130,7 @@ function deployAt(config: Config, records = recordsOf(deployed)): Promise<State>
   if (!deployedAt.has(key)) {
     deployedAt.set(
       key,
-      deploy(labProgram(config, records), {
-        stdout: (n) =>
-          ({ "platform-upgrade": "v1.36.1", "platform-worker3-ready": "v1.36.1" })[n] ?? defaultStdout(n),
-      }),
+      deployLab({ config, records }, { "platform-upgrade": "v1.36.1", "platform-worker3-ready": "v1.36.1" }),
     );
   }
   return deployedAt.get(key)!;
@@ -176,8 +171,8 @@ async function withLiveLab(
 }
 
 before(async () => {
-  deployed = await deploy(labProgram(devStackConfig()));
-  smallDeployed = await deploy(labProgram(smallStackConfig()));
+  deployed = await deployLab({ config: devStackConfig() });
+  smallDeployed = await deployLab({ config: smallStackConfig() });
 });
 
 describe("issue 10 table, default lab", () => {
@@ -234,11 +229,10 @@ describe("issue 10 table, default lab", () => {
   test("row 3 (fixed): one cluster 1.35 -> 1.36 runs only that cluster's upgrade steps, in order; nodes are not prepared again, init and joins not re-run", async () => {
     const config = changed((c) => (clustersOf(c)[0].kubernetesVersion = "1.36"));
     // In up, the control plane's upgrade prints the version it reached; the workers' steps read it.
-    const reached = (name: string) => (name === "platform-upgrade" ? "v1.36.1" : undefined);
     for (const mode of ["up", "preview"] as const) {
       const p = await planFor(config, {
         mode,
-        stdout: (n) => reached(n) ?? defaultStdout(n),
+        stdout: { "platform-upgrade": "v1.36.1" },
       });
       assert.deepEqual(p.summary(), { update: sorted(upgradeChain("platform")) }, mode);
       // Registration order is the engine's order; dependsOn makes it a chain (asserted below on the graph).
@@ -491,14 +485,10 @@ describe("disabling Jenkins (issue 10), laptop lab", () => {
     assert.deepEqual(on.summary(), { update: ["small-jenkins-release"] });
     assert.deepEqual(on.step("small-jenkins-release").changed, ["values"]);
 
-    const keeping = await deploy(labProgram(smallChanged(retained)));
-    const p = await plan(
+    const keeping = await deployLab({ config: smallChanged(retained) });
+    const p = await planLab(
       keeping,
-      labProgram(
-        smallChanged((c) => (retained(c), disabled(c))),
-        {},
-        foundIn(keeping),
-      ),
+      { config: smallChanged((c) => (retained(c), disabled(c))), drift: foundIn(keeping) },
       {
         mode: "up",
       },
@@ -572,15 +562,19 @@ describe("issue 11: the lab follows a changed address (drift check before the gr
   /** The lab after an `up` whose drift check found every VM where it was made. */
   let checked: State;
   before(async () => {
-    checked = await deploy(labProgram(devStackConfig(), recordsOf(deployed), report({})));
+    checked = await deployLab({ config: devStackConfig(), records: recordsOf(deployed), drift: report({}) });
   });
   /** What the drift check reports: these addresses and repair counts (lib/drift-report.ts). */
-  const planDrift = (drift: Partial<DriftReport>, opts?: PlanOptions, state = checked) =>
-    plan(state, labProgram(devStackConfig(), recordsOf(state), report(drift)), opts);
+  const planDrift = (drift: Partial<DriftReport>, opts?: LabPlanOptions, state = checked) =>
+    planLab(state, { config: devStackConfig(), records: recordsOf(state), drift: report(drift) }, opts);
 
   test("the up after a first build (no VM existed, so none was found), with every VM found where it was made: no change", async () => {
     for (const mode of ["up", "preview"] as const) {
-      const p = await plan(deployed, labProgram(devStackConfig(), recordsOf(deployed), report({})), { mode });
+      const p = await planLab(
+        deployed,
+        { config: devStackConfig(), records: recordsOf(deployed), drift: report({}) },
+        { mode },
+      );
       assert.deepEqual(p.summary(), {}, mode);
     }
   });
@@ -660,9 +654,11 @@ describe("issue 11: the lab follows a changed address (drift check before the gr
   });
 
   test("a repair count again: the same count changes nothing, a higher one runs the check again", async () => {
-    const repaired = await deploy(
-      labProgram(devStackConfig(), recordsOf(checked), report({ repairs: { dev: 1 } })),
-    );
+    const repaired = await deployLab({
+      config: devStackConfig(),
+      records: recordsOf(checked),
+      drift: report({ repairs: { dev: 1 } }),
+    });
     assert.deepEqual((await planDrift({ repairs: { dev: 1 } }, {}, repaired)).summary(), {});
     assert.deepEqual((await planDrift({ repairs: { dev: 2 } }, {}, repaired)).summary(), {
       update: ["dev-nodes-ready"],

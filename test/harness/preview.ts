@@ -5,6 +5,8 @@
  * resource at a time and in registration order, so unknown outputs flow into dependents exactly as in a preview.
  * The rules and their upstream sources are in docs/plans.md.
  */
+import * as path from "node:path";
+import { Worker } from "node:worker_threads";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import type { ClusterRecord, ClusterRecords } from "../../lib/cluster-record";
@@ -377,9 +379,11 @@ export function labProgram(
   records: ClusterRecords = {},
   drift?: DriftReport,
 ): Program {
-  return async () => {
+  return () => {
     setStackConfig(config);
-    const { prepareLab, buildLab } = await import("../../program");
+    // Loaded when first run, and through require: a lab worker (below) has tsx's CommonJS hooks only.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { prepareLab, buildLab } = require("../../program") as typeof import("../../program");
     return buildLab({
       ...prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records }),
       drift,
@@ -420,4 +424,76 @@ export async function labPlan(
 ): Promise<Plan> {
   const state = await deploy(labProgram(configA));
   return plan(state, labProgram(configB, {}, foundIn(state)), opts);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lab deploys and plans in a worker thread. Under `node --test` every promise of the test process is tracked by the
+// test runner's async hook, which doubles the cost of an evaluation (Pulumi makes many promises per resource); a
+// worker thread has no such hook. One worker per test process (lab-worker.ts), evaluations one at a time.
+
+/** A lab evaluation, as data (labProgram's arguments): it crosses to the worker. */
+export interface LabSpec {
+  readonly config: Record<string, unknown>;
+  /** The clusters' version records on the Mac (`recordsOf(state)`); none by default, as for a new lab. */
+  readonly records?: ClusterRecords;
+  /** What the drift check found; none by default, as offline. */
+  readonly drift?: DriftReport;
+}
+
+/** Fake stdout of these resources (every other one: defaultStdout), when a step runs in `up` or a deploy. */
+export type StdoutOf = Readonly<Record<string, string>>;
+
+/** PlanOptions for the worker: fake stdout as data. */
+export type LabPlanOptions = Omit<PlanOptions, "stdout"> & { readonly stdout?: StdoutOf };
+
+export type LabRequest =
+  | { readonly kind: "deploy"; readonly spec: LabSpec; readonly stdout?: StdoutOf }
+  | { readonly kind: "plan"; readonly state: State; readonly spec: LabSpec; readonly opts: LabPlanOptions };
+
+let worker: Worker | undefined;
+const waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+let lastId = 0;
+
+function labWorker(): Worker {
+  if (worker) return worker;
+  const entry = `require(${JSON.stringify(require.resolve("tsx/cjs/api"))}).register();
+require(${JSON.stringify(path.join(__dirname, "lab-worker.ts"))});`;
+  const w = new Worker(entry, { eval: true });
+  const failAll = (e: Error) => {
+    for (const p of waiting.values()) p.reject(e);
+    waiting.clear();
+    worker = undefined;
+  };
+  w.on("message", (m: { id: number; result?: unknown; error?: { message: string; stack?: string } }) => {
+    const p = waiting.get(m.id)!;
+    waiting.delete(m.id);
+    // An idle worker must not keep the test process alive.
+    if (waiting.size === 0) w.unref();
+    if (m.error) p.reject(Object.assign(new Error(m.error.message), { stack: m.error.stack }));
+    else p.resolve(m.result);
+  });
+  w.on("error", failAll);
+  w.on("exit", (code) => failAll(new Error(`the lab worker exited (${code})`)));
+  worker = w;
+  return w;
+}
+
+function ask<T>(request: LabRequest): Promise<T> {
+  const w = labWorker();
+  w.ref();
+  const id = ++lastId;
+  return new Promise<T>((resolve, reject) => {
+    waiting.set(id, { resolve, reject });
+    w.postMessage({ id, request });
+  });
+}
+
+/** `pulumi up` of a new lab (deploy(labProgram(…))), evaluated in the lab worker. */
+export function deployLab(spec: LabSpec, stdout?: StdoutOf): Promise<State> {
+  return ask<State>({ kind: "deploy", spec, stdout });
+}
+
+/** What the engine would do to `state` when the lab becomes `spec` (plan(state, labProgram(…))), in the worker. */
+export async function planLab(state: State, spec: LabSpec, opts: LabPlanOptions = {}): Promise<Plan> {
+  return new Plan(await ask<Step[]>({ kind: "plan", state, spec, opts }));
 }
