@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as ipaddr from "ipaddr.js";
 import { CiliumInstall } from "./components/cilium-install";
-import { GoldenImage, goldenImageInputs } from "./components/golden-image";
+import { GOLDEN_PREFIX, GoldenImage, goldenImageInputs, goldenImageName } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
 import { K8sNode } from "./components/k8s-node";
 import { KubeadmCluster } from "./components/kubeadm-cluster";
@@ -15,6 +15,7 @@ import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
 import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "./lib/cluster-record";
 import { LabConfig } from "./lib/lab-config";
+import { NodeImage, nodeImage } from "./lib/node-image";
 import { DataCheck } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { DriftReport, NO_DRIFT } from "./lib/drift-report";
@@ -71,7 +72,35 @@ export function prepareLab(opts: ProgramOptions) {
     );
   }
   for (const w of warnings) pulumi.log.warn(w);
-  return { config, secrets, records };
+  return { config, secrets, records, clones: planClones(config, records) };
+}
+
+/** Per cluster, per node: the version its steps carry and the image its VM is cloned from (lib/node-image.ts). */
+export type ClonePlan = Readonly<
+  Record<string, Readonly<Record<string, { readonly version: string; readonly image: NodeImage }>>>
+>;
+
+function planClones(config: LabConfig, records: ClusterRecords): ClonePlan {
+  const names = new Map<string, string>();
+  const goldenName = (version: string) => {
+    let name = names.get(version);
+    if (name === undefined) {
+      name = goldenImageName(goldenImageInputs({ ...config, kubernetesVersion: version }));
+      names.set(version, name);
+    }
+    return name;
+  };
+  return Object.fromEntries(
+    config.clusters.map((cluster) => {
+      const record = records[cluster.name];
+      const nodes = cluster.nodes.map(({ name }) => {
+        // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
+        const version = nodeVersion(cluster, name, record);
+        return [name, { version, image: nodeImage(config, name, version, record, goldenName) }] as const;
+      });
+      return [cluster.name, Object.fromEntries(nodes)];
+    }),
+  );
 }
 
 /** Registers the lab's resources and returns the stack outputs. */
@@ -79,6 +108,7 @@ export function buildLab({
   config,
   secrets,
   records,
+  clones,
   drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
   // T09: an address is passed on only when it is one (never an empty or garbled value), before any resource exists.
@@ -92,14 +122,24 @@ export function buildLab({
   }
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
-  // Issue 14: one baked image that every node clones, or (switch off) each node prepared on its own.
-  const golden = config.goldenImage ? new GoldenImage("golden-image", goldenImageInputs(config)) : undefined;
+  // Golden node images (issue 14): one bake per Kubernetes version whose newest image a VM clones
+  // (lib/node-image.ts), named by that version so that an upgrade of the lab keeps it. Existing VMs keep the image
+  // they were cloned from, so no bake is registered for an image that only older VMs use.
+  const bakes = new Map<string, GoldenImage>();
+  for (const { image } of Object.values(clones).flatMap((c) => Object.values(c))) {
+    const v = image.bake;
+    if (v === undefined || bakes.has(v)) continue;
+    const name = `golden-image-${v.replace(/\./g, "-")}`;
+    bakes.set(v, new GoldenImage(name, goldenImageInputs({ ...config, kubernetesVersion: v })));
+  }
 
   const clusters = config.clusters.map((cluster) => {
     const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
+      const { version: kubernetesVersion, image } = clones[cluster.name][spec.name];
       const vm = new TartVm(spec.name, {
-        baseImage: golden ? golden.name : config.baseImage,
+        baseImage: image.image,
+        baseImageStep: image.bake === undefined ? undefined : bakes.get(image.bake),
         cpus: spec.cpus,
         memoryMb: spec.memoryMb,
         diskGb: spec.diskGb,
@@ -109,14 +149,12 @@ export function buildLab({
         // Issue 11: the lab follows a changed DHCP address through the graph (docs/plans.md "Changed addresses").
         address: drift.addresses[spec.name],
       });
-      // An existing node keeps the version it was prepared with: a version change is the cluster's upgrade.
-      const kubernetesVersion = nodeVersion(cluster, spec.name, record);
       const node = new K8sNode(spec.name, {
         ip: vm.ip,
         vmId: vm.vmId,
         kubernetesVersion,
         ssh,
-        prepared: golden !== undefined,
+        prepared: image.image.startsWith(GOLDEN_PREFIX),
       });
       return { name: spec.name, spec, vm, node };
     });
@@ -125,7 +163,10 @@ export function buildLab({
       spec: cluster,
       controlPlane,
       workers,
-      record: nextRecord(cluster, record),
+      record: nextRecord(cluster, record, {
+        baseImage: config.baseImage,
+        images: Object.fromEntries(nodes.map((n) => [n.name, clones[cluster.name][n.name].image.image])),
+      }),
       loginUser: config.sshUser,
       contexts: config.kubeconfig,
       // Issue 11: refresh never drops a stopped lab's objects; README "Cleaning up" names this switch.

@@ -5,10 +5,16 @@ import { startEnv } from "../lib/tart-env";
 
 export interface TartVmArgs {
   /**
-   * OCI image or local VM to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04 or the golden image's name (an Output, so
-   * a new golden image rebuilds the VM). Changing it rebuilds the VM.
+   * OCI image or local VM to clone, e.g. ghcr.io/cirruslabs/ubuntu:24.04 or a golden image's name. Changing it
+   * rebuilds the VM, so the program keeps an existing VM's image (lib/node-image.ts): only a new `baseImage` of
+   * the lab changes it.
    */
-  readonly baseImage: pulumi.Input<string>;
+  readonly baseImage: string;
+  /**
+   * The step that makes `baseImage` (a golden image's bake), which the clone waits for. An ordering only: a new
+   * golden image must not reach the clones made from an older one.
+   */
+  readonly baseImageStep?: pulumi.Resource;
   readonly cpus: number;
   readonly memoryMb: number;
   /** Disk size in GB (10^9 bytes); only ever grown (start.sh refuses a shrink). */
@@ -62,7 +68,7 @@ export class TartVm extends pulumi.ComponentResource {
         // inside it follows through the clone's id in its triggers (docs/plans.md, row 2).
         triggers: [args.baseImage],
       },
-      { parent: this, deleteBeforeReplace: true },
+      { parent: this, deleteBeforeReplace: true, dependsOn: args.baseImageStep ? [args.baseImageStep] : [] },
     );
     this.vmId = clone.id;
 

@@ -18,6 +18,16 @@ export interface ClusterRecord {
   readonly kubernetesVersion: string;
   /** Per node: the version string its node steps were created with (kept: they never re-run for a version change). */
   readonly nodes: Readonly<Record<string, string>>;
+  /**
+   * The lab's `baseImage` when the record was written (every VM is cloned from it or from a golden image baked
+   * from it). Absent in records written before it was recorded.
+   */
+  readonly baseImage?: string;
+  /**
+   * Per node: the image its VM was cloned from (the base image or a golden image's Tart VM name). An existing VM
+   * keeps it (lib/node-image.ts). Absent in records written before it was recorded.
+   */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
@@ -54,7 +64,25 @@ export function parseClusterRecord(text: string, file: string): ClusterRecord {
     if (typeof v !== "string" || !VERSION_RE.test(v))
       fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
   }
-  return { kubernetesVersion: raw.kubernetesVersion, nodes: nodes as Record<string, string> };
+  const record: { -readonly [K in keyof ClusterRecord]: ClusterRecord[K] } = {
+    kubernetesVersion: raw.kubernetesVersion,
+    nodes: nodes as Record<string, string>,
+  };
+  if (raw.baseImage !== undefined) {
+    if (typeof raw.baseImage !== "string" || raw.baseImage === "")
+      fail(`baseImage ${JSON.stringify(raw.baseImage)} is not an image name`);
+    record.baseImage = raw.baseImage;
+  }
+  if (raw.images !== undefined) {
+    const images = raw.images;
+    if (images === null || typeof images !== "object" || Array.isArray(images))
+      fail("images is not an object");
+    for (const [n, v] of Object.entries(images)) {
+      if (typeof v !== "string" || v === "") fail(`images.${n} ${JSON.stringify(v)} is not an image name`);
+    }
+    record.images = images as Record<string, string>;
+  }
+  return record;
 }
 
 /** The records of the configured clusters that have one (a cluster never built has none). */
@@ -116,10 +144,16 @@ export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterR
   return record?.nodes[node] ?? record?.kubernetesVersion ?? cluster.kubernetesVersion;
 }
 
-/** The record this run writes once the cluster's steps succeeded. */
-export function nextRecord(cluster: ClusterSpec, record: ClusterRecord | undefined): ClusterRecord {
+/** The record this run writes once the cluster's steps succeeded: versions, and what each VM was cloned from. */
+export function nextRecord(
+  cluster: ClusterSpec,
+  record: ClusterRecord | undefined,
+  clones: { readonly baseImage: string; readonly images: Readonly<Record<string, string>> },
+): ClusterRecord {
   return {
     kubernetesVersion: cluster.kubernetesVersion,
     nodes: Object.fromEntries(cluster.nodes.map((n) => [n.name, nodeVersion(cluster, n.name, record)])),
+    baseImage: clones.baseImage,
+    images: Object.fromEntries(cluster.nodes.map((n) => [n.name, clones.images[n.name]])),
   };
 }

@@ -470,6 +470,13 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
         c.kubernetesVersion === undefined
           ? undefined
           : checkKubernetes(`${ck}.kubernetesVersion`, c.kubernetesVersion, problems, warnings);
+      // Its nodes clone the golden image of their own version (lib/node-image.ts), named by it.
+      if (goldenImage && ownVersion && !/^\d+\.\d+\.\d+$/.test(ownVersion)) {
+        problems.push(
+          `${NS}:goldenImage true needs an exact ${ck}.kubernetesVersion (its nodes clone a golden image named by ` +
+            `it), got ${show(ownVersion)}; set e.g. "${ownVersion}.0" (an existing patch) or goldenImage false`,
+        );
+      }
       clusters.push({
         name: c.name,
         kubernetesVersion: ownVersion ?? kubernetesVersion ?? VERSIONS.kubernetes,

@@ -38,6 +38,9 @@ describe("reading the records on the Mac", () => {
       ['{"kubernetesVersion":1.35,"nodes":{}}', /kubernetesVersion 1\.35 is not a version string/],
       ['{"kubernetesVersion":"1.35"}', /nodes is not an object/],
       ['{"kubernetesVersion":"1.35","nodes":{"a":135}}', /nodes\.a 135 is not a version string/],
+      ['{"kubernetesVersion":"1.35","nodes":{},"baseImage":7}', /baseImage 7 is not an image name/],
+      ['{"kubernetesVersion":"1.35","nodes":{},"images":[]}', /images is not an object/],
+      ['{"kubernetesVersion":"1.35","nodes":{},"images":{"a":""}}', /images\.a "" is not an image name/],
     ] as const) {
       writeFileSync(recordPath("dev", home), text);
       assert.throws(
@@ -54,6 +57,14 @@ describe("reading the records on the Mac", () => {
   test("parse keeps versions as strings (V02)", () => {
     const r = parseClusterRecord('{"kubernetesVersion":"1.30","nodes":{"x":"1.30.0"}}', "f");
     assert.deepEqual(r, at("1.30", { x: "1.30.0" }));
+  });
+  test("parse keeps what each VM was cloned from", () => {
+    const text = '{"kubernetesVersion":"1.30","nodes":{"x":"1.30"},"baseImage":"b","images":{"x":"g"}}';
+    assert.deepEqual(parseClusterRecord(text, "f"), {
+      ...at("1.30", { x: "1.30" }),
+      baseImage: "b",
+      images: { x: "g" },
+    });
   });
 });
 
@@ -132,6 +143,11 @@ describe("the version node steps carry", () => {
   });
   test("the next record: the target, every configured node with its preparation version (removed nodes dropped)", () => {
     const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35", "dev-gone": "1.35" });
-    assert.deepEqual(nextRecord(dev, record), at("1.36", { "dev-master": "1.35", "dev-worker1": "1.35" }));
+    const images = { "dev-master": "img-a", "dev-worker1": "img-b", "dev-gone": "img-c" };
+    assert.deepEqual(nextRecord(dev, record, { baseImage: "base", images }), {
+      ...at("1.36", { "dev-master": "1.35", "dev-worker1": "1.35" }),
+      baseImage: "base",
+      images: { "dev-master": "img-a", "dev-worker1": "img-b" },
+    });
   });
 });

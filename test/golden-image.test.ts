@@ -20,12 +20,13 @@ const GOLDEN_OFF = { ...devStackConfig(), "tartlab:goldenImage": false };
 /** Package installs and image pulls, as the node scripts spell them. */
 const PACKAGE_OR_PULL = /_apt install|apt-get[^\n]* install|crictl[^\n]* pull|ctr [^\n]*pull|images pull/;
 
-/** The bake command (the GoldenImage component has the same name). */
-const bakeOf = (rec: Recorder) => rec.ofType("command:local:Command").find((r) => r.name === "golden-image")!;
+/** The bake command of the lab's version (the GoldenImage component has the same name). */
+const BAKE = "golden-image-1-35-2";
+const bakeOf = (rec: Recorder) => rec.ofType("command:local:Command").find((r) => r.name === BAKE)!;
 const stdinOf = (rec: Recorder, name: string): string =>
-  unwrap((name === "golden-image" ? bakeOf(rec) : rec.byName(name)).inputs.stdin);
+  unwrap((name === BAKE ? bakeOf(rec) : rec.byName(name)).inputs.stdin);
 
-test("golden image on: every node VM's clone takes the golden image's name as an input", async () => {
+test("golden image on: every new node VM clones the golden image's name, after its bake", async () => {
   const { recorder } = await sharedLab(GOLDEN_ON);
   const name = goldenImageName(
     goldenImageInputs({
@@ -38,8 +39,10 @@ test("golden image on: every node VM's clone takes the golden image's name as an
   const clones = recorder.registrations.filter((r) => r.name.endsWith("-clone"));
   assert.equal(clones.length, 7);
   for (const c of clones) {
-    // An input (not only dependsOn): a new golden image changes the clone's stdin, which replaces the VM.
-    assert.deepEqual(c.propertyDependencyUrns.stdin, [bakeOf(recorder).urn], c.name);
+    // An ordering, not an input: a newer golden image must not replace the VMs cloned from this one
+    // (test/plans-golden.test.ts).
+    assert.deepEqual(c.dependencyUrns, [bakeOf(recorder).urn], c.name);
+    assert.deepEqual(c.propertyDependencyUrns.stdin ?? [], [], c.name);
     assert.equal(bundleEnv(unwrap(c.inputs.stdin)).BASE_IMAGE, name, c.name);
     assert.deepEqual(c.inputs.triggers, [name], c.name);
   }
@@ -64,7 +67,7 @@ test("golden image on: per-node remote work installs no package and pulls no ima
   // ready still follows identity: nothing kubeadm runs before the node proved its tools.
   assert.ok(on.byName("dev-worker1-ready").dependencies.includes("dev-worker1-identity"));
   // The packages and images are in the bake, once.
-  const bake = bundleEnv(stdinOf(on, "golden-image"));
+  const bake = bundleEnv(stdinOf(on, BAKE));
   assert.match(bake.PREPARE_SH, PACKAGE_OR_PULL);
   assert.match(bake.PULL_SH, /crictl[^\n]* pull/);
 
@@ -86,7 +89,7 @@ test("golden image off restores today's graph exactly (as if the key were absent
   const off = shape((await sharedLab(GOLDEN_OFF)).recorder);
   assert.deepEqual(off, absent);
   assert.ok(absent.some((r) => r.name === "platform-master-prepare"));
-  assert.ok(!absent.some((r) => r.name === "golden-image"));
+  assert.ok(!absent.some((r) => r.name.startsWith("golden-image")));
 });
 
 test("the golden image's name changes exactly when one of its inputs changes", () => {
@@ -142,6 +145,16 @@ test("tartlab:goldenImage is validated: a boolean, and only with an exact Kubern
   assert.match(
     problems({ goldenImage: true, kubernetesVersion: "1.35" }).join("\n"),
     /tartlab:goldenImage true needs an exact tartlab:kubernetesVersion .*"1\.35"/,
+  );
+  const ownVersion = (v: string) => {
+    const raw = devRawConfig();
+    raw.clusters[1].kubernetesVersion = v;
+    return problems({ clusters: raw.clusters, goldenImage: true, kubernetesVersion: "1.35.2" });
+  };
+  assert.deepEqual(ownVersion("1.34.4"), []);
+  assert.match(
+    ownVersion("1.34").join("\n"),
+    /tartlab:goldenImage true needs an exact tartlab:clusters\[1\]\.kubernetesVersion .*got "1\.34"; set e\.g\. "1\.34\.0"/,
   );
   assert.equal(validateLabConfig(devRawConfig()).config.goldenImage, false);
 });

@@ -50,5 +50,5 @@ test("plan: the performance model prints critical path and sequential total, gol
   assert.ok(model["ON rebuild"].critical < model["OFF rebuild"].critical);
   assert.ok(model["ON rebuild"].sequential < model["OFF rebuild"].sequential);
   assert.ok(model["ON first build"].critical > model["ON rebuild"].critical);
-  assert.match(out, /^ +\d+ s {2}golden-image {2}\[/m);
+  assert.match(out, /^ +\d+ s {2}golden-image-1-35-\d+ {2}\[/m);
 });

@@ -120,15 +120,16 @@ describe("TartVm", () => {
     }
   });
 
-  test("a base image that is another resource's output (the golden image's name) is an input of the clone: a new image replaces it", async () => {
+  test("a base image made by another step (a golden image's bake): the clone waits for it; only the image's name is an input", async () => {
     const { recorder: rec } = await evaluate(() => {
       const image = new command.local.Command("image", { create: "bake" });
-      new TartVm("dev-worker1", { ...ARGS, baseImage: image.stdout });
+      new TartVm("dev-worker1", { ...ARGS, baseImage: "tartlab-golden-x", baseImageStep: image });
     });
     const clone = rec.byName("dev-worker1-clone");
-    assert.deepEqual(clone.propertyDependencies.stdin, ["image"]);
-    assert.deepEqual(clone.propertyDependencies.triggers, ["image"]);
-    assert.deepEqual(clone.inputs.triggers, ["stdout-of-image"]);
-    assert.equal(bundleEnv(clone.inputs.stdin).BASE_IMAGE, "stdout-of-image");
+    // An ordering, not an input: a newer image must not replace a VM cloned from an older one (lib/node-image.ts).
+    assert.deepEqual(clone.dependencies, ["image"]);
+    assert.deepEqual(clone.propertyDependencies.stdin ?? [], []);
+    assert.deepEqual(clone.inputs.triggers, ["tartlab-golden-x"]);
+    assert.equal(bundleEnv(clone.inputs.stdin).BASE_IMAGE, "tartlab-golden-x");
   });
 });
