@@ -12,6 +12,6 @@ export = async () =>
     // Issue 11: the drift check subsumes the T09 revive (it starts stopped VMs through lib/revive.ts itself).
     drift: (config, owner, dryRun) => checkDrift(config, owner, dryRun),
     packageIndex: (minor) => fetchText(packagesUrl(minor)),
-    dataGuard: (config, owner) => checkDataLoss(config, owner),
+    dataGuard: (config, owner, planned) => checkDataLoss(config, owner, {}, planned),
     clusterRecords: (config) => readClusterRecords(config),
   });

@@ -16,7 +16,7 @@ import { HostFacts, checkHost } from "./lib/host";
 import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "./lib/cluster-record";
 import { LabConfig } from "./lib/lab-config";
 import { NodeImage, nodeImage } from "./lib/node-image";
-import { DataCheck } from "./lib/data-guard";
+import { DataCheck, PlannedLoss, plannedLoss } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { DriftReport, NO_DRIFT } from "./lib/drift-report";
 
@@ -32,10 +32,10 @@ export interface ProgramOptions {
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
   readonly packageIndex?: (minor: string) => Promise<string>;
   /**
-   * Live check of data this change would delete (lib/data-guard.ts: volumes on removed VMs, a disabled Jenkins);
-   * left out offline.
+   * Live check of data this change would delete (lib/data-guard.ts: volumes on removed VMs, on VMs and clusters
+   * this run rebuilds, as `planned` says, a disabled Jenkins); left out offline.
    */
-  readonly dataGuard?: (config: LabConfig, owner: string) => Promise<DataCheck>;
+  readonly dataGuard?: (config: LabConfig, owner: string, planned: PlannedLoss) => Promise<DataCheck>;
   /**
    * The clusters' version records on the Mac (lib/cluster-record.ts); left out offline, where every cluster
    * counts as new.
@@ -256,14 +256,17 @@ export async function checkPackagesPreflight(
 }
 
 /**
- * Issue 10: removing a VM that holds local-path volumes is refused unless `tartlab:allowDataLoss` (lib/data-guard.ts
- * decides); in preview as well, so the refusal is seen before `up`. Warnings (a disabled Jenkins' data) are logged.
+ * Deleting a VM that holds local-path volumes (removed, cloned again, or its cluster built anew) is refused unless
+ * `tartlab:allowDataLoss` (lib/data-guard.ts decides); in preview as well, so the refusal is seen before `up`.
+ * Warnings (a disabled Jenkins' data) are logged.
  */
 export async function checkDataPreflight(
-  config: LabConfig,
+  lab: Pick<ReturnType<typeof prepareLab>, "config" | "records" | "clones">,
   guard: NonNullable<ProgramOptions["dataGuard"]>,
 ): Promise<void> {
-  const r = await guard(config, owner());
+  const { config, records, clones } = lab;
+  const planned = plannedLoss(config, records, (cluster, vm) => clones[cluster][vm].image.recloned);
+  const r = await guard(config, owner(), planned);
   if (r.problems.length > 0) {
     throw new pulumi.RunError(
       `data preflight failed; nothing was changed:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,
@@ -278,7 +281,7 @@ export async function program(opts: ProgramOptions) {
   if (opts.packageIndex) {
     await checkPackagesPreflight(lab.config, opts.packageIndex, pulumi.runtime.isDryRun());
   }
-  if (opts.dataGuard) await checkDataPreflight(lab.config, opts.dataGuard);
+  if (opts.dataGuard) await checkDataPreflight(lab, opts.dataGuard);
   let drift = NO_DRIFT;
   if (opts.drift) {
     drift = await opts.drift(lab.config, owner(), pulumi.runtime.isDryRun());

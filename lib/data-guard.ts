@@ -3,20 +3,25 @@
  * it by the PersistentVolume's node affinity (`kubernetes.io/hostname In [<node>]`, local-path provisioner.go);
  * removing that node's VM deletes them, and Kubernetes keeps a PV that points nowhere (its pod stays Pending).
  * So before any resource changes:
- * - removing a VM that holds a volume is refused unless `tartlab:allowDataLoss` is true;
+ * - a plan that deletes a VM holding a volume is refused unless `tartlab:allowDataLoss` is true: a VM removed from
+ *   the config, a VM cloned again (a new `baseImage`), and every node of a cluster built anew (a renamed or
+ *   re-cloned control plane: the PersistentVolumes die with its etcd, whatever node holds their directories);
  * - disabling Jenkins warns that its home volume goes with it (unless `tartlab:jenkins.retainData` kept it).
  *
  * Which VMs go away: those whose owner marker (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh,
- * removed by delete.sh; lib/revive.ts reads the same) names this stack but that the config no longer lists. Which
- * volumes live on them: a live read of every PersistentVolume through each cluster's kubeconfig
- * (~/.tartlab/kube/<cluster>.yaml, V10), with the client and deadlines lib/status.ts uses. Reads happen only when
- * something is going away, so an unchanged lab previews offline. An API that does not answer cannot prove the data
- * safe: that refuses too (unless allowed), with the reason.
+ * removed by delete.sh; lib/revive.ts reads the same) names this stack but that the config no longer lists, and
+ * what the program plans to clone again or build anew (`PlannedLoss`, from the cluster records: `plannedLoss`).
+ * Which volumes live on them: a live read of the PersistentVolumes of the clusters those VMs belong to (a removed
+ * VM's cluster from the records on the Mac; every cluster only for a VM no record lists) through each cluster's
+ * kubeconfig (~/.tartlab/kube/<cluster>.yaml, V10), with the client and deadlines lib/status.ts uses. Reads happen
+ * only when something is going away, so an unchanged lab previews offline, and an unrelated cluster is never read.
+ * An API that does not answer cannot prove the data safe: that refuses too (unless allowed), with the reason.
  */
 import * as k8s from "@kubernetes/client-node";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { HELM_KEEP, JENKINS_HOME_PVC, JENKINS_NAMESPACE } from "../manifests/jenkins-values";
+import { ClusterRecords, parseClusterRecord } from "./cluster-record";
 import { LabConfig, NS, allNodes } from "./lab-config";
 import { apiError, clusterKubeconfigPath, deadline, tartlabHome } from "./status";
 
@@ -33,6 +38,46 @@ export interface DataCheck {
   /** Reasons to refuse the run; empty when it may go on. */
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
+}
+
+/** What the program plans to delete although the config still lists it (lib/node-image.ts, the cluster records). */
+export interface PlannedLoss {
+  /** VMs cloned again (a new image), with their cluster: the volumes on them go with the old VM. */
+  readonly recloned: readonly { readonly vm: string; readonly cluster: string }[];
+  /** Clusters built anew, and why: every PersistentVolume in them is lost, whatever node holds it. */
+  readonly rebuilt: readonly { readonly cluster: string; readonly why: string }[];
+}
+
+export const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
+
+/**
+ * What a run of `config` clones again or builds anew, judged from the cluster records: a VM whose image changes
+ * (`recloned`), and a cluster whose control plane is cloned again or is not one of the nodes it was built with.
+ * A cluster without a record is a first build: nothing of it exists.
+ */
+export function plannedLoss(
+  config: LabConfig,
+  records: ClusterRecords,
+  recloned: (cluster: string, vm: string) => boolean,
+): PlannedLoss {
+  const out: { recloned: PlannedLoss["recloned"][number][]; rebuilt: PlannedLoss["rebuilt"][number][] } = {
+    recloned: [],
+    rebuilt: [],
+  };
+  for (const c of config.clusters) {
+    const record = records[c.name];
+    if (!record) continue;
+    for (const n of c.nodes) if (recloned(c.name, n.name)) out.recloned.push({ vm: n.name, cluster: c.name });
+    const cp = c.nodes[0].name; // validated: the control plane is listed first
+    const built = Object.keys(record.nodes);
+    if (!built.includes(cp)) {
+      const why = `its control plane ${cp} is not one of the nodes it was built with (${built.join(", ")})`;
+      out.rebuilt.push({ cluster: c.name, why });
+    } else if (recloned(c.name, cp)) {
+      out.rebuilt.push({ cluster: c.name, why: `its control plane ${cp} is cloned again from a new image` });
+    }
+  }
+  return out;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -102,25 +147,59 @@ export function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
   );
 }
 
-interface VolumeOnDepartingVm {
+/** A PersistentVolume this change deletes, and why. */
+interface LostVolume {
   readonly cluster: string;
   readonly pv: string;
   readonly claim: string;
   readonly node: string;
+  readonly why: string;
 }
 
-/** Every PV of every candidate cluster pinned to a departing VM; clusters that could not be read, with why. */
-async function volumesOn(
-  departing: readonly string[],
-  config: LabConfig,
+/** What this change does to a VM that holds volumes. */
+type Fate = "removes" | "clones again";
+const FATE_WHY: Readonly<Record<Fate, string>> = {
+  removes: "which this change removes: its data is deleted with the VM",
+  "clones again": `which this change clones again from a new image (${NS}:baseImage): its data is deleted with the old VM`,
+};
+
+/** One cluster to read: which of its PVs are lost (pinned to one of `vms`, or every PV: `rebuilt`). */
+interface Query {
+  readonly vms: Map<string, Fate>;
+  rebuilt?: string;
+}
+
+/** The cluster whose record on the Mac lists `vm` (a removed cluster's record is still there), if any. */
+function recordedClusterOf(vm: string, env: NodeJS.ProcessEnv): string | undefined {
+  const dir = path.join(tartlabHome(env), "clusters");
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return undefined;
+  }
+  for (const f of files.sort()) {
+    try {
+      const file = path.join(dir, f);
+      if (vm in parseClusterRecord(readFileSync(file, "utf8"), file).nodes)
+        return f.slice(0, -".json".length);
+    } catch {
+      // an unreadable record proves nothing: the VM is looked for in every cluster
+    }
+  }
+  return undefined;
+}
+
+/** The PVs each queried cluster loses; clusters that could not be read, with why. */
+async function lostVolumes(
+  queries: ReadonlyMap<string, Query>,
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
-): Promise<{ volumes: VolumeOnDepartingVm[]; unreadable: string[] }> {
-  const gone = new Set(departing);
-  const volumes: VolumeOnDepartingVm[] = [];
-  const unreadable: string[] = [];
+): Promise<{ volumes: LostVolume[]; unreadable: { cluster: string; why: string }[] }> {
+  const volumes: LostVolume[] = [];
+  const unreadable: { cluster: string; why: string }[] = [];
   await Promise.all(
-    candidateClusters(config, env).map(async (cluster) => {
+    [...queries].map(async ([cluster, q]) => {
       try {
         const kc = client(cluster, env);
         if (!kc) return;
@@ -134,23 +213,63 @@ async function volumesOn(
           });
         for (const pv of list.items) {
           const ref = pv.spec?.claimRef;
-          for (const node of pinnedNodes(pv).filter((n) => gone.has(n))) {
+          const lost = (node: string, why: string) =>
             volumes.push({
               cluster,
               pv: pv.metadata?.name ?? "?",
               claim: ref ? `${ref.namespace}/${ref.name}` : "no claim",
               node,
+              why,
             });
+          const nodes = pinnedNodes(pv);
+          if (q.rebuilt !== undefined) {
+            lost(nodes.join(", ") || "no node", `is lost: cluster ${cluster} is built anew (${q.rebuilt})`);
+            continue;
+          }
+          for (const node of nodes.filter((n) => q.vms.has(n))) {
+            lost(node, `lives on ${node}, ${FATE_WHY[q.vms.get(node)!]}`);
           }
         }
       } catch (e) {
-        unreadable.push(`cluster ${cluster}: ${(e as Error).message.split("\n")[0]}`);
+        unreadable.push({ cluster, why: (e as Error).message.split("\n")[0] });
       }
     }),
   );
-  const order = (a: VolumeOnDepartingVm, b: VolumeOnDepartingVm) =>
+  const order = (a: LostVolume, b: LostVolume) =>
     `${a.cluster}/${a.pv}`.localeCompare(`${b.cluster}/${b.pv}`);
-  return { volumes: volumes.sort(order), unreadable: unreadable.sort() };
+  return {
+    volumes: volumes.sort(order),
+    unreadable: unreadable.sort((a, b) => a.cluster.localeCompare(b.cluster)),
+  };
+}
+
+/**
+ * Which clusters to read and what each loses: a removed VM's cluster (from the records on the Mac; every candidate
+ * cluster when no record lists it), a re-cloned VM's, and each cluster built anew.
+ */
+function queriesFor(
+  departing: readonly string[],
+  planned: PlannedLoss,
+  config: LabConfig,
+  env: NodeJS.ProcessEnv,
+): Map<string, Query> {
+  const queries = new Map<string, Query>();
+  const at = (cluster: string) => {
+    let q = queries.get(cluster);
+    if (!q) queries.set(cluster, (q = { vms: new Map() }));
+    return q;
+  };
+  for (const vm of departing) {
+    const cluster = recordedClusterOf(vm, env);
+    for (const c of cluster ? [cluster] : candidateClusters(config, env)) {
+      at(c).vms.set(vm, "removes");
+    }
+  }
+  for (const { vm, cluster } of planned.recloned) {
+    at(cluster).vms.set(vm, "clones again");
+  }
+  for (const { cluster, why } of planned.rebuilt) at(cluster).rebuilt = why;
+  return queries;
 }
 
 /** Disabling Jenkins: what happens to its home PVC, read live; nothing when it was never deployed. */
@@ -209,23 +328,26 @@ export async function checkDataLoss(
   config: LabConfig,
   owner: string,
   opts: DataGuardOptions = {},
+  planned: PlannedLoss = NO_PLANNED_LOSS,
 ): Promise<DataCheck> {
   const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const departing = departingVms(config, owner, env);
   const findings: string[] = [];
-  if (departing.length > 0) {
-    const { volumes, unreadable } = await volumesOn(departing, config, env, timeoutMs);
+  const queries = queriesFor(departing, planned, config, env);
+  if (queries.size > 0) {
+    const { volumes, unreadable } = await lostVolumes(queries, env, timeoutMs);
     for (const v of volumes) {
-      findings.push(
-        `PersistentVolume ${v.pv} (claim ${v.claim}, cluster ${v.cluster}) lives on ${v.node}, which this ` +
-          `change removes: its data is deleted with the VM`,
-      );
+      findings.push(`PersistentVolume ${v.pv} (claim ${v.claim}, cluster ${v.cluster}) ${v.why}`);
     }
     for (const u of unreadable) {
-      findings.push(
-        `cannot tell whether local volumes live on ${departing.join(", ")}, which this change removes: ${u}`,
-      );
+      const q = queries.get(u.cluster)!;
+      const fates = [...new Set(q.vms.values())].sort().reverse().join(" or ");
+      const what =
+        q.rebuilt !== undefined
+          ? `cluster ${u.cluster} holds local volumes, which this change builds anew (${q.rebuilt})`
+          : `local volumes live on ${[...q.vms.keys()].join(", ")}, which this change ${fates}`;
+      findings.push(`cannot tell whether ${what}: cluster ${u.cluster}: ${u.why}`);
     }
   }
   const warnings = config.jenkins.enabled ? [] : await jenkinsWarnings(config, env, timeoutMs);

@@ -1,0 +1,165 @@
+/**
+ * Plan-level safety (test/harness/preview.ts) on the laptop stack (Pulumi.small.yaml), grown where one cluster
+ * cannot show the behaviour: the data guard judges what the plan deletes, not only what leaves the config, and
+ * reads only the clusters a change touches. Each config is evaluated once in this file and shared.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { parse } from "yaml";
+import { recordPath } from "../lib/cluster-record";
+import { DataCheck, checkDataLoss } from "../lib/data-guard";
+import { FakeK8sApi, FakeVolume, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
+import { program } from "../program";
+import { MAC_FACTS, Recorder, setStackConfig } from "./harness/pulumi";
+import { Plan, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
+
+type Config = Record<string, any>;
+const small = (): Config =>
+  parse(readFileSync(path.join(__dirname, "..", "Pulumi.small.yaml"), "utf8")).config;
+const clusters = (c: Config): any[] => c["tartlab:clusters"];
+const node = (name: string, role = "worker") => ({ name, role, cpus: 2, memoryMb: 2048, diskGb: 25 });
+/** The laptop stack with `mutate` applied. */
+function laptop(mutate: (c: Config) => void = () => {}): Config {
+  const c = structuredClone(small());
+  mutate(c);
+  return c;
+}
+
+describe("the data guard judges the plan's deletions and reads only the clusters a change touches", () => {
+  /**
+   * The laptop lab with a second worker and a second cluster: small (master, worker1, worker2) and other (master).
+   * Volumes: Jenkins' home on small-master, a cache on small-worker1, a database on other-master.
+   */
+  const TWO = laptop((c) => {
+    clusters(c)[0].nodes.push(node("small-worker2"));
+    clusters(c).push({
+      name: "other",
+      podCidr: "10.41.0.0/16",
+      serviceCidr: "10.100.0.0/16",
+      nodes: [node("other-master", "control-plane")],
+    });
+  });
+  const VOLUMES: Record<string, FakeVolume[]> = {
+    small: [
+      { name: "pvc-jenkins", node: "small-master", claim: { namespace: "jenkins", name: "jenkins" } },
+      { name: "pvc-cache", node: "small-worker1", claim: { namespace: "ci", name: "cache" } },
+    ],
+    other: [{ name: "pvc-db", node: "other-master", claim: { namespace: "app", name: "db" } }],
+  };
+  const change = (mutate: (c: Config) => void) => {
+    const c = structuredClone(TWO);
+    mutate(c);
+    return c;
+  };
+
+  let state: State;
+  let home: string;
+  const apis: Record<string, FakeK8sApi> = {};
+  before(async () => {
+    state = await deploy(labProgram(TWO));
+    home = mkdtempSync(path.join(tmpdir(), "tartlab-plan-guard-"));
+    mkdirSync(path.join(home, "vms"));
+    mkdirSync(path.join(home, "kube"));
+    mkdirSync(path.join(home, "clusters"));
+    for (const [cluster, record] of Object.entries(recordsOf(state))) {
+      writeFileSync(recordPath(cluster, home), JSON.stringify(record));
+      for (const vm of Object.keys(record!.nodes)) {
+        writeFileSync(path.join(home, "vms", `${vm}.owner`), "tartlab/dev\n");
+      }
+      const api = await startFakeK8sApi({
+        ...healthyCluster(Object.keys(record!.nodes)),
+        volumes: VOLUMES[cluster],
+      });
+      apis[cluster] = api;
+      writeFileSync(path.join(home, "kube", `${cluster}.yaml`), api.kubeconfig(cluster));
+    }
+  });
+  after(async () => {
+    for (const api of Object.values(apis)) await api.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  /**
+   * What the program's data preflight decides for `config`, as index.ts wires it (program.ts hands the guard what
+   * it plans to rebuild): it reads the Mac (this file's ~/.tartlab) and the fake APIs. The program is stopped right
+   * after the guard, before anything is registered.
+   */
+  const guardFor = async (config: Config): Promise<DataCheck> => {
+    new Recorder().install({ preview: true });
+    setStackConfig(config);
+    const stop = new Error("stop after the data preflight");
+    let check: DataCheck | undefined;
+    await program({
+      hostFacts: () => MAC_FACTS,
+      clusterRecords: () => recordsOf(state),
+      dataGuard: async (c, owner, planned) => {
+        const env = { TARTLAB_HOME: home, HOME: "/nonexistent" };
+        check = await checkDataLoss(c, owner, { env, timeoutMs: 1000 }, planned);
+        throw stop;
+      },
+    }).catch((e: unknown) => {
+      if (e !== stop) throw e;
+    });
+    assert.ok(check, "the guard ran");
+    return check;
+  };
+  /** The volumes a plan deletes: those on a VM it deletes or clones again, and every one of a cluster it rebuilds. */
+  const lostIn = (p: Plan) => {
+    const gone = (name: string) =>
+      ["replace", "delete"].includes(p.steps.find((s) => s.name === name)?.op ?? "");
+    return Object.entries(VOLUMES)
+      .flatMap(([cluster, vs]) => vs.map((v) => ({ cluster, ...v })))
+      .filter((v) => gone(`${v.node}-clone`) || gone(`${v.cluster}-k8s`))
+      .map((v) => v.name)
+      .sort();
+  };
+  /** The volumes the guard refuses the change for. */
+  const refusedFor = async (config: Config): Promise<string[]> =>
+    (await guardFor(config)).problems
+      .flatMap((p) => /^PersistentVolume (\S+) \(claim/.exec(p)?.[1] ?? [])
+      .sort();
+
+  for (const [what, mutate] of [
+    [
+      "a new baseImage (every VM cloned again)",
+      (c: Config) => (c["tartlab:baseImage"] = "ghcr.io/cirruslabs/ubuntu:25.04"),
+    ],
+    [
+      "a renamed control plane (its cluster built anew)",
+      (c: Config) => (clusters(c)[0].nodes[0].name = "small-cp"),
+    ],
+    ["a removed worker", (c: Config) => clusters(c)[0].nodes.splice(1, 1)],
+    [
+      "the golden image switched on (nothing cloned again)",
+      (c: Config) => Object.assign(c, { "tartlab:goldenImage": true, "tartlab:kubernetesVersion": "1.35.2" }),
+    ],
+  ] as const) {
+    test(`${what}: refused for exactly the volumes the plan deletes`, async () => {
+      const p = await plan(
+        state,
+        labProgram(
+          change((c) => (mutate(c), (c["tartlab:allowDataLoss"] = true))),
+          recordsOf(state),
+        ),
+      );
+      const lost = lostIn(p);
+      assert.deepEqual(await refusedFor(change(mutate)), lost);
+      if (what.includes("nothing")) assert.deepEqual(lost, [], "the plan deletes no volume");
+      else assert.ok(lost.length > 0, "the plan deletes a volume");
+    });
+  }
+
+  test("removing a worker reads only its own cluster: another cluster's API is never asked, even when it hangs", async () => {
+    apis.other.state.hang = true;
+    apis.other.requests.length = 0;
+    try {
+      assert.deepEqual((await guardFor(change((c) => clusters(c)[0].nodes.splice(2, 1)))).problems, []);
+      assert.deepEqual(apis.other.requests, []);
+    } finally {
+      apis.other.state.hang = false;
+    }
+  });
+});
