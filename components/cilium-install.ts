@@ -61,6 +61,11 @@ export interface CiliumInstallArgs {
   /** Cilium chart version (validated string). */
   readonly version: string;
   /**
+   * Per node, its VM's size and run options (TartVm.runSpec): an input of the Ready gate, so the gate runs again
+   * after a resize or a new `softnetAllow` restarted a VM, and `up` fails if the nodes do not come back.
+   */
+  readonly vmRuns: Readonly<Record<string, string>>;
+  /**
    * How many repairs the drift check has made to this cluster's VMs (lib/drift-report.ts `repairs`). An input of
    * the Ready gate when above 0, so the gate runs again after each repair and `up` fails if the nodes do not come
    * back; a cluster never repaired keeps the inputs it always had (issue 11).
@@ -104,6 +109,10 @@ export class CiliumInstall extends pulumi.ComponentResource {
           env: {
             CLUSTER_NAME: args.spec.name,
             EXPECTED_NODES: args.nodeNames.join(" "),
+            // Not read by the script: a changed value is an update, which runs the gate again.
+            VM_RUNS: Object.entries(args.vmRuns)
+              .map(([vm, spec]) => `${vm} ${spec}`)
+              .join("\n"),
             ...((args.repairs ?? 0) > 0 ? { REPAIRS: String(args.repairs) } : {}),
           },
         }),

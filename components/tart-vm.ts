@@ -52,6 +52,11 @@ export class TartVm extends pulumi.ComponentResource {
   public readonly vmId: pulumi.Output<string>;
   /** The resource that has the VM running and its address known; depend on it for anything inside the VM. */
   public readonly running: command.local.Command;
+  /**
+   * The VM's size and `tart run` options, which start.sh restarts a running VM for when they change: a check that
+   * must run again after a restart takes it as an input.
+   */
+  public readonly runSpec: string;
 
   constructor(name: string, args: TartVmArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:TartVm", name, {}, opts);
@@ -71,6 +76,7 @@ export class TartVm extends pulumi.ComponentResource {
       { parent: this, deleteBeforeReplace: true, dependsOn: args.baseImageStep ? [args.baseImageStep] : [] },
     );
     this.vmId = clone.id;
+    this.runSpec = `cpus=${args.cpus} memoryMb=${args.memoryMb} diskGb=${args.diskGb} softnetAllow=${args.softnetAllow}`;
 
     // Size and run options are plain inputs: a change is an in-place update, which re-runs start.sh (pulumi-command
     // runs `create` on an update without an `update` command); start.sh restarts the VM gracefully if needed.

@@ -1,7 +1,7 @@
 /**
  * CiliumInstall alone under mocks (test/harness/pulumi.ts), on a KubeadmCluster of K8sNodes at fixed addresses:
  * the chart through the cluster's own provider after init, and the nodes-Ready gate after Cilium and every join,
- * on the control plane, with its repair count. Cilium in the default lab is in test/cluster.test.ts.
+ * on the control plane, with its repair count and its VMs' sizes. Cilium in the default lab is in test/cluster.test.ts.
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
@@ -35,8 +35,16 @@ const SPEC: ClusterSpec = {
   kubernetesVersionKey: "tartlab:kubernetesVersion",
 };
 
-/** CiliumInstall `c` on a KubeadmCluster `c` of three K8sNodes; `repairs` as the drift check counted them. */
-const oneInstall = (repairs?: number): Promise<LabRun> =>
+/** Each VM's size and run options, as TartVm.runSpec spells them. */
+const RUNS = Object.fromEntries(
+  NODES.map((n) => [n, "cpus=2 memoryMb=4096 diskGb=25 softnetAllow=0.0.0.0/0"]),
+);
+
+/**
+ * CiliumInstall `c` on a KubeadmCluster `c` of three K8sNodes; `repairs` as the drift check counted them, `vmRuns`
+ * the VMs' sizes and run options.
+ */
+const oneInstall = (repairs?: number, vmRuns: Record<string, string> = RUNS): Promise<LabRun> =>
   evaluate(() => {
     const [cp, ...workers] = NODES.map((name) => ({
       name,
@@ -63,6 +71,7 @@ const oneInstall = (repairs?: number): Promise<LabRun> =>
       controlPlaneConnection: cp.node.connection,
       controlPlaneVm: cp.name,
       nodeNames: NODES,
+      vmRuns,
       version: "1.19.8",
       repairs,
     });
@@ -112,7 +121,15 @@ describe("CiliumInstall", () => {
     assert.deepEqual(bundleEnv(gate.inputs.stdin), {
       CLUSTER_NAME: "c",
       EXPECTED_NODES: "c-master c-worker1 c-worker2",
+      VM_RUNS: NODES.map((n) => `${n} ${RUNS[n]}`).join("\n"),
     });
+  });
+
+  test("each VM's size and run options are an input of the gate: a VM restarted for a change of them makes it run again", async () => {
+    const env = async (vmRuns?: Record<string, string>) =>
+      bundleEnv((await oneInstall(undefined, vmRuns)).recorder.byName("c-nodes-ready").inputs.stdin);
+    const resized = { ...RUNS, "c-master": "cpus=4 memoryMb=4096 diskGb=25 softnetAllow=0.0.0.0/0" };
+    assert.notEqual((await env(resized)).VM_RUNS, (await env()).VM_RUNS);
   });
 
   test("a repair count above 0 is an input of the gate (it runs again); 0 leaves the inputs as they always were", async () => {

@@ -335,6 +335,10 @@ describe("clusters in the default lab", () => {
     assert.deepEqual(bundleEnv(g.inputs.stdin), {
       CLUSTER_NAME: "platform",
       EXPECTED_NODES: "platform-master platform-worker1 platform-worker2",
+      // Each VM's size and run options: a restart for a change of them runs the gate again.
+      VM_RUNS: ["platform-master", "platform-worker1", "platform-worker2"]
+        .map((vm) => `${vm} cpus=2 memoryMb=4096 diskGb=30 softnetAllow=0.0.0.0/0`)
+        .join("\n"),
     });
   });
 

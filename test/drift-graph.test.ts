@@ -129,7 +129,7 @@ describe("the cluster's Ready check carries its repair count (issue 11)", () => 
 
   test("a repaired cluster's Ready check gets REPAIRS; the others, and a count of 0, keep their inputs", async () => {
     const plain = readyEnv((await runLab()).recorder, "dev");
-    assert.deepEqual(Object.keys(plain).sort(), ["CLUSTER_NAME", "EXPECTED_NODES"]);
+    assert.deepEqual(Object.keys(plain).sort(), ["CLUSTER_NAME", "EXPECTED_NODES", "VM_RUNS"]);
     const { recorder } = await runLab(undefined, { drift: drift({ repairs: { dev: 2, staging: 0 } }) });
     assert.deepEqual(readyEnv(recorder, "dev"), { ...plain, REPAIRS: "2" });
     assert.equal(readyEnv(recorder, "staging").REPAIRS, undefined);

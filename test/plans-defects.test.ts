@@ -13,8 +13,9 @@ import { recordPath } from "../lib/cluster-record";
 import { DataCheck, checkDataLoss } from "../lib/data-guard";
 import { FakeK8sApi, FakeVolume, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { program } from "../program";
-import { MAC_FACTS, Recorder, setStackConfig } from "./harness/pulumi";
-import { Plan, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
+import type { DriftReport } from "../lib/drift-report";
+import { MAC_FACTS, Recorder, fakeIp, setStackConfig } from "./harness/pulumi";
+import { Plan, PlanOptions, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
 
 type Config = Record<string, any>;
 const small = (): Config =>
@@ -28,20 +29,42 @@ function laptop(mutate: (c: Config) => void = () => {}): Config {
   return c;
 }
 
-describe("the data guard judges the plan's deletions and reads only the clusters a change touches", () => {
-  /**
-   * The laptop lab with a second worker and a second cluster: small (master, worker1, worker2) and other (master).
-   * Volumes: Jenkins' home on small-master, a cache on small-worker1, a database on other-master.
-   */
-  const TWO = laptop((c) => {
-    clusters(c)[0].nodes.push(node("small-worker2"));
-    clusters(c).push({
-      name: "other",
-      podCidr: "10.41.0.0/16",
-      serviceCidr: "10.100.0.0/16",
-      nodes: [node("other-master", "control-plane")],
-    });
+/**
+ * The laptop lab with a second worker and a second cluster: small (master, worker1, worker2) and other (master).
+ * Deployed once (as the second `up` sees it: the drift check found every VM where its address step read it) and
+ * shared by every test of this file.
+ */
+const TWO = laptop((c) => {
+  clusters(c)[0].nodes.push(node("small-worker2"));
+  clusters(c).push({
+    name: "other",
+    podCidr: "10.41.0.0/16",
+    serviceCidr: "10.100.0.0/16",
+    nodes: [node("other-master", "control-plane")],
   });
+});
+const change = (mutate: (c: Config) => void) => {
+  const c = structuredClone(TWO);
+  mutate(c);
+  return c;
+};
+
+const VMS = ["small-master", "small-worker1", "small-worker2", "other-master"];
+const FOUND: DriftReport = {
+  addresses: Object.fromEntries(VMS.map((vm) => [vm, fakeIp(vm)])),
+  repairs: {},
+  messages: [],
+};
+let state: State;
+before(async () => {
+  state = await deploy(labProgram(TWO, {}, FOUND));
+});
+/** What `pulumi up` (or preview) of `config` does to the deployed lab, with the records it wrote on the Mac. */
+const planOf = (config: Config, opts?: PlanOptions): Promise<Plan> =>
+  plan(state, labProgram(config, recordsOf(state), FOUND), opts);
+
+describe("the data guard judges the plan's deletions and reads only the clusters a change touches", () => {
+  /** Volumes: Jenkins' home on small-master, a cache on small-worker1, a database on other-master. */
   const VOLUMES: Record<string, FakeVolume[]> = {
     small: [
       { name: "pvc-jenkins", node: "small-master", claim: { namespace: "jenkins", name: "jenkins" } },
@@ -49,17 +72,9 @@ describe("the data guard judges the plan's deletions and reads only the clusters
     ],
     other: [{ name: "pvc-db", node: "other-master", claim: { namespace: "app", name: "db" } }],
   };
-  const change = (mutate: (c: Config) => void) => {
-    const c = structuredClone(TWO);
-    mutate(c);
-    return c;
-  };
-
-  let state: State;
   let home: string;
   const apis: Record<string, FakeK8sApi> = {};
   before(async () => {
-    state = await deploy(labProgram(TWO));
     home = mkdtempSync(path.join(tmpdir(), "tartlab-plan-guard-"));
     mkdirSync(path.join(home, "vms"));
     mkdirSync(path.join(home, "kube"));
@@ -138,13 +153,7 @@ describe("the data guard judges the plan's deletions and reads only the clusters
     ],
   ] as const) {
     test(`${what}: refused for exactly the volumes the plan deletes`, async () => {
-      const p = await plan(
-        state,
-        labProgram(
-          change((c) => (mutate(c), (c["tartlab:allowDataLoss"] = true))),
-          recordsOf(state),
-        ),
-      );
+      const p = await planOf(change((c) => (mutate(c), (c["tartlab:allowDataLoss"] = true))));
       const lost = lostIn(p);
       assert.deepEqual(await refusedFor(change(mutate)), lost);
       if (what.includes("nothing")) assert.deepEqual(lost, [], "the plan deletes no volume");
@@ -160,6 +169,64 @@ describe("the data guard judges the plan's deletions and reads only the clusters
       assert.deepEqual(apis.other.requests, []);
     } finally {
       apis.other.state.hang = false;
+    }
+  });
+});
+
+describe("a VM restart runs its cluster's Ready check again", () => {
+  const MODES = ["up", "preview"] as const;
+  /** Names of the resources `name` waits for, transitively, in the deployed graph. */
+  const waitsFor = (name: string): Set<string> => {
+    const regs = new Map([...state.resources.values()].map((r) => [r.reg.name, r.reg]));
+    const seen = new Set<string>();
+    const todo = [name];
+    for (let n = todo.pop(); n !== undefined; n = todo.pop()) {
+      for (const d of regs.get(n)?.dependencies ?? []) {
+        if (seen.has(d)) continue;
+        seen.add(d);
+        todo.push(d);
+      }
+    }
+    return seen;
+  };
+
+  test("a resize of a control plane or a worker: its start step and its cluster's Ready check are updated, nothing else; the check waits for every restart", async () => {
+    for (const [cluster, i, key] of [
+      [0, 0, "cpus"],
+      [0, 2, "memoryMb"],
+      [1, 0, "diskGb"],
+    ] as const) {
+      const config = change((c) => (clusters(c)[cluster].nodes[i][key] += 2));
+      const vm = clusters(config)[cluster].nodes[i].name;
+      for (const mode of MODES) {
+        const p = await planOf(config, { mode });
+        const name = clusters(config)[cluster].name;
+        assert.deepEqual(
+          p.summary(),
+          { update: [`${vm}-start`, `${name}-nodes-ready`].sort() },
+          `${vm} ${key}, ${mode}`,
+        );
+      }
+      assert.ok(waitsFor(`${clusters(config)[cluster].name}-nodes-ready`).has(`${vm}-start`), vm);
+    }
+  });
+
+  test("a new softnetAllow restarts every VM: every cluster's Ready check runs again; a longer IP wait restarts nothing and checks nothing", async () => {
+    for (const mode of MODES) {
+      const p = await planOf(
+        change((c) => (c["tartlab:softnetAllow"] = "192.168.64.0/24")),
+        { mode },
+      );
+      assert.deepEqual(
+        p.summary(),
+        { update: [...VMS.map((vm) => `${vm}-start`), "other-nodes-ready", "small-nodes-ready"].sort() },
+        mode,
+      );
+      const q = await planOf(
+        change((c) => (c["tartlab:ipWaitSeconds"] = 300)),
+        { mode },
+      );
+      assert.deepEqual(q.summary(), { update: VMS.map((vm) => `${vm}-start`).sort() }, mode);
     }
   });
 });

@@ -673,6 +673,22 @@ export const GUARDS: readonly Guard[] = [
     name: "an API that does not answer cannot prove the data safe",
   },
   {
+    what: "a VM's size and run options are an input of its cluster's Ready check (a restart re-runs it)",
+    file: "components/cilium-install.ts",
+    from: '            VM_RUNS: Object.entries(args.vmRuns)\n              .map(([vm, spec]) => `${vm} ${spec}`)\n              .join("\\n"),\n',
+    to: "",
+    test: "test/plans-defects.test.ts",
+    name: "a resize of a control plane or a worker",
+  },
+  {
+    what: "a new softnetAllow (a restart of every VM) re-runs every Ready check",
+    file: "components/tart-vm.ts",
+    from: " softnetAllow=${args.softnetAllow}`;",
+    to: "`;",
+    test: "test/plans-defects.test.ts",
+    name: "a new softnetAllow restarts every VM",
+  },
+  {
     what: "the data preflight runs in program() before anything is registered or revived",
     file: "program.ts",
     from: "if (opts.dataGuard) await checkDataPreflight(lab, opts.dataGuard);",
