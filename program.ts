@@ -13,7 +13,13 @@ import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
-import { ClusterRecords, nextRecord, nodeVersion, versionChangeProblems } from "./lib/cluster-record";
+import {
+  ClusterRecords,
+  clusterChangeProblems,
+  nextRecord,
+  nodeVersion,
+  versionChangeProblems,
+} from "./lib/cluster-record";
 import { LabConfig } from "./lib/lab-config";
 import { NodeImage, nodeImage } from "./lib/node-image";
 import { DataCheck, PlannedLoss, plannedLoss } from "./lib/data-guard";
@@ -71,8 +77,21 @@ export function prepareLab(opts: ProgramOptions) {
       `version preflight failed; nothing was changed:\n${versionProblems.map((p) => `  - ${p}`).join("\n")}`,
     );
   }
+  const clones = planClones(config, records);
+  // What this run clones again or builds anew (the data guard judges it; a rebuilt cluster takes any new range).
+  const planned = plannedLoss(config, records, (cluster, vm) => clones[cluster][vm].image.recloned);
+  const changeProblems = clusterChangeProblems(
+    config,
+    records,
+    new Set(planned.rebuilt.map((r) => r.cluster)),
+  );
+  if (changeProblems.length > 0) {
+    throw new pulumi.RunError(
+      `cluster change preflight failed; nothing was changed:\n${changeProblems.map((p) => `  - ${p}`).join("\n")}`,
+    );
+  }
   for (const w of warnings) pulumi.log.warn(w);
-  return { config, secrets, records, clones: planClones(config, records) };
+  return { config, secrets, records, clones, planned };
 }
 
 /** Per cluster, per node: the version its steps carry and the image its VM is cloned from (lib/node-image.ts). */
@@ -262,12 +281,10 @@ export async function checkPackagesPreflight(
  * Warnings (a disabled Jenkins' data) are logged.
  */
 export async function checkDataPreflight(
-  lab: Pick<ReturnType<typeof prepareLab>, "config" | "records" | "clones">,
+  lab: Pick<ReturnType<typeof prepareLab>, "config" | "planned">,
   guard: NonNullable<ProgramOptions["dataGuard"]>,
 ): Promise<void> {
-  const { config, records, clones } = lab;
-  const planned = plannedLoss(config, records, (cluster, vm) => clones[cluster][vm].image.recloned);
-  const r = await guard(config, owner(), planned);
+  const r = await guard(lab.config, owner(), lab.planned);
   if (r.problems.length > 0) {
     throw new pulumi.RunError(
       `data preflight failed; nothing was changed:\n${r.problems.map((p) => `  - ${p}`).join("\n")}`,

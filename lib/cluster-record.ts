@@ -11,7 +11,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { ClusterSpec, LabConfig } from "./lab-config";
+import { ClusterSpec, LabConfig, NS } from "./lab-config";
 
 export interface ClusterRecord {
   /** The configured version string the cluster runs ("1.35" or "1.35.2"): what its last init/upgrade reached. */
@@ -28,6 +28,9 @@ export interface ClusterRecord {
    * keeps it (lib/node-image.ts). Absent in records written before it was recorded.
    */
   readonly images?: Readonly<Record<string, string>>;
+  /** The pod and service ranges kubeadm init set (they never change afterwards). Absent in older records. */
+  readonly podCidr?: string;
+  readonly serviceCidr?: string;
 }
 
 export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
@@ -81,6 +84,12 @@ export function parseClusterRecord(text: string, file: string): ClusterRecord {
       if (typeof v !== "string" || v === "") fail(`images.${n} ${JSON.stringify(v)} is not an image name`);
     }
     record.images = images as Record<string, string>;
+  }
+  for (const key of ["podCidr", "serviceCidr"] as const) {
+    if (raw[key] === undefined) continue;
+    if (typeof raw[key] !== "string" || !/^[\d.]+\/\d+$/.test(raw[key]))
+      fail(`${key} ${JSON.stringify(raw[key])} is not a CIDR`);
+    record[key] = raw[key];
   }
   return record;
 }
@@ -155,5 +164,58 @@ export function nextRecord(
     nodes: Object.fromEntries(cluster.nodes.map((n) => [n.name, nodeVersion(cluster, n.name, record)])),
     baseImage: clones.baseImage,
     images: Object.fromEntries(cluster.nodes.map((n) => [n.name, clones.images[n.name]])),
+    podCidr: cluster.podCidr,
+    serviceCidr: cluster.serviceCidr,
   };
+}
+
+/**
+ * Changes to an existing cluster that a run cannot apply, each naming the key, the value the cluster was built
+ * with, the new one and the fix: its pod or service range (kubeadm init set them and never changes them; Cilium's
+ * docs warn against changing the cluster-pool of a running cluster), and removing its last worker (kubeadm tainted
+ * the control plane at init because the cluster had workers: without one, every workload stays Pending). A
+ * cluster without a record, or one this run builds anew (`rebuilt`), has nothing to keep.
+ */
+export function clusterChangeProblems(
+  config: LabConfig,
+  records: ClusterRecords,
+  rebuilt: ReadonlySet<string>,
+): string[] {
+  const problems: string[] = [];
+  const rebuild =
+    `rebuild the cluster: remove it from ${NS}:clusters, run pulumi up (its VMs and their data are deleted), ` +
+    `then add it back`;
+  config.clusters.forEach((c, i) => {
+    const r = records[c.name];
+    if (!r || rebuilt.has(c.name)) return;
+    const where = `cluster ${c.name} was built with`;
+    const file = `(recorded in ${recordPath(c.name)})`;
+    for (const [key, why] of [
+      [
+        "podCidr",
+        "kubeadm init set it and Cilium hands each node a range of it; Cilium's docs warn against changing the pool of a running cluster",
+      ],
+      [
+        "serviceCidr",
+        "kubeadm init set it (the API server's certificate and Service addresses) and never changes it",
+      ],
+    ] as const) {
+      const had = r[key];
+      if (had === undefined || had === c[key]) continue;
+      problems.push(
+        `${NS}:clusters[${i}].${key} "${c[key]}": ${where} "${had}" ${file}; ${why}. Set it back to "${had}", or ` +
+          `${rebuild} with the new range`,
+      );
+    }
+    const cp = c.nodes[0].name;
+    const hadWorkers = Object.keys(r.nodes).filter((n) => n !== cp);
+    if (hadWorkers.length > 0 && c.nodes.length === 1) {
+      problems.push(
+        `${NS}:clusters[${i}].nodes: removing ${hadWorkers.join(", ")} leaves cluster ${c.name} without workers, ` +
+          `but kubeadm tainted its control plane ${cp} at init (the cluster had workers), so every workload ` +
+          `without a toleration would stay Pending. Keep a worker, or ${rebuild} without workers`,
+      );
+    }
+  });
+  return problems;
 }

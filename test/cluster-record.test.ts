@@ -41,6 +41,7 @@ describe("reading the records on the Mac", () => {
       ['{"kubernetesVersion":"1.35","nodes":{},"baseImage":7}', /baseImage 7 is not an image name/],
       ['{"kubernetesVersion":"1.35","nodes":{},"images":[]}', /images is not an object/],
       ['{"kubernetesVersion":"1.35","nodes":{},"images":{"a":""}}', /images\.a "" is not an image name/],
+      ['{"kubernetesVersion":"1.35","nodes":{},"podCidr":"wide"}', /podCidr "wide" is not a CIDR/],
     ] as const) {
       writeFileSync(recordPath("dev", home), text);
       assert.throws(
@@ -58,12 +59,16 @@ describe("reading the records on the Mac", () => {
     const r = parseClusterRecord('{"kubernetesVersion":"1.30","nodes":{"x":"1.30.0"}}', "f");
     assert.deepEqual(r, at("1.30", { x: "1.30.0" }));
   });
-  test("parse keeps what each VM was cloned from", () => {
-    const text = '{"kubernetesVersion":"1.30","nodes":{"x":"1.30"},"baseImage":"b","images":{"x":"g"}}';
+  test("parse keeps what each VM was cloned from and the cluster's ranges", () => {
+    const text =
+      '{"kubernetesVersion":"1.30","nodes":{"x":"1.30"},"baseImage":"b","images":{"x":"g"},' +
+      '"podCidr":"10.1.0.0/16","serviceCidr":"10.2.0.0/16"}';
     assert.deepEqual(parseClusterRecord(text, "f"), {
       ...at("1.30", { x: "1.30" }),
       baseImage: "b",
       images: { x: "g" },
+      podCidr: "10.1.0.0/16",
+      serviceCidr: "10.2.0.0/16",
     });
   });
 });
@@ -148,6 +153,8 @@ describe("the version node steps carry", () => {
       ...at("1.36", { "dev-master": "1.35", "dev-worker1": "1.35" }),
       baseImage: "base",
       images: { "dev-master": "img-a", "dev-worker1": "img-b" },
+      podCidr: "10.20.0.0/16",
+      serviceCidr: "10.97.0.0/16",
     });
   });
 });

@@ -12,7 +12,7 @@ import { parse } from "yaml";
 import { recordPath } from "../lib/cluster-record";
 import { DataCheck, checkDataLoss } from "../lib/data-guard";
 import { FakeK8sApi, FakeVolume, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
-import { program } from "../program";
+import { prepareLab, program } from "../program";
 import type { DriftReport } from "../lib/drift-report";
 import { MAC_FACTS, Recorder, fakeIp, setStackConfig } from "./harness/pulumi";
 import { Plan, PlanOptions, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
@@ -228,5 +228,68 @@ describe("a VM restart runs its cluster's Ready check again", () => {
       );
       assert.deepEqual(q.summary(), { update: VMS.map((vm) => `${vm}-start`).sort() }, mode);
     }
+  });
+});
+
+describe("changes an existing cluster cannot take are refused before anything is registered", () => {
+  /** The program's preflight for `config` with the records the deployed lab wrote: its refusal, or "" if none. */
+  const refusal = (config: Config, records = recordsOf(state)): string => {
+    const recorder = new Recorder();
+    recorder.install({ preview: true });
+    setStackConfig(config);
+    try {
+      prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => records });
+      return "";
+    } catch (e) {
+      assert.equal(recorder.registrations.length, 0, "nothing registered");
+      return (e as Error).message;
+    }
+  };
+
+  test("a new podCidr or serviceCidr of an existing cluster: refused, naming the key, both values and the fix; a first build takes it", () => {
+    for (const [key, value, was] of [
+      ["podCidr", "10.42.0.0/16", "10.40.0.0/16"],
+      ["serviceCidr", "10.101.0.0/16", "10.99.0.0/16"],
+    ] as const) {
+      const config = change((c) => (clusters(c)[0][key] = value));
+      const message = refusal(config);
+      assert.match(message, /cluster change preflight failed; nothing was changed/, key);
+      assert.ok(
+        message.includes(`tartlab:clusters[0].${key} "${value}": cluster small was built with "${was}"`),
+        message,
+      );
+      assert.match(
+        message,
+        new RegExp(
+          `Set it back to "${was}", or rebuild the cluster: remove it from tartlab:clusters, run pulumi up`,
+        ),
+      );
+      assert.equal(refusal(config, {}), "", `${key}: a first build is never refused`);
+    }
+  });
+
+  test("removing a cluster's last worker: refused, naming the workers, the tainted control plane and the fix; removing one of two is not", () => {
+    const message = refusal(change((c) => clusters(c)[0].nodes.splice(1)));
+    assert.match(
+      message,
+      /tartlab:clusters\[0\]\.nodes: removing small-worker1, small-worker2 leaves cluster small without workers, but kubeadm tainted its control plane small-master at init .* Keep a worker, or rebuild the cluster/,
+    );
+    assert.equal(refusal(change((c) => clusters(c)[0].nodes.splice(2))), "");
+    assert.equal(
+      refusal(
+        change((c) => clusters(c)[0].nodes.splice(1)),
+        {},
+      ),
+      "",
+      "a first build",
+    );
+  });
+
+  test("a cluster built anew (its control plane renamed) takes new ranges and no workers", () => {
+    const rebuilt = change((c) => {
+      clusters(c)[0].nodes = [node("small-cp", "control-plane")];
+      clusters(c)[0].podCidr = "10.42.0.0/16";
+    });
+    assert.equal(refusal(rebuilt), "");
   });
 });
