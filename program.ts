@@ -16,6 +16,7 @@ import { HostFacts, checkHost } from "./lib/host";
 import {
   ClusterRecords,
   clusterChangeProblems,
+  knownPatch,
   nextRecord,
   nodeVersion,
   versionChangeProblems,
@@ -128,6 +129,7 @@ export function buildLab({
   secrets,
   records,
   clones,
+  planned,
   drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
   // T09: an address is passed on only when it is one (never an empty or garbled value), before any resource exists.
@@ -152,6 +154,7 @@ export function buildLab({
     bakes.set(v, new GoldenImage(name, goldenImageInputs({ ...config, kubernetesVersion: v })));
   }
 
+  const rebuilt = new Set(planned.rebuilt.map((r) => r.cluster));
   const clusters = config.clusters.map((cluster) => {
     const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
@@ -182,10 +185,15 @@ export function buildLab({
       spec: cluster,
       controlPlane,
       workers,
-      record: nextRecord(cluster, record, {
-        baseImage: config.baseImage,
-        images: Object.fromEntries(nodes.map((n) => [n.name, clones[cluster.name][n.name].image.image])),
-      }),
+      record: nextRecord(
+        cluster,
+        record,
+        {
+          baseImage: config.baseImage,
+          images: Object.fromEntries(nodes.map((n) => [n.name, clones[cluster.name][n.name].image.image])),
+        },
+        knownPatch(cluster, record, rebuilt.has(cluster.name)),
+      ),
       loginUser: config.sshUser,
       contexts: config.kubeconfig,
       // Issue 11: refresh never drops a stopped lab's objects; README "Cleaning up" names this switch.

@@ -20,7 +20,8 @@ export interface KubeadmClusterArgs {
   readonly workers: readonly ClusterMember[];
   /**
    * What `version-record` writes on the Mac once init, joins and upgrades succeeded (lib/cluster-record.ts
-   * `nextRecord`): the version the cluster now runs and each node's preparation version.
+   * `nextRecord`): the version the cluster now runs and each node's preparation version; without `patch`, the
+   * exact version the upgrade step prints is added.
    */
   readonly record: ClusterRecord;
   /** The VM's login user, who gets a kubeconfig too (V10). */
@@ -313,7 +314,14 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         ...scriptCommand({
           create: "kubeadm-cluster/version-record.sh",
           delete: "kubeadm-cluster/version-record-remove.sh",
-          env: { CLUSTER_NAME: args.spec.name, RECORD: JSON.stringify(args.record) },
+          env: {
+            CLUSTER_NAME: args.spec.name,
+            // The exact version the control plane runs: the upgrade step's output when the program cannot know it.
+            RECORD:
+              args.record.patch !== undefined
+                ? JSON.stringify(args.record)
+                : cpVersion.apply((v) => JSON.stringify({ ...args.record, patch: v.replace(/^v/, "") })),
+          },
         }),
       },
       { parent: this, dependsOn: [previous, ...this.joins] },

@@ -31,6 +31,11 @@ export interface ClusterRecord {
   /** The pod and service ranges kubeadm init set (they never change afterwards). Absent in older records. */
   readonly podCidr?: string;
   readonly serviceCidr?: string;
+  /**
+   * The exact version the control plane runs ("1.35.2"): a bare minor resolved at the first build, which a node
+   * added later installs. Absent in older records.
+   */
+  readonly patch?: string;
 }
 
 export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
@@ -84,6 +89,11 @@ export function parseClusterRecord(text: string, file: string): ClusterRecord {
       if (typeof v !== "string" || v === "") fail(`images.${n} ${JSON.stringify(v)} is not an image name`);
     }
     record.images = images as Record<string, string>;
+  }
+  if (raw.patch !== undefined) {
+    if (typeof raw.patch !== "string" || !/^1\.\d+\.\d+$/.test(raw.patch))
+      fail(`patch ${JSON.stringify(raw.patch)} is not an exact version`);
+    record.patch = raw.patch;
   }
   for (const key of ["podCidr", "serviceCidr"] as const) {
     if (raw[key] === undefined) continue;
@@ -146,18 +156,51 @@ export function versionChangeProblems(config: LabConfig, records: ClusterRecords
 }
 
 /**
- * The version a node's preparation steps carry: the one they were created with (recorded), else the version the
- * cluster runs (a node added later), else the configured one (first build).
+ * The version a node's preparation steps carry: the one they were created with (recorded), else the exact version
+ * the cluster runs (a node added later installs exactly the control plane's patch, whatever newer patch is out),
+ * else the configured one (first build). A node prepared with a bare minor takes the exact patch once the config
+ * names the one the cluster runs (join.sh's advice): its packages do not move, and a VM cloned again installs it.
  */
 export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterRecord | undefined): string {
-  return record?.nodes[node] ?? record?.kubernetesVersion ?? cluster.kubernetesVersion;
+  const want = cluster.kubernetesVersion;
+  const recorded = record?.nodes[node];
+  if (recorded !== undefined) {
+    const pinned =
+      patchOf(recorded) === undefined && want === record?.patch && minorOf(recorded) === minorOf(want);
+    return pinned ? want : recorded;
+  }
+  if (!record) return want;
+  if (record.patch !== undefined) return record.patch;
+  // A record written before the patch was recorded: the configured exact patch of the minor the cluster runs.
+  const exact = patchOf(want) !== undefined && minorOf(want) === minorOf(record.kubernetesVersion);
+  return exact ? want : record.kubernetesVersion;
 }
 
-/** The record this run writes once the cluster's steps succeeded: versions, and what each VM was cloned from. */
+/**
+ * The exact version the control plane runs once this run succeeded, when the program knows it: the configured
+ * exact version, or the recorded patch while a bare minor stays on its minor and the cluster is not built anew.
+ * Otherwise (a first build, a new minor, a rebuild) the upgrade step's output says it.
+ */
+export function knownPatch(
+  cluster: ClusterSpec,
+  record: ClusterRecord | undefined,
+  rebuilt: boolean,
+): string | undefined {
+  const want = cluster.kubernetesVersion;
+  if (patchOf(want) !== undefined) return want;
+  if (!record || rebuilt || record.patch === undefined) return undefined;
+  return minorOf(record.patch) === minorOf(want) ? record.patch : undefined;
+}
+
+/**
+ * The record this run writes once the cluster's steps succeeded: versions, what each VM was cloned from, the
+ * ranges and, when known here (`knownPatch`), the exact version; else the cluster's version-record step adds it.
+ */
 export function nextRecord(
   cluster: ClusterSpec,
   record: ClusterRecord | undefined,
   clones: { readonly baseImage: string; readonly images: Readonly<Record<string, string>> },
+  patch?: string,
 ): ClusterRecord {
   return {
     kubernetesVersion: cluster.kubernetesVersion,
@@ -166,6 +209,7 @@ export function nextRecord(
     images: Object.fromEntries(cluster.nodes.map((n) => [n.name, clones.images[n.name]])),
     podCidr: cluster.podCidr,
     serviceCidr: cluster.serviceCidr,
+    ...(patch === undefined ? {} : { patch }),
   };
 }
 

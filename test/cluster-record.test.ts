@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import {
   ClusterRecord,
+  knownPatch,
   nextRecord,
   nodeVersion,
   parseClusterRecord,
@@ -42,6 +43,7 @@ describe("reading the records on the Mac", () => {
       ['{"kubernetesVersion":"1.35","nodes":{},"images":[]}', /images is not an object/],
       ['{"kubernetesVersion":"1.35","nodes":{},"images":{"a":""}}', /images\.a "" is not an image name/],
       ['{"kubernetesVersion":"1.35","nodes":{},"podCidr":"wide"}', /podCidr "wide" is not a CIDR/],
+      ['{"kubernetesVersion":"1.35","nodes":{},"patch":"1.35"}', /patch "1\.35" is not an exact version/],
     ] as const) {
       writeFileSync(recordPath("dev", home), text);
       assert.throws(
@@ -145,6 +147,34 @@ describe("the version node steps carry", () => {
       "added before the upgrade ran: joins at 1.35",
     );
     assert.equal(nodeVersion(dev, "dev-worker2", at("1.36", { "dev-master": "1.35" })), "1.36");
+  });
+  test("a bare minor: a new node installs the recorded patch; a recorded bare node is pinned once the config names that patch", () => {
+    const bare = configWith().clusters[1];
+    const exact = configWith((r) => (r.kubernetesVersion = "1.35.1")).clusters[1];
+    const record = { ...at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35" }), patch: "1.35.1" };
+    assert.equal(nodeVersion(bare, "dev-worker2", record), "1.35.1");
+    assert.equal(nodeVersion(bare, "dev-worker1", record), "1.35", "its steps stay");
+    assert.equal(nodeVersion(exact, "dev-worker1", record), "1.35.1");
+    const newer = configWith((r) => (r.kubernetesVersion = "1.35.3")).clusters[1];
+    assert.equal(
+      nodeVersion(newer, "dev-worker1", record),
+      "1.35",
+      "a patch upgrade is the upgrade steps' job",
+    );
+    assert.equal(nodeVersion(exact, "dev-worker2", at("1.35", {})), "1.35.1", "an older record");
+    assert.equal(nodeVersion(bare, "dev-worker2", at("1.35", {})), "1.35");
+  });
+  test("the exact version a run knows before it runs: the configured one, or the recorded patch of the same minor", () => {
+    const bare = configWith().clusters[1];
+    const record = { ...at("1.35"), patch: "1.35.1" };
+    assert.equal(
+      knownPatch(configWith((r) => (r.kubernetesVersion = "1.35.4")).clusters[1], record, false),
+      "1.35.4",
+    );
+    assert.equal(knownPatch(bare, record, false), "1.35.1");
+    assert.equal(knownPatch(bare, record, true), undefined, "a rebuilt cluster installs anew");
+    assert.equal(knownPatch(bare, undefined, false), undefined, "a first build");
+    assert.equal(knownPatch(dev, record, false), undefined, "a new minor");
   });
   test("the next record: the target, every configured node with its preparation version (removed nodes dropped)", () => {
     const record = at("1.35", { "dev-master": "1.35", "dev-worker1": "1.35", "dev-gone": "1.35" });

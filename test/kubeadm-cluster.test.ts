@@ -140,14 +140,17 @@ describe("KubeadmCluster", () => {
     ]);
     assert.deepEqual(deps(rec, "c-c-worker2-upgrade"), ["c-c-worker2-drain", "c-upgrade"]);
     assert.deepEqual(deps(rec, "c-c-worker2-uncordon"), ["c-c-worker2-upgrade", "c-upgrade"]);
+    // A bare minor's exact version, which the program cannot know, is the one the control plane's upgrade printed.
     assert.deepEqual(deps(rec, "c-version-record"), [
       "c-c-worker1-member",
       "c-c-worker2-member",
       "c-c-worker2-uncordon",
+      "c-upgrade",
     ]);
     assert.deepEqual(JSON.parse(bundleEnv(rec.byName("c-version-record").inputs.stdin).RECORD), {
       kubernetesVersion: "1.35",
       nodes: { "c-master": "1.35", "c-worker1": "1.35", "c-worker2": "1.35" },
+      patch: FAKE_KUBEADM_VERSION.slice(1),
     });
     // The workers' steps read the version the control plane's upgrade printed.
     assert.equal(

@@ -14,7 +14,15 @@ import { DataCheck, checkDataLoss } from "../lib/data-guard";
 import { FakeK8sApi, FakeVolume, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { prepareLab, program } from "../program";
 import type { DriftReport } from "../lib/drift-report";
-import { MAC_FACTS, Recorder, fakeIp, setStackConfig } from "./harness/pulumi";
+import {
+  MAC_FACTS,
+  Recorder,
+  bundleEnv,
+  defaultStdout,
+  fakeIp,
+  setStackConfig,
+  unwrap,
+} from "./harness/pulumi";
 import { Plan, PlanOptions, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
 
 type Config = Record<string, any>;
@@ -55,13 +63,24 @@ const FOUND: DriftReport = {
   repairs: {},
   messages: [],
 };
+/** Built with the bare minor "1.35" when 1.35.1 was its newest patch: every kubeadm prints v1.35.1. */
+const AT_1_35_1 = (name: string) => (/-(ready|upgrade)$/.test(name) ? "v1.35.1" : defaultStdout(name));
 let state: State;
 before(async () => {
-  state = await deploy(labProgram(TWO, {}, FOUND));
+  state = await deploy(labProgram(TWO, {}, FOUND), { stdout: AT_1_35_1 });
 });
 /** What `pulumi up` (or preview) of `config` does to the deployed lab, with the records it wrote on the Mac. */
 const planOf = (config: Config, opts?: PlanOptions): Promise<Plan> =>
-  plan(state, labProgram(config, recordsOf(state), FOUND), opts);
+  plan(state, labProgram(config, recordsOf(state), FOUND), { stdout: AT_1_35_1, ...opts });
+/** The lab after `pulumi up` of `config` over the deployed one (or over a lab that wrote `records`). */
+const upOf = (config: Config, records = recordsOf(state)) =>
+  deploy(labProgram(config, records, FOUND), { stdout: AT_1_35_1 });
+/** The decoded script environment of a stored Command. */
+function envIn(s: State, name: string): Record<string, string> {
+  const r = [...s.resources.values()].find((x) => x.reg.name === name && x.reg.custom);
+  assert.ok(r, `no resource ${name}`);
+  return bundleEnv(unwrap(r.reg.inputs.stdin));
+}
 
 describe("the data guard judges the plan's deletions and reads only the clusters a change touches", () => {
   /** Volumes: Jenkins' home on small-master, a cache on small-worker1, a database on other-master. */
@@ -291,5 +310,47 @@ describe("changes an existing cluster cannot take are refused before anything is
       clusters(c)[0].podCidr = "10.42.0.0/16";
     });
     assert.equal(refusal(rebuilt), "");
+  });
+});
+
+describe("a bare minor: a node added or rebuilt later installs exactly the patch the cluster runs", () => {
+  const version = (s: State, vm: string) => {
+    const env = envIn(s, `${vm}-prepare`);
+    return [env.K8S_MINOR, env.K8S_PATCH];
+  };
+
+  test("the first build records the control plane's exact version, and a worker added later installs exactly it", async () => {
+    const grown = await upOf(change((c) => clusters(c)[0].nodes.push(node("small-worker3"))));
+    assert.deepEqual(version(grown, "small-worker3"), ["1.35", "1.35.1"], "not the newest patch");
+    assert.equal(recordsOf(state).small?.patch, "1.35.1", "recorded at the first build");
+    assert.deepEqual(version(grown, "small-worker1"), ["1.35", ""], "an existing node keeps its steps");
+    assert.equal(envIn(grown, "small-small-worker3-join").KUBERNETES_VERSION, "v1.35.1");
+  });
+
+  test("setting the exact patch join.sh names pins every node to it without moving a package, so a rebuilt node installs it too", async () => {
+    const exact = change((c) => (c["tartlab:kubernetesVersion"] = "1.35.1"));
+    for (const mode of ["up", "preview"] as const) {
+      const p = await planOf(exact, { mode });
+      assert.deepEqual(p.names("replace"), [], mode);
+      assert.deepEqual(p.step("small-worker1-prepare").changed, ["stdin"], mode);
+    }
+    const pinned = await upOf(exact);
+    for (const vm of VMS) assert.deepEqual(version(pinned, vm), ["1.35", "1.35.1"], vm);
+    const rebuilt = await plan(pinned, labProgram(exact, recordsOf(pinned), FOUND), {
+      replace: ["small-worker1-clone"],
+      stdout: AT_1_35_1,
+    });
+    assert.equal(rebuilt.op("small-worker1-prepare"), "replace", "prepared again, at 1.35.1");
+    assert.deepEqual(recordsOf(pinned).small?.nodes["small-worker1"], "1.35.1");
+  });
+
+  test("a record written before the patch was recorded: the configured exact patch of its minor reaches a new node", async () => {
+    const old = { ...recordsOf(state).small!, patch: undefined };
+    const grown = change((c) => {
+      c["tartlab:kubernetesVersion"] = "1.35.1";
+      clusters(c)[0].nodes.push(node("small-worker3"));
+    });
+    const after = await upOf(grown, { ...recordsOf(state), small: old });
+    assert.deepEqual(version(after, "small-worker3"), ["1.35", "1.35.1"]);
   });
 });
