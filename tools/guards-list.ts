@@ -758,7 +758,7 @@ export const GUARDS: readonly Guard[] = [
     from: "for (const { cluster, why } of planned.rebuilt) at(cluster).rebuilt = why;",
     to: "",
     test: "test/plans-defects.test.ts",
-    name: "a new baseImage (every VM cloned again)",
+    name: "a renamed control plane (its cluster built anew)",
   },
   {
     what: "a control plane that is not one of the nodes its cluster was built with rebuilds the cluster",
