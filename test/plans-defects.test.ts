@@ -13,17 +13,8 @@ import { recordPath } from "../lib/cluster-record";
 import { DataCheck, checkDataLoss } from "../lib/data-guard";
 import { FakeK8sApi, FakeVolume, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { prepareLab, program } from "../program";
-import type { DriftReport } from "../lib/drift-report";
-import {
-  MAC_FACTS,
-  Recorder,
-  bundleEnv,
-  defaultStdout,
-  fakeIp,
-  setStackConfig,
-  unwrap,
-} from "./harness/pulumi";
-import { Plan, PlanOptions, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
+import { MAC_FACTS, Recorder, bundleEnv, setStackConfig, unwrap } from "./harness/pulumi";
+import { LabPlanOptions, Plan, State, deployLab, foundIn, planLab, recordsOf } from "./harness/preview";
 
 type Config = Record<string, any>;
 const small = (): Config =>
@@ -39,8 +30,8 @@ function laptop(mutate: (c: Config) => void = () => {}): Config {
 
 /**
  * The laptop lab with a second worker and a second cluster: small (master, worker1, worker2) and other (master).
- * Deployed once (as the second `up` sees it: the drift check found every VM where its address step read it) and
- * shared by every test of this file.
+ * Deployed once and shared by every test of this file; its plans see what the drift check reports for a deployed
+ * lab (every VM where its address step read it).
  */
 const TWO = laptop((c) => {
   clusters(c)[0].nodes.push(node("small-worker2"));
@@ -58,23 +49,23 @@ const change = (mutate: (c: Config) => void) => {
 };
 
 const VMS = ["small-master", "small-worker1", "small-worker2", "other-master"];
-const FOUND: DriftReport = {
-  addresses: Object.fromEntries(VMS.map((vm) => [vm, fakeIp(vm)])),
-  repairs: {},
-  messages: [],
-};
 /** Built with the bare minor "1.35" when 1.35.1 was its newest patch: every kubeadm prints v1.35.1. */
-const AT_1_35_1 = (name: string) => (/-(ready|upgrade)$/.test(name) ? "v1.35.1" : defaultStdout(name));
+const AT_1_35_1 = Object.fromEntries(
+  [...[...VMS, "small-worker3"].map((vm) => `${vm}-ready`), "small-upgrade", "other-upgrade"].map((n) => [
+    n,
+    "v1.35.1",
+  ]),
+);
 let state: State;
 before(async () => {
-  state = await deploy(labProgram(TWO, {}, FOUND), { stdout: AT_1_35_1 });
+  state = await deployLab({ config: TWO }, AT_1_35_1);
 });
-/** What `pulumi up` (or preview) of `config` does to the deployed lab, with the records it wrote on the Mac. */
-const planOf = (config: Config, opts?: PlanOptions): Promise<Plan> =>
-  plan(state, labProgram(config, recordsOf(state), FOUND), { stdout: AT_1_35_1, ...opts });
+/** What `pulumi up` (or preview) of `config` does to a deployed lab, with the records it wrote on the Mac. */
+const planOf = (config: Config, opts?: LabPlanOptions, on = state): Promise<Plan> =>
+  planLab(on, { config, records: recordsOf(on), drift: foundIn(on) }, { stdout: AT_1_35_1, ...opts });
 /** The lab after `pulumi up` of `config` over the deployed one (or over a lab that wrote `records`). */
 const upOf = (config: Config, records = recordsOf(state)) =>
-  deploy(labProgram(config, records, FOUND), { stdout: AT_1_35_1 });
+  deployLab({ config, records, drift: foundIn(state) }, AT_1_35_1);
 /** The decoded script environment of a stored Command. */
 function envIn(s: State, name: string): Record<string, string> {
   const r = [...s.resources.values()].find((x) => x.reg.name === name && x.reg.custom);
@@ -336,10 +327,7 @@ describe("a bare minor: a node added or rebuilt later installs exactly the patch
     }
     const pinned = await upOf(exact);
     for (const vm of VMS) assert.deepEqual(version(pinned, vm), ["1.35", "1.35.1"], vm);
-    const rebuilt = await plan(pinned, labProgram(exact, recordsOf(pinned), FOUND), {
-      replace: ["small-worker1-clone"],
-      stdout: AT_1_35_1,
-    });
+    const rebuilt = await planOf(exact, { replace: ["small-worker1-clone"] }, pinned);
     assert.equal(rebuilt.op("small-worker1-prepare"), "replace", "prepared again, at 1.35.1");
     assert.deepEqual(recordsOf(pinned).small?.nodes["small-worker1"], "1.35.1");
   });

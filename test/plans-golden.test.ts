@@ -10,8 +10,8 @@ import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
 import { GOLDEN_PREFIX } from "../components/golden-image";
-import { bundleEnv, defaultStdout, unwrap } from "./harness/pulumi";
-import { Plan, PlanOptions, State, deploy, labProgram, plan, recordsOf } from "./harness/preview";
+import { bundleEnv, unwrap } from "./harness/pulumi";
+import { LabPlanOptions, Plan, State, deployLab, foundIn, planLab, recordsOf } from "./harness/preview";
 
 type Config = Record<string, any>;
 const MODES = ["up", "preview"] as const;
@@ -32,11 +32,10 @@ const addWorker = (c: Config) => cluster(c).nodes.push(WORKER2);
 
 /** The state after `pulumi up` of `config` over a lab that wrote `records` (the upgrade step prints `version`). */
 const upAt = (config: Config, records = {}, version = "v1.35.2") =>
-  deploy(labProgram(config, records), {
-    stdout: (n) => (n.endsWith("-upgrade") ? version : defaultStdout(n)),
-  });
-const planOf = (state: State, config: Config, opts?: PlanOptions): Promise<Plan> =>
-  plan(state, labProgram(config, recordsOf(state)), opts);
+  deployLab({ config, records }, { "small-upgrade": version });
+/** What `pulumi up` (or preview) of `config` does to a deployed lab, with the records it wrote on the Mac. */
+const planOf = (state: State, config: Config, opts?: LabPlanOptions): Promise<Plan> =>
+  planLab(state, { config, records: recordsOf(state), drift: foundIn(state) }, opts);
 
 /** The decoded script environment of a stored Command. */
 function envOf(state: State, name: string): Record<string, string> {
