@@ -200,11 +200,15 @@ describe("issue 10 table, default lab", () => {
     ]);
     for (const mode of ["up", "preview"] as const) {
       const p = await planFor(config, { mode });
-      // In preview the new kubeconfig is unknown; the host-side file step shows as an update.
+      // In preview the new kubeconfig is unknown; the host-side file step shows as an update. The record on the Mac
+      // is rewritten: it says what each VM was cloned from.
       const hostSide = Object.keys(CLUSTERS).map((c) => `${c}-host-kubeconfig`);
+      const records = Object.keys(CLUSTERS).map((c) => `${c}-version-record`);
       assert.deepEqual(
         p.summary(),
-        mode === "up" ? { replace: sorted(rebuilt) } : { update: sorted(hostSide), replace: sorted(rebuilt) },
+        mode === "up"
+          ? { update: sorted(records), replace: sorted(rebuilt) }
+          : { update: sorted([...hostSide, ...records]), replace: sorted(rebuilt) },
         mode,
       );
       // The VM name is reused: the old VM is stopped (start's delete) and deleted before it is cloned again, and
@@ -419,22 +423,27 @@ describe("issue 10 table, default lab", () => {
     });
   });
 
-  test("row 9 (fixed): change softnetAllow: every VM's start step is updated (a graceful restart in start.sh) and nothing else, in up and in preview", async () => {
+  test("row 9 (fixed): change softnetAllow: every VM's start step is updated (a graceful restart in start.sh) and every cluster's Ready check runs again, nothing else, in up and in preview", async () => {
     const config = changed((c) => (c["tartlab:softnetAllow"] = "192.168.64.0/24"));
+    const checks = Object.keys(CLUSTERS).map((c) => `${c}-nodes-ready`);
     for (const mode of ["up", "preview"] as const) {
       const p = await planFor(config, { mode });
-      assert.deepEqual(p.summary(), { update: sorted(VMS.map((vm) => `${vm}-start`)) }, mode);
+      assert.deepEqual(p.summary(), { update: sorted([...VMS.map((vm) => `${vm}-start`), ...checks]) }, mode);
     }
   });
 });
 
 describe("issue 10 table, laptop lab (one cluster shows the row)", () => {
-  test("row 1 (fixed): resize any VM, control plane included: only its start step is updated (graceful restart inside start.sh), in up and in preview", async () => {
+  test("row 1 (fixed): resize any VM, control plane included: only its start step (graceful restart inside start.sh) and its cluster's Ready check are updated, in up and in preview", async () => {
     for (const key of SIZES) {
       const config = smallChanged((c) => (clustersOf(c)[0].nodes[0][key] *= 2));
       for (const mode of ["up", "preview"] as const) {
         const p = await smallPlanFor(config, { mode });
-        assert.deepEqual(p.summary(), { update: ["small-master-start"] }, `${key}, ${mode}`);
+        assert.deepEqual(
+          p.summary(),
+          { update: ["small-master-start", "small-nodes-ready"] },
+          `${key}, ${mode}`,
+        );
         assert.deepEqual(p.step("small-master-start").changed, ["stdin"], "sizing is a plain input");
         // The IP comes from the address step, which a resize does not touch: it stays known.
         assert.equal(p.op("small-master-address"), "same");
@@ -516,7 +525,11 @@ describe("general rule: a single-VM change replaces nothing outside that VM's ch
           const p = await planFor(config, { mode });
           assert.equal(p.op(`${vm}-start`), "update", `${mode}: the resize is applied`);
           assert.deepEqual(singleVmViolations(p, vm, cluster), [], mode);
-          assert.deepEqual(p.summary(), { update: [`${vm}-start`] }, `${mode}: nothing else changes`);
+          assert.deepEqual(
+            p.summary(),
+            { update: sorted([`${vm}-start`, `${cluster}-nodes-ready`]) },
+            `${mode}: nothing else changes but the Ready check`,
+          );
           assert.deepEqual(p.step(`${vm}-start`).changed, ["stdin"], mode);
         }
       });
@@ -532,7 +545,11 @@ describe("general rule: a single-VM change replaces nothing outside that VM's ch
           const p = await smallPlanFor(config, { mode });
           assert.equal(p.op(`${vm}-start`), "update", `${key}, ${mode}: the resize is applied`);
           assert.deepEqual(singleVmViolations(p, vm, "small"), [], `${key}, ${mode}`);
-          assert.deepEqual(p.summary(), { update: [`${vm}-start`] }, `${key}, ${mode}: nothing else changes`);
+          assert.deepEqual(
+            p.summary(),
+            { update: sorted([`${vm}-start`, "small-nodes-ready"]) },
+            `${key}, ${mode}: nothing else changes but the Ready check`,
+          );
         }
       }
     });

@@ -1127,7 +1127,7 @@ export const GUARDS: readonly Guard[] = [
     from: ": this.running.stdout;",
     to: ": start.stdout;",
     test: "test/plans.test.ts",
-    name: "resize any VM, control plane included: only its start step is updated",
+    name: "resize any VM, control plane included: only its start step (graceful restart inside start.sh) and its cluster's Ready check are updated",
   },
   {
     what: "a re-cloned VM is started again (start carries the clone id in triggers)",
