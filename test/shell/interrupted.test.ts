@@ -458,6 +458,32 @@ function settleVm(w: World): void {
   });
 }
 
+/**
+ * The worker's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
+ * `cache`: a new RSA key per run of identity.sh was a quarter of this file's time, and keys are compared by type
+ * and mode only (VOLATILE). Like the host's, it writes only the key types that are missing.
+ */
+function cachedHostKeys(node: FakeNode, cache: string): void {
+  const tool = path.join(node.root, "usr/bin/ssh-keygen");
+  const real = readlinkSync(tool);
+  rmSync(tool);
+  const q = (s: string) => JSON.stringify(s);
+  writeFileSync(
+    tool,
+    [
+      "#!/usr/bin/env bash",
+      "set -euo pipefail",
+      `[ "$#" = 3 ] && [ "$1 $2" = "-A -f" ] || exec ${q(real)} "$@"`,
+      `[ -d ${q(cache)}/etc/ssh ] || { mkdir -p ${q(cache)}/etc/ssh && ${q(real)} -A -f ${q(cache)}; }`,
+      `for k in ${q(cache)}/etc/ssh/ssh_host_*; do`,
+      `  [ -e "$3/etc/ssh/\${k##*/}" ] || cp -p "$k" "$3/etc/ssh/"`,
+      "done",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+}
+
 // ---- one world, built once ----
 
 let world: World;
@@ -479,6 +505,7 @@ async function makeWorld(): Promise<World> {
   const control = mkdtempSync(path.join(tmpdir(), "tartlab-interrupt-"));
   dirs.push(control);
   mkdirSync(path.join(control, "tmp"));
+  cachedHostKeys(worker, path.join(control, "host-keys"));
   const w: World = {
     mac,
     cpSb,
