@@ -37,10 +37,13 @@ function bundleVm(stdin: string): string | undefined {
   return m ? m[1].replace(/'\\''/g, "'").replace(/^'|'$/g, "") : undefined;
 }
 const remoteCommands = (rec: Recorder) => rec.ofType("command:remote:Command");
+/** The lab with every VM at its MOVED address: two tests read it, one evaluation serves both. */
+let moved: ReturnType<typeof runLab> | undefined;
+const movedLab = () => (moved ??= runLab(undefined, { drift: drift({ addresses: MOVED }) }));
 
 describe("TartVm follows the drift address (issue 11)", () => {
   test("every remote Command connects to the drift address of a VM, and its bundle refuses any other VM", async () => {
-    const { recorder } = await runLab(undefined, { drift: drift({ addresses: MOVED }) });
+    const { recorder } = await movedLab();
     const byIp = new Map(Object.entries(MOVED).map(([vm, ip]) => [ip, vm]));
     const commands = remoteCommands(recorder);
     assert.ok(commands.length >= 30, `${commands.length} remote commands`);
@@ -113,7 +116,7 @@ describe("TartVm follows the drift address (issue 11)", () => {
   });
 
   test("nodes still wait for their VM: the node's first step depends on the address step", async () => {
-    const { recorder } = await runLab(undefined, { drift: drift({ addresses: MOVED }) });
+    const { recorder } = await movedLab();
     for (const vm of VMS) {
       assert.ok(
         recorder.byName(`${vm}-identity`).dependencies.includes(`${vm}-address`),

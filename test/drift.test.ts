@@ -13,10 +13,9 @@ import { DriftDeps, checkDrift, sshBanner, waitForSsh } from "../lib/drift";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { startEnv } from "../lib/tart-env";
 import { devRawConfig } from "./harness/pulumi";
-import { Sandbox, sandbox } from "./harness/shell";
+import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
 
-// A short DHCP wait, so a start that gets no lease fails in seconds.
-const config = { ...validateLabConfig(devRawConfig()).config, ipWaitSeconds: 3 };
+const config = validateLabConfig(devRawConfig()).config;
 const OWNER = "tartlab/dev";
 
 let sb: Sandbox;
@@ -52,6 +51,7 @@ const env = (extra: Record<string, string> = {}) => ({
   HOME: sb.home,
   FAKE_CALLS: path.join(sb.dir, "calls.log"),
   FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...QUICK_MAC,
   ...extra,
 });
 
@@ -77,17 +77,20 @@ async function running(name: string, lease: string, owner: string | null = OWNER
   assert.equal(fakeFile(name, "ip"), lease, `fake VM ${name} started`);
 }
 
-/** sshd answers everywhere, unless a test says otherwise. */
+/**
+ * sshd answers everywhere, unless a test says otherwise. An address that is not there is not waited for (0: one
+ * look; start.sh has waited for the lease already). A guest agent has 60 s, which only a hung one uses up.
+ */
 const deps = (d: DriftDeps = {}): DriftDeps => ({
   sshAnswers: () => Promise.resolve(true),
-  addressWaitSeconds: 1,
-  guestExecSeconds: 3,
-  gracefulStopSeconds: 10,
+  addressWaitSeconds: 0,
+  guestExecSeconds: 60,
+  gracefulStopSeconds: 60,
   stopTimeoutSeconds: 5,
   ...d,
 });
 
-const up = (e = env(), d = deps()) => checkDrift(config, OWNER, false, e, d);
+const up = (e = env(), d = deps(), c = config) => checkDrift(c, OWNER, false, e, d);
 const preview = (e = env(), d = deps()) => checkDrift(config, OWNER, true, e, d);
 
 /** Every file of the fake Tart and of ~/.tartlab, with its content: what "changes nothing" compares. */
@@ -144,7 +147,7 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
     assert.deepEqual(r.addresses, { "dev-master": "192.168.64.21" });
     assert.match(
       r.messages[0],
-      /^VM dev-master does not answer through Tart \(address\.sh: tartlab: VM "dev-master" got no IP address within 1s[\s\S]*; restarted it \(graceful stop, then forced; then start\) at 192\.168\.64\.21 \(T09\)$/,
+      /^VM dev-master does not answer through Tart \(address\.sh: tartlab: VM "dev-master" got no IP address within 0s[\s\S]*; restarted it \(graceful stop, then forced; then start\) at 192\.168\.64\.21 \(T09\)$/,
     );
   });
 
@@ -167,12 +170,14 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
   test("a hung guest agent (tart exec never returns): forced off after the graceful attempt, started", async () => {
     await running("dev-master", "192.168.64.20");
     writeFileSync(path.join(tartDir("dev-master"), "agent_hung"), "");
-    const r = await up();
+    // The one deadline here that must pass (twice: address.sh, then stop.sh's poweroff request); 0 would also cut
+    // off the exec after the restart, which must answer. Whole seconds: the exec has 1 s at least.
+    const r = await up(env(), deps({ guestExecSeconds: 2 }));
     assert.equal(fakeFile("dev-master", "stopped_by"), "forced");
     assert.equal(fakeFile("dev-master", "state"), "running");
     assert.equal(fakeFile("dev-master", "guest/etc/tartlab/vm-name"), "dev-master");
     assert.deepEqual(r.repairs, { dev: 1 });
-    assert.match(r.messages[0], /did not answer tart exec within 3s \(its guest agent is hung\)/);
+    assert.match(r.messages[0], /did not answer tart exec within 2s \(its guest agent is hung\)/);
   });
 
   for (const [vmName, role] of [
@@ -286,10 +291,10 @@ describe("issue 11: what the drift check cannot repair stops up with what it tri
   test("a VM that still gets no IP after a restart: start.sh's error, and how to go on", async () => {
     await running("dev-master", "192.168.64.20");
     await assert.rejects(
-      up(env({ FAKE_TART_NO_IP: "1" })),
+      up(env({ FAKE_TART_NO_IP: "1" }), deps(), { ...config, ipWaitSeconds: 0 }),
       (e: Error) =>
         /^VM dev-master does not answer through Tart \(address\.sh: .*got no IP address/.test(e.message) &&
-        /tartlab tried to restart it and start\.sh failed:\n.*got no IP address within 3s/.test(e.message) &&
+        /tartlab tried to restart it and start\.sh failed:\n.*got no IP address within 0s/.test(e.message) &&
         /rebuild it \(pulumi up --replace on its dev-master-clone resource\)$/.test(e.message),
     );
     assert.equal(fakeFile("dev-master", "stopped_by"), "guest", "the restart was tried");
@@ -317,7 +322,7 @@ describe("issue 11: what the drift check cannot repair stops up with what it tri
     await assert.rejects(
       up(
         env({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1", FAKE_TART_STOP_FAIL: "1" }),
-        deps({ sshAnswers: () => Promise.resolve(false), gracefulStopSeconds: 1 }),
+        deps({ sshAnswers: () => Promise.resolve(false), gracefulStopSeconds: 0 }),
       ),
       /^Error: VM dev-master does not answer SSH at 192\.168\.64\.20:22 .*; tartlab tried to restart it and stop\.sh failed:\n[\s\S]*is still running after a guest poweroff and tart stop[\s\S]*Restart it by hand \(tart stop dev-master; pulumi up starts it again\)/,
     );
@@ -401,7 +406,7 @@ describe("the SSH probe (real TCP on loopback)", () => {
 
   test("a server that says nothing: no answer within the deadline", async () => {
     const port = await serve(() => undefined);
-    assert.equal(await sshBanner("127.0.0.1", port, 300), false);
+    assert.equal(await sshBanner("127.0.0.1", port, 50), false);
   });
 
   test("a server that is not sshd, and one that hangs up: no answer", async () => {
@@ -415,7 +420,7 @@ describe("the SSH probe (real TCP on loopback)", () => {
     const [srv, port] = await server(() => undefined);
     await new Promise((res) => srv.close(res));
     assert.equal(await sshBanner("127.0.0.1", port, 5_000), false);
-    assert.equal(await waitForSsh("127.0.0.1", { port, attemptMs: 200, totalMs: 500, pauseMs: 100 }), false);
+    assert.equal(await waitForSsh("127.0.0.1", { port, attemptMs: 200, totalMs: 100, pauseMs: 10 }), false);
   });
 
   test("sshd that starts late (first connections hang up): retried until it answers", async () => {

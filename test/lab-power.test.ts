@@ -5,14 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { validateLabConfig } from "../lib/lab-config";
 import { startLab, stopLab, stackOwner } from "../lib/lab-power";
+import { main } from "../ops/lab";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
-import { Sandbox, sandbox } from "./harness/shell";
+import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
 
 const ROOT = path.join(__dirname, "..");
 const OWNER = "tartlab/test";
@@ -73,8 +74,17 @@ const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
   HOME: sb.home,
   FAKE_CALLS: path.join(sb.dir, "calls.log"),
   FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...QUICK_MAC,
   ...extra,
 });
+/** Waits until `cond` holds (what the code under test does next), failing after about 20 s. */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
 const FAST = { readySeconds: 10, readyPollMs: 200, probeTimeoutMs: 2000, gracefulSeconds: 10 };
 /** Calls that change a VM (the Ready check's read-only `tart get`/`tart ip` do not). */
 const changesTo = (name: string) =>
@@ -133,20 +143,27 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
 
   test("stop: a guest that ignores the poweroff is forced off after the deadline", async () => {
     await runningLab();
-    const t0 = Date.now();
-    const r = await stopLab(config, OWNER, {
+    const names = ["dev-master", "dev-worker1"];
+    // Both guest agents answer only once both poweroff requests are out: stopping one VM after the other would
+    // never get there.
+    for (const name of names) writeFileSync(path.join(tartDir(name), "agent_hung"), "");
+    const stopping = stopLab(config, OWNER, {
       ...FAST,
-      gracefulSeconds: 2,
+      gracefulSeconds: 0,
+      guestExecSeconds: 60,
       env: env({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }),
     });
+    const asked = (name: string) => sb.calls().some((c) => c.startsWith(`tart exec ${name} `));
+    await until("both poweroff requests (VMs are stopped in parallel)", () => names.every(asked));
+    for (const name of names) rmSync(path.join(tartDir(name), "agent_hung"));
+    const r = await stopping;
     assert.equal(r.ok, true, JSON.stringify(r.vms));
-    assert.ok(Date.now() - t0 >= 2000, "waited for the graceful deadline first");
-    assert.ok(Date.now() - t0 < 15_000, "VMs are stopped in parallel, each within its deadline");
-    for (const name of ["dev-master", "dev-worker1"]) {
+    for (const name of names) {
       assert.equal(state(name), "stopped");
       assert.equal(stoppedBy(name), "forced");
     }
-    assert.match(r.vms[0].detail, /still running 2s after the guest poweroff.*forcing it off with tart stop/);
+    // stop.sh's graceful deadline (0 s: one look at the VM) passed before the forced stop.
+    assert.match(r.vms[0].detail, /still running 0s after the guest poweroff.*forcing it off with tart stop/);
   });
 
   test("stop and start never touch other stacks' VMs, foreign VMs or VMs outside the config", async () => {
@@ -170,7 +187,7 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
     vm("qa-master", "running", "tartlab/other"); // same name, another stack made it
     vm("qa-worker1", "running"); // no marker: not made by tartlab
     vm("unrelated", "running", OWNER); // ours by marker, but not in this config
-    const stop = await stopLab(wide, OWNER, { ...FAST, gracefulSeconds: 1, env: env() });
+    const stop = await stopLab(wide, OWNER, { ...FAST, gracefulSeconds: 0, env: env() });
     assert.deepEqual(
       stop.vms.map((v) => [v.name, v.action, v.detail]),
       [
@@ -223,7 +240,7 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
     vm("dev-master", "stopped", OWNER);
     vm("dev-worker1", "stopped", OWNER);
     const t0 = Date.now();
-    const r = await startLab(config, OWNER, { ...FAST, readySeconds: 1, env: env() });
+    const r = await startLab(config, OWNER, { ...FAST, readySeconds: 0, env: env() });
     assert.equal(r.ok, false);
     assert.ok(Date.now() - t0 < 15_000);
     assert.equal(r.status?.healthy, false);
@@ -236,7 +253,8 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
 });
 
 describe("ops/lab.ts exit codes", () => {
-  function cli(args: string[], extra: Record<string, string> = {}) {
+  /** A project directory with Pulumi.yaml and the stack file of stack "test". */
+  function project() {
     const dir = path.join(sb.dir, "project");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "Pulumi.yaml"), "name: tartlab\nruntime: nodejs\n");
@@ -244,10 +262,21 @@ describe("ops/lab.ts exit codes", () => {
       path.join(dir, "Pulumi.test.yaml"),
       stringify({ config: Object.fromEntries(Object.entries(STACK).map(([k, v]) => [`tartlab:${k}`, v])) }),
     );
+    return dir;
+  }
+  /** ops/lab.ts's main in this process (a process start per case made these tests slow). */
+  async function cli(args: string[], extra: Record<string, string> = {}) {
+    let out = "";
+    const io = { env: env(extra), out: (t: string) => (out += t), err: (t: string) => (out += t) };
+    const code = await main([...args, "--dir", project()], io);
+    return { code, out };
+  }
+  /** ops/lab.ts as `npm run stop|start` runs it: main's code is the process's exit code. */
+  function cliProcess(args: string[], extra: Record<string, string> = {}) {
     return new Promise<{ code: number; out: string }>((resolve) => {
       const child = spawn(
         process.execPath,
-        ["--import", "tsx", path.join(ROOT, "ops/lab.ts"), ...args, "--dir", dir],
+        ["--import", "tsx", path.join(ROOT, "ops/lab.ts"), ...args, "--dir", project()],
         { env: env(extra), cwd: ROOT },
       );
       let out = "";
@@ -260,7 +289,7 @@ describe("ops/lab.ts exit codes", () => {
   test("0 when stopped, 1 when a VM stays running, 2 on bad usage or an unknown stack", async () => {
     vm("dev-master", "running", OWNER);
     vm("dev-worker1", "stopped", OWNER);
-    const failed = await cli(["stop", "--stack", "test"], {
+    const failed = await cliProcess(["stop", "--stack", "test"], {
       FAKE_TART_EXEC_FAIL: "1",
       FAKE_TART_STOP_FAIL: "1",
     });
@@ -272,6 +301,7 @@ describe("ops/lab.ts exit codes", () => {
     assert.equal((await cli(["stop", "--stack", "nope"])).code, 2);
     assert.equal((await cli(["pause", "--stack", "test"])).code, 2);
     assert.equal((await cli(["stop", "--timeout", "soon"])).code, 2);
+    assert.equal((await cli(["stop", "--timeout", "-1"])).code, 2);
   });
 
   test("start: 0 when Ready, 1 when not Ready within --timeout", async () => {
@@ -281,7 +311,8 @@ describe("ops/lab.ts exit codes", () => {
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /stack test is Ready/);
     api.state.nodes[0].ready = false;
-    const notReady = await cli(["start", "--stack", "test", "--timeout", "1"]);
+    // --timeout 0: one Ready check, no wait.
+    const notReady = await cli(["start", "--stack", "test", "--timeout", "0"]);
     assert.equal(notReady.code, 1, notReady.out);
     assert.match(notReady.out, /stack test is not Ready/);
   });

@@ -7,7 +7,7 @@ import { reviveStoppedVms } from "../lib/revive";
 import { HOMEBREW_BIN_DIRS, withTartPath } from "../lib/tart-env";
 import { SCRIPTS_DIR } from "../lib/shell";
 import { devRawConfig } from "./harness/pulumi";
-import { Sandbox, sandbox } from "./harness/shell";
+import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
 
 const config = validateLabConfig(devRawConfig()).config;
 const OWNER = "tartlab/dev";
@@ -38,6 +38,7 @@ const env = () => ({
   HOME: sb.home,
   FAKE_CALLS: path.join(sb.dir, "calls.log"),
   FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...QUICK_MAC,
 });
 
 describe("T09: pulumi up restarts this stack's VMs that died", () => {

@@ -11,6 +11,9 @@ set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${ADDRESS_WAIT_SECONDS:=120}"
 : "${GUEST_EXEC_SECONDS:=30}"
+# The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
+: "${POLL_SECONDS:=1}"
+: "${TART_IP_WAIT_SECONDS:=2}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 state=$(tart list --source local --format json | node -e '
@@ -38,14 +41,16 @@ _no_agent_hint() {
   esac
 }
 
+# One look at least, however short the deadline (0: exactly one).
 deadline=$((SECONDS + ADDRESS_WAIT_SECONDS))
 ip=""
-while [ "$SECONDS" -lt "$deadline" ]; do
-  if ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
+while :; do
+  if ip=$(tart ip --wait "$TART_IP_WAIT_SECONDS" "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
     break
   fi
   ip=""
-  sleep 1
+  [ "$SECONDS" -lt "$deadline" ] || break
+  sleep "$POLL_SECONDS"
 done
 if [ -z "$ip" ]; then
   echo "tartlab: VM \"$VM_NAME\" got no IP address within ${ADDRESS_WAIT_SECONDS}s (tart ip --wait)" >&2
@@ -58,6 +63,13 @@ case "$ip" in
     ;;
 esac
 
+# Ends background job $1. A TERM that comes before the job has started its command is lost (with an EXIT trap set,
+# the forked bash catches it, then execs), so it is sent again until the job is gone.
+_end_job() {
+  while kill "$1" 2>/dev/null; do sleep "$POLL_SECONDS"; done
+  wait "$1" 2>/dev/null || true
+}
+
 # The marker, under a deadline (bash 3.2: no timeout(1)): a hung guest agent must not hang pulumi up. The name
 # goes as an argument, never as stdin: before Tart 2.28.2 `tart exec -i … < file` never sent end-of-input
 # (cirruslabs/tart#1100).
@@ -68,10 +80,9 @@ tart exec "$VM_NAME" sudo sh -c 'mkdir -p /etc/tartlab && printf "%s\n" "$1" >/e
   </dev/null >"$log" 2>&1 &
 pid=$!
 end=$((SECONDS + GUEST_EXEC_SECONDS))
-while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 1; done
+while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep "$POLL_SECONDS"; done
 if kill -0 "$pid" 2>/dev/null; then
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  _end_job "$pid"
   echo "tartlab: VM \"$VM_NAME\" did not answer tart exec within ${GUEST_EXEC_SECONDS}s (its guest agent is hung);" \
     "run pulumi up again: it restarts a VM that does not answer (T09). $(_no_agent_hint)" >&2
   exit 1

@@ -13,6 +13,9 @@ set -euo pipefail
 : "${SOFTNET_ALLOW:?SOFTNET_ALLOW is required}"
 : "${IP_WAIT_SECONDS:?IP_WAIT_SECONDS is required}"
 : "${STOP_SCRIPT:?STOP_SCRIPT is required (scripts/tart-vm/stop.sh, run to restart a VM)}"
+# The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
+: "${POLL_SECONDS:=1}"
+: "${TART_IP_WAIT_SECONDS:=2}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 home="${TARTLAB_HOME:-$HOME/.tartlab}"
@@ -111,20 +114,23 @@ else
   _size_and_run
 fi
 
-# Wait for the DHCP lease (T09): an explicit error naming the VM, never an empty IP passed on.
+# Wait for the DHCP lease (T09): an explicit error naming the VM, never an empty IP passed on. One look at least,
+# however short the deadline (0: exactly one).
 deadline=$((SECONDS + IP_WAIT_SECONDS))
 ip=""
-while [ "$SECONDS" -lt "$deadline" ]; do
+while :; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
   # Running first: the dhcp resolver also answers from an earlier boot's lease (facts/tart.md, tart ip), and
   # `tart run` takes the VM's lock only after it has started.
-  if [ "$(_vm_field "$VM_NAME" State)" = running ] && ip=$(tart ip --wait 2 "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
+  if [ "$(_vm_field "$VM_NAME" State)" = running ] &&
+    ip=$(tart ip --wait "$TART_IP_WAIT_SECONDS" "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
     break
   fi
   ip=""
-  sleep 1
+  [ "$SECONDS" -lt "$deadline" ] || break
+  sleep "$POLL_SECONDS"
 done
 [ -n "$ip" ] || _fail "got no IP address within ${IP_WAIT_SECONDS}s (tart ip --wait). Is it booting? See the log"
 case "$ip" in

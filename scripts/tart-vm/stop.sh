@@ -11,6 +11,8 @@ set -euo pipefail
 # How long the guest may take to answer `tart exec` and to power off.
 : "${GUEST_EXEC_SECONDS:=15}"
 : "${GRACEFUL_STOP_SECONDS:=60}"
+# The pause between two looks (seconds; macOS's sleep takes fractions).
+: "${POLL_SECONDS:=1}"
 export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
 
 _vm_state() {
@@ -22,7 +24,8 @@ _vm_state() {
 }
 
 # Runs a command with its output in $exec_log, killed after $1 seconds (exit 124). Bash 3.2: a background job
-# polled once a second, as macOS has no timeout(1).
+# polled every POLL_SECONDS, as macOS has no timeout(1). A TERM that comes before the job has started its command
+# is lost (with the EXIT trap set, the forked bash catches it, then execs), so it is sent until the job is gone.
 exec_log=$(mktemp)
 trap 'rm -f "$exec_log"' EXIT
 _run_with_deadline() {
@@ -33,11 +36,11 @@ _run_with_deadline() {
   end=$((SECONDS + secs))
   while kill -0 "$pid" 2>/dev/null; do
     if [ "$SECONDS" -ge "$end" ]; then
-      kill "$pid" 2>/dev/null || true
+      while kill "$pid" 2>/dev/null; do sleep "$POLL_SECONDS"; done
       wait "$pid" 2>/dev/null || true
       return 124
     fi
-    sleep 1
+    sleep "$POLL_SECONDS"
   done
   rc=0
   wait "$pid" || rc=$?
@@ -49,7 +52,7 @@ _wait_not_running() {
   local end=$((SECONDS + $1)) st
   st=$(_vm_state "$VM_NAME")
   while [ "$st" = "running" ] && [ "$SECONDS" -lt "$end" ]; do
-    sleep 1
+    sleep "$POLL_SECONDS"
     st=$(_vm_state "$VM_NAME")
   done
   printf '%s' "$st"

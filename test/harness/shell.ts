@@ -35,6 +35,15 @@ export const FAKES_DIR = path.join(__dirname, "..", "fakes");
  */
 export const INTERRUPTIBLE = '${FAKE_INTERRUPT:+bash "$FAKE_INTERRUPT"}';
 
+/**
+ * Clock inputs of the Mac scripts (scripts/tart-vm) for tests: look again after 20 ms, and `tart ip` answers at
+ * once (--wait 0). Pulumi passes neither, so the scripts keep their defaults (1 s, 2 s).
+ */
+export const QUICK_MAC: Readonly<Record<string, string>> = {
+  POLL_SECONDS: "0.02",
+  TART_IP_WAIT_SECONDS: "0",
+};
+
 /** The fd the trace is written to; fakes close it first thing, so no fake (e.g. a detached `tart run`) keeps it. */
 const TRACE_FD = 19;
 const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then

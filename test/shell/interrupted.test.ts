@@ -14,9 +14,9 @@
  * the API server's nodes. Volatile, and so compared by shape only: a VM process's pid and session id, a random MAC
  * ("random-<n>"), a generated machine-id (32 hex digits), generated SSH host keys (type and mode only) and random seed
  * (mode only).
- * Each variant starts from a snapshot of the uninterrupted run before the cut step (fake VMs that ran are started
- * again); once the re-run step leaves exactly the uninterrupted run's state after that step, the rest is the same
- * run and is not repeated; otherwise the rest runs and the end states are compared.
+ * Each variant starts from a snapshot of the uninterrupted run before the cut step (a fake VM that ran there runs:
+ * its `tart run` goes on, or starts again); once the re-run step leaves exactly the uninterrupted run's state after
+ * that step, the rest is the same run and is not repeated; otherwise the rest runs and the end states are compared.
  * Out of scope: scratch files under $TMPDIR that a SIGKILL leaves (address.sh, stop.sh: no trap runs; macOS and
  * reboots purge them; the runs here get a TMPDIR of their own) and the bootstrap token of a repeated join-token
  * step (it expires: TOKEN_TTL).
@@ -25,16 +25,19 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import {
+  chmodSync,
+  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
   openSync,
-  closeSync,
   readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
+  symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, Server } from "node:net";
@@ -44,7 +47,7 @@ import { TestContext, after, before, describe, test } from "node:test";
 import { Action } from "../../lib/shell";
 import { FakeNode, fakeNode } from "../harness/node";
 import { FAKE_TOKEN, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "../harness/pulumi";
-import { FAKES_DIR, Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKES_DIR, QUICK_MAC, Sandbox, ShellRun, sandbox } from "../harness/shell";
 
 const VM = "dev-worker1";
 
@@ -177,8 +180,8 @@ const sandboxOf = (w: World, where: Where) => ({ mac: w.mac, cp: w.cpSb, worker:
 const callCount = (sb: Sandbox) => sb.calls().length;
 
 function processEnv(w: World, where: Where): Record<string, string> {
-  // The Mac hands the worker the address the program's mocks gave it; the guest powers off at once.
-  if (where === "mac") return { FAKE_TART_IP: fakeIp(VM), FAKE_TART_POWEROFF_DELAY: "0" };
+  // The Mac hands the worker the address the program's mocks gave it; its scripts look again after milliseconds.
+  if (where === "mac") return { FAKE_TART_IP: fakeIp(VM), ...QUICK_MAC };
   const knobs = { FAKE_CLUSTER: w.cluster, RETRY_PAUSE_SECONDS: "0" };
   if (where === "cp") return { ...w.cp.processEnv, ...knobs };
   // The worker's kubeadm join gets the control plane's CA (cluster-info) and checks the pin in its config.
@@ -283,59 +286,145 @@ const vmDirs = (w: World) => {
   const home = path.join(w.mac.dir, "tart");
   return existsSync(home) ? readdirSync(home).map((vm) => path.join(home, vm)) : [];
 };
+const vmState = (dir: string) => readFileSync(path.join(dir, "state"), "utf8").trim();
 
-function stopVmProcesses(w: World): void {
+/** The `tart run` process of each fake VM that runs, by VM name: its pid file names a live `tart run` of it. */
+function liveVms(w: World): Map<string, number> {
+  const live = new Map<string, number>();
   for (const dir of vmDirs(w)) {
-    const pidFile = path.join(dir, "pid");
-    if (!existsSync(pidFile)) continue;
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    for (const target of [-pid, pid]) {
-      try {
-        process.kill(target, "SIGKILL");
-      } catch {
-        // gone already
-      }
+    const vm = path.basename(dir);
+    try {
+      if (vmState(dir) !== "running") continue;
+      const pid = Number(readFileSync(path.join(dir, "pid"), "utf8").trim());
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (args.includes("run") && args.at(-2) === vm) live.set(vm, pid);
+    } catch {
+      // no pid file, or its process is gone
+    }
+  }
+  return live;
+}
+
+function kill(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // gone already
     }
   }
 }
 
-type Snapshot = string;
-const snapshots: string[] = [];
+function stopVmProcesses(w: World): void {
+  for (const pid of liveVms(w).values()) kill(pid);
+}
+
+// A snapshot is kept in memory, each sandbox a map of its entries; a restore rewrites only what differs, in place
+// (files keep their inodes: a VM's `tart run` keeps writing to its log). The disk was what made these tests slow.
+interface Entry {
+  readonly kind: "dir" | "file" | "link";
+  readonly mode: number;
+  /** A file's bytes, a link's target. */
+  readonly data: Buffer;
+  readonly mtimeMs: number;
+}
+type Tree = Map<string, Entry>;
+type Snapshot = Tree[];
+const dirs: string[] = [];
 const roots = (w: World) => [w.mac.dir, w.cpSb.dir, w.workerSb.dir];
 
+function readTree(root: string): Tree {
+  const out: Tree = new Map();
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      const r = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(full);
+      const mode = st.mode & 0o7777;
+      if (st.isSymbolicLink())
+        out.set(r, { kind: "link", mode, data: Buffer.from(readlinkSync(full)), mtimeMs: 0 });
+      else if (st.isFile()) out.set(r, { kind: "file", mode, data: readFileSync(full), mtimeMs: st.mtimeMs });
+      else if (st.isDirectory()) {
+        out.set(r, { kind: "dir", mode, data: Buffer.alloc(0), mtimeMs: 0 });
+        walk(full, r);
+      } else throw new Error(`${full}: a sandbox holds files, directories and links only`);
+    }
+  };
+  walk(root, "");
+  return out;
+}
+
+function writeTree(root: string, want: Tree): void {
+  const have = readTree(root);
+  const same = (p: string) => have.get(p)?.kind === want.get(p)?.kind;
+  // Deepest first, so a directory is empty when its turn comes.
+  for (const p of [...have.keys()].filter((k) => !same(k)).sort((a, b) => b.length - a.length)) {
+    rmSync(path.join(root, p), { recursive: true, force: true });
+    have.delete(p);
+  }
+  // Parents first: "a" sorts before "a/…".
+  for (const p of [...want.keys()].sort()) {
+    const w = want.get(p)!;
+    const h = have.get(p);
+    const full = path.join(root, p);
+    if (w.kind === "link") {
+      if (h === undefined || !h.data.equals(w.data)) {
+        rmSync(full, { force: true });
+        symlinkSync(w.data.toString(), full);
+      }
+      continue;
+    }
+    if (w.kind === "dir" && h === undefined) mkdirSync(full);
+    if (w.kind === "file" && (h === undefined || !h.data.equals(w.data))) writeFileSync(full, w.data);
+    if (h === undefined || h.mode !== w.mode) chmodSync(full, w.mode);
+    if (
+      w.kind === "file" &&
+      (h === undefined || !h.data.equals(w.data) || Math.abs(h.mtimeMs - w.mtimeMs) >= 1)
+    ) {
+      utimesSync(full, w.mtimeMs / 1000, w.mtimeMs / 1000);
+    }
+  }
+}
+
 function snapshot(w: World): Snapshot {
-  const dir = mkdtempSync(path.join(tmpdir(), "tartlab-snap-"));
-  snapshots.push(dir);
-  roots(w).forEach((r, i) => execFileSync("cp", ["-a", r, path.join(dir, String(i))]));
-  return dir;
+  return roots(w).map(readTree);
 }
 
 async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 1000; i++) {
     if (cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error(`gave up waiting for ${what}`);
 }
 
-const vmState = (dir: string) => readFileSync(path.join(dir, "state"), "utf8").trim();
-
-/** The world as in the snapshot; a fake VM that ran there runs again (a new `tart run`, same options). */
+/**
+ * The world as in the snapshot; a fake VM that ran there runs: the `tart run` still running keeps going (recorded
+ * again), else a new one starts with the recorded options.
+ */
 async function restore(w: World, snap: Snapshot): Promise<void> {
-  stopVmProcesses(w);
-  roots(w).forEach((r, i) => {
-    rmSync(r, { recursive: true, force: true });
-    execFileSync("cp", ["-a", path.join(snap, String(i)), r]);
-  });
+  const live = liveVms(w);
+  const runsThere = (vm: string) => snap[0].get(`tart/${vm}/state`)?.data.toString() === "running\n";
+  for (const [vm, pid] of live) {
+    if (runsThere(vm)) continue;
+    kill(pid);
+    live.delete(vm);
+  }
+  roots(w).forEach((r, i) => writeTree(r, snap[i]));
   for (const dir of vmDirs(w)) {
-    if (vmState(dir) !== "running") continue;
     const vm = path.basename(dir);
+    if (!runsThere(vm)) continue;
+    const pid = live.get(vm);
+    if (pid !== undefined) {
+      writeFileSync(path.join(dir, "pid"), `${pid}\n`);
+      continue;
+    }
     const stdio = readFileSync(path.join(dir, "stdio"), "utf8");
     const options = readFileSync(path.join(w.mac.home, ".tartlab/vms", `${vm}.run`), "utf8")
       .trim()
       .split("\n");
     writeFileSync(path.join(dir, "state"), "stopped\n");
-    // `tart run` writes its pid, session and stdio, then the lease: once the lease is back, it is all written.
+    // `tart run` writes its pid, session, stdio and lease, then its state: once it runs, it is all written.
     for (const f of ["pid", "ip"]) rmSync(path.join(dir, f), { force: true });
     const log = openSync(path.join(w.mac.home, ".tartlab/logs", `${vm}.log`), "a");
     const child = spawn("bash", [path.join(w.mac.bin, "tart"), "run", ...options, vm], {
@@ -351,22 +440,51 @@ async function restore(w: World, snap: Snapshot): Promise<void> {
     });
     child.unref();
     closeSync(log);
-    await until(`${vm} to run again`, () => existsSync(path.join(dir, "ip")));
+    await until(`${vm} to run again`, () => vmState(dir) === "running");
     writeFileSync(path.join(dir, "stdio"), stdio);
   }
 }
 
 /**
  * A `tart run` that start.sh spawned just before the kill is in its own session and lives on: give it the moment
- * it needs to be running (as the Mac gives it before anyone runs pulumi up again).
+ * it needs to be running (as the Mac gives it before anyone runs pulumi up again). The fake `tart list` answers once
+ * a started `tart run` has registered (test/fakes/tart), so one look is the moment.
  */
-async function settleVm(w: World): Promise<void> {
-  for (const dir of vmDirs(w)) {
-    for (let i = 0; i < 20 && existsSync(path.join(dir, "state")) && vmState(dir) !== "running"; i++) {
-      if (!existsSync(path.join(w.mac.home, ".tartlab/vms", `${path.basename(dir)}.run`))) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+function settleVm(w: World): void {
+  execFileSync(path.join(w.mac.bin, "tart"), ["list", "--source", "local", "--format", "json"], {
+    env: {
+      PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`,
+      FAKE_CALLS: "/dev/null",
+      FAKE_TART_HOME: path.join(w.mac.dir, "tart"),
+    },
+    stdio: "ignore",
+  });
+}
+
+/**
+ * The worker's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
+ * `cache`: a new RSA key per run of identity.sh was a quarter of this file's time, and keys are compared by type
+ * and mode only (VOLATILE). Like the host's, it writes only the key types that are missing.
+ */
+function cachedHostKeys(node: FakeNode, cache: string): void {
+  const tool = path.join(node.root, "usr/bin/ssh-keygen");
+  const real = readlinkSync(tool);
+  rmSync(tool);
+  const q = (s: string) => JSON.stringify(s);
+  writeFileSync(
+    tool,
+    [
+      "#!/usr/bin/env bash",
+      "set -euo pipefail",
+      `[ "$#" = 3 ] && [ "$1 $2" = "-A -f" ] || exec ${q(real)} "$@"`,
+      `[ -d ${q(cache)}/etc/ssh ] || { mkdir -p ${q(cache)}/etc/ssh && ${q(real)} -A -f ${q(cache)}; }`,
+      `for k in ${q(cache)}/etc/ssh/ssh_host_*; do`,
+      `  [ -e "$3/etc/ssh/\${k##*/}" ] || cp -p "$k" "$3/etc/ssh/"`,
+      "done",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
 }
 
 // ---- one world, built once ----
@@ -388,8 +506,9 @@ async function makeWorld(): Promise<World> {
   const cluster = path.join(cpSb.dir, "fake-cluster");
   mkdirSync(path.join(cluster, "nodes"), { recursive: true });
   const control = mkdtempSync(path.join(tmpdir(), "tartlab-interrupt-"));
-  snapshots.push(control);
+  dirs.push(control);
   mkdirSync(path.join(control, "tmp"));
+  cachedHostKeys(worker, path.join(control, "host-keys"));
   const w: World = {
     mac,
     cpSb,
@@ -513,7 +632,7 @@ async function checkSequence(
         await restore(world, base.snaps[k]);
         const cut = await runStep(world, step, p);
         assert.notEqual(cut.code, 0, `the kill ${p.when} "${at}" ended ${step.resource}`);
-        await settleVm(world);
+        settleVm(world);
         await converge(world, steps, base, k, undefined, accept?.paths);
       });
     }
@@ -526,7 +645,7 @@ before(async () => {
 after(() => {
   if (world) stopVmProcesses(world);
   for (const sb of world ? [world.mac, world.cpSb, world.workerSb] : []) sb.dispose();
-  for (const d of snapshots) rmSync(d, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   server?.close();
 });
 

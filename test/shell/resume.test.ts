@@ -67,11 +67,14 @@ describe("tart-vm/clone.sh cut off, then run again", () => {
     return sb;
   };
   const opts: RunOptions = { script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env };
-  const dry = async () => {
-    const sb = mac();
-    await sb.run(opts);
-    return sb.calls();
-  };
+  // The calls of an uncut clone: the same for every test, so made once.
+  let dryCalls: Promise<string[]> | undefined;
+  const dry = () =>
+    (dryCalls ??= (async () => {
+      const sb = mac();
+      await sb.run(opts);
+      return sb.calls();
+    })());
   const vmFile = (sb: Sandbox, f: string) =>
     readFileSync(path.join(sb.dir, "tart/dev-worker1", f), "utf8").trim();
 
@@ -146,12 +149,16 @@ describe("k8s-node/prepare.sh cut off, then run again", () => {
     processEnv,
   });
 
-  async function cutPrepare(at: RegExp, when: "before" | "after") {
-    const dry = async () => {
+  // The calls of an uncut preparation: the same for every test, so made once.
+  let dryCalls: Promise<string[]> | undefined;
+  const dry = () =>
+    (dryCalls ??= (async () => {
       const d = node();
       await d.node.run("k8s-node/prepare.sh", env);
       return d.sb.calls();
-    };
+    })());
+
+  async function cutPrepare(at: RegExp, when: "before" | "after") {
     const n = node();
     const r = await cut(n.sb, run(n.node.processEnv), at, when, dry);
     assert.notEqual(r.code, 0);

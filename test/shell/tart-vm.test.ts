@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { loadScript } from "../../lib/shell";
-import { Sandbox, sandbox } from "../harness/shell";
+import { QUICK_MAC, Sandbox, sandbox } from "../harness/shell";
 
 const OWNER = "tartlab/dev";
 const cloneEnv = { VM_NAME: "dev-master", BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04", OWNER };
@@ -14,7 +14,8 @@ const startEnv = {
   MEMORY_MB: "4096",
   DISK_GB: "30",
   SOFTNET_ALLOW: "0.0.0.0/0",
-  // The smallest tartlab:ipWaitSeconds lib/lab-config.ts accepts: tests use only values a user can configure.
+  // The smallest tartlab:ipWaitSeconds lib/lab-config.ts accepts. A test that needs the deadline to pass gives 0:
+  // the same path, after one look instead of 10 s of them.
   IP_WAIT_SECONDS: "10",
   STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
   GRACEFUL_STOP_SECONDS: "10",
@@ -31,15 +32,29 @@ afterEach(() => sb.dispose());
 const tartState = (vm: string, file: string) =>
   readFileSync(path.join(sb.dir, "tart", vm, file), "utf8").trim();
 const clone = (env = cloneEnv) =>
-  sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env });
+  sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", env, processEnv: QUICK_MAC });
 const stopVm = (env: Record<string, string> = {}, processEnv?: Record<string, string>) =>
   sb.run({
     script: "tart-vm/start.sh",
     deleteScript: "tart-vm/stop.sh",
     action: "delete",
     env: { ...startEnv, ...env },
-    processEnv,
+    processEnv: { ...QUICK_MAC, ...processEnv },
   });
+/** The fake calls made after the first one that starts with `prefix`. */
+const callsAfter = (prefix: string) => {
+  const calls = sb.calls();
+  const i = calls.findIndex((c) => c.startsWith(prefix));
+  return i < 0 ? [] : calls.slice(i + 1);
+};
+/** Waits until `cond` holds (what a script under test does next), failing after about 10 s. */
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
 /** A VM's state as `tart list --format json` reports it ("absent" when not listed). */
 const listState = (vm: string) => {
   const out = execFileSync(path.join(sb.bin, "tart"), ["list", "--source", "local", "--format", "json"], {
@@ -53,9 +68,20 @@ const listState = (vm: string) => {
   return (JSON.parse(out) as { Name: string; State: string }[]).find((v) => v.Name === vm)?.State ?? "absent";
 };
 const deleteVm = () =>
-  sb.run({ script: "tart-vm/clone.sh", deleteScript: "tart-vm/delete.sh", action: "delete", env: cloneEnv });
+  sb.run({
+    script: "tart-vm/clone.sh",
+    deleteScript: "tart-vm/delete.sh",
+    action: "delete",
+    env: cloneEnv,
+    processEnv: QUICK_MAC,
+  });
 const start = (env: Record<string, string> = startEnv, processEnv?: Record<string, string>) =>
-  sb.run({ script: "tart-vm/start.sh", deleteScript: "tart-vm/stop.sh", env, processEnv });
+  sb.run({
+    script: "tart-vm/start.sh",
+    deleteScript: "tart-vm/stop.sh",
+    env,
+    processEnv: { ...QUICK_MAC, ...processEnv },
+  });
 
 describe("tart-vm/clone.sh", () => {
   test("fresh: clones the base image, gives it a random MAC, records ownership", async () => {
@@ -157,10 +183,12 @@ describe("tart-vm/start.sh", () => {
 
   test("no IP within the timeout: clear error naming the VM and the log (T09)", async () => {
     await clone();
-    const r = await start(startEnv, { FAKE_TART_NO_IP: "1" });
+    const r = await start({ ...startEnv, IP_WAIT_SECONDS: "0" }, { FAKE_TART_NO_IP: "1" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /VM "dev-master": got no IP address within 10s/);
+    assert.match(r.stderr, /VM "dev-master": got no IP address within 0s/);
+    const looks = callsAfter("tart run").filter((c) => c.startsWith("tart list"));
+    assert.ok(looks.length > 0, "looked once, however short the deadline");
     assert.match(r.stderr, /last lines of .*dev-master\.log/);
   });
 
@@ -289,10 +317,10 @@ describe("tart-vm/start.sh on a running VM (an update): restart only on a real d
 
   test("a restart after which the VM never gets an IP: fails naming the VM and the log", async () => {
     await running();
-    const r = await start({ ...startEnv, CPUS: "4", IP_WAIT_SECONDS: "3" }, { FAKE_TART_NO_IP: "1" });
+    const r = await start({ ...startEnv, CPUS: "4", IP_WAIT_SECONDS: "0" }, { FAKE_TART_NO_IP: "1" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /VM "dev-master": got no IP address within 3s/);
+    assert.match(r.stderr, /VM "dev-master": got no IP address within 0s/);
     assert.equal(tartState("dev-master", "cpu"), "4");
   });
 
@@ -335,7 +363,11 @@ describe("tart-vm/start.sh: what it cannot read or apply", () => {
 
 describe("tart-vm/address.sh", () => {
   const address = (processEnv?: Record<string, string>, env: Record<string, string> = {}) =>
-    sb.run({ script: "tart-vm/address.sh", env: { VM_NAME: "dev-master", ...env }, processEnv });
+    sb.run({
+      script: "tart-vm/address.sh",
+      env: { VM_NAME: "dev-master", ...env },
+      processEnv: { ...QUICK_MAC, ...processEnv },
+    });
 
   test("prints the running VM's IP and nothing else", async () => {
     await clone();
@@ -355,9 +387,32 @@ describe("tart-vm/address.sh", () => {
   test("no lease within its deadline: fails naming what it waited for", async () => {
     await clone();
     assert.equal((await start()).code, 0);
-    const r = await address({ FAKE_TART_NO_IP: "1" }, { ADDRESS_WAIT_SECONDS: "2" });
+    const r = await address({ FAKE_TART_NO_IP: "1" }, { ADDRESS_WAIT_SECONDS: "0" });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /got no IP address within 2s \(tart ip --wait\)/);
+    assert.match(r.stderr, /got no IP address within 0s \(tart ip --wait\)/);
+    assert.ok(r.calls.includes("tart ip --wait 0 dev-master"), "looked once, however short the deadline");
+  });
+
+  test("a lease that comes late is found at a later look", async () => {
+    await clone();
+    assert.equal((await start()).code, 0);
+    const lease = path.join(sb.dir, "tart", "dev-master", "ip");
+    const ip = readFileSync(lease, "utf8");
+    rmSync(lease);
+    const from = sb.calls().length;
+    const looking = address(undefined, { ADDRESS_WAIT_SECONDS: "60" });
+    // The lease comes once address.sh has asked for it and found none.
+    const asked = () =>
+      sb
+        .calls()
+        .slice(from)
+        .some((c) => c.startsWith("tart ip"));
+    await until("address.sh to ask for the lease", asked);
+    writeFileSync(lease, ip);
+    const r = await looking;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, ip);
+    assert.ok(r.calls.slice(from).filter((c) => c.startsWith("tart ip")).length >= 2, "asked again");
   });
 
   test("a lease that is not an IPv4 address: refused, nothing printed on stdout", async () => {
@@ -398,10 +453,10 @@ describe("tart-vm/address.sh", () => {
   test("a hung guest agent: cut off at its deadline, with what to do", async () => {
     await clone();
     assert.equal((await start()).code, 0);
-    const r = await address({ FAKE_TART_EXEC_HANG: "1" }, { GUEST_EXEC_SECONDS: "2" });
+    const r = await address({ FAKE_TART_EXEC_HANG: "1" }, { GUEST_EXEC_SECONDS: "0" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
-    assert.match(r.stderr, /did not answer tart exec within 2s .*restarts a VM that does not answer/);
+    assert.match(r.stderr, /did not answer tart exec within 0s .*restarts a VM that does not answer/);
     // How a missing agent shows is read from Tart's source only: the hang says what to do about it too.
     assert.match(r.stderr, /tart pull ghcr\.io\/cirruslabs\/ubuntu:24\.04, then rebuild this VM/);
   });
@@ -462,9 +517,17 @@ describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () =
 
   test("a guest slower than a poll but within the deadline is still a graceful stop", async () => {
     await running();
-    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "10" }, { FAKE_TART_POWEROFF_DELAY: "3" });
+    const hold = path.join(sb.dir, "tart", "dev-master", "poweroff_hold");
+    writeFileSync(hold, "");
+    const stopping = stopVm({ GRACEFUL_STOP_SECONDS: "60" });
+    // The guest finishes once stop.sh has found it still running after the poweroff request, twice (a poll).
+    const looks = () => callsAfter("tart exec dev-master").filter((c) => c.startsWith("tart list")).length;
+    await until("stop.sh to look at the VM twice after the poweroff request", () => looks() >= 2);
+    rmSync(hold);
+    const r = await stopping;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(tartState("dev-master", "stopped_by"), "guest");
+    assert.ok(!r.calls.some((c) => c.startsWith("tart stop")), r.calls.join("\n"));
   });
 
   test("no guest agent (tart exec fails): forced at once, says why", async () => {
@@ -485,22 +548,28 @@ describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () =
   test("tart exec hangs: cut off at its deadline, then forced", async () => {
     await running();
     const r = await stopVm(
-      { GUEST_EXEC_SECONDS: "2", GRACEFUL_STOP_SECONDS: "20" },
+      { GUEST_EXEC_SECONDS: "0", GRACEFUL_STOP_SECONDS: "20" },
       { FAKE_TART_EXEC_HANG: "1" },
     );
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /tart exec \(guest poweroff\) gave no answer within 2s/);
+    assert.match(r.stderr, /tart exec \(guest poweroff\) gave no answer within 0s/);
     assert.equal(listState("dev-master"), "stopped");
     assert.equal(tartState("dev-master", "stopped_by"), "forced");
   });
 
   test("the guest ignores the poweroff: waits the bounded time, then forced", async () => {
     await running();
-    const t0 = Date.now();
-    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "2" }, { FAKE_TART_GUEST_IGNORES_POWEROFF: "1" });
+    const r = await stopVm({ GRACEFUL_STOP_SECONDS: "0" }, { FAKE_TART_GUEST_IGNORES_POWEROFF: "1" });
     assert.equal(r.code, 0, r.stderr);
-    assert.ok(Date.now() - t0 >= 2_000, "gave the guest its time");
-    assert.match(r.stderr, /still running 2s after the guest poweroff/);
+    // Its time (0 s here: one look) comes between the poweroff request and the forced stop.
+    const after = callsAfter("tart exec dev-master sudo systemd-run");
+    const forced = after.findIndex((c) => c.startsWith("tart stop"));
+    assert.ok(forced > 0, after.join("\n"));
+    assert.ok(
+      after.slice(0, forced).some((c) => c.startsWith("tart list")),
+      "gave the guest its time",
+    );
+    assert.match(r.stderr, /still running 0s after the guest poweroff/);
     assert.equal(listState("dev-master"), "stopped");
     assert.equal(tartState("dev-master", "stopped_by"), "forced");
   });
