@@ -1126,8 +1126,8 @@ export const GUARDS: readonly Guard[] = [
     file: "components/tart-vm.ts",
     from: ": this.running.stdout;",
     to: ": start.stdout;",
-    test: "test/plans.test.ts",
-    name: "resize any VM, control plane included: only its start step (graceful restart inside start.sh) and its cluster's Ready check are updated",
+    test: "test/tart-vm.test.ts",
+    name: "ip is what the address step read (never start's output)",
   },
   {
     what: "a re-cloned VM is started again (start carries the clone id in triggers)",

@@ -445,8 +445,16 @@ describe("kubeadm-cluster/version-record.sh (on the Mac)", () => {
     ok("record", await run());
     const file = path.join(home, "clusters", "dev.json");
     assert.deepEqual(JSON.parse(readFileSync(file, "utf8")), {
+      baseImage: "ghcr.io/cirruslabs/ubuntu:24.04",
+      images: {
+        "dev-master": "ghcr.io/cirruslabs/ubuntu:24.04",
+        "dev-worker1": "ghcr.io/cirruslabs/ubuntu:24.04",
+      },
       kubernetesVersion: "1.35",
       nodes: { "dev-master": "1.35", "dev-worker1": "1.35" },
+      patch: "1.35.2",
+      podCidr: "10.20.0.0/16",
+      serviceCidr: "10.97.0.0/16",
     });
     ok("remove", await run("delete"));
     assert.equal(existsSync(file), false);
