@@ -4,6 +4,7 @@
 // last one's end, and the sum of its top-level tests' durations (they run one after another; this holds even if
 // the events arrive late). Loading the file through tsx comes before and is not counted.
 import { appendFileSync } from "node:fs";
+import process from "node:process";
 
 export default async function* fileTimes(source) {
   const spans = new Map();
@@ -28,4 +29,6 @@ export default async function* fileTimes(source) {
         `${JSON.stringify({ file, seconds: Math.max(s.end - s.start, s.sum) / 1000, tests: s.tests })}\n`,
       );
   }
+  // A reporter is a generator of output; this one writes only to its file.
+  yield "";
 }
