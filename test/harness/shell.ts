@@ -14,13 +14,19 @@
 import { spawn } from "node:child_process";
 import {
   chmodSync,
+  closeSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  symlinkSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
@@ -70,6 +76,96 @@ export interface ShellRun {
   readonly calls: string[];
 }
 
+/** One entry of a saved sandbox (`Sandbox.save`), by its path relative to the sandbox. */
+interface Entry {
+  readonly kind: "dir" | "file" | "link";
+  readonly mode: number;
+  /** A file's bytes, a link's target. */
+  readonly data: Buffer;
+  readonly mtimeMs: number;
+}
+/** A sandbox's files, kept in memory: what `Sandbox.restore` brings back. */
+export type SandboxState = ReadonlyMap<string, Entry>;
+
+function readTree(root: string): Map<string, Entry> {
+  const out = new Map<string, Entry>();
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      const r = rel === "" ? name : `${rel}/${name}`;
+      const st = lstatSync(full);
+      const mode = st.mode & 0o7777;
+      if (st.isSymbolicLink()) {
+        out.set(r, { kind: "link", mode, data: Buffer.from(readlinkSync(full)), mtimeMs: 0 });
+      } else if (st.isFile())
+        out.set(r, { kind: "file", mode, data: readFileSync(full), mtimeMs: st.mtimeMs });
+      else if (st.isDirectory()) {
+        out.set(r, { kind: "dir", mode, data: Buffer.alloc(0), mtimeMs: 0 });
+        walk(full, r);
+      } else throw new Error(`${full}: a sandbox holds files, directories and links only`);
+    }
+  };
+  walk(root, "");
+  return out;
+}
+
+/** Rewrites what differs from `want`, in place: files keep their inodes (a VM's `tart run` keeps its log open). */
+function writeTree(root: string, want: SandboxState): void {
+  const have = readTree(root);
+  const same = (p: string) => have.get(p)?.kind === want.get(p)?.kind;
+  // Deepest first, so a directory is empty when its turn comes.
+  for (const p of [...have.keys()].filter((k) => !same(k)).sort((a, b) => b.length - a.length)) {
+    rmSync(path.join(root, p), { recursive: true, force: true });
+    have.delete(p);
+  }
+  // Parents first: "a" sorts before "a/…".
+  for (const p of [...want.keys()].sort()) {
+    const w = want.get(p)!;
+    const h = have.get(p);
+    const full = path.join(root, p);
+    if (w.kind === "link") {
+      if (h === undefined || !h.data.equals(w.data)) {
+        rmSync(full, { force: true });
+        symlinkSync(w.data.toString(), full);
+      }
+      continue;
+    }
+    const changed = h === undefined || !h.data.equals(w.data);
+    if (w.kind === "dir" && h === undefined) mkdirSync(full);
+    if (w.kind === "file" && changed) writeFileSync(full, w.data);
+    if (h === undefined || h.mode !== w.mode) chmodSync(full, w.mode);
+    if (w.kind === "file" && (changed || Math.abs(h.mtimeMs - w.mtimeMs) >= 1)) {
+      utimesSync(full, w.mtimeMs / 1000, w.mtimeMs / 1000);
+    }
+  }
+}
+
+/** The `tart run` process of each fake VM that runs, by VM name: its pid file names a live `tart run` of it. */
+function liveVms(tartHome: string): Map<string, number> {
+  const live = new Map<string, number>();
+  for (const vm of existsSync(tartHome) ? readdirSync(tartHome) : []) {
+    try {
+      if (readFileSync(path.join(tartHome, vm, "state"), "utf8").trim() !== "running") continue;
+      const pid = Number(readFileSync(path.join(tartHome, vm, "pid"), "utf8").trim());
+      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+      if (args.includes("run") && args.at(-2) === vm) live.set(vm, pid);
+    } catch {
+      // no pid file, or its process is gone
+    }
+  }
+  return live;
+}
+
+function killVm(pid: number): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, "SIGKILL");
+    } catch {
+      // gone already, or not a group leader
+    }
+  }
+}
+
 export interface Sandbox {
   readonly dir: string;
   readonly bin: string;
@@ -85,6 +181,13 @@ export interface Sandbox {
    */
   traceEnv(script: string): Record<string, string>;
   calls(): string[];
+  /** The sandbox's files, in memory. */
+  save(): SandboxState;
+  /**
+   * The sandbox as saved, rewritten in place where it differs. A fake VM that ran then runs: its `tart run` goes on
+   * if it still runs, else one starts with the recorded run options; every other VM's `tart run` is stopped.
+   */
+  restore(state: SandboxState): Promise<void>;
   /** Stops every fake VM still "running" (their `tart run` loops exit) and removes the sandbox. */
   dispose(): void;
 }
@@ -176,6 +279,66 @@ export function sandbox(): Sandbox {
       rmSync(dir, { recursive: true, force: true });
     },
     traceEnv: (script) => traceVars(script, path.join(SCRIPTS_DIR, script)),
+    save: () => readTree(dir),
+    async restore(state) {
+      const tartHome = path.join(dir, "tart");
+      const runsThere = (vm: string) => state.get(`tart/${vm}/state`)?.data.toString() === "running\n";
+      const live = liveVms(tartHome);
+      for (const [vm, pid] of live) {
+        if (runsThere(vm)) continue;
+        killVm(pid);
+        live.delete(vm);
+      }
+      writeTree(dir, state);
+      const started: string[] = [];
+      for (const vm of existsSync(tartHome) ? readdirSync(tartHome) : []) {
+        if (!runsThere(vm)) continue;
+        const pid = live.get(vm);
+        if (pid !== undefined) {
+          writeFileSync(path.join(tartHome, vm, "pid"), `${pid}\n`);
+          continue;
+        }
+        // A new `tart run`, as start.sh starts it (its own session, output to the VM's log); it writes its pid,
+        // session, stdio and lease, then its state.
+        const record = path.join(home, ".tartlab/vms", `${vm}.run`);
+        const options = existsSync(record) ? readFileSync(record, "utf8").trim().split("\n") : [];
+        const logFile = path.join(home, ".tartlab/logs", `${vm}.log`);
+        const log = openSync(existsSync(path.dirname(logFile)) ? logFile : "/dev/null", "a");
+        writeFileSync(path.join(tartHome, vm, "state"), "stopped\n");
+        rmSync(path.join(tartHome, vm, "pid"), { force: true });
+        const child = spawn("bash", [path.join(bin, "tart"), "run", ...options, vm], {
+          detached: true,
+          stdio: ["ignore", log, log],
+          env: {
+            PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+            HOME: home,
+            FAKE_CALLS: callsFile,
+            FAKE_TART_HOME: tartHome,
+          },
+        });
+        child.unref();
+        closeSync(log);
+        const stateFile = path.join(tartHome, vm, "state");
+        for (let i = 0; readFileSync(stateFile, "utf8").trim() !== "running"; i++) {
+          if (i === 1000) throw new Error(`restore: fake VM ${vm} did not run again`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        started.push(vm);
+      }
+      if (started.length === 0) return;
+      // What the new processes wrote is put back, but for whom they are (pid, session).
+      const now = readTree(dir);
+      const want = new Map(state);
+      for (const vm of started) {
+        for (const f of ["pid", "sid"]) {
+          const p = `tart/${vm}/${f}`;
+          const e = now.get(p);
+          if (e) want.set(p, e);
+          else want.delete(p);
+        }
+      }
+      writeTree(dir, want);
+    },
     calls: () =>
       readFileSync(callsFile, "utf8")
         .split("\n")

@@ -22,22 +22,17 @@
  * step (it expires: TOKEN_TTL).
  */
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash, createPublicKey } from "node:crypto";
 import {
-  chmodSync,
-  closeSync,
   existsSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readFileSync,
   readdirSync,
   readlinkSync,
   rmSync,
-  symlinkSync,
-  utimesSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, Server } from "node:net";
@@ -47,7 +42,7 @@ import { TestContext, after, before, describe, test } from "node:test";
 import { Action } from "../../lib/shell";
 import { FakeNode, fakeNode } from "../harness/node";
 import { FAKE_TOKEN, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "../harness/pulumi";
-import { FAKES_DIR, QUICK_MAC, Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKES_DIR, QUICK_MAC, Sandbox, SandboxState, ShellRun, sandbox } from "../harness/shell";
 
 const VM = "dev-worker1";
 
@@ -282,167 +277,15 @@ function diff(want: Record<string, string>, got: Record<string, string>): string
     .map((k) => `${k}: ${JSON.stringify(want[k] ?? "<absent>")} -> ${JSON.stringify(got[k] ?? "<absent>")}`);
 }
 
-const vmDirs = (w: World) => {
-  const home = path.join(w.mac.dir, "tart");
-  return existsSync(home) ? readdirSync(home).map((vm) => path.join(home, vm)) : [];
-};
-const vmState = (dir: string) => readFileSync(path.join(dir, "state"), "utf8").trim();
-
-/** The `tart run` process of each fake VM that runs, by VM name: its pid file names a live `tart run` of it. */
-function liveVms(w: World): Map<string, number> {
-  const live = new Map<string, number>();
-  for (const dir of vmDirs(w)) {
-    const vm = path.basename(dir);
-    try {
-      if (vmState(dir) !== "running") continue;
-      const pid = Number(readFileSync(path.join(dir, "pid"), "utf8").trim());
-      const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      if (args.includes("run") && args.at(-2) === vm) live.set(vm, pid);
-    } catch {
-      // no pid file, or its process is gone
-    }
-  }
-  return live;
-}
-
-function kill(pid: number): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, "SIGKILL");
-    } catch {
-      // gone already
-    }
-  }
-}
-
-function stopVmProcesses(w: World): void {
-  for (const pid of liveVms(w).values()) kill(pid);
-}
-
-// A snapshot is kept in memory, each sandbox a map of its entries; a restore rewrites only what differs, in place
-// (files keep their inodes: a VM's `tart run` keeps writing to its log). The disk was what made these tests slow.
-interface Entry {
-  readonly kind: "dir" | "file" | "link";
-  readonly mode: number;
-  /** A file's bytes, a link's target. */
-  readonly data: Buffer;
-  readonly mtimeMs: number;
-}
-type Tree = Map<string, Entry>;
-type Snapshot = Tree[];
+type Snapshot = SandboxState[];
 const dirs: string[] = [];
-const roots = (w: World) => [w.mac.dir, w.cpSb.dir, w.workerSb.dir];
+const sandboxes = (w: World) => [w.mac, w.cpSb, w.workerSb];
 
-function readTree(root: string): Tree {
-  const out: Tree = new Map();
-  const walk = (dir: string, rel: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      const r = rel === "" ? name : `${rel}/${name}`;
-      const st = lstatSync(full);
-      const mode = st.mode & 0o7777;
-      if (st.isSymbolicLink())
-        out.set(r, { kind: "link", mode, data: Buffer.from(readlinkSync(full)), mtimeMs: 0 });
-      else if (st.isFile()) out.set(r, { kind: "file", mode, data: readFileSync(full), mtimeMs: st.mtimeMs });
-      else if (st.isDirectory()) {
-        out.set(r, { kind: "dir", mode, data: Buffer.alloc(0), mtimeMs: 0 });
-        walk(full, r);
-      } else throw new Error(`${full}: a sandbox holds files, directories and links only`);
-    }
-  };
-  walk(root, "");
-  return out;
-}
+const snapshot = (w: World): Snapshot => sandboxes(w).map((sb) => sb.save());
 
-function writeTree(root: string, want: Tree): void {
-  const have = readTree(root);
-  const same = (p: string) => have.get(p)?.kind === want.get(p)?.kind;
-  // Deepest first, so a directory is empty when its turn comes.
-  for (const p of [...have.keys()].filter((k) => !same(k)).sort((a, b) => b.length - a.length)) {
-    rmSync(path.join(root, p), { recursive: true, force: true });
-    have.delete(p);
-  }
-  // Parents first: "a" sorts before "a/…".
-  for (const p of [...want.keys()].sort()) {
-    const w = want.get(p)!;
-    const h = have.get(p);
-    const full = path.join(root, p);
-    if (w.kind === "link") {
-      if (h === undefined || !h.data.equals(w.data)) {
-        rmSync(full, { force: true });
-        symlinkSync(w.data.toString(), full);
-      }
-      continue;
-    }
-    if (w.kind === "dir" && h === undefined) mkdirSync(full);
-    if (w.kind === "file" && (h === undefined || !h.data.equals(w.data))) writeFileSync(full, w.data);
-    if (h === undefined || h.mode !== w.mode) chmodSync(full, w.mode);
-    if (
-      w.kind === "file" &&
-      (h === undefined || !h.data.equals(w.data) || Math.abs(h.mtimeMs - w.mtimeMs) >= 1)
-    ) {
-      utimesSync(full, w.mtimeMs / 1000, w.mtimeMs / 1000);
-    }
-  }
-}
-
-function snapshot(w: World): Snapshot {
-  return roots(w).map(readTree);
-}
-
-async function until(what: string, cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (cond()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
-/**
- * The world as in the snapshot; a fake VM that ran there runs: the `tart run` still running keeps going (recorded
- * again), else a new one starts with the recorded options.
- */
+/** The world as in the snapshot (a fake VM that ran there runs: its `tart run` goes on, or starts again). */
 async function restore(w: World, snap: Snapshot): Promise<void> {
-  const live = liveVms(w);
-  const runsThere = (vm: string) => snap[0].get(`tart/${vm}/state`)?.data.toString() === "running\n";
-  for (const [vm, pid] of live) {
-    if (runsThere(vm)) continue;
-    kill(pid);
-    live.delete(vm);
-  }
-  roots(w).forEach((r, i) => writeTree(r, snap[i]));
-  for (const dir of vmDirs(w)) {
-    const vm = path.basename(dir);
-    if (!runsThere(vm)) continue;
-    const pid = live.get(vm);
-    if (pid !== undefined) {
-      writeFileSync(path.join(dir, "pid"), `${pid}\n`);
-      continue;
-    }
-    const stdio = readFileSync(path.join(dir, "stdio"), "utf8");
-    const options = readFileSync(path.join(w.mac.home, ".tartlab/vms", `${vm}.run`), "utf8")
-      .trim()
-      .split("\n");
-    writeFileSync(path.join(dir, "state"), "stopped\n");
-    // `tart run` writes its pid, session, stdio and lease, then its state: once it runs, it is all written.
-    for (const f of ["pid", "ip"]) rmSync(path.join(dir, f), { force: true });
-    const log = openSync(path.join(w.mac.home, ".tartlab/logs", `${vm}.log`), "a");
-    const child = spawn("bash", [path.join(w.mac.bin, "tart"), "run", ...options, vm], {
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: {
-        PATH: `${w.mac.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-        HOME: w.mac.home,
-        FAKE_CALLS: path.join(w.mac.dir, "calls.log"),
-        FAKE_TART_HOME: path.join(w.mac.dir, "tart"),
-        FAKE_TART_IP: fakeIp(VM),
-      },
-    });
-    child.unref();
-    closeSync(log);
-    await until(`${vm} to run again`, () => vmState(dir) === "running");
-    writeFileSync(path.join(dir, "stdio"), stdio);
-  }
+  for (const [i, sb] of sandboxes(w).entries()) await sb.restore(snap[i]);
 }
 
 /**
@@ -643,8 +486,7 @@ before(async () => {
   world = await makeWorld();
 });
 after(() => {
-  if (world) stopVmProcesses(world);
-  for (const sb of world ? [world.mac, world.cpSb, world.workerSb] : []) sb.dispose();
+  for (const sb of world ? sandboxes(world) : []) sb.dispose();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   server?.close();
 });

@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, test } from "node:test";
+import { after, before, beforeEach, describe, test } from "node:test";
 import { loadScript } from "../../lib/shell";
-import { QUICK_MAC, Sandbox, sandbox } from "../harness/shell";
+import { QUICK_MAC, Sandbox, SandboxState, sandbox } from "../harness/shell";
 
 const OWNER = "tartlab/dev";
 const cloneEnv = { VM_NAME: "dev-master", BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04", OWNER };
@@ -21,13 +21,17 @@ const startEnv = {
   GRACEFUL_STOP_SECONDS: "10",
 };
 
+// One sandbox, brought back to its fresh state before each test (a sandbox per test cost more than most tests).
 let sb: Sandbox;
-beforeEach(() => {
+let fresh: SandboxState;
+before(() => {
   sb = sandbox();
   sb.useFake("tart");
   sb.fake("softnet", "exit 0");
+  fresh = sb.save();
 });
-afterEach(() => sb.dispose());
+beforeEach(() => sb.restore(fresh));
+after(() => sb.dispose());
 
 const tartState = (vm: string, file: string) =>
   readFileSync(path.join(sb.dir, "tart", vm, file), "utf8").trim();
@@ -83,6 +87,28 @@ const start = (env: Record<string, string> = startEnv, processEnv?: Record<strin
     processEnv: { ...QUICK_MAC, ...processEnv },
   });
 
+const fixtures = new Map<string, SandboxState>();
+/** The sandbox as `make` (the real scripts) leaves it: made by the first test that needs it, then restored. */
+async function fixture(name: string, make: () => Promise<void>): Promise<void> {
+  const saved = fixtures.get(name);
+  if (saved) return sb.restore(saved);
+  await make();
+  fixtures.set(name, sb.save());
+}
+/** dev-master as clone.sh leaves it. */
+const cloned = () =>
+  fixture("cloned", async () => {
+    const r = await clone();
+    assert.equal(r.code, 0, r.stderr);
+  });
+/** dev-master as clone.sh, then start.sh leave it: running. */
+const started = () =>
+  fixture("started", async () => {
+    await cloned();
+    const r = await start();
+    assert.equal(r.code, 0, r.stderr);
+  });
+
 describe("tart-vm/clone.sh", () => {
   test("fresh: clones the base image, gives it a random MAC, records ownership", async () => {
     const r = await clone();
@@ -132,7 +158,7 @@ describe("tart-vm/clone.sh", () => {
 
 describe("tart-vm/start.sh", () => {
   test("fresh: sizes the stopped VM, starts it on softnet detached, prints only the IP", async () => {
-    await clone();
+    await cloned();
     const r = await start();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "192.168.64.10\n");
@@ -149,7 +175,7 @@ describe("tart-vm/start.sh", () => {
 
   test("tart run is detached: its own session, stdin from /dev/null, output to the VM's log", async (t) => {
     if (!existsSync("/proc/self/stat")) return t.skip("needs /proc to read the session id");
-    await clone();
+    await cloned();
     const r = await start();
     assert.equal(r.code, 0, r.stderr);
     const sid = tartState("dev-master", "sid");
@@ -165,15 +191,14 @@ describe("tart-vm/start.sh", () => {
   });
 
   test("disk already large enough: no --disk-size (tart refuses to shrink)", async () => {
-    await clone();
+    await cloned();
     const r = await start({ ...startEnv, DISK_GB: "20" });
     assert.equal(r.code, 0, r.stderr);
     assert.ok(!r.calls.some((c) => c.includes("--disk-size")));
   });
 
   test("already running: no second tart run, same IP", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await start();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "192.168.64.10\n");
@@ -182,7 +207,7 @@ describe("tart-vm/start.sh", () => {
   });
 
   test("no IP within the timeout: clear error naming the VM and the log (T09)", async () => {
-    await clone();
+    await cloned();
     const r = await start({ ...startEnv, IP_WAIT_SECONDS: "0" }, { FAKE_TART_NO_IP: "1" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
@@ -194,7 +219,7 @@ describe("tart-vm/start.sh", () => {
   });
 
   test("tart run dies at once: fails fast with the log's tail", async () => {
-    await clone();
+    await cloned();
     const t0 = Date.now();
     const r = await start({ ...startEnv, IP_WAIT_SECONDS: "60" }, { FAKE_TART_RUN_FAIL: "1" });
     assert.equal(r.code, 1);
@@ -204,7 +229,7 @@ describe("tart-vm/start.sh", () => {
   });
 
   test("softnet missing: says how to install it, starts nothing", async () => {
-    await clone();
+    await cloned();
     sb.fake("softnet", "exit 0");
     const { rmSync } = await import("node:fs");
     rmSync(path.join(sb.bin, "softnet"));
@@ -223,9 +248,7 @@ describe("tart-vm/start.sh", () => {
 
 describe("tart-vm/start.sh on a running VM (an update): restart only on a real difference (issue 10 rows 1, 9)", () => {
   const running = async () => {
-    assert.equal((await clone()).code, 0);
-    const r = await start();
-    assert.equal(r.code, 0, r.stderr);
+    await started();
     assert.equal(listState("dev-master"), "running");
     writeFileSync(path.join(sb.dir, "calls.log"), ""); // from here on, only the update's calls
   };
@@ -340,7 +363,7 @@ describe("tart-vm/start.sh on a running VM (an update): restart only on a real d
 
 describe("tart-vm/start.sh: what it cannot read or apply", () => {
   test("tart get prints no usable size: fails naming the command, the VM untouched", async () => {
-    await clone();
+    await cloned();
     writeFileSync(path.join(sb.dir, "tart", "dev-master", "cpu"), "two\n"); // JSON no longer parses
     const r = await start();
     assert.equal(r.code, 1);
@@ -349,8 +372,7 @@ describe("tart-vm/start.sh: what it cannot read or apply", () => {
   });
 
   test("a stop step that reports success while the VM still runs: refused, never resized under a live VM", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await start({ ...startEnv, CPUS: "4", STOP_SCRIPT: "exit 0" });
     assert.equal(r.code, 1);
     assert.match(
@@ -371,23 +393,21 @@ describe("tart-vm/address.sh", () => {
     });
 
   test("prints the running VM's IP and nothing else", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await address();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, "192.168.64.10\n");
   });
 
   test("a stopped VM has no address: fails saying so", async () => {
-    await clone();
+    await cloned();
     const r = await address();
     assert.equal(r.code, 1);
     assert.match(r.stderr, /VM "dev-master" is stopped, so it has no address/);
   });
 
   test("no lease within its deadline: fails naming what it waited for", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await address({ FAKE_TART_NO_IP: "1" }, { ADDRESS_WAIT_SECONDS: "0" });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /got no IP address within 0s \(tart ip --wait\)/);
@@ -395,8 +415,7 @@ describe("tart-vm/address.sh", () => {
   });
 
   test("a lease that comes late is found at a later look", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const lease = path.join(sb.dir, "tart", "dev-master", "ip");
     const ip = readFileSync(lease, "utf8");
     rmSync(lease);
@@ -416,8 +435,7 @@ describe("tart-vm/address.sh", () => {
   });
 
   test("a lease that is not an IPv4 address: refused, nothing printed on stdout", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     writeFileSync(path.join(sb.dir, "tart", "dev-master", "ip"), "fe80::1\n");
     const r = await address();
     assert.equal(r.code, 1);
@@ -427,8 +445,7 @@ describe("tart-vm/address.sh", () => {
 
   // Issue 11: the guest learns its VM's name through tart exec (by name, not address); SSH scripts check it.
   test("writes the VM's name into the guest and records the address on the Mac", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await address();
     assert.equal(r.code, 0, r.stderr);
     assert.equal(tartState("dev-master", "guest/etc/tartlab/vm-name"), "dev-master");
@@ -439,8 +456,7 @@ describe("tart-vm/address.sh", () => {
   });
 
   test("a guest agent that fails: no address printed, the reason given", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await address({ FAKE_TART_EXEC_FAIL: "1" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
@@ -451,8 +467,7 @@ describe("tart-vm/address.sh", () => {
   });
 
   test("a hung guest agent: cut off at its deadline, with what to do", async () => {
-    await clone();
-    assert.equal((await start()).code, 0);
+    await started();
     const r = await address({ FAKE_TART_EXEC_HANG: "1" }, { GUEST_EXEC_SECONDS: "0" });
     assert.equal(r.code, 1);
     assert.equal(r.stdout, "");
@@ -500,8 +515,7 @@ describe("tart-vm/address.sh", () => {
 
 describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () => {
   const running = async () => {
-    assert.equal((await clone()).code, 0);
-    assert.equal((await start()).code, 0);
+    await started();
     assert.equal(listState("dev-master"), "running");
   };
 
@@ -591,8 +605,7 @@ describe("tart-vm/stop.sh: graceful first (tart stop is a hard power-off)", () =
 
 describe("tart-vm delete path", () => {
   test("stop then delete a running VM", async () => {
-    await clone();
-    await start();
+    await started();
     const stop = await stopVm();
     assert.equal(stop.code, 0, stop.stderr);
     assert.equal(tartState("dev-master", "state"), "stopped");
