@@ -143,7 +143,7 @@ export function buildLab({
   }
   const vmOwner = owner();
   const ssh = { user: config.sshUser, secrets };
-  // Golden node images (issue 14): one bake per Kubernetes version whose newest image a VM clones
+  // Golden node images: one bake per Kubernetes version whose newest image a VM clones
   // (lib/node-image.ts), named by that version so that an upgrade of the lab keeps it. Existing VMs keep the image
   // they were cloned from, so no bake is registered for an image that only older VMs use.
   const bakes = new Map<string, GoldenImage>();
