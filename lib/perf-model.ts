@@ -350,14 +350,14 @@ export const SNAPSHOT_FIGURES = {
 } as const satisfies Record<string, Figure>;
 
 /**
- * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. The start path (lib/revive.ts)
- * starts the VMs one after another, each waiting for its address (the start row above); `parallelStart` models
- * starting them all at once instead.
+ * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. lib/snapshot.ts starts the VMs
+ * all at once; `parallelStart: false` models `npm run start`'s path instead (lib/revive.ts: one VM after another,
+ * each waiting for its address; the start row above).
  */
 export function snapshotEstimate(
   op: "save" | "restore",
   vms: number,
-  parallelStart = false,
+  parallelStart = true,
 ): { phases: SnapshotPhase[]; seconds: number } {
   const F = SNAPSHOT_FIGURES;
   const start = figureFor("vm-start", "command:local:Command", { golden: true, build: "rebuild" });

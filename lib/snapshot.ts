@@ -11,7 +11,7 @@
  * started and waited for; only then are the set-aside VMs deleted and the Pulumi state imported. A failure before
  * that puts the set-aside VMs and records back and starts them: the lab runs as it was.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import {
   chmodSync,
   existsSync,
@@ -40,8 +40,9 @@ import {
   snapshotMarker,
   snapshotVmName,
 } from "./snapshot-manifest";
+import { bundle, loadScript } from "./shell";
 import { tartlabHome } from "./status";
-import { withTartPath } from "./tart-env";
+import { startEnv, withTartPath } from "./tart-env";
 
 export interface SnapshotOptions {
   /** Environment for tart, pulumi and ~/.tartlab (PATH, HOME, TARTLAB_HOME, TART_HOME). */
@@ -52,6 +53,8 @@ export interface SnapshotOptions {
   readonly power?: PowerOptions;
   /** Deadline of one `tart` call (clone, rename, delete, list). */
   readonly tartTimeoutMs?: number;
+  /** Deadline of one VM's start (scripts/tart-vm/start.sh: sizing, `tart run`, its address). */
+  readonly startTimeoutMs?: number;
   /** Deadline of one `pulumi stack export|import`. */
   readonly pulumiTimeoutMs?: number;
   /** save: replace a snapshot of that name. restore: go ahead although the lab's config differs. */
@@ -219,10 +222,60 @@ function readManifest(env: NodeJS.ProcessEnv, stack: string, name: string): Snap
 
 const lines = (items: readonly string[]) => items.map((l) => `  ${l}`).join("\n");
 
+/**
+ * Starts this stack's stopped VMs of `config` all at once, each with scripts/tart-vm/start.sh as `pulumi up`'s
+ * revive runs it (one after another there: a restore would wait for each boot in turn), then waits for the lab to
+ * be Ready with the start path of lib/lab-power.ts (which starts again, one by one, any VM that did not start here).
+ */
+async function startAll(c: Ctx, config: LabConfig, owner: string) {
+  const states = await tartList(c);
+  const stopped = allNodes(config).filter(
+    ({ node }) =>
+      states.has(node.name) &&
+      states.get(node.name)?.State !== "running" &&
+      markerOf(c.env, node.name) === owner,
+  );
+  await Promise.all(
+    stopped.map(
+      ({ node }) =>
+        new Promise<void>((resolve) => {
+          const input = bundle(
+            { create: loadScript("tart-vm/start.sh") },
+            startEnv({
+              ...node,
+              softnetAllow: config.softnetAllow,
+              ipWaitSeconds: config.ipWaitSeconds,
+            }),
+          );
+          const child = spawn("bash", ["-s", "--", "create"], {
+            env: c.env,
+            stdio: ["pipe", "pipe", "pipe"],
+            timeout: c.opts.startTimeoutMs ?? 600_000,
+            killSignal: "SIGKILL",
+          });
+          let out = "";
+          let err = "";
+          child.stdout.on("data", (d) => (out += d));
+          child.stderr.on("data", (d) => (err += d));
+          child.on("error", (e) => (err += e.message));
+          child.on("close", (code) => {
+            const last = err.trim().split("\n").pop() ?? "";
+            c.say(
+              code === 0 ? `${node.name}  started at ${out.trim()}` : `${node.name}  did not start: ${last}`,
+            );
+            resolve();
+          });
+          child.stdin.end(input);
+        }),
+    ),
+  );
+  return startLab(config, owner, { ...c.opts.power, env: c.env });
+}
+
 /** Starts the lab again after a failed step; the message says whether it is usable. */
 async function startAgain(c: Ctx, config: LabConfig, owner: string, what: string): Promise<SnapshotResult> {
   c.say("starting the lab again");
-  const r = await startLab(config, owner, { ...c.opts.power, env: c.env });
+  const r = await startAll(c, config, owner);
   const vms = r.vms.map((v) => `${v.name}: ${v.action} ${v.detail}`);
   return {
     ok: false,
@@ -358,7 +411,7 @@ export async function saveSnapshot(
       message: `saved snapshot ${name} (${vms.length} VMs); the lab was stopped and stays stopped`,
     };
   c.say("starting the lab again");
-  const started = await startLab(config, owner, { ...opts.power, env: c.env });
+  const started = await startAll(c, config, owner);
   for (const v of started.vms) c.say(`${v.name}  ${v.action}  ${v.detail}`);
   return started.ok
     ? { ok: true, message: `saved snapshot ${name} (${vms.length} VMs); the lab is Ready again` }
@@ -491,7 +544,7 @@ export async function restoreSnapshot(
   writeRecords(m.records, rels, c.env);
 
   c.say("starting the restored lab");
-  const started = await startLab(lab, owner, { ...opts.power, env: c.env });
+  const started = await startAll(c, lab, owner);
   for (const v of started.vms) c.say(`${v.name}  ${v.action}  ${v.detail}`);
   if (!started.ok) {
     c.say("stopping the restored VMs");

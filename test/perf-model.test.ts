@@ -159,12 +159,12 @@ test("durationRecorder: per resource from its pre event to its outputs event; co
 
 test("snapshotEstimate: save and restore are the sum of their sourced phases; more VMs cost more; a parallel start less", () => {
   for (const op of ["save", "restore"] as const) {
-    const seven = snapshotEstimate(op, 7);
+    const seven = snapshotEstimate(op, 7, false);
     const sum = seven.phases.reduce((a, p) => a + p.seconds, 0);
     assert.ok(Math.abs(seven.seconds - sum) < 0.1, `${op}: total is the sum of its phases`);
     for (const p of seven.phases) assert.ok(p.source.length > 0, `${op}: ${p.phase} has a source`);
-    assert.ok(seven.seconds > snapshotEstimate(op, 2).seconds, `${op}: grows with the VMs`);
-    const parallel = snapshotEstimate(op, 7, true);
+    assert.ok(seven.seconds > snapshotEstimate(op, 2, false).seconds, `${op}: grows with the VMs`);
+    const parallel = snapshotEstimate(op, 7);
     assert.ok(parallel.seconds < seven.seconds, `${op}: starting the VMs at once is shorter`);
     // The start phase is the only one that differs: one VM's start instead of seven.
     const start = figureFor("vm-start", "command:local:Command", { golden: true, build: "rebuild" }).seconds;
