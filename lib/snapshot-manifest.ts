@@ -176,6 +176,7 @@ export function formatAge(ms: number): string {
 
 export interface SnapshotRow {
   readonly name: string;
+  /** ISO time, "" when the snapshot has no manifest. */
   readonly createdAt: string;
   readonly vms: number;
   /** Sum of Tart's Size of its VMs (GB), undefined when a VM is missing. */
@@ -190,7 +191,7 @@ export function formatSnapshotList(rows: readonly SnapshotRow[], now: number): s
   for (const r of rows) {
     lines.push([
       r.name,
-      formatAge(now - Date.parse(r.createdAt)),
+      r.createdAt === "" ? "?" : formatAge(now - Date.parse(r.createdAt)),
       String(r.vms),
       r.sizeGb === undefined ? "?" : `${r.sizeGb} GB`,
       r.problems.join("; "),

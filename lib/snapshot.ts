@@ -388,7 +388,11 @@ export async function saveSnapshot(
     c.say("saved the Pulumi state (pulumi stack export)");
   } else if (exported.absent) {
     c.say("pulumi is not on PATH: the Pulumi state is not saved (restore will not import it)");
-  } else return undo(`pulumi stack export failed: ${exported.why}`);
+  } else {
+    return undo(
+      `pulumi stack export --stack ${stack} failed (it needs the stack's backend, as pulumi up does): ${exported.why}`,
+    );
+  }
 
   const manifest: SnapshotManifest = {
     version: 1,
@@ -469,8 +473,13 @@ export async function restoreSnapshot(
       problems.push(`VM ${v.name} exists and was not made by ${owner}; it is left alone`);
     }
     const backup = backupVmName(stack, v.name);
-    if (states.has(backup))
-      problems.push(`VM ${backup} is left from an earlier restore: see docs (tart delete ${backup})`);
+    if (states.has(backup)) {
+      problems.push(
+        `VM ${backup} is left from an interrupted restore: it is ${v.name} as it was before that restore. ` +
+          `Keep it: tart delete ${v.name}; tart rename ${backup} ${v.name}; rm ${markerPath(c.env, backup)}. ` +
+          `Or drop it: tart delete ${backup}; rm ${markerPath(c.env, backup)}`,
+      );
+    }
   }
   if (problems.length > 0) return { ok: false, message: `nothing was changed:\n${lines(problems)}` };
   const lab = m.config; // the VMs and clusters restored are the snapshot's
@@ -592,13 +601,30 @@ export async function restoreSnapshot(
 export async function listSnapshots(stack: string, opts: SnapshotOptions): Promise<SnapshotRow[]> {
   const c = ctxOf(opts);
   const root = path.join(tartlabHome(c.env), "snapshots", stack);
-  const names = existsSync(root) ? readdirSync(root).sort() : [];
   const states = await tartList(c);
+  // A save cut off before its manifest leaves snapshot VMs without one: listed, so that they can be deleted.
+  const names = [
+    ...new Set([
+      ...(existsSync(root) ? readdirSync(root) : []),
+      ...[...states.keys()].flatMap((n) => {
+        const p = parseSnapshotVmName(n);
+        return p?.stack === stack ? [p.snapshot] : [];
+      }),
+    ]),
+  ].sort();
   const rows: SnapshotRow[] = [];
   for (const name of names) {
     const m = readManifest(c.env, stack, name);
     if (typeof m === "string") {
-      rows.push({ name, createdAt: "", vms: 0, problems: ["no manifest (an interrupted save): delete it"] });
+      rows.push({
+        name,
+        createdAt: "",
+        vms: [...states.keys()].filter((n) => {
+          const p = parseSnapshotVmName(n);
+          return p?.stack === stack && p.snapshot === name;
+        }).length,
+        problems: [`no manifest (an interrupted save): npm run snapshot -- delete ${name} --stack ${stack}`],
+      });
       continue;
     }
     const missing = m.vms.filter((v) => !states.has(v.snapshotVm)).map((v) => v.snapshotVm);

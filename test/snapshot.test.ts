@@ -5,7 +5,7 @@
  * "broken" node is a file written there. Effects are read from the fake's state and ~/.tartlab.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
@@ -346,5 +346,26 @@ describe("npm run snapshot (lib/snapshot.ts)", () => {
       err,
     );
     assert.equal(vmExists(snap("s1", "dev-master")), false);
+  });
+
+  test("what a cut-off save or restore leaves is listed or refused, with the commands to run", async () => {
+    await saved();
+    rmSync(lab("snapshots", STACK_NAME, "s1"), { recursive: true });
+    const rows = await listSnapshots(STACK_NAME, opts());
+    assert.deepEqual(
+      rows.map((r) => [r.name, r.vms, r.problems.join()]),
+      [["s1", 2, `no manifest (an interrupted save): npm run snapshot -- delete s1 --stack ${STACK_NAME}`]],
+    );
+    const d = await deleteSnapshot(OWNER, STACK_NAME, "s1", opts());
+    assert.equal(d.ok, true, d.message);
+    for (const name of VMS) assert.equal(vmExists(snap("s1", name)), false);
+    await saveSnapshot(config, OWNER, STACK_NAME, "s2", opts());
+    const backup = `tartlab-restore--${STACK_NAME}--dev-worker1`;
+    vm(backup, "aa:00:00:00:00:02", `${OWNER} restore-backup`);
+    const before = changes().length;
+    const r = await restoreSnapshot(config, OWNER, STACK_NAME, "s2", opts());
+    assert.equal(r.ok, false);
+    assert.match(r.message, new RegExp(`tart delete dev-worker1; tart rename ${backup} dev-worker1`));
+    assert.equal(changes().length, before, "nothing was touched");
   });
 });
