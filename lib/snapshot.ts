@@ -351,7 +351,8 @@ export async function saveSnapshot(
       c,
       config,
       owner,
-      `save failed: ${why}; no snapshot taken (its partial clones were deleted).`,
+      `save failed: ${why}; no snapshot taken (its partial clones were deleted` +
+        `${existing.length > 0 ? "; the snapshot it was to replace was deleted before" : ""}).`,
     );
   };
   const createdAt = new Date((opts.now ?? Date.now)()).toISOString();
