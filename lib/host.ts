@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { LabConfig, allNodes } from "./lab-config";
-import { SCRIPTS_DIR } from "./shell";
+import { SCRIPTS_DIR, loadScript } from "./shell";
 import * as path from "node:path";
 
 export interface HostFacts {
@@ -71,8 +71,11 @@ export function parseHostFacts(text: string): HostFacts {
   };
 }
 
+/** The probe script, under scripts/. It runs with the helper functions and its own path as $0. */
+export const FACTS_SH = "host/facts.sh";
+
 export function probeHost(): HostFacts {
-  const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+  const out = execFileSync("bash", ["-c", loadScript(FACTS_SH), path.join(SCRIPTS_DIR, FACTS_SH)], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
     timeout: 30_000,

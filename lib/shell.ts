@@ -39,11 +39,25 @@ export function exportPrologue(env: Readonly<Record<string, string>>): string {
 
 const cache = new Map<string, string>();
 
-/** A script under scripts/, verbatim. */
+/** The shared shell functions (`_retry`, `_homebrew_path`, JSON reads) that every script gets. */
+export const HELPERS_FILE = "helpers.sh";
+
+/**
+ * `text` with scripts/helpers.sh defined in front of it, on its first line (one `eval $'…'` before the shebang,
+ * which becomes a comment), so every line of the script keeps its file's line number in errors and traces.
+ */
+export function withHelpers(text: string, helpers: string): string {
+  const escaped = helpers.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n");
+  return `eval $'${escaped}'; ${text}`;
+}
+
+const read = (relPath: string) => readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+
+/** A script under scripts/, verbatim, after the helper functions (`withHelpers`). */
 export function loadScript(relPath: string): string {
   let text = cache.get(relPath);
   if (text === undefined) {
-    text = readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+    text = withHelpers(read(relPath), read(HELPERS_FILE));
     cache.set(relPath, text);
   }
   return text;

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, parseHostFacts } from "../lib/host";
+import { FACTS_SH, HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, parseHostFacts } from "../lib/host";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 import { sandbox } from "./harness/shell";
 import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, renameSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { SCRIPTS_DIR } from "../lib/shell";
+import { SCRIPTS_DIR, loadScript } from "../lib/shell";
 
 const lab = validateLabConfig(devRawConfig()).config;
 
@@ -171,7 +171,7 @@ describe("scripts/host/facts.sh", () => {
       symlinkSync(real, path.join(sb.bin, "softnet")); // Homebrew's bin is a symlink into the Cellar
       chownSync(real, uid, uid); // before chmod: chown clears the SUID bit
       chmodSync(real, mode);
-      const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+      const out = execFileSync("bash", ["-c", loadScript(FACTS_SH), path.join(SCRIPTS_DIR, FACTS_SH)], {
         encoding: "utf8",
         env: {
           PATH: `${sb.bin}:/usr/bin:/bin`,
@@ -230,7 +230,7 @@ describe("scripts/host/facts.sh", () => {
         "df",
         'printf "Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/disk3s5 971350180 500000000 400000000 56%% /System/Volumes/Data\\n"',
       );
-      const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+      const out = execFileSync("bash", ["-c", loadScript(FACTS_SH), path.join(SCRIPTS_DIR, FACTS_SH)], {
         encoding: "utf8",
         env: {
           PATH: `${sb.bin}:/usr/bin:/bin`,

@@ -1682,4 +1682,12 @@ export const GUARDS: readonly Guard[] = [
     test: "test/platform.test.ts",
     name: "the controller image is pulled only when the node lacks it",
   },
+  {
+    what: "every retried network step gives up after a bounded number of attempts (V09)",
+    file: "scripts/helpers.sh",
+    from: 'if [ "$attempt" -ge "$max" ]; then',
+    to: "if false; then",
+    test: "test/shell/helpers.test.ts",
+    name: "_retry: gives up after RETRY_ATTEMPTS",
+  },
 ];

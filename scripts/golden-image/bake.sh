@@ -22,19 +22,11 @@ set -euo pipefail
 : "${RETRY_PAUSE_SECONDS:=5}"   # the guest steps' retry pause (prepare.sh, pull.sh)
 : "${BOOT_POLL_SECONDS:=2}"     # poll intervals; fractions allowed (macOS sleep takes them)
 : "${POWEROFF_POLL_SECONDS:=1}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 tmp="$GOLDEN_NAME-baking"
 log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
 log="$log_dir/$tmp.log"
-
-_vm_state() { # running|stopped|suspended, or "absent" (T08: JSON, never the text table)
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
 
 # Runs a command with a deadline (V09); macOS has no timeout(1). stdin is passed through.
 _with_timeout() {

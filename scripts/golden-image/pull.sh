@@ -13,17 +13,6 @@ set -euo pipefail
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 endpoint=unix:///run/containerd/containerd.sock
 
-_retry() {
-  local attempt=1 max=$PULL_ATTEMPTS i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: golden image: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
 # One pull under a deadline (V09) that names the image it waited for.
 _pull() {
   local rc=0
@@ -42,7 +31,7 @@ fi
 count=0
 while IFS= read -r image; do
   [ -n "$image" ] || continue
-  _retry _pull "$image"
+  RETRY_ATTEMPTS=$PULL_ATTEMPTS RETRY_LABEL="golden image" _retry _pull "$image"
   count=$((count + 1))
 done <<<"$kubeadm_images
 $IMAGES"

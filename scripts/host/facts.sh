@@ -2,7 +2,7 @@
 # Host preflight facts, one `key=value` per line, for lib/host.ts to judge. Read-only: changes nothing.
 # Runs on the Mac under macOS's bash 3.2: no bash-4 features.
 set -euo pipefail
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"

@@ -10,18 +10,6 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-# Bounded retry for network steps (V03, V09): says what it gave up on.
-_retry() {
-  local attempt=1 max=5 i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
 # apt waits for a dpkg lock held by unattended-upgrades at first boot instead of failing.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
 # Installed version of a package, empty when it is not installed.

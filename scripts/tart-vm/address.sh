@@ -14,13 +14,9 @@ set -euo pipefail
 # The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
-state=$(tart list --source local --format json | node -e '
-  const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const vm = vms.find((v) => v.Name === process.argv[1]);
-  process.stdout.write(vm ? String(vm.State) : "absent");
-' "$VM_NAME")
+state=$(_vm_state "$VM_NAME")
 if [ "$state" != running ]; then
   echo "tartlab: VM \"$VM_NAME\" is $state, so it has no address; run pulumi up again (it starts stopped VMs, T09)" >&2
   exit 1

@@ -7,19 +7,10 @@ set -euo pipefail
 : "${BASE_IMAGE:?BASE_IMAGE is required}"
 : "${OWNER:?OWNER is required}"
 : "${CLONE_TIMEOUT_SECONDS:=1800}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 marker_dir="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
 marker="$marker_dir/$VM_NAME.owner"
-
-# State of one local VM: running|stopped|suspended, or "absent". Read from JSON, never from the text table (T08).
-_vm_state() {
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
 
 # The steps after `tart clone`: a MAC of its own (the first clone of an image keeps the image's baked-in MAC, which
 # other VMs may share: stale DHCP leases, duplicate IPs), once, before its first boot; then the clone record, which

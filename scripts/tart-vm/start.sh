@@ -16,7 +16,7 @@ set -euo pipefail
 # The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 home="${TARTLAB_HOME:-$HOME/.tartlab}"
 log_dir="$home/logs"
@@ -25,14 +25,6 @@ run_record="$home/vms/$VM_NAME.run"
 # Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list implies it
 # only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
 run_args=(--no-graphics --net-softnet "--net-softnet-allow=$SOFTNET_ALLOW")
-
-_vm_field() { # one JSON field of a local VM, or "absent" (T08: JSON, never the text table)
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm[process.argv[2]]) : "absent");
-  ' "$1" "$2"
-}
 
 _fail() {
   echo "tartlab: VM \"$VM_NAME\": $1" >&2
@@ -44,14 +36,7 @@ _fail() {
 }
 
 # "CPU Memory Disk" of the VM as Tart has it configured (facts/tart.md, tart get JSON keys).
-_vm_size() {
-  tart get "$VM_NAME" --format json | node -e '
-    const g = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    for (const k of ["CPU", "Memory", "Disk"]) {
-      if (!Number.isInteger(g[k])) { process.stderr.write("tart get printed no integer " + k + "\n"); process.exit(1); }
-    }
-    process.stdout.write(g.CPU + " " + g.Memory + " " + g.Disk);'
-}
+_vm_size() { tart get "$VM_NAME" --format json | _json_ints "tart get" CPU Memory Disk; }
 
 _run_options() { printf '%s\n' "${run_args[@]}"; }
 
