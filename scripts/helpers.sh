@@ -44,6 +44,36 @@ _json_ints() {
   ' "$@"
 }
 
+# Runs $3.. under a deadline of $1 seconds (macOS has no timeout(1); node does it), stdin passed through; when cut
+# off, says it gave up waiting for $2 and returns 124, as timeout(1) does.
+_with_timeout() {
+  node -e '
+    const [secs, what, cmd, ...args] = process.argv.slice(1);
+    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
+    if (r.error && r.error.code === "ETIMEDOUT") {
+      process.stderr.write("tartlab: gave up after " + secs + "s waiting for " + what + "\n");
+      process.exit(124);
+    }
+    process.exit(r.status === null ? 1 : r.status);
+  ' "$@"
+}
+
+# Starts $2.. with its output appended to file $1 and prints its pid. Detached: with its own stdio, or this step
+# would hang until it ends, and in its own session (setsid), or it would die with Pulumi's process group, which is
+# SIGKILLed when the plugin closes (cmdutil.KillChildren), or with a closing terminal's SIGHUP. macOS has no
+# setsid(1); node's spawn({ detached: true }) calls setsid().
+_spawn_detached() {
+  node -e '
+    const fs = require("fs");
+    const out = fs.openSync(process.argv[1], "a");
+    const [cmd, ...args] = process.argv.slice(2);
+    const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
+    child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
+    child.unref();
+    process.stdout.write(String(child.pid));
+  ' "$@"
+}
+
 # Field $2 of the local Tart VM $1, or "absent" (T08: Tart's JSON, never its text table).
 _vm_field() { tart list --source local --format json | _json_find Name "$1" "$2"; }
 

@@ -1690,4 +1690,12 @@ export const GUARDS: readonly Guard[] = [
     test: "test/shell/helpers.test.ts",
     name: "_retry: gives up after RETRY_ATTEMPTS",
   },
+  {
+    what: "a tart clone (image pull) on the Mac is cut off at its deadline (V09)",
+    file: "scripts/helpers.sh",
+    from: "timeout: Number(secs) * 1000",
+    to: "timeout: 0",
+    test: "test/shell/helpers.test.ts",
+    name: "_with_timeout: a command that hangs is cut off at the deadline",
+  },
 ];

@@ -28,19 +28,6 @@ tmp="$GOLDEN_NAME-baking"
 log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
 log="$log_dir/$tmp.log"
 
-# Runs a command with a deadline (V09); macOS has no timeout(1). stdin is passed through.
-_with_timeout() {
-  node -e '
-    const [secs, what, cmd, ...args] = process.argv.slice(1);
-    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
-    if (r.error && r.error.code === "ETIMEDOUT") {
-      process.stderr.write("tartlab: golden image: gave up after " + secs + "s waiting for " + what + "\n");
-      process.exit(124);
-    }
-    process.exit(r.status === null ? 1 : r.status);
-  ' "$@"
-}
-
 # Removes the temporary VM, whatever state it is in.
 _discard() {
   if [ "$(_vm_state "$tmp")" = running ]; then tart stop --timeout 10 "$tmp" >/dev/null 2>&1 || true; fi
@@ -94,18 +81,10 @@ _discard
 ok=0
 trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }; rm -f "$lock"' EXIT
 
-CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE" tart clone "$BASE_IMAGE" "$tmp" >&2
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE (golden image)" tart clone "$BASE_IMAGE" "$tmp" >&2
 tart set "$tmp" --random-mac
 mkdir -p "$log_dir"
-# Detached, with its own stdio, in its own session (see tart-vm/start.sh for why).
-node -e '
-  const fs = require("fs");
-  const out = fs.openSync(process.argv[1], "a");
-  const [cmd, ...args] = process.argv.slice(2);
-  const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-  child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
-  child.unref();
-' "$log" tart run --no-graphics "$tmp"
+_spawn_detached "$log" tart run --no-graphics "$tmp" >/dev/null
 
 # The guest agent answers once the VM has booted.
 deadline=$((SECONDS + BOOT_WAIT_SECONDS))

@@ -44,19 +44,6 @@ MSG
   exit 1
 fi
 
-# Runs a command with a deadline (V09). macOS has no timeout(1); Node, which Pulumi needs anyway, does it.
-_with_timeout() {
-  node -e '
-    const [secs, cmd, ...args] = process.argv.slice(1);
-    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
-    if (r.error && r.error.code === "ETIMEDOUT") {
-      process.stderr.write("tartlab: gave up after " + secs + "s waiting for: " + [cmd, ...args].join(" ") + "\n");
-      process.exit(124);
-    }
-    process.exit(r.status === null ? 1 : r.status);
-  ' "$@"
-}
-
 # The claim comes before the clone: a run cut off right after `tart clone` leaves a VM that is still ours (and is
 # finished above) when pulumi up runs this step again (issue 11 item 4). A clone that failed takes it back.
 mkdir -p "$marker_dir"
@@ -65,7 +52,7 @@ printf '%s\n' "$OWNER" >"$marker"
 rm -f "$marker_dir/$VM_NAME.source"
 # The first clone pulls the image (several GB). CI=1: plain progress lines, not a redrawn progress bar.
 rc=0
-CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" tart clone "$BASE_IMAGE" "$VM_NAME" || rc=$?
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE $VM_NAME" tart clone "$BASE_IMAGE" "$VM_NAME" || rc=$?
 if [ "$rc" != 0 ]; then
   if [ "$(_vm_state "$VM_NAME")" = absent ]; then rm -f "$marker"; fi
   exit "$rc"

@@ -49,20 +49,8 @@ _size_and_run() {
   command -v softnet >/dev/null 2>&1 ||
     _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
   mkdir -p "$log_dir" "$(dirname "$run_record")"
-  # tart run never detaches, so start it:
-  # - with its own stdio (all three fds), or this command would hang until the VM stops (facts/pulumi.md §1.7);
-  # - in its own session (setsid), or it dies with us: Pulumi SIGKILLs each plugin's process group when it
-  #   closes the plugin (cmdutil.KillChildren), and SIGHUP from a closing terminal would reach it too.
-  # macOS has no setsid(1); Node (which Pulumi needs anyway) does it: spawn({detached: true}) calls setsid().
-  pid=$(node -e '
-    const fs = require("fs");
-    const out = fs.openSync(process.argv[1], "a");
-    const [cmd, ...args] = process.argv.slice(2);
-    const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-    child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
-    child.unref();
-    process.stdout.write(String(child.pid));
-  ' "$log" tart run "${run_args[@]}" "$VM_NAME")
+  # tart run never detaches (scripts/helpers.sh _spawn_detached says why it runs in a session of its own).
+  pid=$(_spawn_detached "$log" tart run "${run_args[@]}" "$VM_NAME")
   _run_options >"$run_record"
 }
 

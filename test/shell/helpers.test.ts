@@ -3,7 +3,7 @@
  * through a real bundle, as a component's script runs it, against fakes.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { HELPERS_FILE, SCRIPTS_DIR, bundle, loadScript, withHelpers } from "../../lib/shell";
@@ -121,6 +121,44 @@ describe("scripts/helpers.sh", () => {
     assert.equal(bad.code, 1);
     assert.equal(bad.stdout, "");
     assert.equal(bad.stderr, "tart get printed no integer Memory\n");
+  });
+
+  test("_with_timeout: stdin, output and exit status pass through", async () => {
+    sb.fake("echoer", 'echo "got $(cat) $*"; exit 3');
+    const r = await run('echo hello | _with_timeout 30 "the echoer" echoer a || echo "status $?"');
+    assert.equal(r.stdout, "got hello a\nstatus 3\n");
+    assert.equal(r.stderr, "");
+  });
+
+  test("_with_timeout: a command that hangs is cut off at the deadline: status 124, saying what it waited for", async () => {
+    // The fake hangs until the deadline ends it; should that fail, the test ends it (its pid is in hang.pid).
+    const pidFile = path.join(sb.dir, "hang.pid");
+    sb.fake("hang", `echo $$ >"${pidFile}"; exec sleep 1000`);
+    try {
+      const r = await run('_with_timeout 0.2 "tart clone base dev-master" hang || echo "status $?"');
+      assert.equal(r.stdout, "status 124\n");
+      assert.equal(r.stderr, "tartlab: gave up after 0.2s waiting for tart clone base dev-master\n");
+    } finally {
+      try {
+        process.kill(Number(readFileSync(pidFile, "utf8")), "SIGKILL");
+      } catch {
+        // gone: cut off by the deadline
+      }
+    }
+  });
+
+  test("_spawn_detached: the command runs on in a session of its own, its output in the log; prints its pid", async () => {
+    const log = path.join(sb.dir, "bg.log");
+    sb.fake("bg", 'echo "out $* $$ $(cut -d" " -f6 /proc/$$/stat)"; echo err >&2');
+    const r = await run(`pid=$(_spawn_detached "${log}" bg a b)\necho "$pid $(cut -d" " -f6 /proc/$$/stat)"`);
+    assert.equal(r.code, 0, r.stderr);
+    const [pid, ownSession] = r.stdout.trim().split(" ");
+    for (let i = 0; i < 500 && !/err/.test(existsSync(log) ? readFileSync(log, "utf8") : ""); i++) {
+      await new Promise((done) => setTimeout(done, 20));
+    }
+    // A session leader's session id is its pid.
+    assert.equal(readFileSync(log, "utf8"), `out a b ${pid} ${pid}\nerr\n`);
+    assert.notEqual(ownSession, pid);
   });
 
   test("_vm_field and _vm_state read tart's JSON list of local VMs, never its table", async () => {
