@@ -19,8 +19,8 @@ set -euo pipefail
 : "${GUEST_STEP_SECONDS:=3600}"
 : "${POWEROFF_WAIT_SECONDS:=120}"
 : "${PULL_ATTEMPTS:=4}"
-: "${RETRY_PAUSE_SECONDS:=5}"   # the guest steps' retry pause (prepare.sh, pull.sh)
-: "${BOOT_POLL_SECONDS:=2}"     # poll intervals; fractions allowed (macOS sleep takes them)
+: "${RETRY_PAUSE_SECONDS:=5}" # the guest steps' retry pause (prepare.sh, pull.sh)
+: "${BOOT_POLL_SECONDS:=2}"   # poll intervals; fractions allowed (macOS sleep takes them)
 : "${POWEROFF_POLL_SECONDS:=1}"
 _homebrew_path
 

@@ -5,7 +5,7 @@
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.33)}"
-: "${K8S_PATCH:=}" # optional exact patch, e.g. 1.33.4
+: "${K8S_PATCH:=}"            # optional exact patch, e.g. 1.33.4
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
