@@ -105,10 +105,11 @@ describe("scripts/", () => {
     for (const s of onMac) assert.doesNotMatch(code(s), bash4, s);
   });
 
-  // Skips off CI when shellcheck is missing; in CI a skip fails the run (tools/run-tests.ts), and so does this.
+  // Skips off CI when shellcheck or shfmt is missing; in CI a skip fails the run (tools/run-tests.ts), and so does this.
+  const missing = ["shellcheck", "shfmt"].filter((t) => spawnSync(t, ["--version"]).status !== 0);
   test(
     "shellcheck passes on every script",
-    { skip: spawnSync("shellcheck", ["--version"]).status !== 0 ? "shellcheck not installed" : undefined },
+    { skip: missing.length > 0 ? `${missing.join(" and ")} not installed` : undefined },
     () => {
       const r = spawnSync("bash", [path.join(ROOT, "test/shellcheck.sh")], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);
