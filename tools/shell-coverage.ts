@@ -3,7 +3,7 @@
  * table of statements run and failure exits run, and a verdict. A failure exit (a line that ends a script with a
  * non-zero status: `exit N` with N != 0, a call of a `_fail`/`_die` helper, `return N` inside such a helper)
  * that no test ever executed fails the run: that is the path a user hits when something goes wrong, and nothing
- * proved it says what it should (issue 9).
+ * proved it says what it should.
  *
  * Also fails a script that no test executed at all. No exceptions: every script, every failure exit (a script run
  * directly rather than from a bundle is traced with the harness's `traceEnv`).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone (issue 14). Once: clone
+# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone. Once: clone
 # the base image into a temporary VM, boot it, run the node preparation (PREPARE_SH: k8s-node/prepare.sh, the
 # package part), pre-pull the images (PULL_SH), remove per-machine identity (CLEAN_SH), power it off from inside,
 # and only then rename it to GOLDEN_NAME. Any failure deletes the temporary VM: no half-made golden image exists.

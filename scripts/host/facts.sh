@@ -12,8 +12,8 @@ echo "tart=$tart_path"
 if [ -n "$tart_path" ]; then echo "tartVersion=$(tart --version 2>/dev/null | head -n 1 || true)"; fi
 softnet_path=$(command -v softnet 2>/dev/null || true)
 echo "softnet=$softnet_path"
-# Softnet needs root: a SUID-root binary or passwordless sudo (facts/tart.md §2). SUID-root means both the SUID bit
-# and owner root: Tart's own test (Softnet.configureSUIDBitIfNeeded: fileOwnerAccountID == 0 && S_ISUID), and
+# Softnet needs root: a SUID-root binary or passwordless sudo (Tart's Network/Softnet.swift). SUID-root means both
+# the SUID bit and owner root: Tart's own test (Softnet.configureSUIDBitIfNeeded: fileOwnerAccountID == 0 && S_ISUID), and
 # softnet checks euid 0. `test -u` and `find -L` follow the Homebrew symlink to the Cellar file, as Tart does.
 if [ -n "$softnet_path" ] && [ -u "$softnet_path" ]; then echo "softnetSuid=yes"; else echo "softnetSuid=no"; fi
 if [ -n "$softnet_path" ] && [ -n "$(find -L "$softnet_path" -maxdepth 0 -user root 2>/dev/null)" ]; then

@@ -15,7 +15,7 @@ marker="$marker_dir/$VM_NAME.owner"
 # The steps after `tart clone`: a MAC of its own (the first clone of an image keeps the image's baked-in MAC, which
 # other VMs may share: stale DHCP leases, duplicate IPs), once, before its first boot; then the clone record, which
 # says the clone is complete. What it was cloned from: `npm run images -- prune` never deletes a golden image a VM
-# was cloned from (issue 14).
+# was cloned from.
 _finish_clone() {
   tart set "$VM_NAME" --random-mac
   printf '%s\n' "$BASE_IMAGE" >"$marker_dir/$VM_NAME.source"
@@ -25,7 +25,7 @@ _finish_clone() {
 state=$(_vm_state "$VM_NAME")
 if [ "$state" != "absent" ]; then
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$OWNER" ]; then
-    # Issue 11 item 4: a clone cut off after `tart clone` (Ctrl-C, the Mac asleep, a killed pulumi) is finished by
+    # A clone cut off after `tart clone` (Ctrl-C, the Mac asleep, a killed pulumi) is finished by
     # the next pulumi up, which runs this step again.
     if ! [ -f "$marker_dir/$VM_NAME.source" ]; then
       echo "tartlab: VM \"$VM_NAME\" was cloned by an interrupted run; finishing it (its own MAC address)" >&2
@@ -45,7 +45,7 @@ MSG
 fi
 
 # The claim comes before the clone: a run cut off right after `tart clone` leaves a VM that is still ours (and is
-# finished above) when pulumi up runs this step again (issue 11 item 4). A clone that failed takes it back.
+# finished above) when pulumi up runs this step again. A clone that failed takes it back.
 mkdir -p "$marker_dir"
 printf '%s\n' "$OWNER" >"$marker"
 # A clone record left by an earlier VM of this name would make this one look finished if it is cut off now.

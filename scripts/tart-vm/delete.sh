@@ -10,7 +10,7 @@ _homebrew_path
 records="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
 marker="$records/$VM_NAME.owner"
 # What the create steps recorded about the VM on the Mac (clone.sh: owner and clone record; start.sh: its run
-# options; address.sh: its address): none of it may outlive the VM (issue 11 item 4: no orphaned files).
+# options; address.sh: its address): none of it may outlive the VM.
 _forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }
 
 state=$(_vm_state "$VM_NAME")

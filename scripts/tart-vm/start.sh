@@ -35,7 +35,7 @@ _fail() {
   exit 1
 }
 
-# "CPU Memory Disk" of the VM as Tart has it configured (facts/tart.md, tart get JSON keys).
+# "CPU Memory Disk" of the VM as Tart has it configured (the keys of tart get --format json).
 _vm_size() { tart get "$VM_NAME" --format json | _json_ints "tart get" CPU Memory Disk; }
 
 _run_options() { printf '%s\n' "${run_args[@]}"; }
@@ -95,7 +95,7 @@ while :; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
-  # Running first: the dhcp resolver also answers from an earlier boot's lease (facts/tart.md, tart ip), and
+  # Running first: the dhcp resolver also answers from an earlier boot's lease (Tart's Commands/IP.swift), and
   # `tart run` takes the VM's lock only after it has started.
   if [ "$(_vm_field "$VM_NAME" State)" = running ] &&
     ip=$(tart ip --wait "$TART_IP_WAIT_SECONDS" "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then

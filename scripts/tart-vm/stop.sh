@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TartVm delete, step 2 (runs before the clone is deleted, and on every resize): stop the VM gracefully.
-# `tart stop` is a hard power-off (Run.swift: SIGINT -> VZVirtualMachine.stop(); facts/upstream-review.md), which
+# `tart stop` is a hard power-off (Tart's Commands/Run.swift: SIGINT -> VZVirtualMachine.stop()), which
 # cuts etcd and containerd off mid-write. So: ask the guest to power off (`tart exec`, through the Tart Guest Agent
 # that the Cirrus Labs images run; Tart >= 2.27, macOS 14+), wait a bounded time for the VM to leave `running`, and
 # only then fall back to `tart stop`. Succeeds when the VM is not running or gone; fails if it is still running.
