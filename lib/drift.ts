@@ -157,7 +157,7 @@ function refuseSharedAddresses(addresses: Map<string, string>, how: string): voi
     if (other !== undefined) {
       throw new Error(
         `VMs ${other} and ${vm} both report the address ${ip} (${how}); tartlab does not guess which one answers ` +
-          `there, so this run stops. A stale DHCP lease is the usual cause (facts: tart ip's dhcp resolver). ` +
+          `there, so this run stops. A stale DHCP lease is the usual cause (tart ip reads old leases too). ` +
           `Stop one of them (tart stop ${vm}) and run pulumi up again: it starts it with a fresh lease`,
       );
     }
