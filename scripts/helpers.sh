@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# Functions that lib/shell.ts puts in front of every script, on the script's first line so that its own line
-# numbers stay those of its file. Functions only: a script that calls none runs exactly as written.
-# Runs on the Mac under macOS's bash 3.2 (no bash-4 features) and on the Ubuntu VMs.
+# Functions lib/shell.ts defines on every script's first line (the script keeps its line numbers); functions only,
+# for macOS's bash 3.2 and the Ubuntu VMs alike.
 
-# The Mac's Homebrew directories, after the user's own PATH: Pulumi and npm scripts may run without a login shell.
+# The Homebrew directories after the caller's PATH: Pulumi may run without a login shell's PATH.
 _homebrew_path() { export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"; }
 
-# Runs "$@" until it succeeds, at most RETRY_ATTEMPTS times (5), pausing RETRY_PAUSE_SECONDS (5) after the first
-# failure and n times that after the nth (V03, V09). Says what it gave up on, for RETRY_LABEL (default NODE_NAME).
+# Runs "$@" up to RETRY_ATTEMPTS (5) times, pausing RETRY_PAUSE_SECONDS (5) times the failures so far (V03, V09),
+# then says what it gave up on, for RETRY_LABEL (else NODE_NAME).
 _retry() {
   local attempt=1 max=${RETRY_ATTEMPTS:-5} i
   until "$@"; do
@@ -20,7 +19,7 @@ _retry() {
   done
 }
 
-# Field $3 of the first element of the JSON array on stdin whose field $1 is $2, or "absent" when none is.
+# Field $3 of the first element of the JSON array on stdin whose field $1 is $2, or "absent".
 _json_find() {
   node -e '
     const [key, value, field] = process.argv.slice(1);
@@ -29,8 +28,7 @@ _json_find() {
   ' "$1" "$2" "$3"
 }
 
-# The integer fields $2.. of the JSON object on stdin, space-separated; fails naming the first that is not an
-# integer, as printed by $1 (the command that wrote the JSON).
+# Integer fields $2.. of the JSON object on stdin, space-separated; fails naming one that is not, as printed by $1.
 _json_ints() {
   node -e '
     const [source, ...keys] = process.argv.slice(1);
@@ -44,8 +42,7 @@ _json_ints() {
   ' "$@"
 }
 
-# Runs $3.. under a deadline of $1 seconds (macOS has no timeout(1); node does it), stdin passed through; when cut
-# off, says it gave up waiting for $2 and returns 124, as timeout(1) does.
+# Runs $3.. with a deadline of $1 seconds, as timeout(1) would (exit 124), which macOS lacks; names $2 when it cuts.
 _with_timeout() {
   node -e '
     const [secs, what, cmd, ...args] = process.argv.slice(1);
@@ -58,10 +55,8 @@ _with_timeout() {
   ' "$@"
 }
 
-# Starts $2.. with its output appended to file $1 and prints its pid. Detached: with its own stdio, or this step
-# would hang until it ends, and in its own session (setsid), or it would die with Pulumi's process group, which is
-# SIGKILLed when the plugin closes (cmdutil.KillChildren), or with a closing terminal's SIGHUP. macOS has no
-# setsid(1); node's spawn({ detached: true }) calls setsid().
+# Starts $2.. in a session of its own (macOS has no setsid(1)), output to file $1, and prints its pid: it must
+# outlive this step and Pulumi's process group, which is SIGKILLed when the plugin closes (cmdutil.KillChildren).
 _spawn_detached() {
   node -e '
     const fs = require("fs");
@@ -77,5 +72,5 @@ _spawn_detached() {
 # Field $2 of the local Tart VM $1, or "absent" (T08: Tart's JSON, never its text table).
 _vm_field() { tart list --source local --format json | _json_find Name "$1" "$2"; }
 
-# State of the local Tart VM $1: running|stopped|suspended, or "absent".
+# State of the local Tart VM $1: running|stopped|suspended or "absent".
 _vm_state() { _vm_field "$1" State; }
