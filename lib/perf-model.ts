@@ -1,5 +1,5 @@
 /**
- * Performance model of a `pulumi up` (issue 14): an expected duration per resource, with its source, the critical
+ * Performance model of a `pulumi up`: an expected duration per resource, with its source, the critical
  * path through the graph weighted by those durations, and the sum of the same steps run one after another.
  *
  * Figures are per step kind and per scenario: with or without the golden node image, first build (nothing cached
@@ -33,11 +33,11 @@ const same = (f: Figure): Record<Build, Figure> => ({ first: f, rebuild: f });
 const isCommand = (type: string) => type.startsWith("command:");
 const suffix = (s: string) => (name: string, type: string) => isCommand(type) && name.endsWith(s);
 
-/** Lima's kubeadm image pull (facts/kubernetes.md A.3: "takes about 100 seconds", RamenDR/ramen#1764). */
+/** Lima's kubeadm image pull ("takes about 100 seconds", RamenDR/ramen#1764). */
 const KUBEADM_PULL = 100;
 /**
- * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (facts/kubernetes.md
- * A.3, minikube timeToK8s v1.36.0), which includes init, is the nearest published figure.
+ * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (kubernetes/minikube
+ * site/content/en/docs/benchmarks/timeToK8s/v1.36.0), which includes init, is the nearest published figure.
  */
 const KUBEADM_INIT = 21;
 /** Base image download: ~1.6 GB compressed (estimate from `tart clone` "pulling disk (X GB compressed)"). */

@@ -3,11 +3,11 @@
  * inputs become an `export NAME='…'` prologue made by ONE quoting function; the whole thing is sent on stdin
  * and run as `bash -s -- <action>`. Nothing is ever spliced into a quoted command string.
  *
- * Why stdin for both local and remote Commands: sshd refuses unknown `environment` variables (AcceptEnv,
- * facts/pulumi.md §1.4) and a failed Command's error text contains its full command string; with stdin the
+ * Why stdin for both local and remote Commands: sshd refuses unknown `environment` variables (sshd_config
+ * AcceptEnv) and a failed Command's error text contains its full command string; with stdin the
  * command string is just `bash -s -- create`, so neither inputs nor secrets appear in error messages.
- * Delete and update receive the same stdin as create (facts §1.2), so the bundle carries the delete script
- * too and the command's argument picks which one runs.
+ * Delete and update receive the same stdin as create (pulumi-command's provider), so the bundle carries the
+ * delete script too and the command's argument picks which one runs.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -39,11 +39,25 @@ export function exportPrologue(env: Readonly<Record<string, string>>): string {
 
 const cache = new Map<string, string>();
 
-/** A script under scripts/, verbatim. */
+/** The shared shell functions (`_retry`, `_homebrew_path`, JSON reads) that every script gets. */
+export const HELPERS_FILE = "helpers.sh";
+
+/**
+ * `text` with scripts/helpers.sh defined in front of it, on its first line (one `eval $'…'` before the shebang,
+ * which becomes a comment), so every line of the script keeps its file's line number in errors and traces.
+ */
+export function withHelpers(text: string, helpers: string): string {
+  const escaped = helpers.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n");
+  return `eval $'${escaped}'; ${text}`;
+}
+
+const read = (relPath: string) => readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+
+/** A script under scripts/, verbatim, after the helper functions (`withHelpers`). */
 export function loadScript(relPath: string): string {
   let text = cache.get(relPath);
   if (text === undefined) {
-    text = readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+    text = withHelpers(read(relPath), read(HELPERS_FILE));
     cache.set(relPath, text);
   }
   return text;
@@ -57,7 +71,7 @@ export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
 export const WRONG_VM_EXIT = 65;
 
 /**
- * Issue 11 (T09): the lines that make a bundle refuse, before either action runs, a machine whose identity marker
+ * T09: the lines that make a bundle refuse, before either action runs, a machine whose identity marker
  * does not name `vm`. SSH has no host-key check here (clones share the image's keys), so after a DHCP change an
  * address may belong to another VM; `tart exec` wrote the marker by VM name, so it is the proof. The name goes
  * through the quoting helper (T01) into a shell variable that is not exported: the scripts' environment is
@@ -123,7 +137,7 @@ export interface ScriptSpec {
   readonly sudo?: boolean;
   /**
    * Remote only: the Tart VM this script is meant for (the one whose address the connection uses). The bundle
-   * then runs nothing unless the machine's identity marker names exactly this VM (issue 11).
+   * then runs nothing unless the machine's identity marker names exactly this VM.
    */
   readonly vm?: string;
 }
@@ -134,7 +148,7 @@ export interface ScriptCommandArgs {
   readonly stdin: pulumi.Output<string>;
   /**
    * Off: the provider would otherwise send the previous stdout (a kubeconfig, a join token) as the environment
-   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (facts/pulumi.md §1.4); the
+   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (sshd_config AcceptEnv); the
    * scripts never read them.
    */
   readonly addPreviousOutputInEnv: false;

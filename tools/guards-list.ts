@@ -1730,4 +1730,20 @@ export const GUARDS: readonly Guard[] = [
     test: "test/snapshot.test.ts",
     name: "delete removes only this stack's snapshot VMs",
   },
+  {
+    what: "every retried network step gives up after a bounded number of attempts (V09)",
+    file: "scripts/helpers.sh",
+    from: 'if [ "$attempt" -ge "$max" ]; then',
+    to: "if false; then",
+    test: "test/shell/helpers.test.ts",
+    name: "_retry: gives up after RETRY_ATTEMPTS",
+  },
+  {
+    what: "a tart clone (image pull) on the Mac is cut off at its deadline (V09)",
+    file: "scripts/helpers.sh",
+    from: "timeout: Number(secs) * 1000",
+    to: "timeout: 0",
+    test: "test/shell/helpers.test.ts",
+    name: "_with_timeout: a command that hangs is cut off at the deadline",
+  },
 ];

@@ -16,17 +16,6 @@ root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
-_retry() {
-  local attempt=1 max=5 i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
 # Its output goes to stderr: stdout is the version this step prints for the next steps.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
 _minor() { cut -d. -f2 <<<"${1#v}"; }

@@ -7,6 +7,8 @@
  * the script. The bundle is unchanged: tracing is switched on by a BASH_ENV file, which every non-interactive
  * bash reads; it acts only in the bash whose $0 is the bundle's `tartlab-<action>` (the one running the script
  * text, so LINENO is the script file's own line number) and unsets itself so nested `bash -c` calls do not trace.
+ * Each trace line also names the function it runs in: lines inside scripts/helpers.sh's functions (defined on the
+ * script's first line, so LINENO is the helper file's own line number there) count for that file.
  * A script run directly (`bash <path>`, not from a bundle) is traced the same way with `traceEnv(script)`: there the
  * bash to trace is the one whose $0 is the script's path.
  * PS4 is set inside because bash ignores an inherited PS4 when it runs as root (facts/upstream-review.md).
@@ -55,7 +57,7 @@ const TRACE_FD = 19;
 const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
   exec ${TRACE_FD}>>"$TARTLAB_TRACE_FILE"
   BASH_XTRACEFD=${TRACE_FD}
-  PS4='+\${LINENO}: '
+  PS4='+\${LINENO}:\${FUNCNAME:-}: '
   unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0
   set -x
 fi
