@@ -8,6 +8,7 @@
  * `…/deb/Packages` (it redirects to prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v<minor>/
  * deb/Packages; apt's own log in kubernetes/kubernetes #138534 shows the uncompressed `Packages` being fetched).
  */
+import { isExactVersion, minorLine, parseVersion } from "./kube-version";
 import { MIN_KUBERNETES_MINOR } from "./versions";
 
 /** What every node installs from pkgs.k8s.io (scripts/k8s-node/prepare.sh), and all that repository publishes. */
@@ -177,7 +178,7 @@ const show = (d: Dependency) => (d.op ? `${d.name} (${d.op} ${d.version})` : d.n
  */
 export function missingPackages(entries: PackageEntry[], arch: string, kubernetesVersion: string): string[] {
   const forArch = entries.filter((e) => e.architecture === arch || e.architecture === "all");
-  const patch = kubernetesVersion.split(".").length === 3 ? kubernetesVersion : undefined;
+  const patch = isExactVersion(kubernetesVersion) ? kubernetesVersion : undefined;
   const candidates = (name: string) =>
     forArch
       .filter((e) => e.name === name && (!patch || !PINNED.has(name) || e.version.startsWith(`${patch}-`)))
@@ -243,8 +244,8 @@ export async function checkKubernetesPackages(
   arch: string,
   read: (minor: string) => Promise<string>,
 ): Promise<PackageCheck> {
-  const [major, minorNo] = kubernetesVersion.split(".").map(Number);
-  const minor = `${major}.${minorNo}`;
+  const { major, minor: minorNo } = parseVersion(kubernetesVersion);
+  const minor = minorLine(kubernetesVersion);
   let missing: string[];
   try {
     missing = missingPackages(parsePackagesIndex(await read(minor)), arch, kubernetesVersion);
