@@ -21,9 +21,10 @@ import * as k8s from "@kubernetes/client-node";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { HELM_KEEP, JENKINS_HOME_PVC, JENKINS_NAMESPACE } from "../manifests/jenkins-values";
+import { clusterKubeconfigPath, ownedBy, tartlabHome } from "../mac/home";
 import { ClusterRecords, parseClusterRecord } from "./cluster-record";
 import { LabConfig, NS, allNodes } from "./lab-config";
-import { apiError, clusterKubeconfigPath, deadline, tartlabHome } from "./status";
+import { apiError, deadline } from "./status";
 
 export interface DataGuardOptions {
   /** TARTLAB_HOME / HOME for the markers and kubeconfigs. */
@@ -98,13 +99,7 @@ export function departingVms(config: LabConfig, owner: string, env: NodeJS.Proce
     .filter((f) => f.endsWith(".owner"))
     .map((f) => f.slice(0, -".owner".length))
     .filter((vm) => !listed.has(vm))
-    .filter((vm) => {
-      try {
-        return readFileSync(path.join(dir, `${vm}.owner`), "utf8").trim() === owner;
-      } catch {
-        return false;
-      }
-    })
+    .filter((vm) => ownedBy(vm, owner, env))
     .sort();
 }
 

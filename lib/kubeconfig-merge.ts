@@ -9,19 +9,11 @@
  * removed afterwards, so tartlab, kind and kubectl do not overwrite each other's edits. The file is replaced
  * atomically (temp file in the same directory + rename) and created with mode 600 (its dir 700) when absent.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { writeFileAtomic } from "../mac/atomic-write";
 import { contextName } from "./kubeconfig";
 
 type Named = { name?: unknown } & Record<string, unknown>;
@@ -153,19 +145,6 @@ function readIfExists(file: string): string | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-}
-
-/** Replaces `file` atomically; keeps an existing file's mode, creates a new one 600 (it holds credentials). */
-export function writeFileAtomic(file: string, content: string): void {
-  let mode = 0o600;
-  try {
-    mode = statSync(file).mode & 0o777;
-  } catch {
-    // new file
-  }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tartlab-${process.pid}.tmp`);
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, file);
 }
 
 export interface FileOptions extends MergeOptions, LockOptions {

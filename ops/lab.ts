@@ -8,7 +8,8 @@
  */
 import * as path from "node:path";
 import { LabConfig } from "../lib/lab-config";
-import { formatPower, stackOwner, startLab, stopLab } from "../lib/lab-power";
+import { formatPower, startLab, stopLab } from "../lib/lab-power";
+import { stackOwner } from "../mac/home";
 import { formatStatus, loadStackConfig } from "../lib/status";
 
 const USAGE = "usage: npm run stop|start -- [--stack <name>] [--dir <project dir>] [--timeout <seconds>]";
