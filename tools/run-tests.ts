@@ -7,6 +7,7 @@
  *  4. nothing left behind: the tests run with a TMPDIR of their own, which must be empty at the end.
  * Use: `node --import tsx tools/run-tests.ts [test files…]` (default: every test/**\/*.test.ts).
  */
+import { TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -66,39 +67,6 @@ interface V8Function {
   ranges: { startOffset: number; count: number }[];
 }
 
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Source-map "mappings" -> per generated line, segments [generatedColumn, originalLine (0-based)]. */
-function decodeMappings(mappings: string): [number, number][][] {
-  let origLine = 0;
-  return mappings.split(";").map((line) => {
-    let col = 0;
-    const out: [number, number][] = [];
-    for (const seg of line.split(",")) {
-      if (!seg) continue;
-      const values: number[] = [];
-      let value = 0;
-      let shift = 0;
-      for (const ch of seg) {
-        const d = B64.indexOf(ch);
-        value += (d & 31) << shift;
-        if (d & 32) shift += 5;
-        else {
-          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      col += values[0];
-      if (values.length >= 4) {
-        origLine += values[2];
-        out.push([col, origLine]);
-      }
-    }
-    return out;
-  });
-}
-
 /**
  * Exported lib functions no test process ever called, from NODE_V8_COVERAGE's raw files. A function is found by
  * the original line it starts on (through the source map Node stores with the coverage), not by name: tsx wraps
@@ -115,20 +83,18 @@ export function uncalledLibExports(v8Dir: string): string[] {
       const m = /\/(lib\/[\w.-]+\.ts)$/.exec(url);
       if (!m || !url.startsWith(`file://${ROOT}/`) || !maps[url]) continue;
       const lineLengths: number[] = maps[url].lineLengths;
-      const segments = decodeMappings(maps[url].data.mappings);
+      const map = new TraceMap(maps[url].data);
+      // V8 counts characters from the start of the file; the map wants a line (1-based) and a column.
       const origLineAt = (offset: number): number | undefined => {
         let line = 0;
         while (line < lineLengths.length && offset > lineLengths[line]) offset -= lineLengths[line++] + 1;
-        const segs = segments[line] ?? [];
-        let best: number | undefined;
-        for (const [col, orig] of segs) if (col <= offset) best = orig;
-        return best;
+        return originalPositionFor(map, { line: line + 1, column: offset }).line ?? undefined;
       };
       for (const fn of s.functions as V8Function[]) {
         const r = fn.ranges[0];
         if (!r || r.count === 0) continue;
         const orig = origLineAt(r.startOffset);
-        if (orig !== undefined) called.add(`${m[1]}:${orig + 1}`);
+        if (orig !== undefined) called.add(`${m[1]}:${orig}`);
       }
     }
   }
