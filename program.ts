@@ -252,7 +252,7 @@ export function buildLab({
  * preview should work offline) but fails `up`: every node installs from that host through this Mac's network, so
  * a Mac that cannot read it would leave half-built VMs behind a slower, vaguer apt error.
  */
-export async function checkPackagesPreflight(
+async function checkPackagesPreflight(
   config: LabConfig,
   read: (minor: string) => Promise<string>,
   dryRun: boolean,
@@ -287,7 +287,7 @@ export async function checkPackagesPreflight(
  * `tartlab:allowDataLoss` (lib/data-guard.ts decides); in preview as well, so the refusal is seen before `up`.
  * Warnings (a disabled Jenkins' data) are logged.
  */
-export async function checkDataPreflight(
+async function checkDataPreflight(
   lab: Pick<ReturnType<typeof prepareLab>, "config" | "planned">,
   guard: NonNullable<ProgramOptions["dataGuard"]>,
 ): Promise<void> {

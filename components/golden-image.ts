@@ -21,7 +21,7 @@ export interface GoldenImageInputs {
 }
 
 /** The scripts a bake runs, by path under scripts/. */
-export const GOLDEN_SCRIPTS = [
+const GOLDEN_SCRIPTS = [
   "golden-image/bake.sh",
   "k8s-node/prepare.sh",
   "golden-image/pull.sh",

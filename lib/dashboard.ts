@@ -12,7 +12,7 @@ import { isLoopback } from "./ip";
 import { LabStatus } from "./status";
 
 /** The page's files, served as they are (no build step). */
-export const DASHBOARD_UI_DIR = path.join(__dirname, "..", "ops", "dashboard");
+const DASHBOARD_UI_DIR = path.join(__dirname, "..", "ops", "dashboard");
 
 const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },

@@ -49,7 +49,7 @@ export interface PlannedLoss {
   readonly rebuilt: readonly { readonly cluster: string; readonly why: string }[];
 }
 
-export const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
+const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
 
 /**
  * What a run of `config` clones again or builds anew, judged from the cluster records: a VM whose image changes
@@ -133,7 +133,7 @@ function client(cluster: string, env: NodeJS.ProcessEnv): k8s.KubeConfig | undef
 }
 
 /** Nodes a PV is pinned to by `kubernetes.io/hostname In [...]` (local-path's node affinity). */
-export function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
+function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   return terms.flatMap((t) =>
     (t.matchExpressions ?? [])

@@ -111,7 +111,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Runs `fn` holding `<file>.lock` (O_CREAT|O_EXCL, as kind and client-go). A lock that stays held past the
  * timeout is reported with its path: after a crash it is stale and the user removes it.
  */
-export async function withKubeconfigLock<T>(file: string, fn: () => T, opts: LockOptions = {}): Promise<T> {
+async function withKubeconfigLock<T>(file: string, fn: () => T, opts: LockOptions = {}): Promise<T> {
   const lock = `${file}.lock`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;

@@ -156,7 +156,7 @@ const kubeconfigSchema = z.strictObject({
 });
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
-export function show(v: unknown): string {
+function show(v: unknown): string {
   return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
@@ -187,7 +187,7 @@ function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems:
  * V02: versions are strings. A YAML number such as 1.30 reaches us as the number 1.3 (or the string "1.3");
  * both are refused with the hint to quote, never silently used.
  */
-export function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
+function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
   if (typeof raw === "number") {
     problems.push(
       `${key} is the number ${raw}, not a string; YAML turns 1.30 into 1.3. Quote it: ${key}: "${raw}" ` +
@@ -258,7 +258,7 @@ interface ParsedCidr {
 }
 
 /** Parses an IPv4 CIDR that must be a network address; pushes a problem naming key and fix otherwise. */
-export function checkCidr(key: string, raw: unknown, problems: string[]): ParsedCidr | undefined {
+function checkCidr(key: string, raw: unknown, problems: string[]): ParsedCidr | undefined {
   if (typeof raw !== "string") {
     problems.push(`${key} must be a CIDR string such as "10.10.0.0/16", got ${show(raw)}`);
     return undefined;
@@ -275,7 +275,7 @@ export function checkCidr(key: string, raw: unknown, problems: string[]): Parsed
   return undefined;
 }
 
-export function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
+function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
   return rangesOverlap(a.range, b.range);
 }
 

@@ -12,14 +12,14 @@ import { isExactVersion, minorLine, parseVersion } from "./kube-version";
 import { MIN_KUBERNETES_MINOR } from "./versions";
 
 /** What every node installs from pkgs.k8s.io (scripts/k8s-node/prepare.sh), and all that repository publishes. */
-export const NODE_PACKAGES = ["kubelet", "kubeadm", "kubectl", "cri-tools", "kubernetes-cni"] as const;
+const NODE_PACKAGES = ["kubelet", "kubeadm", "kubectl", "cri-tools", "kubernetes-cni"] as const;
 /** Installed at the exact patch when one is configured (`kubelet=<patch>-*`, prepare.sh); the rest at newest. */
 const PINNED = new Set(["kubelet", "kubeadm", "kubectl"]);
 /** Whose `Depends:` must be satisfiable from this index (krel metadata: kubeadm → cri-tools < 1.32 or when
  * built before kubernetes/release #4387; kubelet → kubernetes-cni). Names outside NODE_PACKAGES come from Ubuntu. */
 const DEPENDENTS = ["kubelet", "kubeadm"];
 
-export const PKGS_K8S_IO = "https://pkgs.k8s.io/core:/stable:/";
+const PKGS_K8S_IO = "https://pkgs.k8s.io/core:/stable:/";
 export const packagesUrl = (minor: string, base = PKGS_K8S_IO) => `${base}v${minor}/deb/Packages`;
 const UPSTREAM_ISSUES = "kubernetes/kubernetes #133735, #135803, #138534, #141601";
 
@@ -209,9 +209,9 @@ export function missingPackages(entries: PackageEntry[], arch: string, kubernete
 }
 
 /** The index could not be read (network, timeout, server error): says nothing about the packages. */
-export class IndexUnreachable extends Error {}
+class IndexUnreachable extends Error {}
 /** The minor has no repository at all (HTTP 404). */
-export class IndexNotFound extends Error {}
+class IndexNotFound extends Error {}
 
 /** GETs a URL as text under a deadline; throws with the URL and the HTTP status or network error. */
 export async function fetchText(url: string, timeoutMs = 20_000): Promise<string> {

@@ -53,7 +53,7 @@ const APFS_CLONE: Figure = {
 };
 
 /** One row per step kind. First match wins; rows are ordered from the most specific. */
-export const STEP_FIGURES: readonly StepFigures[] = [
+const STEP_FIGURES: readonly StepFigures[] = [
   {
     match: (name, type) => type === "command:local:Command" && /(^|-)golden-image(-[\d-]+)?$/.test(name),
     perNode: same({ seconds: 0, source: "not in the graph without the golden image" }),

@@ -1597,8 +1597,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "host preflight: Tart older than 2.28.3 is refused (its tart exec traps without a terminal)",
     file: "lib/host.ts",
-    from: 'export const MIN_TART_VERSION = "2.28.3";',
-    to: 'export const MIN_TART_VERSION = "2.27.0";',
+    from: 'const MIN_TART_VERSION = "2.28.3";',
+    to: 'const MIN_TART_VERSION = "2.27.0";',
     test: "test/host.test.ts",
     name: "Tart 2.28.3 itself, and newer, pass; an unreadable version only warns",
   },
