@@ -20,7 +20,7 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileAtomic } from "../mac/atomic-write";
 import { clusterFile, ownedBy, tartlabHome, vmFile } from "../mac/home";
-import { listTartVms, parseTartIp, tart, withTartPath } from "../mac/tart";
+import { listTartVms, tartIp, withTartPath } from "../mac/tart";
 import { STOP_DEFAULTS, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
 import { DriftReport } from "./drift-report";
 import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
@@ -83,8 +83,11 @@ export async function waitForSsh(
 }
 
 /** `tart ip <vm>` without waiting: read-only, so preview may use it (address.sh writes the identity marker). */
-const tartIp = (name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> =>
-  tart(["ip", name], env, 30_000).then(parseTartIp, () => undefined);
+const readIp = (name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> =>
+  tartIp(name, env, 30_000).then(
+    (r) => r.ip,
+    () => undefined,
+  );
 
 function readRecordedIp(name: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
@@ -182,7 +185,7 @@ export async function checkDrift(
   // 1. Read-only survey, the same in preview and up: two VMs at one address stop the run before any VM is touched.
   const seen = new Map<string, string>();
   for (const v of mine) {
-    const ip = v.State === "running" ? await tartIp(v.Name, env) : undefined;
+    const ip = v.State === "running" ? await readIp(v.Name, env) : undefined;
     if (ip) seen.set(v.Name, ip);
   }
   refuseSharedAddresses(seen, "tart ip");

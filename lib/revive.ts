@@ -10,7 +10,7 @@
  * with the run options they have (no resize of a VM that is going away), with a message saying why.
  */
 import { ownedBy } from "../mac/home";
-import { TartVmList, listTartVms, parseTartGet, tartSync, withTartPath } from "../mac/tart";
+import { TartVmList, listTartVms, tartGetSync, withTartPath } from "../mac/tart";
 import { runVmScript, startEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
 
@@ -80,8 +80,7 @@ function currentSize(
   name: string,
   env: NodeJS.ProcessEnv,
 ): { cpus: number; memoryMb: number; diskGb: number } {
-  const get = tartSync(["get", name, "--format", "json"], env);
-  const g = parseTartGet(get.stdout ?? "") ?? {};
+  const { info: g = {}, run: get } = tartGetSync(name, env);
   const [cpus, memoryMb, diskGb] = [g.CPU, g.Memory, g.Disk];
   if (
     get.status !== 0 ||

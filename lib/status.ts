@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { clusterKubeconfigPath } from "../mac/home";
-import { parseTartGet, parseTartIp, tart, tartList } from "../mac/tart";
+import { tartGet, tartIp, tartList } from "../mac/tart";
 import { LabConfig, NS, NodeRole, RawConfig, validateLabConfig } from "./lab-config";
 
 /** Keys of the stack file that are lab config; secrets (sshPassword, sshPrivateKey) are never read. */
@@ -151,11 +151,10 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
       // stopped VM (facts/tart.md, `tart ip`), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
-        tart(["get", node.name, "--format", "json"], env, timeoutMs).then(
-          (out) => {
-            const got = parseTartGet(out);
-            if (got) return got;
-            notes.push(`tart get printed no JSON object: ${JSON.stringify(out.trim().slice(0, 40))}`);
+        tartGet(node.name, env, timeoutMs).then(
+          ({ info, printed }) => {
+            if (info) return info;
+            notes.push(`tart get printed no JSON object: ${JSON.stringify(printed.trim().slice(0, 40))}`);
             return undefined;
           },
           (e) => {
@@ -164,11 +163,12 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
           },
         ),
         state === "running"
-          ? tart(["ip", node.name], env, timeoutMs).then(
-              (out) => {
-                const ip = parseTartIp(out);
+          ? tartIp(node.name, env, timeoutMs).then(
+              ({ ip, printed }) => {
                 if (ip) return ip;
-                problems.push(`tart ip printed no IPv4 address (${JSON.stringify(out.trim().slice(0, 40))})`);
+                problems.push(
+                  `tart ip printed no IPv4 address (${JSON.stringify(printed.trim().slice(0, 40))})`,
+                );
                 return undefined;
               },
               (e) => {

@@ -53,7 +53,7 @@ export function parseTartList(stdout: string): TartVm[] {
 }
 
 /** The object `tart get --format json` printed, or undefined when it printed anything else. */
-export function parseTartGet(stdout: string): TartVmInfo | undefined {
+function parseTartGet(stdout: string): TartVmInfo | undefined {
   try {
     const got: unknown = JSON.parse(stdout);
     if (got && typeof got === "object" && !Array.isArray(got)) return got as TartVmInfo;
@@ -64,17 +64,13 @@ export function parseTartGet(stdout: string): TartVmInfo | undefined {
 }
 
 /** The address `tart ip` printed, or undefined when it printed anything but one IPv4 address. */
-export function parseTartIp(stdout: string): string | undefined {
+function parseTartIp(stdout: string): string | undefined {
   const ip = stdout.trim();
   return isIpv4(ip) ? ip : undefined;
 }
 
 /** Runs tart and waits for it (for callers that are synchronous); `env` must already have `withTartPath`. */
-export function tartSync(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  timeoutMs = 60_000,
-): SpawnSyncReturns<string> {
+function tartSync(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): SpawnSyncReturns<string> {
   return spawnSync("tart", args, { env, encoding: "utf8", timeout: timeoutMs });
 }
 
@@ -107,7 +103,7 @@ export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
 }
 
 /** Runs tart with a deadline; rejects with a one-line reason (stderr's first line, or the deadline). */
-export function tart(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
+function tart(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("tart", args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
@@ -120,6 +116,35 @@ export function tart(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number):
       reject(new Error(line || `\`tart ${args.join(" ")}\` failed`));
     });
   });
+}
+
+/** `tart get <vm> --format json` for synchronous callers: the object it printed (if it did) and the run. */
+export function tartGetSync(
+  vm: string,
+  env: NodeJS.ProcessEnv,
+): { readonly info?: TartVmInfo; readonly run: SpawnSyncReturns<string> } {
+  const run = tartSync(["get", vm, "--format", "json"], env);
+  return { info: parseTartGet(run.stdout ?? ""), run };
+}
+
+/** `tart get <vm> --format json`: the object it printed, else undefined, and what it printed; rejects as `tart`. */
+export async function tartGet(
+  vm: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ readonly info?: TartVmInfo; readonly printed: string }> {
+  const printed = await tart(["get", vm, "--format", "json"], env, timeoutMs);
+  return { info: parseTartGet(printed), printed };
+}
+
+/** `tart ip <vm>` without waiting for one: the IPv4 address it printed, else undefined; rejects as `tart`. */
+export async function tartIp(
+  vm: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<{ readonly ip?: string; readonly printed: string }> {
+  const printed = await tart(["ip", vm], env, timeoutMs);
+  return { ip: parseTartIp(printed), printed };
 }
 
 /** Tart's VM list; rejects with a one-line reason. */
