@@ -21,22 +21,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { writeFileAtomic } from "../mac/atomic-write";
 import { clusterFile, ownedBy, tartlabHome, vmFile } from "../mac/home";
 import { listTartVms, tartIp, withTartPath } from "../mac/tart";
-import { STOP_DEFAULTS, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
+import { STOP_DEFAULTS, StopDeadlines, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
 import { DriftReport } from "./drift-report";
 import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
 import { reviveStoppedVms } from "./revive";
 
-export interface DriftDeps {
+/** The restart's stop.sh deadlines; `guestExecSeconds` also bounds address.sh's `tart exec` (identity marker). */
+export interface DriftDeps extends Partial<StopDeadlines> {
   /** Whether sshd answers at `ip`, retried for a bounded time (default: `waitForSsh(ip)` on port 22). */
   readonly sshAnswers?: (ip: string) => Promise<boolean>;
   /** How long address.sh waits for the address of a VM that runs (shorter than a first boot's wait). */
   readonly addressWaitSeconds?: number;
-  /** How long one `tart exec` (identity marker, guest poweroff) may take before the guest agent counts as hung. */
-  readonly guestExecSeconds?: number;
-  /** How long stop.sh waits for the guest to power itself off before it forces the VM off. */
-  readonly gracefulStopSeconds?: number;
-  /** `tart stop --timeout` of stop.sh's forced stop. */
-  readonly stopTimeoutSeconds?: number;
 }
 
 const DEFAULTS = { addressWaitSeconds: 20, ...STOP_DEFAULTS };

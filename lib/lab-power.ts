@@ -10,7 +10,7 @@
  */
 import { ownerOf } from "../mac/home";
 import { tartList, withTartPath } from "../mac/tart";
-import { runVmScriptAsync, stopEnv } from "../mac/vm-scripts";
+import { StopDeadlines, runVmScriptAsync, stopEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
 import { reviveStoppedVms } from "./revive";
 import { LabStatus, collectStatus } from "./status";
@@ -25,15 +25,10 @@ export interface VmPower {
   readonly detail: string;
 }
 
-export interface PowerOptions {
+/** Stop's stop.sh deadlines, and start's Ready wait. */
+export interface PowerOptions extends Partial<StopDeadlines> {
   /** Environment for tart, the scripts and ~/.tartlab (PATH, HOME, TARTLAB_HOME). */
   readonly env?: NodeJS.ProcessEnv;
-  /** stop.sh: how long the guest may take to power off before `tart stop` forces it. */
-  readonly gracefulSeconds?: number;
-  /** stop.sh: how long `tart exec` (the poweroff request) may take to answer. */
-  readonly guestExecSeconds?: number;
-  /** stop.sh: `tart stop --timeout` (SIGINT, then SIGKILL). */
-  readonly stopTimeoutSeconds?: number;
   /** start: how long to wait for the lab to be Ready (lib/status.ts) after the VMs run. */
   readonly readySeconds?: number;
   /** start: pause between two Ready checks. */
@@ -73,15 +68,7 @@ async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv)
 
 /** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does. */
 async function runStopScript(vm: string, env: NodeJS.ProcessEnv, opts: PowerOptions): Promise<VmPower> {
-  const r = await runVmScriptAsync(
-    "stop.sh",
-    stopEnv(vm, {
-      gracefulStopSeconds: opts.gracefulSeconds,
-      guestExecSeconds: opts.guestExecSeconds,
-      stopTimeoutSeconds: opts.stopTimeoutSeconds,
-    }),
-    env,
-  );
+  const r = await runVmScriptAsync("stop.sh", stopEnv(vm, opts), env);
   const lines = r.err
     .split("\n")
     .map((l) => l.replace(/^tartlab: /, "").trim())

@@ -66,7 +66,7 @@ export async function main(argv: string[], io: LabIo): Promise<number> {
     return 2;
   }
   if (args.verb === "stop") {
-    const r = await stopLab(config, owner, { env: io.env, gracefulSeconds: args.timeoutSeconds });
+    const r = await stopLab(config, owner, { env: io.env, gracefulStopSeconds: args.timeoutSeconds });
     io.out(formatPower(r.vms));
     return r.ok ? 0 : 1;
   }
