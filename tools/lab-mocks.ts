@@ -1,7 +1,8 @@
 /**
- * Evaluates Pulumi code in-process under mocks (the tests' harness A, and tools/plan.ts and tools/bench.ts) and records every registration exactly as the
- * engine would receive it (type, name, parent, dependencies, options, inputs). Wraps the mock monitor's
- * registerResource (facts/pulumi.md §3.4A); that is internal SDK API, so @pulumi/pulumi is pinned exactly.
+ * Evaluates Pulumi code in-process under mocks and records every registration exactly as the engine would receive
+ * it (type, name, parent, dependencies, options, inputs): the tests' harness A, and tools/plan.ts and
+ * tools/bench.ts. Wraps the mock monitor's registerResource; that is internal SDK API, so @pulumi/pulumi is pinned
+ * exactly.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
