@@ -428,7 +428,7 @@ export const GUARDS: readonly Guard[] = [
     what: "status: a stopped VM is not asked for its (stale) IP",
     file: "lib/status.ts",
     from: 'state === "running"\n          ? tartIp(',
-    to: 'true\n          ? tartIp(',
+    to: "true\n          ? tartIp(",
     test: "test/status.test.ts",
     name: "a stopped VM is reported (no stale IP asked for)",
   },
