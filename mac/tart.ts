@@ -38,7 +38,7 @@ export interface TartVmInfo {
 const LIST = ["list", "--source", "local", "--format", "json"];
 
 /** The VMs in `tart list --format json` output, or an Error naming what was printed instead. */
-export function parseTartList(stdout: string): TartVm[] {
+function parseTartList(stdout: string): TartVm[] {
   let entries: unknown;
   try {
     entries = JSON.parse(stdout);

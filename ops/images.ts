@@ -12,7 +12,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { GOLDEN_PREFIX } from "../lib/node-image";
 import { tartlabHome } from "../mac/home";
-import { TartVm, parseTartList } from "../mac/tart";
+import { TartVm, listTartVms, withTartPath } from "../mac/tart";
 
 export interface GoldenImageUse {
   readonly name: string;
@@ -53,7 +53,12 @@ export function goldenImageUses(
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const tart = (args: string[]) =>
-  execFileSync("tart", args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 120_000 });
+  execFileSync("tart", args, {
+    encoding: "utf8",
+    env: withTartPath(process.env),
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 120_000,
+  });
 
 function cloneRecords(dir: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -71,7 +76,9 @@ function main(argv: string[]): number {
     process.stderr.write("usage: npm run images [-- prune]\n");
     return 2;
   }
-  const vms = parseTartList(tart(["list", "--source", "local", "--format", "json"]));
+  const list = listTartVms(withTartPath(process.env));
+  if ("problem" in list) throw new Error(list.problem);
+  const vms = list.vms;
   const uses = goldenImageUses(vms, cloneRecords(path.join(tartlabHome(), "vms")));
   if (uses.length === 0) out("no golden images on this Mac");
   for (const u of uses) {
