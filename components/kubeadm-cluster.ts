@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { ClusterRecord } from "../lib/cluster-record";
 import { ClusterSpec, KubeconfigSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
+import { versionEnv } from "../lib/kube-version";
 import { rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
 
@@ -240,7 +241,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
     // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
     // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
-    const [major, minor, patch] = args.spec.kubernetesVersion.split(".");
     this.upgrade = new command.remote.Command(
       `${name}-upgrade`,
       {
@@ -251,8 +251,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           sudo: true,
           env: {
             NODE_NAME: cp.name,
-            K8S_MINOR: `${major}.${minor}`,
-            K8S_PATCH: patch === undefined ? "" : args.spec.kubernetesVersion,
+            ...versionEnv(args.spec.kubernetesVersion),
           },
         }),
         // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.
