@@ -206,6 +206,7 @@ export function buildLab({
       controlPlaneConnection: controlPlane.node.connection,
       controlPlaneVm: controlPlane.name,
       nodeNames: nodes.map((n) => n.name),
+      nodeIps: Object.fromEntries(nodes.map((n) => [n.name, n.node.ip])),
       vmRuns: Object.fromEntries(nodes.map((n) => [n.name, n.vm.runSpec])),
       version: config.ciliumVersion,
       // Issue 11: after a repair of this cluster's VMs its Ready check runs again.
