@@ -51,6 +51,18 @@ export function loadScript(relPath: string): string {
 
 export type Action = "create" | "delete";
 
+/**
+ * How scripts share a step without sourcing each other (T10): the script here runs first, before `create` of the
+ * script it is listed for, in the same bundle on the same machine, with the same inputs, as a script of its own; if
+ * it fails, nothing else runs.
+ */
+export const RUN_FIRST: Readonly<Record<string, string>> = {
+  // apt refuses every install after an interrupted dpkg until it is finished.
+  "k8s-node/prepare.sh": "k8s-node/dpkg-recover.sh",
+  "kubeadm-cluster/upgrade-control-plane.sh": "k8s-node/dpkg-recover.sh",
+  "kubeadm-cluster/upgrade-node.sh": "k8s-node/dpkg-recover.sh",
+};
+
 /** Where address.sh writes the VM's name inside the guest (through `tart exec`, by name, never by address). */
 export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
 /** Exit status of a bundle that refused to run on a machine that is not its VM. */
@@ -87,27 +99,37 @@ function identityCheck(vm: string): string {
 /**
  * The stdin text: prologue, then each action's script inside a quoted heredoc (no expansion of any kind),
  * run with `bash -c` so the script's own stdin is /dev/null and cannot swallow anything. With `vm`, the identity
- * check runs after the action is chosen and before its script (create and delete alike).
+ * check runs after the action is chosen and before its script (create and delete alike). With `first` (a script's
+ * text, RUN_FIRST), create runs it, after the identity check, before its own script.
  * Compatible with macOS's bash 3.2 (no `$(cat <<…)`, whose parsing bash 3 gets wrong).
  */
 export function bundle(
   scripts: Partial<Record<Action, string>>,
   env: Readonly<Record<string, string>>,
   vm?: string,
+  first?: string,
 ): string {
   let out = "# tartlab script bundle (lib/shell.ts); run as: bash -s -- <action>\nset -euo pipefail\n";
   out += exportPrologue(env);
   out += 'case "${1:-}" in\n';
+  const heredoc = (variable: string, tag: string, text: string) => {
+    const delim = `TARTLAB_${tag}_${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+    if (text.split("\n").includes(delim))
+      throw new Error(`script contains its own heredoc delimiter ${delim}`);
+    return `IFS= read -r -d '' ${variable} <<'${delim}' || true\n${text}${text.endsWith("\n") ? "" : "\n"}${delim}\n`;
+  };
   for (const action of ["create", "delete"] as const) {
     const text = scripts[action];
     if (text === undefined) continue;
-    const delim = `TARTLAB_${action.toUpperCase()}_${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
-    if (text.split("\n").includes(delim))
-      throw new Error(`script contains its own heredoc delimiter ${delim}`);
-    out += `${action})\nIFS= read -r -d '' __tartlab_script <<'${delim}' || true\n${text}${text.endsWith("\n") ? "" : "\n"}${delim}\n;;\n`;
+    out += `${action})\n${heredoc("__tartlab_script", action.toUpperCase(), text)}`;
+    if (action === "create" && first !== undefined) out += heredoc("__tartlab_first", "FIRST", first);
+    out += ";;\n";
   }
   out += '*) echo "tartlab: unknown action \\"${1:-}\\"" >&2; exit 64 ;;\nesac\n';
   if (vm !== undefined) out += identityCheck(vm);
+  if (first !== undefined) {
+    out += 'if [ -n "${__tartlab_first:-}" ]; then bash -c "$__tartlab_first" tartlab-first </dev/null; fi\n';
+  }
   out += 'exec bash -c "$__tartlab_script" "tartlab-$1" </dev/null\n';
   return out;
 }
@@ -145,10 +167,13 @@ export function scriptCommand(spec: ScriptSpec): ScriptCommandArgs {
   const scripts: Partial<Record<Action, string>> = { create: loadScript(spec.create) };
   if (spec.delete) scripts.delete = loadScript(spec.delete);
   const run = (action: Action) => `${spec.sudo ? "sudo -n " : ""}bash -s -- ${action}`;
+  const first = RUN_FIRST[spec.create];
   return {
     create: run("create"),
     delete: spec.delete ? run("delete") : undefined,
-    stdin: pulumi.all(spec.env).apply((env) => bundle(scripts, env, spec.vm)),
+    stdin: pulumi
+      .all(spec.env)
+      .apply((env) => bundle(scripts, env, spec.vm, first === undefined ? undefined : loadScript(first))),
     addPreviousOutputInEnv: false,
   };
 }

@@ -31,7 +31,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Action, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
+import { Action, RUN_FIRST, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
 
@@ -56,7 +56,13 @@ const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\
   exec ${TRACE_FD}>>"$TARTLAB_TRACE_FILE"
   BASH_XTRACEFD=${TRACE_FD}
   PS4='+\${LINENO}: '
-  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0
+  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0 TARTLAB_TRACE_FIRST_FILE
+  set -x
+elif [ "\${0:-}" = tartlab-first ] && [ -n "\${TARTLAB_TRACE_FIRST_FILE:-}" ]; then
+  exec ${TRACE_FD}>>"$TARTLAB_TRACE_FIRST_FILE"
+  BASH_XTRACEFD=${TRACE_FD}
+  PS4='+\${LINENO}: '
+  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0 TARTLAB_TRACE_FIRST_FILE
   set -x
 fi
 `;
@@ -231,8 +237,11 @@ export function sandbox(): Sandbox {
     chmodSync(file, 0o755);
   };
 
-  /** BASH_ENV that traces only the bash whose $0 is `arg0`, into a new trace file for `script`. */
-  const traceVars = (script: string, arg0: string): Record<string, string> => {
+  /**
+   * BASH_ENV that traces only the bash whose $0 is `arg0`, into a new trace file for `script`, and the bundle's
+   * `first` script (lib/shell.ts RUN_FIRST), whose $0 is tartlab-first, into one for that script.
+   */
+  const traceVars = (script: string, arg0: string, first?: string): Record<string, string> => {
     const traceDir = process.env.TARTLAB_SHELL_TRACE_DIR;
     if (!traceDir) return {};
     const bashEnv = path.join(dir, "trace-bash-env.sh");
@@ -241,6 +250,9 @@ export function sandbox(): Sandbox {
       BASH_ENV: bashEnv,
       TARTLAB_TRACE_ARG0: arg0,
       TARTLAB_TRACE_FILE: path.join(traceDir, traceFileName(script, ++traceRuns)),
+      ...(first === undefined
+        ? {}
+        : { TARTLAB_TRACE_FIRST_FILE: path.join(traceDir, traceFileName(first, ++traceRuns)) }),
     };
   };
 
@@ -346,10 +358,12 @@ export function sandbox(): Sandbox {
     run(opts) {
       const scripts: Partial<Record<Action, string>> = { create: loadScript(opts.script) };
       if (opts.deleteScript) scripts.delete = loadScript(opts.deleteScript);
-      const stdin = opts.stdin ?? bundle(scripts, opts.env, opts.vm);
+      const first = RUN_FIRST[opts.script] as string | undefined;
+      const stdin =
+        opts.stdin ?? bundle(scripts, opts.env, opts.vm, first === undefined ? undefined : loadScript(first));
       const action = opts.action ?? "create";
       const ran = action === "delete" ? opts.deleteScript : opts.script;
-      const trace = ran ? traceVars(ran, `tartlab-${action}`) : {};
+      const trace = ran ? traceVars(ran, `tartlab-${action}`, action === "create" ? first : undefined) : {};
       const env: Record<string, string> = {
         PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
         HOME: home,

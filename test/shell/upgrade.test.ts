@@ -294,6 +294,44 @@ describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps withi
   });
 });
 
+describe("an interrupted dpkg on a node (a package install cut off) is finished before the upgrade's apt calls", () => {
+  /** What a dpkg cut off inside kubeadm's maintainer script leaves: its journal (test/fakes/node/tools/apt-get). */
+  const cutOff = (n: FakeNode) => {
+    mkdirSync(path.join(n.root, "var/lib/dpkg/updates"), { recursive: true });
+    writeFileSync(path.join(n.root, "var/lib/dpkg/updates/0000"), "kubeadm 1.35.2-1.1\n");
+  };
+  const journal = (n: FakeNode) => readdirSync(path.join(n.root, "var/lib/dpkg/updates"));
+
+  test("control plane and worker: dpkg --configure -a first, then the upgrade goes through", async () => {
+    const l = await lab();
+    cutOff(l.cp);
+    const cp = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.36.1\n", "stdout is still the version alone");
+    assert.match(
+      cp.stderr,
+      /dev-master: an interrupted package installation is finished first \(dpkg --configure -a\)/,
+    );
+    assert.deepEqual(journal(l.cp), []);
+    assert.equal(apiServer(l.cp), "v1.36.1");
+    assert.equal(l.cp.installed("kubelet"), "1.36.1-1.1");
+
+    const rec = await programAt("1.36", "v1.36.1");
+    ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
+    cutOff(l.worker);
+    const w = await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh");
+    ok("worker upgrade", w);
+    assert.match(w.stderr, /dev-worker1: an interrupted package installation is finished first/);
+    assert.deepEqual(journal(l.worker), []);
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.worker.installed(p), "1.36.1-1.1", p);
+  });
+});
+
 describe("refusals and failures leave the cluster as it was", () => {
   const upgradeCp = (l: Lab, rec: Recorder, extra: Record<string, string> = {}) =>
     l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", extra);
