@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # KubeadmCluster (root, on a drained worker): bring the worker to the control plane's exact version, as kubeadm's
 # "Upgrading Linux nodes" task says (kubernetes.io/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes):
-# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, kubelet and
-# kubectl unheld -> installed -> held, kubelet restarted. A no-op when its kubelet already is that version.
-# Refuses a downgrade or a skipped minor (backstop of the program's check).
+# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, containerd's
+# sandbox image set to the new kubeadm's pause, kubelet and kubectl unheld -> installed -> held, kubelet restarted.
+# A no-op when its kubelet already is that version (but for a stale sandbox image, set here too). Refuses a downgrade
+# or a skipped minor (backstop of the program's check).
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"
@@ -38,6 +39,42 @@ _repo() {
   _retry _apt update
 }
 
+# containerd's sandbox (pause) image follows the installed kubeadm (`kubeadm config images list`, as prepare.sh sets
+# it): a new minor may need another pause, and containerd reads it only when it starts. The restart is owed, across
+# an interruption, from the moment the file changed (the same marker as prepare.sh).
+_sandbox_image() {
+  local version pause conf new owed
+  version=$(kubeadm version -o short)
+  pause=$(kubeadm config images list --kubernetes-version "$version" 2>/dev/null | grep '/pause:' || true)
+  conf="$root/etc/containerd/config.toml"
+  new="$conf.tartlab-new"
+  owed="$root/etc/tartlab/containerd-restart"
+  if [ -z "$pause" ]; then
+    echo "tartlab: $NODE_NAME: kubeadm $version did not name a pause image; containerd's sandbox image is unchanged" >&2
+    return 1
+  fi
+  sed -E -e "s|^([[:space:]]*sandbox_image[[:space:]]*=[[:space:]]*)\".*\"|\1\"$pause\"|" \
+    -e "s|^([[:space:]]*sandbox[[:space:]]*=[[:space:]]*)'.*'|\1'$pause'|" "$conf" >"$new"
+  if ! grep -Fq "$pause" "$new"; then
+    rm -f "$new"
+    echo "tartlab: $NODE_NAME: $conf sets no sandbox image to change to $pause" >&2
+    return 1
+  fi
+  if cmp -s "$new" "$conf"; then
+    rm -f "$new"
+  else
+    chmod 644 "$new"
+    mkdir -p "$root/etc/tartlab"
+    : >"$owed"
+    mv -f "$new" "$conf"
+  fi
+  if [ -f "$owed" ]; then
+    systemctl restart containerd
+    rm -f "$owed"
+    echo "tartlab: $NODE_NAME: containerd's sandbox image is now $pause; containerd restarted" >&2
+  fi
+}
+
 if [[ ! "$CONTROL_PLANE_VERSION" =~ ^v1\.[0-9]+\.[0-9]+$ ]]; then
   echo "tartlab: $NODE_NAME: CONTROL_PLANE_VERSION \"$CONTROL_PLANE_VERSION\" is not an exact version like v1.36.1" >&2
   exit 1
@@ -50,6 +87,7 @@ if [ -z "$have" ]; then
   exit 1
 fi
 if [ "$have" = "$target" ]; then
+  _sandbox_image
   echo "tartlab: $NODE_NAME already runs kubelet v$have; nothing to upgrade" >&2
   exit 0
 fi
@@ -72,6 +110,7 @@ if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
   tail -n 30 "$log" >&2 || true
   exit 1
 fi
+_sandbox_image
 apt-mark unhold kubelet kubectl >/dev/null
 _retry _apt install -y --no-install-recommends "kubelet=${target}-*" "kubectl=${target}-*"
 apt-mark hold kubelet kubectl >/dev/null
