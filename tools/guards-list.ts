@@ -1810,4 +1810,20 @@ export const GUARDS: readonly Guard[] = [
     test: "test/shell/upgrade.test.ts",
     name: "containerd runs the new kubeadm's pause",
   },
+  {
+    what: "a Kubernetes minor older than every one the configured Cilium is tested with is refused",
+    file: "lib/lab-config.ts",
+    from: "if (tested && minorOf(k8sMinor) < Math.min(...tested.map(minorOf))) {",
+    to: "if (false) {",
+    test: "test/config.test.ts",
+    name: "the seed's Kubernetes 1.31 is refused with the default Cilium",
+  },
+  {
+    what: "each cluster's own Kubernetes version is checked against Cilium, not only the lab's",
+    file: "lib/lab-config.ts",
+    from: ".filter((c) => c.kubernetesVersionKey !== `${NS}:kubernetesVersion`)",
+    to: ".filter(() => false)",
+    test: "test/config.test.ts",
+    name: "a cluster's own Kubernetes version is checked against Cilium too",
+  },
 ];
