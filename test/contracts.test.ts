@@ -23,19 +23,24 @@ const code = (text: string) =>
 /** A secret input arrives under mocks as { <sig>: …, value }. */
 const plain = (v: any): any => (v !== null && typeof v === "object" && "value" in v ? v.value : v);
 
-/** The scripts inside a lib/shell.ts bundle, by action, as script paths under scripts/. */
-function bundledScripts(stdin: string): Partial<Record<"create" | "delete", string>> {
-  const out: Partial<Record<"create" | "delete", string>> = {};
+/**
+ * The scripts inside a lib/shell.ts bundle, by action, as script paths under scripts/; `first` is the script create
+ * runs before its own (lib/shell.ts RUN_FIRST).
+ */
+function bundledScripts(stdin: string): Partial<Record<"create" | "delete" | "first", string>> {
+  const out: Partial<Record<"create" | "delete" | "first", string>> = {};
   const re =
-    /^(create|delete)\)\nIFS= read -r -d '' __tartlab_script <<'(\w+)' \|\| true\n([\s\S]*?)\n\2\n/gm;
+    /^(?:(create|delete)\)\n)?IFS= read -r -d '' __tartlab_(script|first) <<'(\w+)' \|\| true\n([\s\S]*?)\n\3\n/gm;
   for (const m of stdin.matchAll(re)) {
-    const text = `${m[3]}\n`;
-    const file = [...scriptText].find(([, t]) => t === text || t === m[3])?.[0];
+    const which = m[2] === "first" ? "first" : (m[1] as "create" | "delete" | undefined);
+    if (which === undefined) continue;
+    const text = `${m[4]}\n`;
+    const file = [...scriptText].find(([, t]) => t === text || t === m[4])?.[0];
     assert.ok(
       file,
-      `a bundle carries a ${m[1]} script that is not a file under scripts/:\n${text.slice(0, 200)}`,
+      `a bundle carries a ${which} script that is not a file under scripts/:\n${text.slice(0, 200)}`,
     );
-    out[m[1] as "create" | "delete"] = file;
+    out[which] = file;
   }
   return out;
 }
