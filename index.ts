@@ -9,7 +9,7 @@ import { fetchText, packagesUrl } from "./lib/package-index";
 export = async () =>
   program({
     hostFacts: probeHost,
-    // Issue 11: the drift check subsumes the T09 revive (it starts stopped VMs through lib/revive.ts itself).
+    // The drift check subsumes the T09 revive (it starts stopped VMs through lib/revive.ts itself).
     drift: (config, owner, dryRun) => checkDrift(config, owner, dryRun),
     packageIndex: (minor) => fetchText(packagesUrl(minor)),
     dataGuard: (config, owner, planned) => checkDataLoss(config, owner, {}, planned),

@@ -31,7 +31,7 @@ export interface ProgramOptions {
   /** Host facts for preflight; `undefined` skips the host check (offline plan on a non-Mac). */
   readonly hostFacts: () => HostFacts | undefined;
   /**
-   * Issue 11: finds (and, in `up`, repairs) VMs that died, hang, lost or changed their address, before the graph
+   * Finds (and, in `up`, repairs) VMs that died, hang, lost or changed their address, before the graph
    * runs (it starts stopped VMs too: the T09 revive, lib/revive.ts); the graph follows the addresses it reports.
    * Left out offline (tests, plan).
    */
@@ -50,7 +50,7 @@ export interface ProgramOptions {
   readonly clusterRecords?: (config: LabConfig) => ClusterRecords;
 }
 
-/** The nodes' architecture: arm64 Ubuntu on Apple Silicon (V01, V05). */
+/** The nodes' architecture: arm64 Ubuntu on Apple Silicon. */
 const NODE_ARCH = "arm64";
 
 /** Identity of this stack on the Mac: recorded with every VM it makes (never touch another stack's VMs). */
@@ -168,7 +168,7 @@ export function buildLab({
         softnetAllow: config.softnetAllow,
         ipWaitSeconds: config.ipWaitSeconds,
         owner: vmOwner,
-        // Issue 11: the lab follows a changed DHCP address through the graph (docs/plans.md "Changed addresses").
+        // The lab follows a changed DHCP address through the graph (docs/plans.md "Changed addresses").
         address: drift.addresses[spec.name],
       });
       const node = new K8sNode(spec.name, {
@@ -196,7 +196,7 @@ export function buildLab({
       ),
       loginUser: config.sshUser,
       contexts: config.kubeconfig,
-      // Issue 11: refresh never drops a stopped lab's objects; README "Cleaning up" names this switch.
+      // Refresh never drops a stopped lab's objects; README "Cleaning up" names this switch.
       forgetUnreachable: process.env.TARTLAB_FORGET_UNREACHABLE === "1",
     });
     const cilium = new CiliumInstall(cluster.name, {
@@ -209,7 +209,7 @@ export function buildLab({
       nodeIps: Object.fromEntries(nodes.map((n) => [n.name, n.node.ip])),
       vmRuns: Object.fromEntries(nodes.map((n) => [n.name, n.vm.runSpec])),
       version: config.ciliumVersion,
-      // Issue 11: after a repair of this cluster's VMs its Ready check runs again.
+      // After a repair of this cluster's VMs its Ready check runs again.
       repairs: drift.repairs[cluster.name] ?? 0,
     });
     const storage = new LocalPathStorage(cluster.name, {

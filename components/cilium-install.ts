@@ -6,7 +6,7 @@ import { ClusterSpec } from "../lib/lab-config";
 import { API_SERVER_PORT } from "../lib/kubeadm";
 import { scriptCommand } from "../lib/shell";
 
-/** The Cilium chart values tartlab sets (keys from the chart's values.yaml; facts/kubernetes.md B.6). */
+/** The Cilium chart values tartlab sets (keys from the chart's values.yaml). */
 export interface CiliumValues {
   /** "true" | "false" are the only valid values since 1.14 (strict/partial are gone). */
   readonly kubeProxyReplacement: "true";
@@ -25,7 +25,7 @@ export interface CiliumValues {
    * `id`), so adding or reordering other clusters never upgrades this cluster's CNI (lib/lab-config.ts).
    */
   readonly cluster: { readonly name: string; readonly id: number };
-  /** Softnet only passes the VM's own MAC/IP: pod traffic must be encapsulated (facts/tart.md §2). */
+  /** Softnet only passes the VM's own MAC/IP: pod traffic must be encapsulated (cirruslabs/softnet README). */
   readonly routingMode: "tunnel";
   readonly tunnelProtocol: "vxlan";
   /** One control plane: a second operator replica would never schedule (its anti-affinity wants 2 nodes). */
@@ -54,7 +54,7 @@ export interface CiliumInstallArgs {
   /** The control plane's IP and SSH connection (the Ready gate runs kubectl there). */
   readonly controlPlaneIp: pulumi.Input<string>;
   readonly controlPlaneConnection: command.types.input.remote.ConnectionArgs;
-  /** The control plane VM's name: the Ready gate's script runs only on that VM (identity check, issue 11). */
+  /** The control plane VM's name: the Ready gate's script runs only on that VM (the identity check of lib/shell.ts). */
   readonly controlPlaneVm: string;
   /** Every node name of the cluster: the gate waits for each of them to be Ready. */
   readonly nodeNames: readonly string[];
@@ -73,7 +73,7 @@ export interface CiliumInstallArgs {
   /**
    * How many repairs the drift check has made to this cluster's VMs (lib/drift-report.ts `repairs`). An input of
    * the Ready gate when above 0, so the gate runs again after each repair and `up` fails if the nodes do not come
-   * back; a cluster never repaired keeps the inputs it always had (issue 11).
+   * back; a cluster never repaired keeps the inputs it always had.
    * @default 0
    */
   readonly repairs?: number;

@@ -65,7 +65,7 @@ export function goldenImageName(inputs: GoldenImageInputs): string {
 }
 
 /**
- * The golden node image (issue 14): one local Tart VM, baked once by scripts/golden-image/bake.sh, that node VMs
+ * The golden node image: one local Tart VM, baked once by scripts/golden-image/bake.sh, that node VMs
  * clone (APFS copy-on-write) instead of installing packages and pulling images each. It is shared by every stack
  * on the Mac and outlives this one: it has no delete action; `npm run images -- prune` removes unused ones.
  */

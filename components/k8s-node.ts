@@ -64,7 +64,7 @@ export class K8sNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // Issue 14: a golden-image clone skips the package and image work; verify.sh still proves the result.
+    // A golden-image clone skips the package and image work; verify.sh still proves the result.
     const prepare = args.prepared
       ? identity
       : new command.remote.Command(

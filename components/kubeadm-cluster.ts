@@ -24,7 +24,7 @@ export interface KubeadmClusterArgs {
    * exact version the upgrade step prints is added.
    */
   readonly record: ClusterRecord;
-  /** The VM's login user, who gets a kubeconfig too (V10). */
+  /** The VM's login user, who gets a kubeconfig too. */
   readonly loginUser: string;
   /**
    * Forget the cluster's Kubernetes objects when its API server cannot be reached (the provider's
@@ -43,7 +43,7 @@ const PROJECT_DIR = path.join(__dirname, "..");
 
 /**
  * One kubeadm cluster: `init` on the control plane, then per worker `netcheck` (API server reachable from the
- * worker, T03) -> `join` -> `member` (Node registered; on delete: drain + remove). Exposes the admin
+ * worker) -> `join` -> `member` (Node registered; on delete: drain + remove). Exposes the admin
  * kubeconfig (secret, unique names) and a `k8s.Provider` for this cluster alone.
  */
 export class KubeadmCluster extends pulumi.ComponentResource {
@@ -118,8 +118,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         .all([adminConf.stdout, this.apiServer])
         .apply(([conf, server]) => rewriteKubeconfig(conf, args.spec.name, server)),
     );
-    // V10: the Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
-    // its context in the user's kubeconfig (issue 12; the script runs ops/kubeconfig.ts from this project).
+    // The Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
+    // its context in the user's kubeconfig (the script runs ops/kubeconfig.ts from this project).
     new command.local.Command(
       `${name}-host-kubeconfig`,
       {
@@ -145,12 +145,12 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         enableServerSideApply: true,
         // The provider's identity is the control plane VM's (its clone's id): known and unchanged through a resize,
         // a restart or a re-read kubeconfig, so none of those replaces the provider and every object on it
-        // (pulumi-kubernetes DiffConfig: a known, unchanged clusterIdentifier clears every replace; issue 10 row 1).
+        // (pulumi-kubernetes DiffConfig: a known, unchanged clusterIdentifier clears every replace).
         // A re-cloned control plane is a new cluster: the id changes, and Cilium, storage and Jenkins are created
         // again in it; objects of a cluster that is gone are dropped from state.
         clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,
         // Off in normal operation: with it, `pulumi refresh` (or `up --refresh`) while the VMs are stopped would
-        // report every object of the cluster deleted (pulumi-kubernetes Read, facts/upstream-review.md) and the
+        // report every object of the cluster deleted (pulumi-kubernetes' provider Read) and the
         // next `up` would fail on "already exists". On only to forget a lab whose VMs are gone for good.
         deleteUnreachable: args.forgetUnreachable,
       },
@@ -158,7 +158,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
 
     this.joins = args.workers.map((w) => {
-      // A re-cloned worker (or control plane) runs its whole join again, with a fresh token (row 8); its old Node
+      // A re-cloned worker (or control plane) runs its whole join again, with a fresh token; its old Node
       // object is removed first (member is replaced, its delete drains and removes the node).
       const triggers = [w.node.vmId, cp.node.vmId];
       const netcheck = new command.remote.Command(
@@ -207,7 +207,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
                   ? version
                   : w.node.ready.stdout.apply(parseKubeadmVersion),
               CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
-              // Issue 11: an already-joined worker is re-pointed when either address changed.
+              // An already-joined worker is re-pointed when either address changed.
               NODE_IP: w.node.ip,
               API_SERVER_ENDPOINT: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}`,
               JOIN_CONFIG: pulumi.secret(
@@ -246,7 +246,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       ...args.workers.map((w, i) => [w.name, this.joins[i]] as const),
     ]);
 
-    // Issue 10: a version change is a kubeadm upgrade of this cluster alone, one step after another: the control
+    // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
     // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
     // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
     // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.

@@ -28,7 +28,7 @@ export interface TartVmArgs {
   /**
    * The address the drift check found this running VM at before the graph ran (lib/drift-report.ts `addresses`,
    * proven by its identity marker). When given it is `ip`: a changed DHCP address reaches every step that uses it
-   * as a known value, even in preview (issue 11).
+   * as a known value, even in preview.
    */
   readonly address?: string;
 }
@@ -37,7 +37,7 @@ export interface TartVmArgs {
  * One Tart VM: `clone` (clone + random MAC; delete = tart delete), `start` (size, run on Softnet; on an update it
  * restarts the VM gracefully only if its size or run options really differ; delete = graceful stop) and `address`
  * (the VM's IP, read once per clone). Everything downstream reads `ip` (from `address`) and `vmId` (the clone's id),
- * neither of which a resize or restart touches: a resize updates `start` alone (issue 10, row 1).
+ * neither of which a resize or restart touches: a resize updates `start` alone.
  */
 export class TartVm extends pulumi.ComponentResource {
   /**
@@ -47,7 +47,7 @@ export class TartVm extends pulumi.ComponentResource {
   public readonly ip: pulumi.Output<string>;
   /**
    * The VM's identity: the clone's resource id, new only when the VM is re-cloned. Steps that must run again on a
-   * rebuilt VM carry it in `triggers` (a `dependsOn` does not cascade a replacement: facts/upstream-review.md).
+   * rebuilt VM carry it in `triggers` (a `dependsOn` does not cascade a replacement).
    */
   public readonly vmId: pulumi.Output<string>;
   /** The resource that has the VM running and its address known; depend on it for anything inside the VM. */
@@ -70,7 +70,7 @@ export class TartVm extends pulumi.ComponentResource {
           env: { VM_NAME: name, BASE_IMAGE: args.baseImage, OWNER: args.owner, STOP_TIMEOUT_SECONDS: "30" },
         }),
         // A new base image means a new VM. The name is reused, so the old VM must go first; everything that runs
-        // inside it follows through the clone's id in its triggers (docs/plans.md, row 2).
+        // inside it follows through the clone's id in its triggers (docs/plans.md).
         triggers: [args.baseImage],
       },
       { parent: this, deleteBeforeReplace: true, dependsOn: args.baseImageStep ? [args.baseImageStep] : [] },
@@ -117,7 +117,7 @@ export class TartVm extends pulumi.ComponentResource {
     // address, never the old VM's, and every step that uses `ip` waits for the VM to run. A preview runs nothing:
     // there the found address is shown, known even when this step is updated (whose stdout a preview may report
     // unknown: go-provider markComputed), so an address change is a known update in the plan and the cluster's
-    // provider is updated, never replaced (issue 11; docs/plans.md).
+    // provider is updated, never replaced (docs/plans.md).
     this.ip =
       pulumi.runtime.isDryRun() && current !== undefined ? pulumi.output(current) : this.running.stdout;
     this.registerOutputs({ ip: this.ip, vmId: this.vmId });

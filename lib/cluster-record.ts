@@ -1,7 +1,7 @@
 /**
  * The version record of each cluster on the Mac (~/.tartlab/clusters/<cluster>.json), written by the cluster's
  * `version-record` step once its init, joins and upgrades succeeded (scripts/kubeadm-cluster/version-record.sh),
- * removed when the cluster is destroyed. The program reads it before registering anything (issue 10):
+ * removed when the cluster is destroyed. The program reads it before registering anything:
  * - to refuse a downgrade, a skipped minor, or more than one cluster changing minor in one `up`, before anything
  *   changes (kubeadm upgrades one minor at a time; tartlab one cluster at a time);
  * - to keep each existing node's preparation steps at the version they were created with, so a version change

@@ -12,7 +12,8 @@ export interface SshSettings {
  * a configured private key wins over the password.
  *
  * Retries cover a VM whose sshd is still starting (V09). What pulumi-command 1.2.1 really does
- * (provider/pkg/provider/remote/connection.go `dialWithRetry`, pulumi sdk `retry.Until`): a failed dial is retried
+ * (github.com/pulumi/pulumi-command/blob/v1.2.1/provider/pkg/provider/remote/connection.go `dialWithRetry`,
+ * pulumi sdk `retry.Until`): a failed dial is retried
  * until dials > dialErrorLimit, so up to 41 dials, with waits of 100 ms x 1.5 per try capped at 5 s (10 short waits,
  * 11.3 s, then 30 x 5 s: about 161 s of waiting in all). perDialTimeout is x/crypto/ssh's ClientConfig.Timeout,
  * which bounds only the TCP connect of each dial, not the SSH handshake. So the bound is about 2.7 minutes when the

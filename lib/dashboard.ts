@@ -1,5 +1,5 @@
 /**
- * The lab dashboard's server (issue 13, `npm run dashboard`): one static page (ops/dashboard/) and the status
+ * The lab dashboard's server (`npm run dashboard`): one static page (ops/dashboard/) and the status
  * model of `npm run status` (lib/status.ts) as JSON and as server-sent events, so the page and the CLI never
  * disagree. Read-only: GET and HEAD only, nothing it serves changes anything, and every collection runs under the
  * model's own probe deadlines. Concurrent requests share one in-flight collection, so ten open tabs do not run

@@ -1,5 +1,5 @@
 /**
- * Issue 10: data that a config change would delete. local-path volumes (T06) are directories on one node, bound to
+ * Data that a config change would delete. local-path volumes (T06) are directories on one node, bound to
  * it by the PersistentVolume's node affinity (`kubernetes.io/hostname In [<node>]`, local-path provisioner.go);
  * removing that node's VM deletes them, and Kubernetes keeps a PV that points nowhere (its pod stays Pending).
  * So before any resource changes:
@@ -13,7 +13,7 @@
  * what the program plans to clone again or build anew (`PlannedLoss`, from the cluster records: `plannedLoss`).
  * Which volumes live on them: a live read of the PersistentVolumes of the clusters those VMs belong to (a removed
  * VM's cluster from the records on the Mac; every cluster only for a VM no record lists) through each cluster's
- * kubeconfig (~/.tartlab/kube/<cluster>.yaml, V10), with the client and deadlines lib/status.ts uses. Reads happen
+ * kubeconfig (~/.tartlab/kube/<cluster>.yaml), with the client and deadlines lib/status.ts uses. Reads happen
  * only when something is going away, so an unchanged lab previews offline, and an unrelated cluster is never read.
  * An API that does not answer cannot prove the data safe: that refuses too (unless allowed), with the reason.
  */

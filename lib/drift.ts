@@ -1,14 +1,14 @@
 /**
- * Issue 11 (lesson T09): before the graph runs, every `preview` and `up` checks each VM of this stack (owner marker,
+ * T09: before the graph runs, every `preview` and `up` checks each VM of this stack (owner marker,
  * as lib/revive.ts; never another stack's VM) against what Tart and the VM itself say:
  * - stopped (or suspended): `up` starts it (lib/revive.ts, which also starts this stack's stopped VMs that the config
- *   no longer lists, issue 10 row 7);
+ *   no longer lists, so that their removal can run);
  * - running: its address through scripts/tart-vm/address.sh (which also rewrites the identity marker through
  *   `tart exec` and records the address), then sshd on port 22 (an SSH banner within a deadline, retried for a
  *   bounded time). No address, a guest agent that fails or hangs, or no SSH: `up` restarts it (stop.sh: graceful,
  *   then forced; start.sh), reads the address again, and fails with what it tried and what to do if that did not help;
  * - the address is compared with the one recorded in ~/.tartlab/vms/<vm>.ip; a change is reported, and the graph
- *   follows it (docs/plans.md, issue 11 design): the report's `addresses` feed each TartVm's `ip`.
+ *   follows it (docs/plans.md): the report's `addresses` feed each TartVm's `ip`.
  * Two VMs of this stack with one address are refused before anything is touched: tartlab never guesses which VM
  * answers there. A repair increments a per-cluster counter on the Mac (the cluster's Ready check re-runs on it).
  * `preview` changes nothing: it reads state, `tart ip` and the SSH banner (address.sh writes the marker, so it does
@@ -118,7 +118,7 @@ function readRecordedIp(name: string, env: NodeJS.ProcessEnv): string | undefine
   try {
     return readFileSync(path.join(tartlabHome(env), "vms", `${name}.ip`), "utf8").trim() || undefined;
   } catch {
-    return undefined; // a lab built before issue 11 records none: nothing to compare with
+    return undefined; // a lab built before addresses were recorded has none: nothing to compare with
   }
 }
 
@@ -149,7 +149,7 @@ function writeRepairs(cluster: string, count: number, env: NodeJS.ProcessEnv): v
   renameSync(`${file}.tmp`, file);
 }
 
-/** Refuses two VMs at one address: a script meant for one could reach the other (issue 11). */
+/** Refuses two VMs at one address: a script meant for one could reach the other. */
 function refuseSharedAddresses(addresses: Map<string, string>, how: string): void {
   const byIp = new Map<string, string>();
   for (const [vm, ip] of addresses) {
@@ -157,7 +157,7 @@ function refuseSharedAddresses(addresses: Map<string, string>, how: string): voi
     if (other !== undefined) {
       throw new Error(
         `VMs ${other} and ${vm} both report the address ${ip} (${how}); tartlab does not guess which one answers ` +
-          `there, so this run stops. A stale DHCP lease is the usual cause (facts: tart ip's dhcp resolver). ` +
+          `there, so this run stops. A stale DHCP lease is the usual cause (tart ip reads old leases too). ` +
           `Stop one of them (tart stop ${vm}) and run pulumi up again: it starts it with a fresh lease`,
       );
     }
@@ -165,7 +165,7 @@ function refuseSharedAddresses(addresses: Map<string, string>, how: string): voi
   }
 }
 
-/** What re-runs in the graph when a VM's address changes (issue 11 design: the graph follows the address). */
+/** What re-runs in the graph when a VM's address changes (the graph follows the address). */
 function followUp(cluster: ClusterSpec, name: string): string {
   return cluster.nodes[0].name === name
     ? "its node steps, the control plane's re-addressing (kubeadm init: API server certificate, etcd, static pods), " +
@@ -236,7 +236,7 @@ export async function checkDrift(
     }
   };
 
-  // 2. Stopped VMs (and, row 7, this stack's stopped VMs no longer configured): started in up, reported in preview.
+  // 2. Stopped VMs (this stack's no longer configured ones too): started in up, reported in preview.
   const revived = reviveStoppedVms(config, owner, dryRun, env, true, list);
   messages.push(...revived.messages);
 
@@ -314,7 +314,7 @@ export async function checkDrift(
   function restart(node: NodeSpec, why: string): void {
     const name = node.name;
     type Step = readonly [label: string, script: string, inputs: Record<string, string>];
-    // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is (issue 10 row 1).
+    // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is.
     const stop: Step = [
       "stop.sh",
       "tart-vm/stop.sh",

@@ -4,7 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { LabConfig, allNodes } from "./lab-config";
-import { SCRIPTS_DIR } from "./shell";
+import { SCRIPTS_DIR, loadScript } from "./shell";
 import * as path from "node:path";
 
 export interface HostFacts {
@@ -41,7 +41,7 @@ export const MIN_MACOS_MAJOR = 14;
 /** Memory left to macOS and everything else on the Mac. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /**
- * The laptop lab of Pulumi.small.yaml (issue 12), named by the memory check when the chosen lab does not fit but
+ * The laptop lab of Pulumi.small.yaml, named by the memory check when the chosen lab does not fit but
  * this one would. test/small-stack.test.ts checks these numbers against the file.
  */
 export const SMALL_STACK = { name: "small", vms: 2, memoryMb: 3072 + 4096 } as const;
@@ -71,9 +71,15 @@ export function parseHostFacts(text: string): HostFacts {
   };
 }
 
-export function probeHost(): HostFacts {
-  const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
+/** The probe script, under scripts/. It runs with the helper functions and its own path as $0. */
+const FACTS_SH = "host/facts.sh";
+
+/** The Mac's facts, read by scripts/host/facts.sh in `env` (tests pass fakes on PATH). */
+export function probeHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
+  const out = execFileSync("bash", ["-c", loadScript(FACTS_SH), path.join(SCRIPTS_DIR, FACTS_SH)], {
     encoding: "utf8",
+    env,
+    // Not a socket on stdin: `bash -c` would then read ~/.bashrc (bash's rshd rule) instead of running as given.
     stdio: ["ignore", "pipe", "pipe"],
     timeout: 30_000,
   });
@@ -86,7 +92,7 @@ export interface HostCheck {
 }
 
 /** Disk in GB (10^9, as df and Tart's --disk-size count): what is needed rounds up, what is free rounds down, so
- * one byte short never reads "45 GB free; need 45 GB" (issue 9 boundary rows). */
+ * one byte short never reads "45 GB free; need 45 GB". */
 const gbUp = (bytes: number) => `${Math.ceil((bytes / GB) * 10) / 10} GB`;
 const gbDown = (bytes: number) => `${Math.floor((bytes / GB) * 10) / 10} GB`;
 /** Memory in GiB, as macOS ("64 GB" in About This Mac is GiB) and Tart (`--memory` in MiB) count it: what the lab

@@ -1,6 +1,7 @@
 /**
- * kubeadm configuration files (API kubeadm.k8s.io/v1beta4, field names from kubeadm's v1beta4 types.go;
- * shared facts/kubernetes.md B.5). Pure functions: the components feed them the VM's IP.
+ * kubeadm configuration files (API kubeadm.k8s.io/v1beta4, field names from kubeadm's v1beta4 types.go and
+ * kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4). Pure functions: the components feed them the
+ * VM's IP.
  */
 import { stringify } from "yaml";
 

@@ -4,9 +4,9 @@
  * else in the file (other clusters, users, contexts, preferences, extensions, current-context) is kept.
  *
  * The merge itself is pure (string in, string out, parsed with the `yaml` package). The file side follows kind
- * (sigs.k8s.io/kind pkg/cluster/internal/kubeconfig/internal/kubeconfig/lock.go) and client-go
- * (tools/clientcmd/loader.go): a `<file>.lock` created with O_CREAT|O_EXCL, retried for a bounded time and
- * removed afterwards, so tartlab, kind and kubectl do not overwrite each other's edits. The file is replaced
+ * (github.com/kubernetes-sigs/kind/blob/main/pkg/cluster/internal/kubeconfig/internal/kubeconfig/lock.go) and
+ * client-go (github.com/kubernetes/client-go/blob/master/tools/clientcmd/loader.go): a `<file>.lock` created
+ * with O_CREAT|O_EXCL, retried for a bounded time and removed afterwards, so tartlab, kind and kubectl do not overwrite each other's edits. The file is replaced
  * atomically (temp file in the same directory + rename) and created with mode 600 (its dir 700) when absent.
  */
 import {

@@ -1,6 +1,6 @@
 /**
- * Admin kubeconfig rewrite. Every kubeadm admin.conf names its user `kubernetes-admin` (facts A.5), so merged
- * kubeconfigs clobber each other; like kind, name cluster, user and context all `tartlab-<cluster>` and point
+ * Admin kubeconfig rewrite. Every kubeadm admin.conf names its user `kubernetes-admin` (kubernetes/kubeadm#416),
+ * so merged kubeconfigs clobber each other; like kind, name cluster, user and context all `tartlab-<cluster>` and point
  * the server at the control plane's IP.
  */
 import { createHash } from "node:crypto";

@@ -29,7 +29,7 @@ export interface ClusterSpec {
   /**
    * Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). Set explicitly or derived from the
    * name (`clusterIdFromName`), never from the list position: adding, removing or reordering clusters must not
-   * change a live cluster's id (a Helm upgrade of its CNI; issue 10).
+   * change a live cluster's id (a Helm upgrade of its CNI).
    */
   readonly id: number;
   readonly podCidr: string;
@@ -54,7 +54,7 @@ export interface JenkinsSpec {
   readonly retainData: boolean;
 }
 
-/** kind-style kubectl contexts (issue 12): what the host-kubeconfig step does with the user's kubeconfig. */
+/** kind-style kubectl contexts: what the host-kubeconfig step does with the user's kubeconfig. */
 export interface KubeconfigSpec {
   /** Merge each cluster's `tartlab-<cluster>` context into the user's kubeconfig (false: files only). */
   readonly merge: boolean;
@@ -69,9 +69,9 @@ export interface LabConfig {
   readonly sshUser: string;
   /** The host's VM network (Tart shared/softnet DHCP range); no cluster range may overlap it. */
   readonly vmNetworkCidr: string;
-  /** Value of `tart run --net-softnet-allow`; 0.0.0.0/0 is what lifts VM-to-VM isolation (T03). */
+  /** Value of `tart run --net-softnet-allow`; 0.0.0.0/0 is what lifts VM-to-VM isolation. */
   readonly softnetAllow: string;
-  /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed (T09). */
+  /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed. */
   readonly ipWaitSeconds: number;
   /**
    * Clone node VMs from a golden image baked once (components/golden-image.ts: packages, containerd, images)
@@ -369,7 +369,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   const ipWait = typeof ipWaitRaw === "string" && /^\d+$/.test(ipWaitRaw) ? Number(ipWaitRaw) : ipWaitRaw;
   const ipWaitSeconds = parseWith("ipWaitSeconds", int(10, 3600, "seconds"), ipWait, problems) ?? 180;
 
-  // Issue 14: booleans arrive as strings from the CLI ("true") or as booleans from tests.
+  // Booleans arrive as strings from the CLI ("true") or as booleans from tests.
   const goldenRaw = raw.goldenImage ?? false;
   const goldenImage = goldenRaw === true || goldenRaw === "true";
   if (!goldenImage && goldenRaw !== false && goldenRaw !== "false") {

@@ -1,9 +1,9 @@
 /**
- * `npm run stop` / `npm run start` (issue 12): pause the lab to save the battery and bring it back.
+ * `npm run stop` / `npm run start`: pause the lab to save the battery and bring it back.
  *
  * Stop runs scripts/tart-vm/stop.sh (guest poweroff through `tart exec`, a bounded wait, then `tart stop`: the
  * same script TartVm uses before a resize or delete) for every running VM of this stack, in parallel. Start is
- * `pulumi up`'s T09 revive (lib/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
+ * `pulumi up`'s revive (lib/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
  * through lib/status.ts. Both act only on VMs listed in this stack's config whose owner marker
  * (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh) names this stack: VMs of other stacks and VMs
  * tartlab did not make are never touched. Tart state is read as JSON (T08).

@@ -1,5 +1,5 @@
 /**
- * pkgs.k8s.io packaging gaps (facts/upstream-review.md): new minors' repositories have repeatedly been published
+ * pkgs.k8s.io packaging gaps: new minors' repositories have repeatedly been published
  * without `cri-tools` and/or `kubernetes-cni` (kubernetes/kubernetes #133735, #135803, #138534, #141601), and
  * `apt-get install kubelet` then fails inside every VM. This reads the minor's Debian `Packages` index once, on
  * the Mac, before any VM is made, and says what is missing. Parsing and judging are pure; only `fetchText` does I/O.

@@ -1,5 +1,5 @@
 /**
- * Performance model of a `pulumi up` (issue 14): an expected duration per resource, with its source, the critical
+ * Performance model of a `pulumi up`: an expected duration per resource, with its source, the critical
  * path through the graph weighted by those durations, and the sum of the same steps run one after another.
  *
  * Figures are per step kind and per scenario: with or without the golden node image, first build (nothing cached
@@ -33,11 +33,11 @@ const same = (f: Figure): Record<Build, Figure> => ({ first: f, rebuild: f });
 const isCommand = (type: string) => type.startsWith("command:");
 const suffix = (s: string) => (name: string, type: string) => isCommand(type) && name.endsWith(s);
 
-/** Lima's kubeadm image pull (facts/kubernetes.md A.3: "takes about 100 seconds", RamenDR/ramen#1764). */
+/** Lima's kubeadm image pull ("takes about 100 seconds", RamenDR/ramen#1764). */
 const KUBEADM_PULL = 100;
 /**
- * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (facts/kubernetes.md
- * A.3, minikube timeToK8s v1.36.0), which includes init, is the nearest published figure.
+ * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (kubernetes/minikube
+ * site/content/en/docs/benchmarks/timeToK8s/v1.36.0), which includes init, is the nearest published figure.
  */
 const KUBEADM_INIT = 21;
 /** Base image download: ~1.6 GB compressed (estimate from `tart clone` "pulling disk (X GB compressed)"). */
@@ -309,4 +309,83 @@ export function durationRecorder(now: () => number = () => Date.now() / 1000) {
     },
     resources: (): Record<string, { seconds: number; type: string }> => ({ ...resources }),
   };
+}
+
+/** One phase of a snapshot save or restore (lib/snapshot.ts), for the whole lab. */
+export interface SnapshotPhase {
+  readonly phase: string;
+  readonly seconds: number;
+  readonly source: string;
+}
+
+/** Per-VM figures of the snapshot phases that have no row above; every one an estimate, with why. */
+export const SNAPSHOT_FIGURES = {
+  gracefulStop: {
+    seconds: 10,
+    source:
+      "estimate: guest poweroff of an Ubuntu kubeadm node (kubelet, containerd, etcd stop); stop.sh asks every VM " +
+      "at once and forces it off after 60 s",
+  },
+  cloneLocal: {
+    seconds: 1,
+    source:
+      "estimate: tart clone of a stopped local VM is a copy-on-write copy of its files (Clone.swift: APFS " +
+      "'speeds up clones enormously', no space claimed until written), one VM at a time under Tart's global lock",
+  },
+  rename: {
+    seconds: 0.2,
+    source: "estimate: tart rename is one rename of the VM's directory (Rename.swift)",
+  },
+  delete: { seconds: 1, source: "estimate: tart delete removes the set-aside VM's directory" },
+  ready: {
+    seconds: 30,
+    source:
+      "estimate: after the last boot, kubelet starts the control plane's static pods from local images and the " +
+      "Cilium agents return (the nodes-ready row's 15 s plus the API server's start)",
+  },
+  pulumiState: {
+    seconds: 3,
+    source: "estimate: pulumi stack export or import of a local-backend state file",
+  },
+} as const satisfies Record<string, Figure>;
+
+/**
+ * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. lib/snapshot.ts starts the VMs
+ * all at once; `parallelStart: false` models `npm run start`'s path instead (lib/revive.ts: one VM after another,
+ * each waiting for its address; the start row above).
+ */
+export function snapshotEstimate(
+  op: "save" | "restore",
+  vms: number,
+  parallelStart = true,
+): { phases: SnapshotPhase[]; seconds: number } {
+  const F = SNAPSHOT_FIGURES;
+  const start = figureFor("vm-start", "command:local:Command", { golden: true, build: "rebuild" });
+  const per = (phase: string, f: Figure, n = vms): SnapshotPhase => ({
+    phase: n === 1 ? phase : `${phase} (${n} × ${f.seconds} s)`,
+    seconds: Math.round(n * f.seconds * 10) / 10,
+    source: f.source,
+  });
+  const starting = parallelStart
+    ? { phase: "start every VM at once", seconds: start.seconds, source: start.source }
+    : per("start the VMs one after another", start);
+  const phases: SnapshotPhase[] =
+    op === "save"
+      ? [
+          { phase: "graceful stop (all VMs at once)", ...F.gracefulStop },
+          per("clone each VM to its snapshot VM", F.cloneLocal),
+          { phase: "pulumi stack export", ...F.pulumiState },
+          starting,
+          { phase: "wait for Ready", ...F.ready },
+        ]
+      : [
+          { phase: "graceful stop (all VMs at once)", ...F.gracefulStop },
+          per("set each VM aside (rename)", F.rename),
+          per("clone each snapshot VM back, MAC written", F.cloneLocal),
+          starting,
+          { phase: "wait for Ready", ...F.ready },
+          per("delete the set-aside VMs", F.delete),
+          { phase: "pulumi stack import", ...F.pulumiState },
+        ];
+  return { phases, seconds: Math.round(phases.reduce((a, p) => a + p.seconds, 0) * 10) / 10 };
 }

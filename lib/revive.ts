@@ -4,7 +4,7 @@
  * every VM of this stack that exists but is not running (with the same scripts/tart-vm/start.sh the TartVm
  * resource uses); `pulumi preview` only reports them. Tart state is read as JSON (T08).
  *
- * Issue 10, row 7: a VM of this stack that the config no longer lists is about to be removed, and its removal needs
+ * A VM of this stack that the config no longer lists is about to be removed, and its removal needs
  * it (and its cluster's control plane) running: member removal drains and deletes the Node through the control
  * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
  * with the run options they have (no resize of a VM that is going away), with a message saying why.
@@ -58,7 +58,7 @@ export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
   } catch {
     return failed(`tart list printed no JSON: ${list.stdout.slice(0, 200)}`);
   }
-  // JSON of another shape (an object, null entries) must not crash the program with a TypeError (issue 9 table).
+  // JSON of another shape (an object, null entries) must not crash the program with a TypeError.
   if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
     return failed(`tart list printed JSON that is not a list of VMs: ${list.stdout.slice(0, 200)}`);
   }
@@ -85,7 +85,7 @@ export function reviveStoppedVms(
   dryRun: boolean,
   env: NodeJS.ProcessEnv = process.env,
   /**
-   * Also start this stack's stopped VMs that the config no longer lists (issue 10 row 7: `pulumi up` deletes
+   * Also start this stack's stopped VMs that the config no longer lists (`pulumi up` deletes
    * them, and their drain/delete needs them running). `npm run start` leaves them alone.
    */
   unlisted = true,
@@ -140,7 +140,7 @@ export function reviveStoppedVms(
   return { restarted, messages };
 }
 
-/** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; facts/tart.md). */
+/** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; Tart's Commands/Get.swift). */
 function currentSize(
   name: string,
   env: NodeJS.ProcessEnv,

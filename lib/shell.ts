@@ -3,11 +3,11 @@
  * inputs become an `export NAME='…'` prologue made by ONE quoting function; the whole thing is sent on stdin
  * and run as `bash -s -- <action>`. Nothing is ever spliced into a quoted command string.
  *
- * Why stdin for both local and remote Commands: sshd refuses unknown `environment` variables (AcceptEnv,
- * facts/pulumi.md §1.4) and a failed Command's error text contains its full command string; with stdin the
+ * Why stdin for both local and remote Commands: sshd refuses unknown `environment` variables (sshd_config
+ * AcceptEnv) and a failed Command's error text contains its full command string; with stdin the
  * command string is just `bash -s -- create`, so neither inputs nor secrets appear in error messages.
- * Delete and update receive the same stdin as create (facts §1.2), so the bundle carries the delete script
- * too and the command's argument picks which one runs.
+ * Delete and update receive the same stdin as create (pulumi-command's provider), so the bundle carries the
+ * delete script too and the command's argument picks which one runs.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -39,11 +39,25 @@ export function exportPrologue(env: Readonly<Record<string, string>>): string {
 
 const cache = new Map<string, string>();
 
-/** A script under scripts/, verbatim. */
+/** The shared shell functions (`_retry`, `_homebrew_path`, JSON reads) that every script gets. */
+export const HELPERS_FILE = "helpers.sh";
+
+/**
+ * `text` with scripts/helpers.sh defined in front of it, on its first line (one `eval $'…'` before the shebang,
+ * which becomes a comment), so every line of the script keeps its file's line number in errors and traces.
+ */
+export function withHelpers(text: string, helpers: string): string {
+  const escaped = helpers.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n");
+  return `eval $'${escaped}'; ${text}`;
+}
+
+const read = (relPath: string) => readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+
+/** A script under scripts/, verbatim, after the helper functions (`withHelpers`). */
 export function loadScript(relPath: string): string {
   let text = cache.get(relPath);
   if (text === undefined) {
-    text = readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
+    text = withHelpers(read(relPath), read(HELPERS_FILE));
     cache.set(relPath, text);
   }
   return text;
@@ -51,25 +65,13 @@ export function loadScript(relPath: string): string {
 
 export type Action = "create" | "delete";
 
-/**
- * How scripts share a step without sourcing each other (T10): the script here runs first, before `create` of the
- * script it is listed for, in the same bundle on the same machine, with the same inputs, as a script of its own; if
- * it fails, nothing else runs.
- */
-export const RUN_FIRST: Readonly<Record<string, string>> = {
-  // apt refuses every install after an interrupted dpkg until it is finished.
-  "k8s-node/prepare.sh": "k8s-node/dpkg-recover.sh",
-  "kubeadm-cluster/upgrade-control-plane.sh": "k8s-node/dpkg-recover.sh",
-  "kubeadm-cluster/upgrade-node.sh": "k8s-node/dpkg-recover.sh",
-};
-
 /** Where address.sh writes the VM's name inside the guest (through `tart exec`, by name, never by address). */
 export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
 /** Exit status of a bundle that refused to run on a machine that is not its VM. */
 export const WRONG_VM_EXIT = 65;
 
 /**
- * Issue 11 (T09): the lines that make a bundle refuse, before either action runs, a machine whose identity marker
+ * T09: the lines that make a bundle refuse, before either action runs, a machine whose identity marker
  * does not name `vm`. SSH has no host-key check here (clones share the image's keys), so after a DHCP change an
  * address may belong to another VM; `tart exec` wrote the marker by VM name, so it is the proof. The name goes
  * through the quoting helper (T01) into a shell variable that is not exported: the scripts' environment is
@@ -99,37 +101,27 @@ function identityCheck(vm: string): string {
 /**
  * The stdin text: prologue, then each action's script inside a quoted heredoc (no expansion of any kind),
  * run with `bash -c` so the script's own stdin is /dev/null and cannot swallow anything. With `vm`, the identity
- * check runs after the action is chosen and before its script (create and delete alike). With `first` (a script's
- * text, RUN_FIRST), create runs it, after the identity check, before its own script.
+ * check runs after the action is chosen and before its script (create and delete alike).
  * Compatible with macOS's bash 3.2 (no `$(cat <<…)`, whose parsing bash 3 gets wrong).
  */
 export function bundle(
   scripts: Partial<Record<Action, string>>,
   env: Readonly<Record<string, string>>,
   vm?: string,
-  first?: string,
 ): string {
   let out = "# tartlab script bundle (lib/shell.ts); run as: bash -s -- <action>\nset -euo pipefail\n";
   out += exportPrologue(env);
   out += 'case "${1:-}" in\n';
-  const heredoc = (variable: string, tag: string, text: string) => {
-    const delim = `TARTLAB_${tag}_${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
-    if (text.split("\n").includes(delim))
-      throw new Error(`script contains its own heredoc delimiter ${delim}`);
-    return `IFS= read -r -d '' ${variable} <<'${delim}' || true\n${text}${text.endsWith("\n") ? "" : "\n"}${delim}\n`;
-  };
   for (const action of ["create", "delete"] as const) {
     const text = scripts[action];
     if (text === undefined) continue;
-    out += `${action})\n${heredoc("__tartlab_script", action.toUpperCase(), text)}`;
-    if (action === "create" && first !== undefined) out += heredoc("__tartlab_first", "FIRST", first);
-    out += ";;\n";
+    const delim = `TARTLAB_${action.toUpperCase()}_${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+    if (text.split("\n").includes(delim))
+      throw new Error(`script contains its own heredoc delimiter ${delim}`);
+    out += `${action})\nIFS= read -r -d '' __tartlab_script <<'${delim}' || true\n${text}${text.endsWith("\n") ? "" : "\n"}${delim}\n;;\n`;
   }
   out += '*) echo "tartlab: unknown action \\"${1:-}\\"" >&2; exit 64 ;;\nesac\n';
   if (vm !== undefined) out += identityCheck(vm);
-  if (first !== undefined) {
-    out += 'if [ -n "${__tartlab_first:-}" ]; then bash -c "$__tartlab_first" tartlab-first </dev/null; fi\n';
-  }
   out += 'exec bash -c "$__tartlab_script" "tartlab-$1" </dev/null\n';
   return out;
 }
@@ -145,7 +137,7 @@ export interface ScriptSpec {
   readonly sudo?: boolean;
   /**
    * Remote only: the Tart VM this script is meant for (the one whose address the connection uses). The bundle
-   * then runs nothing unless the machine's identity marker names exactly this VM (issue 11).
+   * then runs nothing unless the machine's identity marker names exactly this VM.
    */
   readonly vm?: string;
 }
@@ -156,7 +148,7 @@ export interface ScriptCommandArgs {
   readonly stdin: pulumi.Output<string>;
   /**
    * Off: the provider would otherwise send the previous stdout (a kubeconfig, a join token) as the environment
-   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (facts/pulumi.md §1.4); the
+   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (sshd_config AcceptEnv); the
    * scripts never read them.
    */
   readonly addPreviousOutputInEnv: false;
@@ -167,13 +159,10 @@ export function scriptCommand(spec: ScriptSpec): ScriptCommandArgs {
   const scripts: Partial<Record<Action, string>> = { create: loadScript(spec.create) };
   if (spec.delete) scripts.delete = loadScript(spec.delete);
   const run = (action: Action) => `${spec.sudo ? "sudo -n " : ""}bash -s -- ${action}`;
-  const first = RUN_FIRST[spec.create];
   return {
     create: run("create"),
     delete: spec.delete ? run("delete") : undefined,
-    stdin: pulumi
-      .all(spec.env)
-      .apply((env) => bundle(scripts, env, spec.vm, first === undefined ? undefined : loadScript(first))),
+    stdin: pulumi.all(spec.env).apply((env) => bundle(scripts, env, spec.vm)),
     addPreviousOutputInEnv: false,
   };
 }

@@ -1,11 +1,11 @@
 /**
- * The lab's live status (issue 12 `npm run status`; the dashboard, issue 13, reuses this model). Read-only:
+ * The lab's live status (`npm run status`; the dashboard reuses this model). Read-only:
  * every VM from Tart (state from `tart list --format json`, T08; IP from `tart ip`; cpus/memory from
  * `tart get --format json`), every cluster through @kubernetes/client-node with its per-cluster kubeconfig
- * (~/.tartlab/kube/<cluster>.yaml, V10), Jenkins by an HTTP request to its NodePort URL.
+ * (~/.tartlab/kube/<cluster>.yaml), Jenkins by an HTTP request to its NodePort URL.
  *
  * Probes run in parallel, each under a deadline, so a stopped VM, a VM without an IP or an API server that does
- * not answer is reported, never waited on (T09). No credentials appear in the model: errors are summarised.
+ * not answer is reported, never waited on. No credentials appear in the model: errors are summarised.
  */
 import * as k8s from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
@@ -190,11 +190,11 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       const notes: string[] = [];
       if (state !== "running") problems.push(`is ${raw}; pulumi up starts it again (T09)`);
       // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
-      // stopped VM (facts/tart.md, `tart ip`), which would show a stale address as if it were live.
+      // stopped VM (Tart's Commands/IP.swift), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
         run("tart", ["get", node.name, "--format", "json"], env, timeoutMs).then(
           (out) => {
-            // A throw here would not reach the handler below: it would reject the whole status (issue 9 table).
+            // A throw here would not reach the handler below: it would reject the whole status.
             try {
               const got: unknown = JSON.parse(out);
               if (got && typeof got === "object" && !Array.isArray(got)) return got as TartGet;

@@ -1,7 +1,7 @@
 /**
- * Every external version tartlab uses, in one place, each with its source (V02: versions are strings).
+ * Every external version tartlab uses, in one place, each with its source (versions are strings).
  * npm packages are pinned exactly in package.json / package-lock.json (notably @pulumi/command 1.2.1:
- * npm's `latest` 4.5.0 is a stale publish without `logging`; see shared facts/pulumi.md §0).
+ * npm's `latest` 4.5.0 is a stale publish without `logging`).
  */
 export const VERSIONS = {
   /**
@@ -16,13 +16,13 @@ export const VERSIONS = {
   cilium: "1.19.8",
   /**
    * rancher/local-path-provisioner release. Not vendored and not fetched at `up`: manifests/local-path.ts writes
-   * the objects of that tag's deploy/local-path-storage.yaml as typed values (read at github
-   * rancher/local-path-provisioner, tag v0.0.37, commit 49b2be8e).
+   * the objects of github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml as typed
+   * values (commit 49b2be8e).
    */
   localPathProvisioner: "v0.0.37",
   /**
    * The provisioner image named by that manifest (the release's own tag; built for linux/arm64 among others:
-   * .github/workflows/build.yml at v0.0.37).
+   * github.com/rancher/local-path-provisioner/blob/v0.0.37/.github/workflows/build.yml).
    */
   localPathProvisionerImage: "docker.io/rancher/local-path-provisioner:v0.0.37",
   /**
@@ -42,7 +42,7 @@ export const VERSIONS = {
 } as const;
 
 /**
- * Images the golden node image pre-pulls (issue 14), as the pinned charts and manifests name them. Each must follow
+ * Images the golden node image pre-pulls, as the pinned charts and manifests name them. Each must follow
  * its chart pin above: the golden image's name digests this list, so a change bakes a new image.
  */
 export const PREPULL_IMAGES = {
@@ -57,7 +57,7 @@ export const PREPULL_IMAGES = {
     "quay.io/cilium/cilium-envoy:v1.37.6-1789133542-cbec91f666af0bf742da986d43832932dbb26b82",
   ],
   /**
-   * Jenkins chart 5.9.53 (shared/charts/jenkins-5.9.53-values.yaml): controller.image registry/repository with no
+   * Jenkins chart 5.9.53 (its values.yaml, charts.jenkins.io): controller.image registry/repository with no
    * tag, so appVersion 2.568.2 + "-" + tagLabel jdk21; sidecars.configAutoReload.image kiwigrid/k8s-sidecar:2.10.1.
    * Plugins are not baked: the chart's init container still downloads them (docs/performance.md).
    */

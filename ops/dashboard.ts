@@ -1,5 +1,5 @@
 /**
- * `npm run dashboard [-- --stack <name>] [--port <n>]`: the lab on one local web page (issue 13), built on the
+ * `npm run dashboard [-- --stack <name>] [--port <n>]`: the lab on one local web page, built on the
  * status model of `npm run status` (lib/status.ts) and served by lib/dashboard.ts. Listens on 127.0.0.1 only
  * unless --allow-remote is given (the page has no login). Exit codes: 2 bad usage or config, 1 cannot listen.
  */

@@ -1,11 +1,11 @@
 /**
- * `npm run images` lists the golden node images on this Mac (issue 14) and which VMs were cloned from each;
+ * `npm run images` lists the golden node images on this Mac and which VMs were cloned from each;
  * `npm run images -- prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
  * stack and have no delete action in Pulumi (components/golden-image.ts), so this is how old ones go.
  *
  * In use = a local VM exists whose clone record ($TARTLAB_HOME/vms/<vm>.source, written by tart-vm/clone.sh)
  * names the image. A record whose VM is gone counts for nothing. A running image, or a bake's temporary VM
- * ("-baking"), is never touched. Reads `tart list --format json` (T08: JSON, never the text table).
+ * ("-baking"), is never touched. Reads `tart list --format json` (JSON, never the text table).
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * Day-2 entry for kubectl contexts (issue 12), for a local Command or a user to call:
+ * Day-2 entry for kubectl contexts, for a local Command or a user to call:
  *   node --import tsx ops/kubeconfig.ts merge <cluster> [--set-current] < kubeconfig
  *   node --import tsx ops/kubeconfig.ts remove <cluster>
  * The cluster's kubeconfig arrives on stdin, never in argv (argv is visible in `ps`; it holds a client key).

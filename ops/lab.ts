@@ -1,5 +1,5 @@
 /**
- * `npm run stop` / `npm run start` [-- --stack <name>] [--dir <project dir>] [--timeout <seconds>] (issue 12).
+ * `npm run stop` / `npm run start` [-- --stack <name>] [--dir <project dir>] [--timeout <seconds>].
  * stop: graceful poweroff of every VM of this stack (scripts/tart-vm/stop.sh; forced after --timeout, default 60 s).
  * start: the VMs again with `pulumi up`'s revive, then waits up to --timeout (default 300 s) for the lab to be
  * Ready (lib/status.ts) and prints its status; --timeout 0 asks once and does not wait. Only VMs whose owner marker

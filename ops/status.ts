@@ -1,5 +1,5 @@
 /**
- * `npm run status [-- --stack <name>] [--json]`: the whole lab's live health in one table (issue 12). Reads the
+ * `npm run status [-- --stack <name>] [--json]`: the whole lab's live health in one table. Reads the
  * lab from Pulumi.<stack>.yaml through the same validation as `pulumi up` (lib/lab-config.ts), then probes it
  * (lib/status.ts). Exit codes: 0 healthy, 1 something unhealthy, 2 bad usage or config.
  */

@@ -6,13 +6,15 @@ import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
-import { SCRIPTS_DIR } from "../lib/shell";
+import { SCRIPTS_DIR, loadScript } from "../lib/shell";
 import { Recorder, sharedLab } from "./harness/pulumi";
 
 const scriptFiles = readdirSync(SCRIPTS_DIR, { recursive: true, encoding: "utf8" })
   .filter((f) => f.endsWith(".sh"))
   .map((f) => f.split(path.sep).join("/"));
 const scriptText = new Map(scriptFiles.map((f) => [f, readFileSync(path.join(SCRIPTS_DIR, f), "utf8")]));
+/** What a bundle carries of each script: the file after the helper functions (lib/shell.ts). */
+const bundledText = new Map(scriptFiles.map((f) => [f, loadScript(f)]));
 /** What runs, without comment lines: a comment that mentions /etc/kubernetes reads nothing. */
 const code = (text: string) =>
   text
@@ -23,24 +25,19 @@ const code = (text: string) =>
 /** A secret input arrives under mocks as { <sig>: …, value }. */
 const plain = (v: any): any => (v !== null && typeof v === "object" && "value" in v ? v.value : v);
 
-/**
- * The scripts inside a lib/shell.ts bundle, by action, as script paths under scripts/; `first` is the script create
- * runs before its own (lib/shell.ts RUN_FIRST).
- */
-function bundledScripts(stdin: string): Partial<Record<"create" | "delete" | "first", string>> {
-  const out: Partial<Record<"create" | "delete" | "first", string>> = {};
+/** The scripts inside a lib/shell.ts bundle, by action, as script paths under scripts/. */
+function bundledScripts(stdin: string): Partial<Record<"create" | "delete", string>> {
+  const out: Partial<Record<"create" | "delete", string>> = {};
   const re =
-    /^(?:(create|delete)\)\n)?IFS= read -r -d '' __tartlab_(script|first) <<'(\w+)' \|\| true\n([\s\S]*?)\n\3\n/gm;
+    /^(create|delete)\)\nIFS= read -r -d '' __tartlab_script <<'(\w+)' \|\| true\n([\s\S]*?)\n\2\n/gm;
   for (const m of stdin.matchAll(re)) {
-    const which = m[2] === "first" ? "first" : (m[1] as "create" | "delete" | undefined);
-    if (which === undefined) continue;
-    const text = `${m[4]}\n`;
-    const file = [...scriptText].find(([, t]) => t === text || t === m[4])?.[0];
+    const text = `${m[3]}\n`;
+    const file = [...bundledText].find(([, t]) => t === text || t === m[3])?.[0];
     assert.ok(
       file,
-      `a bundle carries a ${which} script that is not a file under scripts/:\n${text.slice(0, 200)}`,
+      `a bundle carries a ${m[1]} script that is not a file under scripts/:\n${text.slice(0, 200)}`,
     );
-    out[which] = file;
+    out[m[1] as "create" | "delete"] = file;
   }
   return out;
 }
@@ -100,10 +97,12 @@ describe("contracts with the real environment (default lab under mocks)", () => 
     // host/facts.sh is run by lib/host.ts before any resource exists, not by a component. The golden image's
     // scripts: bake.sh is loaded only with tartlab:goldenImage true, pull.sh and clean.sh travel inside the bake's
     // inputs and run in the VM being baked (test/golden-image.test.ts, test/shell/golden-image.test.ts).
+    // helpers.sh is not a step: lib/shell.ts puts it in front of every script.
     assert.deepEqual(scriptFiles.filter((f) => !loaded.has(f)).sort(), [
       "golden-image/bake.sh",
       "golden-image/clean.sh",
       "golden-image/pull.sh",
+      "helpers.sh",
       "host/facts.sh",
     ]);
     // That each loaded script is also EXECUTED by a shell test is checked on the whole run's traces by

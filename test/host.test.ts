@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, parseHostFacts } from "../lib/host";
+import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, probeHost } from "../lib/host";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 import { sandbox } from "./harness/shell";
-import { execFileSync } from "node:child_process";
 import { chmodSync, chownSync, renameSync, symlinkSync } from "node:fs";
 import * as path from "node:path";
-import { SCRIPTS_DIR } from "../lib/shell";
 
 const lab = validateLabConfig(devRawConfig()).config;
 
@@ -171,16 +169,12 @@ describe("scripts/host/facts.sh", () => {
       symlinkSync(real, path.join(sb.bin, "softnet")); // Homebrew's bin is a symlink into the Cellar
       chownSync(real, uid, uid); // before chmod: chown clears the SUID bit
       chmodSync(real, mode);
-      const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
-        encoding: "utf8",
-        env: {
-          PATH: `${sb.bin}:/usr/bin:/bin`,
-          HOME: sb.home,
-          FAKE_CALLS: path.join(sb.dir, "calls.log"),
-          ...sb.traceEnv("host/facts.sh"),
-        },
+      const f = probeHost({
+        PATH: `${sb.bin}:/usr/bin:/bin`,
+        HOME: sb.home,
+        FAKE_CALLS: path.join(sb.dir, "calls.log"),
+        ...sb.traceEnv("host/facts.sh"),
       });
-      const f = parseHostFacts(out);
       return { softnetSuid: f.softnetSuid, softnetRootOwned: f.softnetRootOwned };
     } finally {
       sb.dispose();
@@ -230,16 +224,12 @@ describe("scripts/host/facts.sh", () => {
         "df",
         'printf "Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/disk3s5 971350180 500000000 400000000 56%% /System/Volumes/Data\\n"',
       );
-      const out = execFileSync("bash", [path.join(SCRIPTS_DIR, "host", "facts.sh")], {
-        encoding: "utf8",
-        env: {
-          PATH: `${sb.bin}:/usr/bin:/bin`,
-          HOME: sb.home,
-          FAKE_CALLS: path.join(sb.dir, "calls.log"),
-          ...sb.traceEnv("host/facts.sh"),
-        },
+      const facts = probeHost({
+        PATH: `${sb.bin}:/usr/bin:/bin`,
+        HOME: sb.home,
+        FAKE_CALLS: path.join(sb.dir, "calls.log"),
+        ...sb.traceEnv("host/facts.sh"),
       });
-      const facts = parseHostFacts(out);
       assert.deepEqual(facts, {
         os: "Darwin",
         arch: "arm64",

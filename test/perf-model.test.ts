@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Measurements, criticalPath, durationRecorder, estimate, figureFor } from "../lib/perf-model";
+import {
+  Measurements,
+  criticalPath,
+  durationRecorder,
+  estimate,
+  figureFor,
+  snapshotEstimate,
+} from "../lib/perf-model";
 import { STACK, dependsOn, devStackConfig, runLab } from "./harness/pulumi";
 
 test("criticalPath: the longest path by duration, not by number of steps", () => {
@@ -148,4 +155,23 @@ test("durationRecorder: per resource from its pre event to its outputs event; co
   rec.onEvent({ resOutputsEvent: { metadata: { urn: same, op: "same" } } });
   rec.onEvent({ resOutputsEvent: { metadata: { urn: vm, op: "create" } } });
   assert.deepEqual(rec.resources(), { "e2e-master-clone": { seconds: 12.3, type: "command:local:Command" } });
+});
+
+test("snapshotEstimate: save and restore are the sum of their sourced phases; more VMs cost more; a parallel start less", () => {
+  for (const op of ["save", "restore"] as const) {
+    const seven = snapshotEstimate(op, 7, false);
+    const sum = seven.phases.reduce((a, p) => a + p.seconds, 0);
+    assert.ok(Math.abs(seven.seconds - sum) < 0.1, `${op}: total is the sum of its phases`);
+    for (const p of seven.phases) assert.ok(p.source.length > 0, `${op}: ${p.phase} has a source`);
+    assert.ok(seven.seconds > snapshotEstimate(op, 2, false).seconds, `${op}: grows with the VMs`);
+    const parallel = snapshotEstimate(op, 7);
+    assert.ok(parallel.seconds < seven.seconds, `${op}: starting the VMs at once is shorter`);
+    // The start phase is the only one that differs: one VM's start instead of seven.
+    const start = figureFor("vm-start", "command:local:Command", { golden: true, build: "rebuild" }).seconds;
+    assert.ok(Math.abs(seven.seconds - parallel.seconds - 6 * start) < 0.1);
+  }
+  assert.ok(
+    snapshotEstimate("restore", 7).phases.some((p) => p.phase.startsWith("set each VM aside")),
+    "a restore sets the lab's VMs aside before it clones",
+  );
 });

@@ -96,13 +96,15 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
   test("the scripts' Homebrew directories are added to PATH, after the user's own", () => {
     assert.equal(withTartPath({ PATH: "/a:/b" }).PATH, "/a:/b:/opt/homebrew/bin:/usr/local/bin");
     assert.equal(withTartPath({}).PATH, "/opt/homebrew/bin:/usr/local/bin");
+    const helpers = readFileSync(path.join(SCRIPTS_DIR, "helpers.sh"), "utf8");
+    assert.ok(
+      helpers.includes(`export PATH="$PATH:${HOMEBREW_BIN_DIRS.join(":")}"`),
+      "helpers.sh uses the same PATH",
+    );
     for (const dir of ["tart-vm", "host"]) {
       for (const f of readdirSync(path.join(SCRIPTS_DIR, dir))) {
         const text = readFileSync(path.join(SCRIPTS_DIR, dir, f), "utf8");
-        assert.ok(
-          text.includes(`export PATH="$PATH:${HOMEBREW_BIN_DIRS.join(":")}"`),
-          `${dir}/${f} uses the same PATH`,
-        );
+        assert.match(text, /^_homebrew_path$/m, `${dir}/${f} uses the same PATH`);
       }
     }
   });

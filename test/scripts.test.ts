@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { describe, test } from "node:test";
-import { SCRIPTS_DIR } from "../lib/shell";
+import { HELPERS_FILE, SCRIPTS_DIR } from "../lib/shell";
 
 const ROOT = path.join(__dirname, "..");
 const scripts = readdirSync(SCRIPTS_DIR, { recursive: true, encoding: "utf8" })
@@ -17,9 +17,15 @@ const code = (rel: string) =>
     .split("\n")
     .filter((l) => !/^\s*#/.test(l))
     .join("\n");
-/** Scripts that run on the Mac itself, whose /bin/bash is 3.2. */
+/** The names of the functions a script defines. */
+const functions = (rel: string) => new Set([...text(rel).matchAll(/^\s*([\w-]+)\s*\(\)/gm)].map((m) => m[1]));
+/** Scripts that run on the Mac itself, whose /bin/bash is 3.2 (the helpers run everywhere). */
 const onMac = scripts.filter(
-  (s) => s.startsWith("tart-vm/") || s.startsWith("host/") || s.startsWith("kubeadm-cluster/host-"),
+  (s) =>
+    s.startsWith("tart-vm/") ||
+    s.startsWith("host/") ||
+    s.startsWith("kubeadm-cluster/host-") ||
+    s === HELPERS_FILE,
 );
 
 describe("scripts/", () => {
@@ -36,7 +42,22 @@ describe("scripts/", () => {
     for (const s of scripts) {
       const lines = text(s).split("\n");
       assert.equal(lines[0], "#!/usr/bin/env bash", s);
+      // The helpers run inside each script, after the script's own `set -euo pipefail`.
+      if (s === HELPERS_FILE) continue;
       assert.ok(lines.includes("set -euo pipefail"), `${s}: set -euo pipefail`);
+    }
+  });
+
+  test("the helper file defines functions only, and no script defines one of them again", () => {
+    const helpers = functions(HELPERS_FILE);
+    assert.ok(helpers.has("_retry") && helpers.has("_vm_state"), [...helpers].join(" "));
+    // Statements outside a function would run in every script, remote ones included.
+    const outside = code(HELPERS_FILE)
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !/^([\w-]+\(\) \{.*\}|[\w-]+\(\) \{|\}|\s.*)$/.test(l));
+    assert.deepEqual(outside, []);
+    for (const s of scripts.filter((f) => f !== HELPERS_FILE)) {
+      for (const f of functions(s)) assert.ok(!helpers.has(f), `${s} defines ${f} again`);
     }
   });
 
@@ -84,10 +105,11 @@ describe("scripts/", () => {
     for (const s of onMac) assert.doesNotMatch(code(s), bash4, s);
   });
 
-  // Skips off CI when shellcheck is missing; in CI a skip fails the run (tools/run-tests.ts), and so does this.
+  // Skips off CI when shellcheck or shfmt is missing; in CI a skip fails the run (tools/run-tests.ts), and so does this.
+  const missing = ["shellcheck", "shfmt"].filter((t) => spawnSync(t, ["--version"]).status !== 0);
   test(
     "shellcheck passes on every script",
-    { skip: spawnSync("shellcheck", ["--version"]).status !== 0 ? "shellcheck not installed" : undefined },
+    { skip: missing.length > 0 ? `${missing.join(" and ")} not installed` : undefined },
     () => {
       const r = spawnSync("bash", [path.join(ROOT, "test/shellcheck.sh")], { encoding: "utf8" });
       assert.equal(r.status, 0, r.stdout + r.stderr);

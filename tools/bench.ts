@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --sizes 7,30,90 --runs 5 --process-runs 3 --json]`: offline evaluation time, i.e. what a
- * `pulumi preview` costs before the engine does anything (issue 14). For each lab size it builds a config (the
+ * `pulumi preview` costs before the engine does anything. For each lab size it builds a config (the
  * default 7-VM lab; otherwise clusters of one control plane and two workers), evaluates program.ts under mocks
  * as a first preview would (test/harness/pulumi.ts, every output unknown), and reports the median of several
  * runs, both in-process (evaluation alone, modules loaded) and as a whole process (node + tsx + module load +

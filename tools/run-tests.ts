@@ -1,5 +1,5 @@
 /**
- * `npm test`: runs the test files with node --test, then the checks that need the whole run (issue 9):
+ * `npm test`: runs the test files with node --test, then the checks that need the whole run:
  *  1. bash line coverage of scripts/ from the harness's xtraces (tools/shell-coverage.ts): every failure exit run;
  *  2. TypeScript coverage (Node's built-in --experimental-test-coverage: line, branch and function figures per
  *     file) and, from the raw V8 data, every exported function of lib/ called at least once;

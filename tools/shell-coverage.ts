@@ -3,7 +3,7 @@
  * table of statements run and failure exits run, and a verdict. A failure exit (a line that ends a script with a
  * non-zero status: `exit N` with N != 0, a call of a `_fail`/`_die` helper, `return N` inside such a helper)
  * that no test ever executed fails the run: that is the path a user hits when something goes wrong, and nothing
- * proved it says what it should (issue 9).
+ * proved it says what it should.
  *
  * Also fails a script that no test executed at all. No exceptions: every script, every failure exit (a script run
  * directly rather than from a bundle is traced with the harness's `traceEnv`).
@@ -133,21 +133,40 @@ export function analyze(text: string): ScriptShape {
 /** script -> line -> first words of the commands the trace shows at that line. */
 export type Traces = Map<string, Map<number, Set<string>>>;
 
-export function readTraces(dir: string): Traces {
+/** The file every script gets in front of it (lib/shell.ts); its functions' lines are its own. */
+export const HELPERS = "helpers.sh";
+
+/** The functions scripts/helpers.sh defines. */
+export function helperFunctions(text = readFileSync(path.join(SCRIPTS, HELPERS), "utf8")): Set<string> {
+  return new Set([...text.matchAll(/^([\w-]+)\s*\(\)/gm)].map((m) => m[1]));
+}
+
+/**
+ * A trace line is `+<LINENO>:<function>: <command>`. Lines run inside a helper function belong to scripts/helpers.sh;
+ * the others to the traced script (a trace of helpers.sh itself is a test's driver: only its helper lines count).
+ */
+export function readTraces(dir: string, helpers = helperFunctions()): Traces {
   const traces: Traces = new Map();
   if (!existsSync(dir)) return traces;
+  const linesOf = (script: string) => {
+    const lines = traces.get(script) ?? new Map<number, Set<string>>();
+    traces.set(script, lines);
+    return lines;
+  };
   for (const file of readdirSync(dir)) {
     const m = /^(.*)\.\d+-\d+\.trace$/.exec(file);
     if (!m) continue;
-    const script = m[1].replace(/__/g, "/");
-    const lines = traces.get(script) ?? new Map<number, Set<string>>();
-    traces.set(script, lines);
+    const traced = m[1].replace(/__/g, "/");
+    linesOf(traced);
     for (const l of readFileSync(path.join(dir, file), "utf8").split("\n")) {
-      const t = /^\++(\d+): (\S*)/.exec(l);
+      const t = /^\++(\d+):([\w-]*): (\S*)/.exec(l);
       if (!t) continue;
+      const script = helpers.has(t[2]) ? HELPERS : traced;
+      if (script === HELPERS && !helpers.has(t[2])) continue;
+      const lines = linesOf(script);
       const n = Number(t[1]);
       const words = lines.get(n) ?? new Set<string>();
-      words.add(t[2]);
+      words.add(t[3]);
       lines.set(n, words);
     }
   }

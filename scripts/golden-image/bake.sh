@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone (issue 14). Once: clone
+# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone. Once: clone
 # the base image into a temporary VM, boot it, run the node preparation (PREPARE_SH: k8s-node/prepare.sh, the
 # package part), pre-pull the images (PULL_SH), remove per-machine identity (CLEAN_SH), power it off from inside,
 # and only then rename it to GOLDEN_NAME. Any failure deletes the temporary VM: no half-made golden image exists.
@@ -19,35 +19,14 @@ set -euo pipefail
 : "${GUEST_STEP_SECONDS:=3600}"
 : "${POWEROFF_WAIT_SECONDS:=120}"
 : "${PULL_ATTEMPTS:=4}"
-: "${RETRY_PAUSE_SECONDS:=5}"   # the guest steps' retry pause (prepare.sh, pull.sh)
-: "${BOOT_POLL_SECONDS:=2}"     # poll intervals; fractions allowed (macOS sleep takes them)
+: "${RETRY_PAUSE_SECONDS:=5}" # the guest steps' retry pause (prepare.sh, pull.sh)
+: "${BOOT_POLL_SECONDS:=2}"   # poll intervals; fractions allowed (macOS sleep takes them)
 : "${POWEROFF_POLL_SECONDS:=1}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 tmp="$GOLDEN_NAME-baking"
 log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
 log="$log_dir/$tmp.log"
-
-_vm_state() { # running|stopped|suspended, or "absent" (T08: JSON, never the text table)
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
-
-# Runs a command with a deadline (V09); macOS has no timeout(1). stdin is passed through.
-_with_timeout() {
-  node -e '
-    const [secs, what, cmd, ...args] = process.argv.slice(1);
-    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
-    if (r.error && r.error.code === "ETIMEDOUT") {
-      process.stderr.write("tartlab: golden image: gave up after " + secs + "s waiting for " + what + "\n");
-      process.exit(124);
-    }
-    process.exit(r.status === null ? 1 : r.status);
-  ' "$@"
-}
 
 # Removes the temporary VM, whatever state it is in.
 _discard() {
@@ -102,18 +81,10 @@ _discard
 ok=0
 trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }; rm -f "$lock"' EXIT
 
-CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE" tart clone "$BASE_IMAGE" "$tmp" >&2
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE (golden image)" tart clone "$BASE_IMAGE" "$tmp" >&2
 tart set "$tmp" --random-mac
 mkdir -p "$log_dir"
-# Detached, with its own stdio, in its own session (see tart-vm/start.sh for why).
-node -e '
-  const fs = require("fs");
-  const out = fs.openSync(process.argv[1], "a");
-  const [cmd, ...args] = process.argv.slice(2);
-  const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-  child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
-  child.unref();
-' "$log" tart run --no-graphics "$tmp"
+_spawn_detached "$log" tart run --no-graphics "$tmp" >/dev/null
 
 # The guest agent answers once the VM has booted.
 deadline=$((SECONDS + BOOT_WAIT_SECONDS))

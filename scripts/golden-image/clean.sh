@@ -36,7 +36,7 @@ for wants in ssh.service.wants multi-user.target.wants; do
 done
 
 # The random seed: systemd feeds it to the kernel at boot, so every clone would start from the same one
-# (systemd docs/BUILDING_IMAGES.md). Removed, and not written again when the bake powers this VM off: a runtime
+# (systemd.io/BUILDING_IMAGES). Removed, and not written again when the bake powers this VM off: a runtime
 # drop-in (gone at the next boot) empties systemd-random-seed's ExecStop, the save at shutdown.
 rm -f "$root/var/lib/systemd/random-seed"
 mkdir -p "$root/run/systemd/system/systemd-random-seed.service.d"

@@ -2,7 +2,7 @@
 # GoldenImage bake, guest step 2 (root, on the VM being baked): pre-pull into containerd's k8s.io namespace every
 # image the lab's nodes will run, so init, joins, Cilium, local-path and Jenkins start without a download.
 # kubeadm's own list comes from the installed kubeadm (`kubeadm config images list --kubernetes-version`, as
-# facts/kubernetes.md B.4 advises); the rest are the chart pins of lib/versions.ts (IMAGES, one per line).
+# kubeadm's install guide advises); the rest are the chart pins of lib/versions.ts (IMAGES, one per line).
 # Pulls go through the CRI (crictl), so they land where the kubelet looks. Fails on the first image that cannot be
 # pulled after bounded retries: a golden image with a missing image is never made.
 set -euo pipefail
@@ -13,18 +13,7 @@ set -euo pipefail
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 endpoint=unix:///run/containerd/containerd.sock
 
-_retry() {
-  local attempt=1 max=$PULL_ATTEMPTS i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: golden image: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
-# One pull under a deadline (V09) that names the image it waited for.
+# One pull under a deadline that names the image it waited for.
 _pull() {
   local rc=0
   timeout "$PULL_TIMEOUT_SECONDS" crictl --runtime-endpoint "$endpoint" pull "$1" >/dev/null || rc=$?
@@ -42,7 +31,7 @@ fi
 count=0
 while IFS= read -r image; do
   [ -n "$image" ] || continue
-  _retry _pull "$image"
+  RETRY_ATTEMPTS=$PULL_ATTEMPTS RETRY_LABEL="golden image" _retry _pull "$image"
   count=$((count + 1))
 done <<<"$kubeadm_images
 $IMAGES"

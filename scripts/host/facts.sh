@@ -2,7 +2,7 @@
 # Host preflight facts, one `key=value` per line, for lib/host.ts to judge. Read-only: changes nothing.
 # Runs on the Mac under macOS's bash 3.2: no bash-4 features.
 set -euo pipefail
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 echo "os=$(uname -s)"
 echo "arch=$(uname -m)"
@@ -12,8 +12,8 @@ echo "tart=$tart_path"
 if [ -n "$tart_path" ]; then echo "tartVersion=$(tart --version 2>/dev/null | head -n 1 || true)"; fi
 softnet_path=$(command -v softnet 2>/dev/null || true)
 echo "softnet=$softnet_path"
-# Softnet needs root: a SUID-root binary or passwordless sudo (facts/tart.md §2). SUID-root means both the SUID bit
-# and owner root: Tart's own test (Softnet.configureSUIDBitIfNeeded: fileOwnerAccountID == 0 && S_ISUID), and
+# Softnet needs root: a SUID-root binary or passwordless sudo (Tart's Network/Softnet.swift). SUID-root means both
+# the SUID bit and owner root: Tart's own test (Softnet.configureSUIDBitIfNeeded: fileOwnerAccountID == 0 && S_ISUID), and
 # softnet checks euid 0. `test -u` and `find -L` follow the Homebrew symlink to the Cellar file, as Tart does.
 if [ -n "$softnet_path" ] && [ -u "$softnet_path" ]; then echo "softnetSuid=yes"; else echo "softnetSuid=no"; fi
 if [ -n "$softnet_path" ] && [ -n "$(find -L "$softnet_path" -maxdepth 0 -user root 2>/dev/null)" ]; then

@@ -14,7 +14,7 @@ sed -i '/# tartlab-hostname$/d' "$root/etc/hosts"
 printf '127.0.1.1 %s # tartlab-hostname\n' "$NODE_NAME" >>"$root/etc/hosts"
 
 # A fresh machine-id and SSH host keys, once per node (the marker records for which node name it was made).
-# Clones of the Cirrus Labs image share its host keys (the image was booted once at build time; facts/tart.md §3),
+# Clones of the Cirrus Labs image share its host keys (the image was booted once at build time),
 # so before this any VM could answer for another at an address it took over (T09). sshd re-reads its host keys
 # when reloaded (SIGHUP re-exec); sessions already open, this one included, are not touched.
 mkdir -p "$root/etc/tartlab"
@@ -27,7 +27,7 @@ if [ "$(cat "$marker" 2>/dev/null || true)" != "$NODE_NAME" ]; then
   # -A writes every missing default key type under the -f prefix (ssh-keygen(1)); tests set a root prefix.
   if [ -n "$root" ]; then ssh-keygen -A -f "$root" >/dev/null; else ssh-keygen -A >/dev/null; fi
   systemctl try-reload-or-restart ssh
-  # A random seed of its own: a clone of the base image booted from the image's (systemd docs/BUILDING_IMAGES.md;
+  # A random seed of its own: a clone of the base image booted from the image's (systemd.io/BUILDING_IMAGES;
   # the golden image carries none). systemd refreshes it at boot too; this does not depend on that.
   mkdir -p "$root/var/lib/systemd"
   rm -f "$root/var/lib/systemd/random-seed"
@@ -59,7 +59,7 @@ YAML
   netplan generate
 fi
 
-# V07: exactly one default route. Report, never "fix" by deleting routes this script does not own (V06).
+# V07: exactly one default route. Report, never "fix" by deleting routes this script does not own.
 mapfile -t routes < <(ip -4 route show default)
 if [ "${#routes[@]}" -ne 1 ]; then
   echo "tartlab: node $NODE_NAME has ${#routes[@]} IPv4 default routes; exactly one is required (V07):" >&2

@@ -5,23 +5,11 @@
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.33)}"
-: "${K8S_PATCH:=}" # optional exact patch, e.g. 1.33.4
+: "${K8S_PATCH:=}"            # optional exact patch, e.g. 1.33.4
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-# Bounded retry for network steps (V03, V09): says what it gave up on.
-_retry() {
-  local attempt=1 max=5 i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
 # apt waits for a dpkg lock held by unattended-upgrades at first boot instead of failing.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
 # Installed version of a package, empty when it is not installed.
@@ -30,9 +18,9 @@ _installed() {
 }
 
 # containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
-# containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line (containerd
-# issue #12101, fixed by PR #12244). So each key is dropped from its table wherever it is and written right under
-# the table's header, whose name differs between config version 2 (1.x) and 3 (2.x):
+# containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line
+# (containerd/containerd#12101, fixed by #12244). So each key is dropped from its table wherever it is and written
+# right under the table's header, whose name differs between config version 2 (1.x) and 3 (2.x):
 #   SystemdCgroup  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]   (1.x)
 #                  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options] (2.x)
 #   sandbox image  sandbox_image in [plugins."io.containerd.grpc.v1.cri"]                    (1.x)
@@ -85,11 +73,14 @@ case "$arch" in
     ;;
 esac
 
-# An interrupted dpkg was finished before this script started (k8s-node/dpkg-recover.sh, lib/shell.ts RUN_FIRST).
+# A dpkg run an interruption left is finished first (scripts/helpers.sh).
+_dpkg_recover
+
 # V03: refresh the package index once before installing.
 _retry _apt update
-# T02: every binary kubeadm preflight checks (facts/kubernetes.md B.3), plus containerd. --no-upgrade: a re-run
-# installs what is missing and leaves installed packages (containerd among them) at their version.
+# T02: every binary kubeadm preflight checks (kubeadm's checks_linux.go, addExecChecks), plus containerd.
+# --no-upgrade: a re-run installs what is missing and leaves installed packages (containerd among them) at their
+# version.
 _retry _apt install -y --no-install-recommends --no-upgrade ca-certificates curl gpg containerd \
   conntrack socat ethtool ebtables iptables iproute2 util-linux mount
 
@@ -130,7 +121,7 @@ if [ -z "$pause" ]; then
 fi
 mkdir -p "$root/etc/containerd" "$root/etc/tartlab"
 conf="$root/etc/containerd/config.toml"
-# Fixed names (issue 11 item 4): a run cut off here leaves nothing that the next run does not overwrite or remove,
+# Fixed names: a run cut off here leaves nothing that the next run does not overwrite or remove,
 # and a config written but not yet applied is still applied then (the restart is owed until it has happened).
 new="$conf.tartlab-new"
 restart_owed="$root/etc/tartlab/containerd-restart"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # KubeadmCluster (on the Mac): write the cluster's admin kubeconfig to ~/.tartlab/kube/<cluster>.yaml, readable
 # only by the user (V10: the host gets a kubeconfig per cluster). Use: KUBECONFIG=~/.tartlab/kube/dev.yaml kubectl …
-# Then, kind-style (issue 12), merge its context tartlab-<cluster> into the user's kubeconfig (first path of
+# Then, kind-style, merge its context tartlab-<cluster> into the user's kubeconfig (first path of
 # $KUBECONFIG, else ~/.kube/config) with ops/kubeconfig.ts, under kind's <file>.lock; with KUBECONFIG_MERGE=false
 # (tartlab:kubeconfig.merge false) the file is all, and entries an earlier merge left are removed again.
 # The kubeconfig reaches the merge on stdin, never in argv (`ps` shows argv; it holds the admin client key).

@@ -2,7 +2,7 @@
 # KubeadmCluster: `kubeadm init` on the control plane from a generated v1beta4 config (lib/kubeadm.ts).
 # Idempotent: an initialised node (admin.conf present) is not initialised again.
 # Installs the admin kubeconfig for the VM's login user too (V10). Prints nothing secret.
-# An initialised control plane whose VM got another address (issue 11: the lab follows a changed DHCP lease) is
+# An initialised control plane whose VM got another address (the lab follows a changed DHCP lease) is
 # re-addressed in place: kubeadm ties the advertise address into the serving certificates, the static pod manifests,
 # every kubeconfig, kubelet's node-ip, and the kubeadm-config and cluster-info ConfigMaps.
 set -euo pipefail

@@ -2,7 +2,7 @@
 # KubeadmCluster: `kubeadm join` a worker from a generated v1beta4 JoinConfiguration (secret: holds the token).
 # Idempotent: a node already joined to THIS cluster (same CA) is left alone; one joined to another cluster (its
 # control plane was rebuilt) is reset and joined again. Each attempt has a timeout; bounded retries.
-# A joined worker whose control plane or own VM got another address (issue 11) is re-pointed in place: its
+# A joined worker whose control plane or own VM got another address is re-pointed in place: its
 # kubelet's kubeconfig server and --node-ip are set to the new addresses and kubelet restarted.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"

@@ -22,17 +22,6 @@ root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
-_retry() {
-  local attempt=1 max=5 i
-  until "$@"; do
-    if [ "$attempt" -ge "$max" ]; then
-      echo "tartlab: $NODE_NAME: gave up after $max attempts: $*" >&2
-      return 1
-    fi
-    for ((i = 0; i < attempt; i++)); do sleep "$RETRY_PAUSE_SECONDS"; done
-    attempt=$((attempt + 1))
-  done
-}
 # Its output goes to stderr: stdout is the version this step prints for the next steps.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
 _minor() { cut -d. -f2 <<<"${1#v}"; }
@@ -40,6 +29,7 @@ _minor() { cut -d. -f2 <<<"${1#v}"; }
 # package repository": the list file names the minor).
 _repo() {
   local arch keyring url key
+  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
   arch=$(dpkg --print-architecture)
   keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
   url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
@@ -55,41 +45,6 @@ _installed() {
   local v
   v=$({ dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p')
   printf '%s\n' "${v%%-*}"
-}
-# containerd's sandbox (pause) image follows the installed kubeadm (`kubeadm config images list`, as prepare.sh sets
-# it): a new minor may need another pause, and containerd reads it only when it starts. The restart is owed, across
-# an interruption, from the moment the file changed (the same marker as prepare.sh).
-_sandbox_image() {
-  local version pause conf new owed
-  version=$(kubeadm version -o short)
-  pause=$(kubeadm config images list --kubernetes-version "$version" 2>/dev/null | grep '/pause:' || true)
-  conf="$root/etc/containerd/config.toml"
-  new="$conf.tartlab-new"
-  owed="$root/etc/tartlab/containerd-restart"
-  if [ -z "$pause" ]; then
-    echo "tartlab: $NODE_NAME: kubeadm $version did not name a pause image; containerd's sandbox image is unchanged" >&2
-    return 1
-  fi
-  sed -E -e "s|^([[:space:]]*sandbox_image[[:space:]]*=[[:space:]]*)\".*\"|\1\"$pause\"|" \
-    -e "s|^([[:space:]]*sandbox[[:space:]]*=[[:space:]]*)'.*'|\1'$pause'|" "$conf" >"$new"
-  if ! grep -Fq "$pause" "$new"; then
-    rm -f "$new"
-    echo "tartlab: $NODE_NAME: $conf sets no sandbox image to change to $pause" >&2
-    return 1
-  fi
-  if cmp -s "$new" "$conf"; then
-    rm -f "$new"
-  else
-    chmod 644 "$new"
-    mkdir -p "$root/etc/tartlab"
-    : >"$owed"
-    mv -f "$new" "$conf"
-  fi
-  if [ -f "$owed" ]; then
-    systemctl restart containerd
-    rm -f "$owed"
-    echo "tartlab: $NODE_NAME: containerd's sandbox image is now $pause; containerd restarted" >&2
-  fi
 }
 
 manifest="$root/etc/kubernetes/manifests/kube-apiserver.yaml"

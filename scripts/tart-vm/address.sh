@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # TartVm step 3: the VM's IPv4 address (stdout), read once per clone. It is what every node step and the cluster
 # read, so it is kept out of the start step: a resize or restart updates `start` and leaves this output known and
-# unchanged (issue 10, row 1). The start step has waited for the lease already; this wait is a safety net.
-# Issue 11: it also writes the VM's name into the guest (/etc/tartlab/vm-name) through `tart exec`, which reaches
+# unchanged. The start step has waited for the lease already; this wait is a safety net.
+# It also writes the VM's name into the guest (/etc/tartlab/vm-name) through `tart exec`, which reaches
 # the VM by name through its control socket, not by address; every script run over SSH first checks that marker
 # (lib/shell.ts), so an address now held by another VM never runs a script there. The address found is recorded
 # in ~/.tartlab/vms/<vm>.ip, which the drift check compares with (lib/drift.ts).
@@ -14,13 +14,9 @@ set -euo pipefail
 # The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
-state=$(tart list --source local --format json | node -e '
-  const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-  const vm = vms.find((v) => v.Name === process.argv[1]);
-  process.stdout.write(vm ? String(vm.State) : "absent");
-' "$VM_NAME")
+state=$(_vm_state "$VM_NAME")
 if [ "$state" != running ]; then
   echo "tartlab: VM \"$VM_NAME\" is $state, so it has no address; run pulumi up again (it starts stopped VMs, T09)" >&2
   exit 1

@@ -7,24 +7,15 @@ set -euo pipefail
 : "${BASE_IMAGE:?BASE_IMAGE is required}"
 : "${OWNER:?OWNER is required}"
 : "${CLONE_TIMEOUT_SECONDS:=1800}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 marker_dir="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
 marker="$marker_dir/$VM_NAME.owner"
 
-# State of one local VM: running|stopped|suspended, or "absent". Read from JSON, never from the text table (T08).
-_vm_state() {
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
-
 # The steps after `tart clone`: a MAC of its own (the first clone of an image keeps the image's baked-in MAC, which
 # other VMs may share: stale DHCP leases, duplicate IPs), once, before its first boot; then the clone record, which
 # says the clone is complete. What it was cloned from: `npm run images -- prune` never deletes a golden image a VM
-# was cloned from (issue 14).
+# was cloned from.
 _finish_clone() {
   tart set "$VM_NAME" --random-mac
   printf '%s\n' "$BASE_IMAGE" >"$marker_dir/$VM_NAME.source"
@@ -34,7 +25,7 @@ _finish_clone() {
 state=$(_vm_state "$VM_NAME")
 if [ "$state" != "absent" ]; then
   if [ -f "$marker" ] && [ "$(cat "$marker")" = "$OWNER" ]; then
-    # Issue 11 item 4: a clone cut off after `tart clone` (Ctrl-C, the Mac asleep, a killed pulumi) is finished by
+    # A clone cut off after `tart clone` (Ctrl-C, the Mac asleep, a killed pulumi) is finished by
     # the next pulumi up, which runs this step again.
     if ! [ -f "$marker_dir/$VM_NAME.source" ]; then
       echo "tartlab: VM \"$VM_NAME\" was cloned by an interrupted run; finishing it (its own MAC address)" >&2
@@ -53,28 +44,15 @@ MSG
   exit 1
 fi
 
-# Runs a command with a deadline (V09). macOS has no timeout(1); Node, which Pulumi needs anyway, does it.
-_with_timeout() {
-  node -e '
-    const [secs, cmd, ...args] = process.argv.slice(1);
-    const r = require("child_process").spawnSync(cmd, args, { stdio: "inherit", timeout: Number(secs) * 1000 });
-    if (r.error && r.error.code === "ETIMEDOUT") {
-      process.stderr.write("tartlab: gave up after " + secs + "s waiting for: " + [cmd, ...args].join(" ") + "\n");
-      process.exit(124);
-    }
-    process.exit(r.status === null ? 1 : r.status);
-  ' "$@"
-}
-
 # The claim comes before the clone: a run cut off right after `tart clone` leaves a VM that is still ours (and is
-# finished above) when pulumi up runs this step again (issue 11 item 4). A clone that failed takes it back.
+# finished above) when pulumi up runs this step again. A clone that failed takes it back.
 mkdir -p "$marker_dir"
 printf '%s\n' "$OWNER" >"$marker"
 # A clone record left by an earlier VM of this name would make this one look finished if it is cut off now.
 rm -f "$marker_dir/$VM_NAME.source"
 # The first clone pulls the image (several GB). CI=1: plain progress lines, not a redrawn progress bar.
 rc=0
-CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" tart clone "$BASE_IMAGE" "$VM_NAME" || rc=$?
+CI=1 _with_timeout "$CLONE_TIMEOUT_SECONDS" "tart clone $BASE_IMAGE $VM_NAME" tart clone "$BASE_IMAGE" "$VM_NAME" || rc=$?
 if [ "$rc" != 0 ]; then
   if [ "$(_vm_state "$VM_NAME")" = absent ]; then rm -f "$marker"; fi
   exit "$rc"

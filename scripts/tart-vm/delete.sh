@@ -5,21 +5,13 @@ set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${OWNER:?OWNER is required}"
 : "${STOP_TIMEOUT_SECONDS:=30}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 records="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
 marker="$records/$VM_NAME.owner"
 # What the create steps recorded about the VM on the Mac (clone.sh: owner and clone record; start.sh: its run
-# options; address.sh: its address): none of it may outlive the VM (issue 11 item 4: no orphaned files).
+# options; address.sh: its address): none of it may outlive the VM.
 _forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }
-
-_vm_state() {
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
 
 state=$(_vm_state "$VM_NAME")
 if [ "$state" = "absent" ]; then

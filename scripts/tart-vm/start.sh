@@ -16,7 +16,7 @@ set -euo pipefail
 # The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
+_homebrew_path
 
 home="${TARTLAB_HOME:-$HOME/.tartlab}"
 log_dir="$home/logs"
@@ -25,14 +25,6 @@ run_record="$home/vms/$VM_NAME.run"
 # Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list implies it
 # only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
 run_args=(--no-graphics --net-softnet "--net-softnet-allow=$SOFTNET_ALLOW")
-
-_vm_field() { # one JSON field of a local VM, or "absent" (T08: JSON, never the text table)
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm[process.argv[2]]) : "absent");
-  ' "$1" "$2"
-}
 
 _fail() {
   echo "tartlab: VM \"$VM_NAME\": $1" >&2
@@ -43,15 +35,8 @@ _fail() {
   exit 1
 }
 
-# "CPU Memory Disk" of the VM as Tart has it configured (facts/tart.md, tart get JSON keys).
-_vm_size() {
-  tart get "$VM_NAME" --format json | node -e '
-    const g = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    for (const k of ["CPU", "Memory", "Disk"]) {
-      if (!Number.isInteger(g[k])) { process.stderr.write("tart get printed no integer " + k + "\n"); process.exit(1); }
-    }
-    process.stdout.write(g.CPU + " " + g.Memory + " " + g.Disk);'
-}
+# "CPU Memory Disk" of the VM as Tart has it configured (the keys of tart get --format json).
+_vm_size() { tart get "$VM_NAME" --format json | _json_ints "tart get" CPU Memory Disk; }
 
 _run_options() { printf '%s\n' "${run_args[@]}"; }
 
@@ -64,20 +49,8 @@ _size_and_run() {
   command -v softnet >/dev/null 2>&1 ||
     _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
   mkdir -p "$log_dir" "$(dirname "$run_record")"
-  # tart run never detaches, so start it:
-  # - with its own stdio (all three fds), or this command would hang until the VM stops (facts/pulumi.md §1.7);
-  # - in its own session (setsid), or it dies with us: Pulumi SIGKILLs each plugin's process group when it
-  #   closes the plugin (cmdutil.KillChildren), and SIGHUP from a closing terminal would reach it too.
-  # macOS has no setsid(1); Node (which Pulumi needs anyway) does it: spawn({detached: true}) calls setsid().
-  pid=$(node -e '
-    const fs = require("fs");
-    const out = fs.openSync(process.argv[1], "a");
-    const [cmd, ...args] = process.argv.slice(2);
-    const child = require("child_process").spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-    child.on("error", (e) => { process.stderr.write(String(e) + "\n"); process.exit(1); });
-    child.unref();
-    process.stdout.write(String(child.pid));
-  ' "$log" tart run "${run_args[@]}" "$VM_NAME")
+  # tart run never detaches (scripts/helpers.sh _spawn_detached says why it runs in a session of its own).
+  pid=$(_spawn_detached "$log" tart run "${run_args[@]}" "$VM_NAME")
   _run_options >"$run_record"
 }
 
@@ -122,7 +95,7 @@ while :; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
-  # Running first: the dhcp resolver also answers from an earlier boot's lease (facts/tart.md, tart ip), and
+  # Running first: the dhcp resolver also answers from an earlier boot's lease (Tart's Commands/IP.swift), and
   # `tart run` takes the VM's lock only after it has started.
   if [ "$(_vm_field "$VM_NAME" State)" = running ] &&
     ip=$(tart ip --wait "$TART_IP_WAIT_SECONDS" "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TartVm delete, step 2 (runs before the clone is deleted, and on every resize): stop the VM gracefully.
-# `tart stop` is a hard power-off (Run.swift: SIGINT -> VZVirtualMachine.stop(); facts/upstream-review.md), which
+# `tart stop` is a hard power-off (Tart's Commands/Run.swift: SIGINT -> VZVirtualMachine.stop()), which
 # cuts etcd and containerd off mid-write. So: ask the guest to power off (`tart exec`, through the Tart Guest Agent
 # that the Cirrus Labs images run; Tart >= 2.27, macOS 14+), wait a bounded time for the VM to leave `running`, and
 # only then fall back to `tart stop`. Succeeds when the VM is not running or gone; fails if it is still running.
@@ -13,15 +13,7 @@ set -euo pipefail
 : "${GRACEFUL_STOP_SECONDS:=60}"
 # The pause between two looks (seconds; macOS's sleep takes fractions).
 : "${POLL_SECONDS:=1}"
-export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"
-
-_vm_state() {
-  tart list --source local --format json | node -e '
-    const vms = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const vm = vms.find((v) => v.Name === process.argv[1]);
-    process.stdout.write(vm ? String(vm.State) : "absent");
-  ' "$1"
-}
+_homebrew_path
 
 # Runs a command with its output in $exec_log, killed after $1 seconds (exit 124). Bash 3.2: a background job
 # polled every POLL_SECONDS, as macOS has no timeout(1). A TERM that comes before the job has started its command

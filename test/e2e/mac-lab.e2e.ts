@@ -17,7 +17,10 @@ import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
+import { validateLabConfig } from "../../lib/lab-config";
+import { stackOwner } from "../../lib/lab-power";
 import { Measurements, durationRecorder } from "../../lib/perf-model";
+import { SnapshotOptions, deleteSnapshot, restoreSnapshot, saveSnapshot } from "../../lib/snapshot";
 import { VERSIONS } from "../../lib/versions";
 import { DURATIONS_FILE } from "../../tools/plan";
 
@@ -131,9 +134,17 @@ const baseImageCached = (): boolean => {
   );
 };
 
+const SNAPSHOT = "e2e-snap";
+
 describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { skip: skipReason() }, () => {
   let stack: Stack;
   let backend: string;
+  /** What pulumi and the lab's commands need to reach this stack. */
+  const stackEnv = () => ({
+    PULUMI_BACKEND_URL: `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e",
+    KUBECONFIG: userKubeconfig,
+  });
   /** The kubeconfig the lab's context is merged into (issue 12): a temp file, never the user's own. */
   let userKubeconfig: string;
   before(async () => {
@@ -147,19 +158,17 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     );
     stack = await LocalWorkspace.createOrSelectStack(
       { stackName: "e2e", workDir: ROOT },
-      {
-        envVars: {
-          PULUMI_BACKEND_URL: `file://${backend}`,
-          PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e",
-          KUBECONFIG: userKubeconfig,
-        },
-      },
+      { envVars: stackEnv() },
     );
     await stack.setAllConfig(E2E_CONFIG);
   });
   after(async () => {
     // Always try to clean up, even after a failed check.
     try {
+      // A snapshot left by a failed check: its VMs are not the stack's, so destroy would leave them.
+      await deleteSnapshot(stackOwner(ROOT, "e2e"), "e2e", SNAPSHOT, { dir: ROOT, env: process.env }).catch(
+        (e: Error) => process.stdout.write(`snapshot cleanup: ${e.message}\n`),
+      );
       await stack?.destroy({ onOutput: (s) => process.stdout.write(s) });
       await stack?.workspace.removeStack("e2e");
     } finally {
@@ -260,6 +269,66 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     );
     assert.deepEqual(changes, []);
   });
+
+  test(
+    "snapshot: save, break a node, restore, every node Ready and pulumi preview shows no changes",
+    { timeout: 30 * 60_000 },
+    async () => {
+      const opts: SnapshotOptions = {
+        dir: ROOT,
+        env: { ...process.env, ...stackEnv() },
+        progress: (l) => process.stdout.write(`snapshot: ${l}\n`),
+      };
+      // As lib/config.ts reads it: Pulumi keeps these object values as JSON strings.
+      const config = validateLabConfig({
+        clusters: JSON.parse(E2E_CONFIG["tartlab:clusters"].value),
+        jenkins: JSON.parse(E2E_CONFIG["tartlab:jenkins"].value),
+      }).config;
+      const owner = stackOwner(ROOT, "e2e");
+      const saved = await saveSnapshot(config, owner, "e2e", SNAPSHOT, opts);
+      assert.equal(saved.ok, true, saved.message);
+      const kube = kubeClient(outputs.kubeconfigs.e2e);
+      // Broken for good: kubelet disabled, so the node stays NotReady across reboots until the restore.
+      const broke = spawnSync("tart", [
+        "exec",
+        "e2e-worker1",
+        "sudo",
+        "systemctl",
+        "disable",
+        "--now",
+        "kubelet",
+      ]);
+      assert.equal(broke.status, 0, String(broke.stderr));
+      await eventually("e2e-worker1 to turn NotReady", 300, async () => {
+        const { json } = await kube.request("GET", "/api/v1/nodes/e2e-worker1");
+        return json?.status?.conditions?.find((c: any) => c.type === "Ready")?.status !== "True"
+          ? true
+          : undefined;
+      });
+      const restored = await restoreSnapshot(config, owner, "e2e", SNAPSHOT, opts);
+      assert.equal(restored.ok, true, restored.message);
+      const { json } = await kube.request("GET", "/api/v1/nodes");
+      assert.deepEqual(
+        json.items
+          .map((n: any) => [
+            n.metadata.name,
+            n.status.conditions.find((c: any) => c.type === "Ready")?.status,
+          ])
+          .sort(),
+        [
+          ["e2e-master", "True"],
+          ["e2e-worker1", "True"],
+        ],
+      );
+      const preview = await stack.preview();
+      const changes = Object.entries(preview.changeSummary ?? {}).filter(
+        ([op, n]) => op !== "same" && (n ?? 0) > 0,
+      );
+      assert.deepEqual(changes, [], "the restored lab and the imported state agree");
+      const gone = await deleteSnapshot(owner, "e2e", SNAPSHOT, opts);
+      assert.equal(gone.ok, true, gone.message);
+    },
+  );
 
   test("pulumi destroy leaves no VM behind", { timeout: 30 * 60_000 }, async () => {
     const d = await stack.destroy({ onOutput: (s) => process.stdout.write(s) });

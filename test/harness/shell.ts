@@ -7,6 +7,8 @@
  * the script. The bundle is unchanged: tracing is switched on by a BASH_ENV file, which every non-interactive
  * bash reads; it acts only in the bash whose $0 is the bundle's `tartlab-<action>` (the one running the script
  * text, so LINENO is the script file's own line number) and unsets itself so nested `bash -c` calls do not trace.
+ * Each trace line also names the function it runs in: lines inside scripts/helpers.sh's functions (defined on the
+ * script's first line, so LINENO is the helper file's own line number there) count for that file.
  * A script run directly (`bash <path>`, not from a bundle) is traced the same way with `traceEnv(script)`: there the
  * bash to trace is the one whose $0 is the script's path.
  * PS4 is set inside because bash ignores an inherited PS4 when it runs as root (facts/upstream-review.md).
@@ -31,7 +33,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Action, RUN_FIRST, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
+import { Action, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
 
@@ -55,14 +57,8 @@ const TRACE_FD = 19;
 const TRACE_BASH_ENV = `if [ "\${0:-}" = "\${TARTLAB_TRACE_ARG0:-}" ] && [ -n "\${TARTLAB_TRACE_FILE:-}" ]; then
   exec ${TRACE_FD}>>"$TARTLAB_TRACE_FILE"
   BASH_XTRACEFD=${TRACE_FD}
-  PS4='+\${LINENO}: '
-  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0 TARTLAB_TRACE_FIRST_FILE
-  set -x
-elif [ "\${0:-}" = tartlab-first ] && [ -n "\${TARTLAB_TRACE_FIRST_FILE:-}" ]; then
-  exec ${TRACE_FD}>>"$TARTLAB_TRACE_FIRST_FILE"
-  BASH_XTRACEFD=${TRACE_FD}
-  PS4='+\${LINENO}: '
-  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0 TARTLAB_TRACE_FIRST_FILE
+  PS4='+\${LINENO}:\${FUNCNAME:-}: '
+  unset BASH_ENV TARTLAB_TRACE_FILE TARTLAB_TRACE_ARG0
   set -x
 fi
 `;
@@ -237,11 +233,8 @@ export function sandbox(): Sandbox {
     chmodSync(file, 0o755);
   };
 
-  /**
-   * BASH_ENV that traces only the bash whose $0 is `arg0`, into a new trace file for `script`, and the bundle's
-   * `first` script (lib/shell.ts RUN_FIRST), whose $0 is tartlab-first, into one for that script.
-   */
-  const traceVars = (script: string, arg0: string, first?: string): Record<string, string> => {
+  /** BASH_ENV that traces only the bash whose $0 is `arg0`, into a new trace file for `script`. */
+  const traceVars = (script: string, arg0: string): Record<string, string> => {
     const traceDir = process.env.TARTLAB_SHELL_TRACE_DIR;
     if (!traceDir) return {};
     const bashEnv = path.join(dir, "trace-bash-env.sh");
@@ -250,9 +243,6 @@ export function sandbox(): Sandbox {
       BASH_ENV: bashEnv,
       TARTLAB_TRACE_ARG0: arg0,
       TARTLAB_TRACE_FILE: path.join(traceDir, traceFileName(script, ++traceRuns)),
-      ...(first === undefined
-        ? {}
-        : { TARTLAB_TRACE_FIRST_FILE: path.join(traceDir, traceFileName(first, ++traceRuns)) }),
     };
   };
 
@@ -358,12 +348,10 @@ export function sandbox(): Sandbox {
     run(opts) {
       const scripts: Partial<Record<Action, string>> = { create: loadScript(opts.script) };
       if (opts.deleteScript) scripts.delete = loadScript(opts.deleteScript);
-      const first = RUN_FIRST[opts.script] as string | undefined;
-      const stdin =
-        opts.stdin ?? bundle(scripts, opts.env, opts.vm, first === undefined ? undefined : loadScript(first));
+      const stdin = opts.stdin ?? bundle(scripts, opts.env, opts.vm);
       const action = opts.action ?? "create";
       const ran = action === "delete" ? opts.deleteScript : opts.script;
-      const trace = ran ? traceVars(ran, `tartlab-${action}`, action === "create" ? first : undefined) : {};
+      const trace = ran ? traceVars(ran, `tartlab-${action}`) : {};
       const env: Record<string, string> = {
         PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
         HOME: home,

@@ -75,20 +75,6 @@ describe("bundle (stdin sent to `bash -s -- <action>`)", () => {
     assert.equal(r.stderr, "oops\n");
   });
 
-  test("a shared first script (RUN_FIRST) runs before create only, with the same inputs; if it fails, create does not run", () => {
-    const first = '#!/usr/bin/env bash\necho "first $WHO"; echo "first on stderr" >&2\n';
-    const t = bundle({ create, delete: del }, { WHO: "o'neil $x" }, undefined, first);
-    const r = runBash(t, ["create"]);
-    assert.equal(r.status, 0, r.stderr);
-    assert.equal(r.stdout, "first o'neil $x\ncreate o'neil $x\n", "first, then create");
-    assert.equal(runBash(t, ["delete"]).stdout, "delete o'neil $x\n", "delete runs alone");
-    const failing = bundle({ create }, {}, undefined, "echo cannot >&2; exit 9\n");
-    const f = runBash(failing, ["create"]);
-    assert.deepEqual([f.status, f.stdout, f.stderr], [9, "", "cannot\n"]);
-    // Only scripts that have a first step carry it: every other bundle is what it always was.
-    assert.equal(bundle({ create }, {}).includes("__tartlab_first"), false);
-  });
-
   test("every real script under scripts/ survives the bundle unchanged", () => {
     for (const rel of ["tart-vm/start.sh", "k8s-node/prepare.sh", "kubeadm-cluster/join.sh"]) {
       const s = loadScript(rel);

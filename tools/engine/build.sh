@@ -8,7 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out="${TARTLAB_ENGINE_BIN:-$root/.engine/bin}"
 export GOFLAGS="${GOFLAGS:--p=2}"
-command -v go >/dev/null || { echo "build.sh: go is not on PATH (Go 1.26 or newer is needed)" >&2; exit 1; }
+command -v go >/dev/null || {
+  echo "build.sh: go is not on PATH (Go 1.26 or newer is needed)" >&2
+  exit 1
+}
 
 # name|package|module whose version the binary carries|-X variable that holds the version ("" when none)
 BINARIES=(
