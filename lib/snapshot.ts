@@ -132,7 +132,7 @@ async function tartList(c: Ctx): Promise<Map<string, TartVm>> {
   return new Map(list.map((v) => [v.Name, v]));
 }
 
-/** Where Tart keeps local VMs (TART_HOME, else ~/.tart; facts/tart.md §0). */
+/** Where Tart keeps local VMs: TART_HOME, else ~/.tart (cirruslabs/tart Sources/tart/Config.swift). */
 const tartVmsDir = (env: NodeJS.ProcessEnv) =>
   path.join(env.TART_HOME ?? path.join(env.HOME ?? "", ".tart"), "vms");
 
