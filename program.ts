@@ -205,6 +205,7 @@ export function buildLab({
       controlPlaneConnection: controlPlane.node.connection,
       controlPlaneVm: controlPlane.name,
       nodeNames: nodes.map((n) => n.name),
+      nodeIps: Object.fromEntries(nodes.map((n) => [n.name, n.node.ip])),
       vmRuns: Object.fromEntries(nodes.map((n) => [n.name, n.vm.runSpec])),
       version: config.ciliumVersion,
       // After a repair of this cluster's VMs its Ready check runs again.

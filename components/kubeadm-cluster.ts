@@ -56,6 +56,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly joins: command.remote.Command[];
   /** The control plane's upgrade step; its stdout is the exact version the control plane runs. */
   public readonly upgrade: command.remote.Command;
+  /**
+   * Per node, the step that follows a changed address (init re-addresses the control plane, a worker's join
+   * re-points it) and completes when the node is registered again: what must run before Cilium follows the address.
+   */
+  public readonly repointed: Readonly<Record<string, pulumi.Resource>>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:KubeadmCluster", name, {}, opts);
@@ -236,6 +241,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         { parent: this, dependsOn: [join] },
       );
     });
+
+    this.repointed = Object.fromEntries([
+      [cp.name, this.init],
+      ...args.workers.map((w, i) => [w.name, this.joins[i]] as const),
+    ]);
 
     // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
     // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already

@@ -227,7 +227,7 @@ function checkKubernetes(
   return v;
 }
 
-function checkCilium(raw: unknown, k8s: string | undefined, problems: string[], warnings: string[]) {
+function checkCilium(raw: unknown, problems: string[]) {
   const key = `${NS}:ciliumVersion`;
   const v = checkVersion(key, raw, problems);
   if (v === undefined) return undefined;
@@ -240,15 +240,41 @@ function checkCilium(raw: unknown, k8s: string | undefined, problems: string[], 
     );
     return undefined;
   }
-  const tested = CILIUM_TESTED_KUBERNETES[minorLine(v)];
-  const k8sMinor = k8s ? minorLine(k8s) : undefined;
-  if (k8sMinor && (!tested || !tested.includes(k8sMinor))) {
+  return v;
+}
+
+/**
+ * Each Kubernetes version the lab may run (the lab's, each cluster's own) against the Cilium release's list
+ * (CILIUM_TESTED_KUBERNETES): a minor older than every listed one has no Cilium support and is refused; a newer one
+ * "will depend on the backward compatibility offered by Kubernetes" (Cilium's requirements page), so it only warns.
+ */
+function checkCiliumKubernetes(
+  cilium: string,
+  versions: readonly { readonly key: string; readonly version: string }[],
+  problems: string[],
+  warnings: string[],
+) {
+  const tested = CILIUM_TESTED_KUBERNETES[minorLine(cilium)];
+  const minorOf = (v: string) => parseVersion(v).minor;
+  const warned = new Set<string>();
+  for (const { key, version } of versions) {
+    const k8sMinor = minorLine(version);
+    if (tested?.includes(k8sMinor)) continue;
+    if (tested && minorOf(k8sMinor) < Math.min(...tested.map(minorOf))) {
+      problems.push(
+        `${key} "${version}": Cilium ${cilium} (${NS}:ciliumVersion) does not support Kubernetes ${k8sMinor}, ` +
+          `older than every minor it is tested with (${tested.join(", ")}; lib/versions.ts); set ${key} to one of ` +
+          `those, or ${NS}:ciliumVersion to a release that lists ${k8sMinor}`,
+      );
+      continue;
+    }
+    if (warned.has(k8sMinor)) continue;
+    warned.add(k8sMinor);
     warnings.push(
-      `Cilium ${v} does not list Kubernetes ${k8sMinor} as e2e tested` +
+      `Cilium ${cilium} does not list Kubernetes ${k8sMinor} as e2e tested` +
         (tested ? ` (tested: ${tested.join(", ")})` : " (no compatibility data recorded in lib/versions.ts)"),
     );
   }
-  return v;
 }
 
 interface ParsedCidr {
@@ -310,12 +336,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     problems,
     warnings,
   );
-  const ciliumVersion = checkCilium(
-    raw.ciliumVersion ?? VERSIONS.cilium,
-    kubernetesVersion,
-    problems,
-    warnings,
-  );
+  const ciliumVersion = checkCilium(raw.ciliumVersion ?? VERSIONS.cilium, problems);
 
   const str = (key: keyof LabConfig, dflt: string): string => {
     const v = raw[key] ?? dflt;
@@ -497,6 +518,19 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   }
 
   const kubeconfig = checkKubeconfig(kubeconfigRaw, clustersRaw && clusters, problems);
+  if (ciliumVersion !== undefined && kubernetesVersion !== undefined) {
+    checkCiliumKubernetes(
+      ciliumVersion,
+      [
+        { key: `${NS}:kubernetesVersion`, version: kubernetesVersion },
+        ...clusters
+          .filter((c) => c.kubernetesVersionKey !== `${NS}:kubernetesVersion`)
+          .map((c) => ({ key: c.kubernetesVersionKey, version: c.kubernetesVersion })),
+      ],
+      problems,
+      warnings,
+    );
+  }
 
   if (problems.length > 0) throw new LabConfigError(problems);
   return {
