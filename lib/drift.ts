@@ -204,7 +204,7 @@ export async function checkDrift(
   const list = listTartVms(env);
   if ("problem" in list) {
     return report([
-      `could not read Tart's VM list (T09 drift check skipped; each VM's address step reads it): ${list.problem}`,
+      `could not read Tart's VM list (drift check skipped; each VM's address step reads it): ${list.problem}`,
     ]);
   }
   const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));
@@ -263,7 +263,7 @@ export async function checkDrift(
       if (problem !== undefined) {
         messages.push(
           `VM ${name} is running but ${problem}; pulumi up will restart it (graceful stop, then forced; then ` +
-            "start) and read its address again (T09)",
+            "start) and read its address again",
         );
         countRepair(cluster, name);
         continue;
@@ -287,7 +287,7 @@ export async function checkDrift(
         );
       }
       messages.push(
-        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip} (T09)`,
+        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip}`,
       );
     }
     reportAddress(cluster, name, found.ip, recorded);

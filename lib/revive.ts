@@ -98,7 +98,7 @@ export function reviveStoppedVms(
   if ("problem" in list) {
     return {
       restarted: [],
-      messages: [`could not read Tart's VM list (T09 revive skipped): ${list.problem}`],
+      messages: [`could not read Tart's VM list (stopped VMs were not started again): ${list.problem}`],
     };
   }
   const entries = list.vms;
@@ -114,11 +114,11 @@ export function reviveStoppedVms(
   for (const { Name: name, State: state } of stopped) {
     const node = configured.get(name);
     const why = node
-      ? "(T09)"
-      : "(it is no longer in the config: pulumi up removes it from its cluster and deletes it, which needs it running)";
+      ? ""
+      : " (it is no longer in the config: pulumi up removes it from its cluster and deletes it, which needs it running)";
     if (dryRun) {
       restarted.push(name);
-      messages.push(`VM ${name} is ${state}; pulumi up will start it again ${why}`);
+      messages.push(`VM ${name} is ${state}; pulumi up will start it again${why}`);
       continue;
     }
     const size = node ?? currentSize(name, env);
@@ -135,7 +135,7 @@ export function reviveStoppedVms(
       throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
     }
     restarted.push(name);
-    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout.trim()} ${why}`);
+    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout.trim()}${why}`);
   }
   return { restarted, messages };
 }

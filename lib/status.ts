@@ -188,7 +188,7 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       const state: VmState = raw === "running" || raw === "stopped" || raw === "suspended" ? raw : "unknown";
       const problems: string[] = [];
       const notes: string[] = [];
-      if (state !== "running") problems.push(`is ${raw}; pulumi up starts it again (T09)`);
+      if (state !== "running") problems.push(`is ${raw}; tartlab start starts it again`);
       // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
       // stopped VM (facts/tart.md, `tart ip`), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
@@ -338,7 +338,7 @@ async function probeCluster(
         const dflt = list.items.find((sc) =>
           DEFAULT_SC_ANNOTATIONS.some((a) => sc.metadata?.annotations?.[a] === "true"),
         );
-        if (!dflt) problems.push("no default StorageClass (PVCs stay Pending, T06)");
+        if (!dflt) problems.push("no default StorageClass (PVCs stay Pending)");
         return dflt?.metadata?.name ?? null;
       },
       (e) => {

@@ -190,7 +190,7 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     assert.equal(await text(page, vmCell("platform-worker1", "cpus")), "2");
     assert.match(
       await text(page, vmCell("platform-worker1", "problems")),
-      /is stopped; pulumi up starts it again/,
+      /is stopped; tartlab start starts it again/,
     );
     await until(page, "#banner", /^Something is wrong: 2 problems/);
     const banner = await texts(page, "#banner li");

@@ -49,7 +49,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     vm("unrelated", "stopped");
     const r = reviveStoppedVms(config, OWNER, false, env());
     assert.deepEqual(r.restarted, ["dev-master"]);
-    assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10 (T09)"]);
+    assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10"]);
     const runs = sb.calls().filter((c) => c.startsWith("tart run"));
     assert.deepEqual(runs, ["tart run --no-graphics --net-softnet --net-softnet-allow=0.0.0.0/0 dev-master"]);
   });
@@ -57,7 +57,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
   test("preview only reports, starts nothing", () => {
     vm("dev-master", "stopped", OWNER);
     const r = reviveStoppedVms(config, OWNER, true, env());
-    assert.deepEqual(r.messages, ["VM dev-master is stopped; pulumi up will start it again (T09)"]);
+    assert.deepEqual(r.messages, ["VM dev-master is stopped; pulumi up will start it again"]);
     assert.ok(!sb.calls().some((c) => c.startsWith("tart run")));
   });
 
@@ -75,7 +75,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     const r = reviveStoppedVms(config, OWNER, false, { ...env(), PATH: noTart });
     assert.deepEqual(r.restarted, []);
     assert.deepEqual(r.messages, [
-      `could not read Tart's VM list (T09 revive skipped): tart is not on PATH (${noTart}:/opt/homebrew/bin:/usr/local/bin, ` +
+      `could not read Tart's VM list (stopped VMs were not started again): tart is not on PATH (${noTart}:/opt/homebrew/bin:/usr/local/bin, ` +
         "which includes /opt/homebrew/bin and /usr/local/bin); install it: brew install cirruslabs/cli/tart",
     ]);
   });

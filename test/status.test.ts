@@ -154,7 +154,7 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
     assert.equal(w.state, "stopped");
     assert.equal(w.ip, undefined);
     assert.equal(w.healthy, false);
-    assert.match(w.problems.join(), /is stopped; pulumi up starts it again/);
+    assert.match(w.problems.join(), /is stopped; tartlab start starts it again/);
     assert.equal(w.cpus, 2, "cpus/memory still read with tart get");
     assert.ok(!sb.calls().includes("tart ip platform-worker1"));
     assert.equal(s.healthy, false);
@@ -217,7 +217,7 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
     const s = await status();
     assert.deepEqual(clusterOf(s, "dev").problems, [
       "Cilium is not installed (no DaemonSet kube-system/cilium)",
-      "no default StorageClass (PVCs stay Pending, T06)",
+      "no default StorageClass (PVCs stay Pending)",
     ]);
     assert.equal(clusterOf(s, "dev").defaultStorageClass, null);
     assert.match(clusterOf(s, "platform").problems.join(), /no kubeconfig at .*platform\.yaml/);
