@@ -11,37 +11,7 @@ import * as k8s from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { parse } from "yaml";
-import { LabConfig, NS, NodeRole, RawConfig, validateLabConfig } from "./lab-config";
-
-/** Keys of the stack file that are lab config; secrets (sshPassword, sshPrivateKey) are never read. */
-const LAB_KEYS: readonly (keyof LabConfig)[] = [
-  "kubernetesVersion",
-  "ciliumVersion",
-  "baseImage",
-  "sshUser",
-  "vmNetworkCidr",
-  "softnetAllow",
-  "ipWaitSeconds",
-  "clusters",
-  "jenkins",
-];
-
-/** The lab described by Pulumi.<stack>.yaml, validated exactly as lib/config.ts does for `pulumi up`. */
-export function loadStackConfig(dir: string, stack: string): LabConfig {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    throw new Error(`no stack file ${file}; name the stack with --stack <name> (or $TARTLAB_STACK)`);
-  }
-  const doc = parse(text) as { config?: Record<string, unknown> } | null;
-  const raw: RawConfig = {};
-  for (const key of LAB_KEYS) raw[key] = doc?.config?.[`${NS}:${key}`];
-  return validateLabConfig(raw).config;
-}
+import { LabConfig, NodeRole } from "./lab-config";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
 

@@ -7,7 +7,8 @@ import * as path from "node:path";
 import { AddressInfo } from "node:net";
 import { checkBindAddress, createDashboard, isLoopback } from "../lib/dashboard";
 import { LabConfig } from "../lib/lab-config";
-import { collectStatus, loadStackConfig } from "../lib/status";
+import { collectStatus } from "../lib/status";
+import { loadStackFile } from "../lib/stack-config";
 
 const USAGE =
   "usage: npm run dashboard -- [--stack <name>] [--dir <project dir>] [--port <n, 0 = any free port>]\n" +
@@ -79,7 +80,7 @@ async function main(argv: string[]): Promise<number | undefined> {
   }
   let config: LabConfig;
   try {
-    config = loadStackConfig(args.dir, args.stack);
+    config = loadStackFile(args.dir, args.stack).config;
   } catch (e) {
     process.stderr.write(`tartlab dashboard: stack ${args.stack}: ${(e as Error).message}\n`);
     return 2;

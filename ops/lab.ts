@@ -9,7 +9,8 @@
 import * as path from "node:path";
 import { LabConfig } from "../lib/lab-config";
 import { formatPower, stackOwner, startLab, stopLab } from "../lib/lab-power";
-import { formatStatus, loadStackConfig } from "../lib/status";
+import { formatStatus } from "../lib/status";
+import { loadStackFile } from "../lib/stack-config";
 
 const USAGE = "usage: npm run stop|start -- [--stack <name>] [--dir <project dir>] [--timeout <seconds>]";
 
@@ -58,7 +59,7 @@ export async function main(argv: string[], io: LabIo): Promise<number> {
   let config: LabConfig;
   let owner: string;
   try {
-    config = loadStackConfig(args.dir, args.stack);
+    config = loadStackFile(args.dir, args.stack).config;
     owner = stackOwner(args.dir, args.stack);
   } catch (e) {
     io.err(`tartlab ${args.verb}: stack ${args.stack}: ${(e as Error).message}\n`);

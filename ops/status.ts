@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import { LabConfig } from "../lib/lab-config";
-import { collectStatus, formatStatus, loadStackConfig } from "../lib/status";
+import { collectStatus, formatStatus } from "../lib/status";
+import { loadStackFile } from "../lib/stack-config";
 
 const USAGE =
   "usage: npm run status -- [--stack <name>] [--dir <project dir>] [--json] [--timeout <seconds>]";
@@ -54,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
   }
   let config: LabConfig;
   try {
-    config = loadStackConfig(args.dir, args.stack);
+    config = loadStackFile(args.dir, args.stack).config;
   } catch (e) {
     process.stderr.write(`tartlab status: stack ${args.stack}: ${(e as Error).message}\n`);
     return 2;

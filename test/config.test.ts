@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfigError, RawConfig, clusterIdFromName, validateLabConfig } from "../lib/lab-config";
-import { labConfigFrom } from "../lib/stack-config";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { labConfigFrom, loadStackFile } from "../lib/stack-config";
 import { devRawConfig, devStackConfig, lastRecorder, runLab } from "./harness/pulumi";
 
 const devRaw = devRawConfig;
@@ -404,5 +408,26 @@ describe("unknown keys are refused with the closest valid key", () => {
       return true;
     });
     assert.deepEqual(lastRecorder?.registrations, []);
+  });
+});
+
+describe("one loader for pulumi up and the commands", () => {
+  test("a stack file pulumi up refuses is refused by the commands with the same problems", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "tartlab-stack-"));
+    try {
+      const config = { ...devStackConfig(), "tartlab:goldenImage": "maybe", "tartlab:allowDataLos": true };
+      writeFileSync(path.join(dir, "Pulumi.bad.yaml"), stringify({ config }));
+      let fromFile: string[] = [];
+      assert.throws(
+        () => loadStackFile(dir, "bad"),
+        (e: unknown) => e instanceof LabConfigError && (fromFile = [...e.problems]).length === 2,
+      );
+      await assert.rejects(runLab(config), (e: Error) => {
+        for (const p of fromFile) assert.ok(e.message.includes(p), `pulumi up does not say: ${p}`);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1682,4 +1682,28 @@ export const GUARDS: readonly Guard[] = [
     test: "test/platform.test.ts",
     name: "the controller image is pulled only when the node lacks it",
   },
+  {
+    what: "an unknown tartlab: key is refused, not silently ignored",
+    file: "lib/stack-config.ts",
+    from: "if (problems.length > 0) throw new LabConfigError(problems);",
+    to: "if (problems.length > unknown.length) throw new LabConfigError(problems);",
+    test: "test/config.test.ts",
+    name: "a misspelt top-level key",
+  },
+  {
+    what: "a config refusal is a RunError (printed once, no stack trace)",
+    file: "lib/config.ts",
+    from: "if (e instanceof LabConfigError) throw new pulumi.RunError(e.message);",
+    to: "",
+    test: "test/config.test.ts",
+    name: "a bad config fails the program before any resource is registered",
+  },
+  {
+    what: "the commands read the stack file through the same loader as pulumi up",
+    file: "lib/stack-config.ts",
+    from: "return labConfigFrom(doc?.config ?? {});",
+    to: "return { config: validateLabConfig(doc?.config as RawConfig).config, warnings: [] };",
+    test: "test/config.test.ts",
+    name: "a stack file pulumi up refuses is refused by the commands with the same problems",
+  },
 ];
