@@ -1,6 +1,6 @@
 /**
- * `npm run images` lists the golden node images on this Mac (issue 14) and which VMs were cloned from each;
- * `npm run images -- prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
+ * `tartlab images` lists the golden node images on this Mac (issue 14) and which VMs were cloned from each;
+ * `tartlab images prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
  * stack and have no delete action in Pulumi (components/golden-image.ts), so this is how old ones go.
  *
  * In use = a local VM exists whose clone record ($TARTLAB_HOME/vms/<vm>.source, written by tart-vm/clone.sh)
@@ -12,6 +12,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
 import { GOLDEN_PREFIX } from "../components/golden-image";
+import { CliIo, EXIT, Invocation, UsageError } from "./cli";
 
 export interface TartVm {
   readonly Name: string;
@@ -56,10 +57,18 @@ export function goldenImageUses(
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-
-const tart = (args: string[]) =>
-  execFileSync("tart", args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 120_000 });
+function tart(args: string[]): string {
+  try {
+    return execFileSync("tart", args, {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 120_000,
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+    throw new Error("tart is not on PATH; install it: brew install cirruslabs/cli/tart");
+  }
+}
 
 function cloneRecords(dir: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -71,33 +80,27 @@ function cloneRecords(dir: string): Map<string, string> {
   return m;
 }
 
-function main(argv: string[]): number {
-  const [verb, ...rest] = argv;
-  if (rest.length > 0 || (verb !== undefined && verb !== "prune")) {
-    process.stderr.write("usage: npm run images [-- prune]\n");
-    return 2;
-  }
+/** `tartlab images [prune]`. */
+export async function imagesCommand(inv: Invocation, io: CliIo): Promise<number> {
+  const [verb] = inv.positionals;
+  if (verb !== undefined && verb !== "prune") throw new UsageError(`unknown argument ${verb}`);
+  const out = (line: string) => io.out(`${line}\n`);
   const vms = JSON.parse(tart(["list", "--source", "local", "--format", "json"])) as TartVm[];
-  const home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab");
+  const home = io.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab");
   const uses = goldenImageUses(vms, cloneRecords(path.join(home, "vms")));
   if (uses.length === 0) out("no golden images on this Mac");
   for (const u of uses) {
     const size = u.sizeGb === undefined ? "" : `, ${u.sizeGb} GB`;
     out(`${u.name} (${u.state}${size}): ${u.keep ?? "unused"}`);
   }
-  if (verb !== "prune") return 0;
+  if (verb !== "prune") return EXIT.ok;
   for (const u of uses.filter((x) => x.keep === undefined)) {
     tart(["delete", u.name]);
     out(`deleted ${u.name}`);
   }
-  return 0;
+  return EXIT.ok;
 }
 
 if (require.main === module) {
-  try {
-    process.exit(main(process.argv.slice(2)));
-  } catch (e) {
-    process.stderr.write(`tartlab images: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  }
+  void import("./cli").then((cli) => cli.runAsMain(["images", ...process.argv.slice(2)]));
 }

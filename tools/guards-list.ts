@@ -1541,8 +1541,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "status --json exits nonzero on a broken lab (callers read the code as well as the JSON)",
     file: "ops/status.ts",
-    from: "return status.healthy ? 0 : 1;",
-    to: "return args.json ? 0 : status.healthy ? 0 : 1;",
+    from: "return status.healthy ? EXIT.ok : EXIT.failed;",
+    to: "return inv.values.json ? EXIT.ok : status.healthy ? EXIT.ok : EXIT.failed;",
     test: "test/status.test.ts",
     name: "--json on a broken lab: exit 1, and the whole model still printed",
   },
@@ -1705,5 +1705,21 @@ export const GUARDS: readonly Guard[] = [
     to: "return { config: validateLabConfig(doc?.config as RawConfig).config, warnings: [] };",
     test: "test/config.test.ts",
     name: "a stack file pulumi up refuses is refused by the commands with the same problems",
+  },
+  {
+    what: "a command acts on the stack pulumi selected when neither --stack nor TARTLAB_STACK names one",
+    file: "ops/stack.ts",
+    from: "flag || env.TARTLAB_STACK || fromPulumiCli(dir, env, pulumiTimeoutMs) || fromWorkspaceFile(dir, env);",
+    to: 'flag || env.TARTLAB_STACK || "dev";',
+    test: "test/cli.test.ts",
+    name: "--stack, else $TARTLAB_STACK, else pulumi stack --show-name",
+  },
+  {
+    what: "tartlab ssh refuses a VM that is not the stack's",
+    file: "ops/ssh.ts",
+    from: "if (!names.includes(vm)) {",
+    to: "if (false) {",
+    test: "test/cli.test.ts",
+    name: "a VM that is not the stack's, or has no address",
   },
 ];
