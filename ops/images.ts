@@ -57,9 +57,10 @@ export function goldenImageUses(
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function tart(args: string[]): string {
+function tart(args: string[], env: NodeJS.ProcessEnv): string {
   try {
     return execFileSync("tart", args, {
+      env,
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
       timeout: 120_000,
@@ -85,7 +86,7 @@ export async function imagesCommand(inv: Invocation, io: CliIo): Promise<number>
   const [verb] = inv.positionals;
   if (verb !== undefined && verb !== "prune") throw new UsageError(`unknown argument ${verb}`);
   const out = (line: string) => io.out(`${line}\n`);
-  const vms = JSON.parse(tart(["list", "--source", "local", "--format", "json"])) as TartVm[];
+  const vms = JSON.parse(tart(["list", "--source", "local", "--format", "json"], io.env)) as TartVm[];
   const home = io.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab");
   const uses = goldenImageUses(vms, cloneRecords(path.join(home, "vms")));
   if (uses.length === 0) out("no golden images on this Mac");
@@ -95,7 +96,7 @@ export async function imagesCommand(inv: Invocation, io: CliIo): Promise<number>
   }
   if (verb !== "prune") return EXIT.ok;
   for (const u of uses.filter((x) => x.keep === undefined)) {
-    tart(["delete", u.name]);
+    tart(["delete", u.name], io.env);
     out(`deleted ${u.name}`);
   }
   return EXIT.ok;

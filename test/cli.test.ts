@@ -100,6 +100,13 @@ describe("tartlab: usage, --help and exit codes", () => {
     assert.match(missing.err, /no stack file .*Pulumi\.nope\.yaml/);
   });
 
+  test("tartlab images without tart says tart is missing and how to install it", async () => {
+    await assert.rejects(
+      cli(["images"], { PATH: tmp }),
+      /^Error: tart is not on PATH; install it: brew install/,
+    );
+  });
+
   test("package.json's bin is ops/tartlab, and the npm scripts call the same CLI", async () => {
     const pkg = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8"));
     assert.deepEqual(pkg.bin, { tartlab: "ops/tartlab" });
