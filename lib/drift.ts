@@ -21,7 +21,7 @@ import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DriftReport } from "./drift-report";
 import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
-import { listTartVms, ownedBy, reviveStoppedVms, tartlabHome } from "./revive";
+import { ReviveProgress, listTartVms, ownedBy, reviveStoppedVms, tartlabHome } from "./revive";
 import { bundle, loadScript } from "./shell";
 import { startEnv, withTartPath } from "./tart-env";
 
@@ -36,6 +36,9 @@ export interface DriftDeps {
   readonly gracefulStopSeconds?: number;
   /** `tart stop --timeout` of stop.sh's forced stop. */
   readonly stopTimeoutSeconds?: number;
+  /** A line per stopped VM this run starts again, as it goes (index.ts: Pulumi's log); and its clock. */
+  readonly progress?: ReviveProgress["progress"];
+  readonly now?: ReviveProgress["now"];
 }
 
 const DEFAULTS = {
@@ -237,7 +240,10 @@ export async function checkDrift(
   };
 
   // 2. Stopped VMs (and, row 7, this stack's stopped VMs no longer configured): started in up, reported in preview.
-  const revived = reviveStoppedVms(config, owner, dryRun, env, true, list);
+  const revived = await reviveStoppedVms(config, owner, dryRun, env, true, list, {
+    progress: deps.progress,
+    now: deps.now,
+  });
   messages.push(...revived.messages);
 
   const nodes = allNodes(config).filter(({ node }) => mine.some((v) => v.Name === node.name));

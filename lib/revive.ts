@@ -9,7 +9,7 @@
  * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
  * with the run options they have (no resize of a VM that is going away), with a message saying why.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { LabConfig, allNodes } from "./lab-config";
@@ -19,7 +19,35 @@ import { HOMEBREW_BIN_DIRS, startEnv, withTartPath } from "./tart-env";
 export interface ReviveResult {
   /** VMs found stopped and started again (or, in preview, that `up` would start). */
   readonly restarted: string[];
+  /** With `keepGoing`: the VMs that could not be started, and why. */
+  readonly failed: { readonly name: string; readonly detail: string }[];
   readonly messages: string[];
+}
+
+export interface ReviveProgress {
+  /** One line per VM as it goes: when its start begins, then when it runs or failed, with the time it took. */
+  readonly progress?: (line: string) => void;
+  /** Milliseconds, for the elapsed times (tests pass their own clock). */
+  readonly now?: () => number;
+  /** Carry on past a VM that does not start (`tartlab start`) instead of stopping there (`pulumi up`). */
+  readonly keepGoing?: boolean;
+}
+
+/** "12s" between two clock readings. */
+export const elapsed = (from: number, to: number) => `${Math.round((to - from) / 1000)}s`;
+
+/** start.sh for one VM, without blocking the event loop (progress lines reach Pulumi's log while it runs). */
+function runStartScript(input: string, env: NodeJS.ProcessEnv) {
+  return new Promise<{ status: number | null; stdout: string; stderr: string; error?: Error }>((resolve) => {
+    const child = spawn("bash", ["-s", "--", "create"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("error", (error) => resolve({ status: null, stdout, stderr, error }));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+    child.stdin.end(input);
+  });
 }
 
 export interface TartListEntry {
@@ -79,7 +107,7 @@ export function ownedBy(name: string, owner: string, env: NodeJS.ProcessEnv): bo
   }
 }
 
-export function reviveStoppedVms(
+export async function reviveStoppedVms(
   config: LabConfig,
   owner: string,
   dryRun: boolean,
@@ -91,13 +119,15 @@ export function reviveStoppedVms(
   unlisted = true,
   /** Tart's VM list when the caller has read it already (lib/drift.ts). */
   list?: TartVmList,
-): ReviveResult {
+  { progress = () => {}, now = Date.now, keepGoing = false }: ReviveProgress = {},
+): Promise<ReviveResult> {
   // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
   env = withTartPath(env);
   list ??= listTartVms(env);
   if ("problem" in list) {
     return {
       restarted: [],
+      failed: [],
       messages: [`could not read Tart's VM list (stopped VMs were not started again): ${list.problem}`],
     };
   }
@@ -105,6 +135,7 @@ export function reviveStoppedVms(
   const ours = (name: string) => ownedBy(name, owner, env);
   const configured = new Map(allNodes(config).map(({ node }) => [node.name, node]));
   const restarted: string[] = [];
+  const failed: ReviveResult["failed"] = [];
   const messages: string[] = [];
   // Configured VMs first, in config order; then this stack's VMs that the config no longer lists.
   const stopped = [
@@ -121,23 +152,31 @@ export function reviveStoppedVms(
       messages.push(`VM ${name} is ${state}; pulumi up will start it again${why}`);
       continue;
     }
+    const t0 = now();
+    progress(`${name}: starting (was ${state})`);
     const size = node ?? currentSize(name, env);
-    const run = spawnSync("bash", ["-s", "--", "create"], {
-      env,
-      encoding: "utf8",
-      input: bundle(
+    const run = await runStartScript(
+      bundle(
         { create: loadScript("tart-vm/start.sh") },
         startEnv({ name, ...size, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
       ),
-    });
+      env,
+    );
     if (run.status !== 0) {
-      const err = run.error ? run.error.message : (run.stderr ?? "").trim();
-      throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
+      const err = run.error ? run.error.message : run.stderr.trim();
+      progress(`${name}: failed after ${elapsed(t0, now())}`);
+      if (!keepGoing) throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
+      failed.push({
+        name,
+        detail: `could not be started again: ${err.split("\n")[0].replace(/^tartlab: /, "") || "start.sh failed"}`,
+      });
+      continue;
     }
+    progress(`${name}: running at ${run.stdout.trim()} (${elapsed(t0, now())})`);
     restarted.push(name);
     messages.push(`VM ${name} was ${state}; started it again at ${run.stdout.trim()}${why}`);
   }
-  return { restarted, messages };
+  return { restarted, failed, messages };
 }
 
 /** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; facts/tart.md). */

@@ -18,13 +18,19 @@ export async function labCommand(verb: "start" | "stop", inv: Invocation, io: Cl
   const config = labOf(inv);
   const owner = stackOwner(inv.dir, inv.stack);
   const { stack } = inv;
+  // A line per VM as it goes, on stderr; the table and the verdict follow on stdout.
+  const progress = (line: string) => io.err(`${line}\n`);
   if (verb === "stop") {
-    const r = await stopLab(config, owner, { env: io.env, gracefulSeconds: timeoutSeconds });
+    const r = await stopLab(config, owner, { env: io.env, gracefulSeconds: timeoutSeconds, progress });
     io.out(formatPower(r.vms));
     return r.ok ? EXIT.ok : EXIT.failed;
   }
-  const r = await startLab(config, owner, { env: io.env, readySeconds: timeoutSeconds });
+  const r = await startLab(config, owner, { env: io.env, readySeconds: timeoutSeconds, progress });
   io.out(formatPower(r.vms));
+  const names = (actions: string[]) => r.vms.filter((v) => actions.includes(v.action)).map((v) => v.name);
+  const up = names(["started", "already-running"]);
+  const down = names(["failed", "absent", "not-ours"]);
+  io.out(`\nrunning: ${up.join(", ") || "none"}; not started: ${down.join(", ") || "none"}\n`);
   if (r.status) io.out(`\n${formatStatus(r.status)}`);
   io.out(
     r.ok

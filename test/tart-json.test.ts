@@ -135,7 +135,7 @@ describe("tart list --format json", () => {
       assert.equal(vm.state, state);
       assert.equal(vm.problems.length, state === "running" ? 0 : 1, vm.problems.join("; "));
       if (state !== "running") assert.match(vm.problems[0], problem);
-      assert.deepEqual(reviveStoppedVms(config, OWNER, true, env()).messages, messages);
+      assert.deepEqual((await reviveStoppedVms(config, OWNER, true, env())).messages, messages);
     });
   }
 });

@@ -1204,8 +1204,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "npm run start leaves this stack's VMs outside the config alone",
     file: "lib/lab-power.ts",
-    from: "reviveStoppedVms(config, owner, false, env, false)",
-    to: "reviveStoppedVms(config, owner, false, env, true)",
+    from: "reviveStoppedVms(config, owner, false, env, false, undefined, {",
+    to: "reviveStoppedVms(config, owner, false, env, true, undefined, {",
     test: "test/lab-power.test.ts",
     name: "stop and start never touch other stacks' VMs, foreign VMs or VMs outside the config",
   },
@@ -1721,5 +1721,13 @@ export const GUARDS: readonly Guard[] = [
     to: "if (false) {",
     test: "test/cli.test.ts",
     name: "a VM that is not the stack's, or has no address",
+  },
+  {
+    what: "tartlab start carries on past a VM that does not start",
+    file: "lib/lab-power.ts",
+    from: "keepGoing: true,",
+    to: "keepGoing: false,",
+    test: "test/lab-power.test.ts",
+    name: "start carries on past a VM that fails and says which did not start",
   },
 ];
