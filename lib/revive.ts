@@ -98,13 +98,18 @@ export function tartlabHome(env: NodeJS.ProcessEnv): string {
   return env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
 }
 
-/** Whether this stack made the VM: its owner marker (written by clone.sh) names `owner`. */
-export function ownedBy(name: string, owner: string, env: NodeJS.ProcessEnv): boolean {
+/** The stack that made the VM, as its owner marker (written by clone.sh) records it; undefined: no marker. */
+export function ownerMarker(name: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
-    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.owner`), "utf8").trim() === owner;
+    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.owner`), "utf8").trim();
   } catch {
-    return false; // no marker: not ours
+    return undefined;
   }
+}
+
+/** Whether this stack made the VM: its owner marker names `owner` (no marker: not ours). */
+export function ownedBy(name: string, owner: string, env: NodeJS.ProcessEnv): boolean {
+  return ownerMarker(name, env) === owner;
 }
 
 export async function reviveStoppedVms(

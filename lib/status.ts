@@ -11,7 +11,9 @@ import * as k8s from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { contextName } from "./kubeconfig";
 import { LabConfig, NodeRole } from "./lab-config";
+import { ownerMarker } from "./revive";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
 
@@ -23,6 +25,8 @@ export interface VmStatus {
   readonly ip?: string;
   readonly cpus?: number;
   readonly memoryMb?: number;
+  /** The stack its owner marker records (`<project>/<stack>`); undefined when it has none or does not exist. */
+  readonly owner?: string;
   readonly healthy: boolean;
   /** Why it is unhealthy, or notes (e.g. size differs from the config until the next `pulumi up`). */
   readonly problems: readonly string[];
@@ -37,6 +41,10 @@ export interface NodeStatus {
 
 export interface ClusterStatus {
   readonly name: string;
+  /** Its kubectl context (`kubectl --context <context>`). */
+  readonly context: string;
+  /** The API server its kubeconfig names; undefined before the cluster exists. */
+  readonly server?: string;
   readonly kubeconfig: string;
   readonly apiReachable: boolean;
   readonly serverVersion?: string;
@@ -59,6 +67,8 @@ export interface JenkinsStatus {
 export interface LabStatus {
   readonly checkedAt: string;
   readonly healthy: boolean;
+  /** False before the first `pulumi up`: none of the stack's VMs exists yet. */
+  readonly created: boolean;
   readonly vms: readonly VmStatus[];
   readonly clusters: readonly ClusterStatus[];
   readonly jenkins: JenkinsStatus;
@@ -200,7 +210,8 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       if (memoryMb !== undefined && memoryMb !== node.memoryMb) {
         notes.push(`${memoryMb} MB memory, config says ${node.memoryMb}`);
       }
-      return { ...base, state, ip, cpus, memoryMb, healthy: problems.length === 0, problems, notes };
+      const owner = ownerMarker(node.name, env);
+      return { ...base, state, ip, cpus, memoryMb, owner, healthy: problems.length === 0, problems, notes };
     }),
   );
 }
@@ -238,8 +249,10 @@ async function probeCluster(
 ): Promise<ClusterStatus> {
   const limit = () => deadline(timeoutMs, probeSignal(name, timeoutMs));
   const file = clusterKubeconfigPath(env, name);
-  const unreachable = (problem: string): ClusterStatus => ({
+  const unreachable = (problem: string, server?: string): ClusterStatus => ({
     name,
+    context: contextName(name),
+    server,
     kubeconfig: file,
     apiReachable: false,
     healthy: false,
@@ -261,9 +274,8 @@ async function probeCluster(
   try {
     serverVersion = (await kc.makeApiClient(k8s.VersionApi).getCode({}, limit())).gitVersion;
   } catch (e) {
-    return unreachable(
-      `API server ${kc.getCurrentCluster()?.server} does not answer: ${apiError(e, timeoutMs)}`,
-    );
+    const server = kc.getCurrentCluster()?.server;
+    return unreachable(`API server ${server} does not answer: ${apiError(e, timeoutMs)}`, server);
   }
   const problems: string[] = [];
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -319,6 +331,8 @@ async function probeCluster(
   ]);
   return {
     name,
+    context: contextName(name),
+    server: kc.getCurrentCluster()?.server,
     kubeconfig: file,
     apiReachable: true,
     serverVersion,
@@ -386,6 +400,7 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
   return {
     checkedAt: new Date().toISOString(),
     healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,
+    created: !vms.every((v) => v.state === "absent"),
     vms,
     clusters,
     jenkins,
@@ -447,6 +462,9 @@ export function formatStatus(s: LabStatus): string {
           (j.problems.length ? `  ${j.problems.join("; ")}` : "")
       : "  disabled",
   );
-  out.push("", s.healthy ? "lab healthy" : "lab NOT healthy");
+  out.push(
+    "",
+    s.healthy ? "lab healthy" : s.created ? "lab NOT healthy" : "lab not created yet: run pulumi up",
+  );
   return `${out.join("\n")}\n`;
 }

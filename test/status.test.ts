@@ -109,6 +109,24 @@ afterEach(async () => {
 after(() => jenkins?.server.close());
 
 describe("lab status (fake tart, fake Kubernetes API)", () => {
+  test("before the first pulumi up: not created, and the table says to run pulumi up", async () => {
+    assert.equal((await status()).created, true);
+    for (const name of ["platform-master", "platform-worker1", "dev-master"]) {
+      rmSync(path.join(sb.dir, "tart", name), { recursive: true, force: true });
+    }
+    const s = await status();
+    assert.equal(s.created, false);
+    assert.equal(s.healthy, false);
+    assert.match(formatStatus(s), /\nlab not created yet: run pulumi up\n$/);
+    assert.deepEqual(
+      s.clusters.map((c) => [c.context, c.server]),
+      [
+        ["tartlab-platform", platform.url],
+        ["tartlab-dev", dev.url],
+      ],
+    );
+  });
+
   test("healthy lab: VMs, clusters, Jenkins", async () => {
     const s = await status();
     assert.equal(s.healthy, true, formatStatus(s));
