@@ -1,4 +1,5 @@
 // Entry point of the Pulumi program: the lab (program.ts) with the real host, package and data preflights.
+import * as pulumi from "@pulumi/pulumi";
 import { program } from "./program";
 import { checkDataLoss } from "./lib/data-guard";
 import { readClusterRecords } from "./lib/cluster-record";
@@ -9,8 +10,9 @@ import { fetchText, packagesUrl } from "./lib/package-index";
 export = async () =>
   program({
     hostFacts: probeHost,
-    // The drift check subsumes the T09 revive (it starts stopped VMs through lib/revive.ts itself).
-    drift: (config, owner, dryRun) => checkDrift(config, owner, dryRun),
+    // The drift check also starts stopped VMs (lib/revive.ts), with a line per VM in Pulumi's log as it goes.
+    drift: (config, owner, dryRun) =>
+      checkDrift(config, owner, dryRun, process.env, { progress: (line) => pulumi.log.info(line) }),
     packageIndex: (minor) => fetchText(packagesUrl(minor)),
     dataGuard: (config, owner, planned) => checkDataLoss(config, owner, {}, planned),
     clusterRecords: (config) => readClusterRecords(config),

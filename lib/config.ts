@@ -1,9 +1,10 @@
 /**
- * The ONLY reader of pulumi.Config. Reads the stack's `tartlab:*` keys, validates them (lib/lab-config.ts) and
- * returns typed values; secrets stay Pulumi secrets.
+ * The ONLY reader of pulumi.Config: `pulumi up`'s lab through the one loader (lib/stack-config.ts), and the secrets,
+ * which stay Pulumi secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfig, NS, RawConfig, validateLabConfig } from "./lab-config";
+import { LabConfig, LabConfigError, NS, ValidatedConfig } from "./lab-config";
+import { labConfigFrom } from "./stack-config";
 
 export interface LabSecrets {
   /** SSH password of the image's login user (default: the Cirrus Labs images' "admin"). Secret. */
@@ -18,34 +19,21 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
-const SCALARS = [
-  "kubernetesVersion",
-  "ciliumVersion",
-  "baseImage",
-  "sshUser",
-  "vmNetworkCidr",
-  "softnetAllow",
-  "ipWaitSeconds",
-  "allowDataLoss",
-  "goldenImage",
-] as const;
-const OBJECTS = ["clusters", "jenkins", "kubeconfig"] as const;
-
+/**
+ * `pulumi up`'s lab. A refusal is a RunError: Pulumi prints it once, without a stack trace, and nothing is
+ * created.
+ */
 export function loadConfig(): LoadedConfig {
-  const cfg = new pulumi.Config(NS);
-  const raw: RawConfig = {};
-  for (const key of SCALARS) raw[key] = cfg.get(key);
-  for (const key of OBJECTS) {
-    try {
-      raw[key] = cfg.getObject<unknown>(key);
-    } catch {
-      raw[key] = cfg.get(key); // not JSON: validation reports its type with the key
-    }
+  let validated: ValidatedConfig;
+  try {
+    validated = labConfigFrom(pulumi.runtime.allConfig());
+  } catch (e) {
+    if (e instanceof LabConfigError) throw new pulumi.RunError(e.message);
+    throw e;
   }
-  const { config, warnings } = validateLabConfig(raw);
+  const cfg = new pulumi.Config(NS);
   return {
-    config,
-    warnings,
+    ...validated,
     secrets: {
       sshPassword: cfg.getSecret("sshPassword") ?? pulumi.secret("admin"),
       sshPrivateKey: cfg.getSecret("sshPrivateKey"),

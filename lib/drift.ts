@@ -24,7 +24,7 @@ import { listTartVms, tartIp, withTartPath } from "../mac/tart";
 import { STOP_DEFAULTS, StopDeadlines, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
 import { DriftReport } from "./drift-report";
 import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
-import { reviveStoppedVms } from "./revive";
+import { ReviveProgress, reviveStoppedVms } from "./revive";
 
 /** The restart's stop.sh deadlines; `guestExecSeconds` also bounds address.sh's `tart exec` (identity marker). */
 export interface DriftDeps extends Partial<StopDeadlines> {
@@ -32,6 +32,9 @@ export interface DriftDeps extends Partial<StopDeadlines> {
   readonly sshAnswers?: (ip: string) => Promise<boolean>;
   /** How long address.sh waits for the address of a VM that runs (shorter than a first boot's wait). */
   readonly addressWaitSeconds?: number;
+  /** A line per stopped VM this run starts again, as it goes (index.ts: Pulumi's log); and its clock. */
+  readonly progress?: ReviveProgress["progress"];
+  readonly now?: ReviveProgress["now"];
 }
 
 const DEFAULTS = { addressWaitSeconds: 20, ...STOP_DEFAULTS };
@@ -172,7 +175,7 @@ export async function checkDrift(
   const list = listTartVms(env);
   if ("problem" in list) {
     return report([
-      `could not read Tart's VM list (T09 drift check skipped; each VM's address step reads it): ${list.problem}`,
+      `could not read Tart's VM list (drift check skipped; each VM's address step reads it): ${list.problem}`,
     ]);
   }
   const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));
@@ -205,7 +208,10 @@ export async function checkDrift(
   };
 
   // 2. Stopped VMs (this stack's no longer configured ones too): started in up, reported in preview.
-  const revived = reviveStoppedVms(config, owner, dryRun, env, true, list);
+  const revived = await reviveStoppedVms(config, owner, dryRun, env, true, list, {
+    progress: deps.progress,
+    now: deps.now,
+  });
   messages.push(...revived.messages);
 
   const nodes = allNodes(config).filter(({ node }) => mine.some((v) => v.Name === node.name));
@@ -231,7 +237,7 @@ export async function checkDrift(
       if (problem !== undefined) {
         messages.push(
           `VM ${name} is running but ${problem}; pulumi up will restart it (graceful stop, then forced; then ` +
-            "start) and read its address again (T09)",
+            "start) and read its address again",
         );
         countRepair(cluster, name);
         continue;
@@ -255,7 +261,7 @@ export async function checkDrift(
         );
       }
       messages.push(
-        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip} (T09)`,
+        `VM ${name} ${why}; restarted it (graceful stop, then forced; then start) at ${found.ip}`,
       );
     }
     reportAddress(cluster, name, found.ip, recorded);

@@ -144,7 +144,7 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
   }
   if (h.arch !== "arm64") {
     problems.push(
-      `host architecture is ${h.arch || "unknown"}, not arm64 (V01): the lab's arm64 images need Apple Silicon`,
+      `host architecture is ${h.arch || "unknown"}, not arm64: the lab's arm64 images need Apple Silicon`,
     );
   }
   if (!h.tart) {

@@ -29,7 +29,7 @@ export interface ClusterSpec {
   /**
    * Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). Set explicitly or derived from the
    * name (`clusterIdFromName`), never from the list position: adding, removing or reordering clusters must not
-   * change a live cluster's id (a Helm upgrade of its CNI).
+   * change a live cluster's id (a Helm upgrade of its CNI; issue 10).
    */
   readonly id: number;
   readonly podCidr: string;
@@ -54,7 +54,7 @@ export interface JenkinsSpec {
   readonly retainData: boolean;
 }
 
-/** kind-style kubectl contexts: what the host-kubeconfig step does with the user's kubeconfig. */
+/** kind-style kubectl contexts (issue 12): what the host-kubeconfig step does with the user's kubeconfig. */
 export interface KubeconfigSpec {
   /** Merge each cluster's `tartlab-<cluster>` context into the user's kubeconfig (false: files only). */
   readonly merge: boolean;
@@ -69,9 +69,9 @@ export interface LabConfig {
   readonly sshUser: string;
   /** The host's VM network (Tart shared/softnet DHCP range); no cluster range may overlap it. */
   readonly vmNetworkCidr: string;
-  /** Value of `tart run --net-softnet-allow`; 0.0.0.0/0 is what lifts VM-to-VM isolation. */
+  /** Value of `tart run --net-softnet-allow`; 0.0.0.0/0 is what lifts VM-to-VM isolation (T03). */
   readonly softnetAllow: string;
-  /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed. */
+  /** Seconds `tart ip --wait` waits for a DHCP lease before the VM counts as failed (T09). */
   readonly ipWaitSeconds: number;
   /**
    * Clone node VMs from a golden image baked once (components/golden-image.ts: packages, containerd, images)
@@ -101,11 +101,14 @@ export class LabConfigError extends Error {
   }
 }
 
-const int = (min: number, max: number, unit: string) =>
+/** A whole number in [min, max]; `why` says what the minimum protects, in the message that refuses less. */
+const int = (min: number, max: number, unit: string, why?: string) =>
   z
     .number({ error: (i) => `must be a number (${unit}), got ${show(i.input)}` })
     .int({ error: (i) => `must be a whole number of ${unit}, got ${show(i.input)}` })
-    .min(min, { error: (i) => `${show(i.input)} is below the minimum ${min} ${unit}` })
+    .min(min, {
+      error: (i) => `${show(i.input)} is below the minimum ${min} ${unit}` + (why ? ` (${why})` : ""),
+    })
     .max(max, { error: (i) => `${show(i.input)} is above the maximum ${max} ${unit}` });
 
 const nodeSchema = z.strictObject({
@@ -113,11 +116,15 @@ const nodeSchema = z.strictObject({
   role: z.enum(["control-plane", "worker"], {
     error: (i) => `must be "control-plane" or "worker", got ${show(i.input)}`,
   }),
-  // kubeadm preflight: a control plane needs >= 2 CPUs and >= 1700 MB; Tart disks only grow from the
-  // image's 20 GB (`tart set --disk-size` is increase-only).
-  cpus: int(2, 32, "CPUs"),
-  memoryMb: int(2048, 131072, "MB"),
-  diskGb: int(20, 2000, "GB"),
+  cpus: int(2, 32, "CPUs", "kubeadm's preflight refuses a control plane with fewer than 2 CPUs"),
+  memoryMb: int(
+    2048,
+    131072,
+    "MB",
+    "kubeadm's preflight wants 1700 MB, and Ubuntu, containerd and the Cilium agent need the rest",
+  ),
+  // `tart set --disk-size` only grows a disk.
+  diskGb: int(20, 2000, "GB", "the base image's disk is 20 GB and Tart cannot shrink it"),
 });
 
 const clusterSchema = z.strictObject({
@@ -156,30 +163,82 @@ const kubeconfigSchema = z.strictObject({
 });
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
-function show(v: unknown): string {
+export function show(v: unknown): string {
   return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
-function keyOf(path: readonly PropertyKey[]): string {
-  let s = `${NS}:${String(path[0])}`;
-  for (const p of path.slice(1)) s += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
-  return s;
+/**
+ * Where a zod issue is, as the user would say it: `tartlab:jenkins.nodePort`, and inside clusters the cluster's and
+ * the node's names (`cluster "dev" node "dev-worker1" memoryMb`), not their list positions.
+ */
+function keyOf(key: string, raw: unknown, path: readonly PropertyKey[]): string {
+  if (key !== "clusters" || path.length === 0) {
+    let s = `${NS}:${key}`;
+    for (const p of path) s += typeof p === "number" ? `[${p}]` : `.${String(p)}`;
+    return s;
+  }
+  const [ci, field, ni, ...rest] = path;
+  const cluster = Array.isArray(raw) ? (raw[Number(ci)] as { name?: unknown; nodes?: unknown }) : undefined;
+  let s = clusterAt(cluster?.name, Number(ci));
+  if (field === undefined) return s;
+  if (field !== "nodes" || ni === undefined)
+    return `${s} ${[field, ni, ...rest].filter((p) => p !== undefined).join(".")}`;
+  const node = Array.isArray(cluster?.nodes) ? (cluster.nodes[Number(ni)] as { name?: unknown }) : undefined;
+  s += ` ${nodeAt(node?.name, Number(ni))}`;
+  return rest.length > 0 ? `${s} ${rest.join(".")}` : s;
 }
 
-function zodProblems(key: string, err: z.ZodError): string[] {
-  return err.issues.map((i) => {
-    const where = keyOf([key, ...i.path]);
-    if (i.code === "unrecognized_keys") {
-      return `${where} has unknown key(s) ${i.keys.join(", ")}; check the spelling against README "Configuration"`;
+/** The keys a zod object at `path` accepts, for "did you mean". */
+function knownKeys(key: string, path: readonly PropertyKey[]): readonly string[] {
+  if (key === "jenkins") return Object.keys(jenkinsSchema.shape);
+  if (key === "kubeconfig") return Object.keys(kubeconfigSchema.shape);
+  return Object.keys(path.length >= 3 ? nodeSchema.shape : clusterSchema.shape);
+}
+
+/** Edit distance (insert, delete, replace, swap of neighbours), case-insensitive. */
+function distance(a: string, b: string): number {
+  [a, b] = [a.toLowerCase(), b.toLowerCase()];
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
-    return `${where} ${i.message}`;
+  }
+  return d[a.length][b.length];
+}
+
+/**
+ * The refusal of a key nobody reads (a typo would otherwise silently mean the default): the closest valid key when
+ * one is close, else the list of valid keys.
+ */
+export function unknownKeyProblem(where: string, key: string, known: readonly string[]): string {
+  const [best] = [...known].sort((a, b) => distance(key, a) - distance(key, b));
+  const close = best !== undefined && distance(key, best) <= Math.max(2, Math.floor(key.length / 4));
+  return (
+    `${where} has an unknown key ${show(key)}; ` +
+    (close ? `did you mean ${show(best)}?` : `valid keys: ${known.join(", ")}`)
+  );
+}
+
+function zodProblems(key: string, raw: unknown, err: z.ZodError): string[] {
+  return err.issues.flatMap((i) => {
+    const where = keyOf(key, raw, i.path);
+    if (i.code === "unrecognized_keys") {
+      return i.keys.map((k) => unknownKeyProblem(where, k, knownKeys(key, i.path)));
+    }
+    return [`${where} ${i.message}`];
   });
 }
 
 function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems: string[]): T | undefined {
   const r = schema.safeParse(raw);
   if (r.success) return r.data;
-  problems.push(...zodProblems(key, r.error));
+  problems.push(...zodProblems(key, raw, r.error));
   return undefined;
 }
 
@@ -187,16 +246,19 @@ function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems:
  * V02: versions are strings. A YAML number such as 1.30 reaches us as the number 1.3 (or the string "1.3");
  * both are refused with the hint to quote, never silently used.
  */
-function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
+export function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
   if (typeof raw === "number") {
-    problems.push(
-      `${key} is the number ${raw}, not a string; YAML turns 1.30 into 1.3. Quote it: ${key}: "${raw}" ` +
-        `(pulumi config set ${key} -- "<version>" stores a string)`,
-    );
+    // A key inside clusters has no `pulumi config set` of its own: the fix is in the stack file.
+    const fix = key.startsWith(`${NS}:`)
+      ? `${key}: "${raw}" (pulumi config set ${key} -- "<version>" stores a string)`
+      : `${key.split(" ").pop()}: "${raw}" in the stack file`;
+    problems.push(`${key} is the number ${raw}, not a string; YAML turns 1.30 into 1.3. Quote it: ${fix}`);
     return undefined;
   }
   if (typeof raw !== "string" || !VERSION_RE.test(raw)) {
-    problems.push(`${key} ${show(raw)} is not a version of the form "1.31" or "1.31.4"`);
+    const bare = typeof raw === "string" ? raw.replace(/^v/, "") : "";
+    const hint = bare !== raw && VERSION_RE.test(bare) ? `; drop the v: "${bare}"` : "";
+    problems.push(`${key} ${show(raw)} is not a version of the form "1.31" or "1.31.4"${hint}`);
     return undefined;
   }
   return raw;
@@ -325,11 +387,98 @@ export interface ValidatedConfig {
   readonly warnings: readonly string[];
 }
 
+/** What validation found: problems refuse the config, warnings are printed and the run goes on. */
+interface Findings {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+type ClusterShape = z.infer<typeof clusterSchema>;
+type NodeShape = z.infer<typeof nodeSchema>;
+
+/** A cluster that passed the shape check, with what several rules need worked out once. */
+interface Draft {
+  readonly shape: ClusterShape;
+  /** How messages name it: `cluster "dev"`. */
+  readonly at: string;
+  /** Its Cilium cluster id: the one set, else the one its name derives. */
+  readonly id: number;
+  readonly pod?: ParsedCidr;
+  readonly svc?: ParsedCidr;
+  readonly controlPlanes: readonly NodeShape[];
+}
+
+/** The top-level keys other than clusters, jenkins and kubeconfig, checked and defaulted. */
+interface Scalars {
+  readonly kubernetesVersion?: string;
+  readonly ciliumVersion?: string;
+  readonly baseImage: string;
+  readonly sshUser: string;
+  readonly vmNet?: ParsedCidr;
+  readonly softnetAllow: string;
+  readonly ipWaitSeconds: number;
+  readonly goldenImage: boolean;
+  readonly allowDataLoss: boolean;
+}
+
 /** Validates raw stack config; throws LabConfigError listing every problem, each with key, value and fix. */
 export function validateLabConfig(raw: RawConfig): ValidatedConfig {
-  const problems: string[] = [];
-  const warnings: string[] = [];
+  const f: Findings = { problems: [], warnings: [] };
+  const lab = checkScalars(raw, f);
+  const shapes = checkClustersShape(raw.clusters, f);
+  const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, f.problems) ?? {};
+  const kubeconfigRaw = parseWith("kubeconfig", kubeconfigSchema, raw.kubeconfig ?? {}, f.problems) ?? {};
 
+  let clusters: ClusterSpec[] | undefined;
+  if (shapes) {
+    const drafts = shapes.map((c, i) => draft(c, i, f));
+    clusterNamesValidAndUnique(drafts, f);
+    clusterIdsUnique(drafts, f);
+    oneControlPlaneEach(drafts, f);
+    nodeNamesValidAndUnique(drafts, f);
+    rangesSized(drafts, f);
+    rangesApart(drafts, lab.vmNet, f);
+    const versions = clusterVersions(drafts, lab, f);
+    clusters = drafts.map((d, i) => spec(d, versions[i], lab));
+  }
+  const jenkins = checkJenkins(jenkinsRaw, clusters, f);
+  const kubeconfig = checkKubeconfig(kubeconfigRaw, clusters, f.problems);
+  if (lab.ciliumVersion !== undefined && lab.kubernetesVersion !== undefined && clusters) {
+    checkCiliumKubernetes(
+      lab.ciliumVersion,
+      [
+        { key: `${NS}:kubernetesVersion`, version: lab.kubernetesVersion },
+        ...clusters
+          .filter((c) => c.kubernetesVersionKey !== `${NS}:kubernetesVersion`)
+          .map((c) => ({ key: c.kubernetesVersionKey, version: c.kubernetesVersion })),
+      ],
+      f.problems,
+      f.warnings,
+    );
+  }
+
+  if (f.problems.length > 0) throw new LabConfigError(f.problems);
+  return {
+    config: {
+      kubernetesVersion: lab.kubernetesVersion!,
+      ciliumVersion: lab.ciliumVersion!,
+      baseImage: lab.baseImage,
+      sshUser: lab.sshUser,
+      vmNetworkCidr: lab.vmNet!.text,
+      softnetAllow: lab.softnetAllow,
+      ipWaitSeconds: lab.ipWaitSeconds,
+      goldenImage: lab.goldenImage,
+      clusters: clusters!,
+      jenkins,
+      allowDataLoss: lab.allowDataLoss,
+      kubeconfig,
+    },
+    warnings: f.warnings,
+  };
+}
+
+function checkScalars(raw: RawConfig, f: Findings): Scalars {
+  const { problems, warnings } = f;
   const kubernetesVersion = checkKubernetes(
     `${NS}:kubernetesVersion`,
     raw.kubernetesVersion ?? VERSIONS.kubernetes,
@@ -337,7 +486,6 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     warnings,
   );
   const ciliumVersion = checkCilium(raw.ciliumVersion ?? VERSIONS.cilium, problems);
-
   const str = (key: keyof LabConfig, dflt: string): string => {
     const v = raw[key] ?? dflt;
     if (typeof v !== "string" || v.trim() === "") {
@@ -359,197 +507,198 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   const ipWaitRaw = raw.ipWaitSeconds ?? 180;
   const ipWait = typeof ipWaitRaw === "string" && /^\d+$/.test(ipWaitRaw) ? Number(ipWaitRaw) : ipWaitRaw;
   const ipWaitSeconds = parseWith("ipWaitSeconds", int(10, 3600, "seconds"), ipWait, problems) ?? 180;
-
-  // Booleans arrive as strings from the CLI ("true") or as booleans from tests.
-  const goldenRaw = raw.goldenImage ?? false;
-  const goldenImage = goldenRaw === true || goldenRaw === "true";
-  if (!goldenImage && goldenRaw !== false && goldenRaw !== "false") {
-    problems.push(`${NS}:goldenImage must be true or false, got ${show(goldenRaw)}`);
-  }
+  const goldenImage = checkBoolean("goldenImage", raw.goldenImage, false, problems);
   if (goldenImage && kubernetesVersion && !isExactVersion(kubernetesVersion)) {
     problems.push(
       `${NS}:goldenImage true needs an exact ${NS}:kubernetesVersion (the golden image is named by it), got ` +
         `${show(kubernetesVersion)}; set e.g. "${kubernetesVersion}.0" (an existing patch) or goldenImage false`,
     );
   }
+  const allowDataLoss = checkBoolean("allowDataLoss", raw.allowDataLoss, false, problems);
+  return {
+    kubernetesVersion,
+    ciliumVersion,
+    baseImage,
+    sshUser,
+    vmNet,
+    softnetAllow,
+    ipWaitSeconds,
+    goldenImage,
+    allowDataLoss,
+  };
+}
 
-  if (raw.clusters === undefined) {
-    problems.push(
+/** The clusters' shape (zod); undefined when it is missing or wrong, so the rules below never see a bad shape. */
+function checkClustersShape(raw: unknown, f: Findings): ClusterShape[] | undefined {
+  if (raw === undefined) {
+    f.problems.push(
       `${NS}:clusters is not set; copy the clusters block of Pulumi.dev.yaml into your stack file`,
     );
+    return undefined;
   }
-  const clustersRaw =
-    raw.clusters === undefined
-      ? undefined
-      : parseWith(
-          "clusters",
-          z.array(clusterSchema).min(1, { error: "must list at least one cluster" }),
-          raw.clusters,
-          problems,
-        );
-  const jenkinsRaw = parseWith("jenkins", jenkinsSchema, raw.jenkins ?? {}, problems) ?? {};
-  const allowDataLoss = checkBoolean("allowDataLoss", raw.allowDataLoss, false, problems);
-  const kubeconfigRaw = parseWith("kubeconfig", kubeconfigSchema, raw.kubeconfig ?? {}, problems) ?? {};
+  const schema = z.array(clusterSchema).min(1, { error: "must list at least one cluster" });
+  return parseWith("clusters", schema, raw, f.problems);
+}
 
-  const clusters: ClusterSpec[] = [];
-  if (clustersRaw) {
-    const clusterNames = new Map<string, number>();
-    const nodeNames = new Map<string, string>();
-    const ids = new Map<number, number>();
-    const ranges: ParsedCidr[] = vmNet ? [vmNet] : [];
-    clustersRaw.forEach((c, ci) => {
-      const ck = `${NS}:clusters[${ci}]`;
-      // Cilium cluster.name: <= 32 chars, and "default" is reserved for cluster id 0.
-      checkName(`${ck}.name`, c.name, 32, problems);
-      if (c.name === "default")
-        problems.push(`${ck}.name "default" is reserved by Cilium; pick another name`);
-      const prev = clusterNames.get(c.name);
-      if (prev !== undefined) {
-        problems.push(
-          `${ck}.name ${show(c.name)} is already used by ${NS}:clusters[${prev}]; names must be unique`,
-        );
-      } else clusterNames.set(c.name, ci);
+/** How messages name a cluster and a node: by their names, which the user wrote, not by list positions. */
+const clusterAt = (name: unknown, index: number) =>
+  typeof name === "string" && name !== "" ? `cluster ${show(name)}` : `cluster #${index + 1}`;
+const nodeAt = (name: unknown, index: number) =>
+  typeof name === "string" && name !== "" ? `node ${show(name)}` : `node #${index + 1}`;
 
-      const id = c.id ?? clusterIdFromName(c.name);
-      const how = (explicit: boolean, name: string) =>
-        explicit ? "set explicitly" : `derived from the name ${show(name)}`;
-      const prevId = ids.get(id);
-      // A duplicate name derives a duplicate id; the name problem above already says what to fix.
-      if (prevId !== undefined && (c.id !== undefined || clustersRaw[prevId].name !== c.name)) {
-        const prev = clustersRaw[prevId];
-        problems.push(
-          `${ck}.id ${id} (${how(c.id !== undefined, c.name)}) is already the Cilium cluster id of ` +
-            `${NS}:clusters[${prevId}] ${show(prev.name)} (${how(prev.id !== undefined, prev.name)}); ` +
-            `set ${ck}.id explicitly to an unused id between 1 and 255`,
-        );
-      } else if (prevId === undefined) ids.set(id, ci);
-
-      const controlPlanes = c.nodes.filter((n) => n.role === "control-plane");
-      if (controlPlanes.length !== 1) {
-        problems.push(
-          `${ck} ${show(c.name)} has ${controlPlanes.length} control-plane nodes (${controlPlanes.map((n) => n.name).join(", ") || "none"}); ` +
-            `exactly one node must have role "control-plane"`,
-        );
-      }
-      c.nodes.forEach((n, ni) => {
-        const nk = `${ck}.nodes[${ni}].name`;
-        // VM names double as hostnames and Kubernetes node names; Tart's namespace is global to the Mac.
-        checkName(nk, n.name, 63, problems);
-        const other = nodeNames.get(n.name);
-        if (other !== undefined) {
-          problems.push(
-            `${nk} ${show(n.name)} is already used by ${other}; VM names must be unique across clusters`,
-          );
-        } else nodeNames.set(n.name, nk);
-      });
-
-      const pod = checkCidr(`${ck}.podCidr`, c.podCidr, problems);
-      const svc = checkCidr(`${ck}.serviceCidr`, c.serviceCidr, problems);
-      if (pod) {
-        // Cilium cluster-pool hands each node a /24 out of the pod CIDR.
-        const bits = pod.range[1];
-        if (bits > 24 || 2 ** (24 - bits) < c.nodes.length) {
-          problems.push(
-            `${ck}.podCidr ${show(pod.text)} is too small: each of the ${c.nodes.length} nodes gets a /24; use a /16`,
-          );
-        }
-      }
-      if (svc) {
-        const bits = svc.range[1];
-        // kube-apiserver refuses service ranges larger than /12 (IPv4).
-        if (bits < 12 || bits > 28) {
-          problems.push(
-            `${ck}.serviceCidr ${show(svc.text)} must have a prefix between /12 and /28; use a /16`,
-          );
-        }
-      }
-      for (const r of [pod, svc]) {
-        if (!r) continue;
-        for (const other of ranges) {
-          if (cidrsOverlap(r, other)) {
-            const isVmNet = other === vmNet;
-            problems.push(
-              `${r.key} ${r.text} overlaps ${other.key} ${other.text}; ` +
-                (isVmNet
-                  ? "cluster ranges must stay clear of the VM network (pick e.g. 10.x.0.0/16)"
-                  : "give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)"),
-            );
-          }
-        }
-        ranges.push(r);
-      }
-
-      const ownVersion =
-        c.kubernetesVersion === undefined
-          ? undefined
-          : checkKubernetes(`${ck}.kubernetesVersion`, c.kubernetesVersion, problems, warnings);
-      // Its nodes clone the golden image of their own version (lib/node-image.ts), named by it.
-      if (goldenImage && ownVersion && !isExactVersion(ownVersion)) {
-        problems.push(
-          `${NS}:goldenImage true needs an exact ${ck}.kubernetesVersion (its nodes clone a golden image named by ` +
-            `it), got ${show(ownVersion)}; set e.g. "${ownVersion}.0" (an existing patch) or goldenImage false`,
-        );
-      }
-      clusters.push({
-        name: c.name,
-        kubernetesVersion: ownVersion ?? kubernetesVersion ?? VERSIONS.kubernetes,
-        kubernetesVersionKey:
-          ownVersion === undefined ? `${NS}:kubernetesVersion` : `${ck}.kubernetesVersion`,
-        id,
-        podCidr: c.podCidr,
-        serviceCidr: c.serviceCidr,
-        // Control plane first: a stable, readable order everywhere (plan output, stack outputs).
-        nodes: [...controlPlanes, ...c.nodes.filter((n) => n.role !== "control-plane")],
-      });
-    });
-  }
-
-  const jenkins: JenkinsSpec = {
-    enabled: jenkinsRaw.enabled ?? true,
-    cluster: jenkinsRaw.cluster ?? "platform",
-    nodePort: jenkinsRaw.nodePort ?? 32080,
-    retainData: jenkinsRaw.retainData ?? false,
+function draft(shape: ClusterShape, index: number, f: Findings): Draft {
+  const at = clusterAt(shape.name, index);
+  return {
+    shape,
+    at,
+    id: shape.id ?? clusterIdFromName(shape.name),
+    pod: checkCidr(`${at} podCidr`, shape.podCidr, f.problems),
+    svc: checkCidr(`${at} serviceCidr`, shape.serviceCidr, f.problems),
+    controlPlanes: shape.nodes.filter((n) => n.role === "control-plane"),
   };
-  if (jenkins.enabled && clustersRaw && !clusters.some((c) => c.name === jenkins.cluster)) {
-    problems.push(
+}
+
+/** Cilium's cluster.name: a DNS label of at most 32 characters, not "default" (reserved for cluster id 0). */
+function clusterNamesValidAndUnique(drafts: readonly Draft[], f: Findings): void {
+  const seen = new Map<string, number>();
+  drafts.forEach(({ shape: c }, i) => {
+    checkName(`${clusterAt(undefined, i)} name`, c.name, 32, f.problems);
+    if (c.name === "default")
+      f.problems.push(`cluster name "default" is reserved by Cilium; pick another name`);
+    const prev = seen.get(c.name);
+    if (prev !== undefined) {
+      f.problems.push(
+        `clusters #${prev + 1} and #${i + 1} are both named ${show(c.name)}; cluster names must be unique`,
+      );
+    } else seen.set(c.name, i);
+  });
+}
+
+function clusterIdsUnique(drafts: readonly Draft[], f: Findings): void {
+  const how = (d: Draft) => (d.shape.id !== undefined ? "set explicitly" : "derived from its name");
+  const seen = new Map<number, Draft>();
+  for (const d of drafts) {
+    const prev = seen.get(d.id);
+    // A duplicate name derives a duplicate id; the name rule already says what to fix.
+    if (prev !== undefined && (d.shape.id !== undefined || prev.shape.name !== d.shape.name)) {
+      f.problems.push(
+        `${d.at} id ${d.id} (${how(d)}) is already the Cilium cluster id of ${prev.at} (${how(prev)}); ` +
+          `give ${d.at} an explicit id between 1 and 255 that no other cluster has`,
+      );
+    } else if (prev === undefined) seen.set(d.id, d);
+  }
+}
+
+function oneControlPlaneEach(drafts: readonly Draft[], f: Findings): void {
+  for (const { at, controlPlanes } of drafts) {
+    if (controlPlanes.length === 1) continue;
+    f.problems.push(
+      `${at} has ${controlPlanes.length} control-plane nodes (${controlPlanes.map((n) => n.name).join(", ") || "none"}); ` +
+        `exactly one node must have role "control-plane"`,
+    );
+  }
+}
+
+/** VM names double as hostnames and Kubernetes node names; Tart's namespace is global to the Mac. */
+function nodeNamesValidAndUnique(drafts: readonly Draft[], f: Findings): void {
+  const seen = new Map<string, string>();
+  for (const { at, shape } of drafts) {
+    for (const n of shape.nodes) {
+      checkName(`${at} node name`, n.name, 63, f.problems);
+      const other = seen.get(n.name);
+      if (other !== undefined) {
+        f.problems.push(
+          `${at} node name ${show(n.name)} is already used in ${other}; VM names must be unique across clusters`,
+        );
+      } else seen.set(n.name, at);
+    }
+  }
+}
+
+function rangesSized(drafts: readonly Draft[], f: Findings): void {
+  for (const { at, pod, svc, shape } of drafts) {
+    // Cilium cluster-pool hands each node a /24 out of the pod CIDR.
+    if (pod && (pod.range[1] > 24 || 2 ** (24 - pod.range[1]) < shape.nodes.length)) {
+      f.problems.push(
+        `${at} podCidr ${show(pod.text)} is too small: each of the ${shape.nodes.length} nodes gets a /24; use a /16`,
+      );
+    }
+    // kube-apiserver refuses service ranges larger than /12 (IPv4).
+    if (svc && (svc.range[1] < 12 || svc.range[1] > 28)) {
+      f.problems.push(
+        `${at} serviceCidr ${show(svc.text)} must have a prefix between /12 and /28; use a /16`,
+      );
+    }
+  }
+}
+
+/** Pod and service ranges overlap neither each other nor the VM network, across every cluster. */
+function rangesApart(drafts: readonly Draft[], vmNet: ParsedCidr | undefined, f: Findings): void {
+  const ranges: ParsedCidr[] = vmNet ? [vmNet] : [];
+  for (const r of drafts.flatMap((d) => [d.pod, d.svc])) {
+    if (!r) continue;
+    for (const other of ranges) {
+      if (cidrsOverlap(r, other)) {
+        f.problems.push(
+          `${r.key} ${r.text} overlaps ${other.key} ${other.text}; ` +
+            (other === vmNet
+              ? "cluster ranges must stay clear of the VM network (pick e.g. 10.x.0.0/16)"
+              : "give each cluster its own pod and service ranges (e.g. 10.10.0.0/16 and 10.96.0.0/16)"),
+        );
+      }
+    }
+    ranges.push(r);
+  }
+}
+
+/** Each cluster's own kubernetesVersion, checked; a golden image is baked per exact version, so it must be exact. */
+function clusterVersions(drafts: readonly Draft[], lab: Scalars, f: Findings): (string | undefined)[] {
+  return drafts.map(({ at, shape }) => {
+    if (shape.kubernetesVersion === undefined) return undefined;
+    const key = `${at} kubernetesVersion`;
+    const own = checkKubernetes(key, shape.kubernetesVersion, f.problems, f.warnings);
+    if (lab.goldenImage && own && !isExactVersion(own)) {
+      f.problems.push(
+        `${NS}:goldenImage true needs an exact ${key} (its nodes clone a golden image named by it), ` +
+          `got ${show(own)}; set e.g. "${own}.0" (an existing patch) or goldenImage false`,
+      );
+    }
+    return own;
+  });
+}
+
+function spec(d: Draft, own: string | undefined, lab: Scalars): ClusterSpec {
+  const c = d.shape;
+  return {
+    name: c.name,
+    kubernetesVersion: own ?? lab.kubernetesVersion ?? VERSIONS.kubernetes,
+    kubernetesVersionKey: own === undefined ? `${NS}:kubernetesVersion` : `${d.at} kubernetesVersion`,
+    id: d.id,
+    podCidr: c.podCidr,
+    serviceCidr: c.serviceCidr,
+    // Control plane first: a stable, readable order everywhere (plan output, stack outputs).
+    nodes: [...d.controlPlanes, ...c.nodes.filter((n) => n.role !== "control-plane")],
+  };
+}
+
+function checkJenkins(
+  raw: z.infer<typeof jenkinsSchema>,
+  clusters: readonly ClusterSpec[] | undefined,
+  f: Findings,
+): JenkinsSpec {
+  const jenkins: JenkinsSpec = {
+    enabled: raw.enabled ?? true,
+    cluster: raw.cluster ?? "platform",
+    nodePort: raw.nodePort ?? 32080,
+    retainData: raw.retainData ?? false,
+  };
+  if (jenkins.enabled && clusters && !clusters.some((c) => c.name === jenkins.cluster)) {
+    f.problems.push(
       `${NS}:jenkins.cluster ${show(jenkins.cluster)} is not one of the clusters (${clusters.map((c) => c.name).join(", ")}); ` +
         `name an existing cluster or set ${NS}:jenkins.enabled false`,
     );
   }
-
-  const kubeconfig = checkKubeconfig(kubeconfigRaw, clustersRaw && clusters, problems);
-  if (ciliumVersion !== undefined && kubernetesVersion !== undefined) {
-    checkCiliumKubernetes(
-      ciliumVersion,
-      [
-        { key: `${NS}:kubernetesVersion`, version: kubernetesVersion },
-        ...clusters
-          .filter((c) => c.kubernetesVersionKey !== `${NS}:kubernetesVersion`)
-          .map((c) => ({ key: c.kubernetesVersionKey, version: c.kubernetesVersion })),
-      ],
-      problems,
-      warnings,
-    );
-  }
-
-  if (problems.length > 0) throw new LabConfigError(problems);
-  return {
-    config: {
-      kubernetesVersion: kubernetesVersion!,
-      ciliumVersion: ciliumVersion!,
-      baseImage,
-      sshUser,
-      vmNetworkCidr: vmNet!.text,
-      softnetAllow,
-      ipWaitSeconds,
-      goldenImage,
-      clusters,
-      jenkins,
-      allowDataLoss,
-      kubeconfig,
-    },
-    warnings,
-  };
+  return jenkins;
 }
 
 function checkKubeconfig(

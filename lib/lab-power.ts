@@ -12,7 +12,7 @@ import { ownerOf } from "../mac/home";
 import { tartList, withTartPath } from "../mac/tart";
 import { StopDeadlines, runVmScriptAsync, stopEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
-import { reviveStoppedVms } from "./revive";
+import { elapsed, reviveStoppedVms } from "./revive";
 import { LabStatus, collectStatus } from "./status";
 
 /** What happened to one VM of the config. */
@@ -35,6 +35,10 @@ export interface PowerOptions extends Partial<StopDeadlines> {
   readonly readyPollMs?: number;
   /** start: deadline of each status probe. */
   readonly probeTimeoutMs?: number;
+  /** A line per VM as it goes (its state, the time it took); `tartlab start|stop` prints them. */
+  readonly progress?: (line: string) => void;
+  /** Milliseconds, for the elapsed times (tests pass their own clock). */
+  readonly now?: () => number;
 }
 
 interface Plan {
@@ -92,13 +96,18 @@ export async function stopLab(
   opts: PowerOptions = {},
 ): Promise<StopResult> {
   const env = withTartPath(opts.env ?? process.env);
+  const { progress = () => {}, now = Date.now } = opts;
   const plan = await planFor(config, owner, env);
+  const t0 = now();
   const stopped = await Promise.all(
-    plan.ours.map((vm) =>
-      vm.state === "running"
-        ? runStopScript(vm.name, env, opts)
-        : Promise.resolve<VmPower>({ name: vm.name, action: "already-stopped", detail: `is ${vm.state}` }),
-    ),
+    plan.ours.map(async (vm): Promise<VmPower> => {
+      if (vm.state !== "running")
+        return { name: vm.name, action: "already-stopped", detail: `is ${vm.state}` };
+      progress(`${vm.name}: stopping`);
+      const r = await runStopScript(vm.name, env, opts);
+      progress(`${vm.name}: ${r.action} (${elapsed(t0, now())})`);
+      return r;
+    }),
   );
   const vms = inConfigOrder(config, [...stopped, ...plan.others]);
   return { ok: vms.every((v) => v.action !== "failed"), vms };
@@ -107,7 +116,7 @@ export async function stopLab(
 export interface StartResult {
   readonly ok: boolean;
   readonly vms: readonly VmPower[];
-  /** The lab's status after the Ready check (undefined when a VM could not start). */
+  /** The lab's status after the Ready check. */
   readonly status?: LabStatus;
   readonly readyAfterSeconds?: number;
 }
@@ -122,28 +131,29 @@ export async function startLab(
 ): Promise<StartResult> {
   const env = withTartPath(opts.env ?? process.env);
   const plan = await planFor(config, owner, env);
-  let revived: string[];
-  try {
-    revived = reviveStoppedVms(config, owner, false, env, false).restarted; // only the configured VMs
-  } catch (e) {
-    const failed: VmPower = { name: "(start)", action: "failed", detail: (e as Error).message };
-    return { ok: false, vms: [...inConfigOrder(config, plan.others), failed] };
-  }
+  // Only the configured VMs; past one that does not start, so the rest of the lab comes up.
+  const revived = await reviveStoppedVms(config, owner, false, env, false, undefined, {
+    progress: opts.progress,
+    now: opts.now,
+    keepGoing: true,
+  });
   const vms = inConfigOrder(config, [
-    ...plan.ours.map((vm): VmPower =>
-      revived.includes(vm.name)
+    ...plan.ours.map((vm): VmPower => {
+      const failed = revived.failed.find((f) => f.name === vm.name);
+      if (failed) return { name: vm.name, action: "failed", detail: `was ${vm.state}; ${failed.detail}` };
+      return revived.restarted.includes(vm.name)
         ? { name: vm.name, action: "started", detail: `was ${vm.state}` }
-        : { name: vm.name, action: "already-running", detail: "is running" },
-    ),
+        : { name: vm.name, action: "already-running", detail: "is running" };
+    }),
     ...plan.others,
   ]);
-  // A VM that is absent or not ours keeps the lab unhealthy whatever we wait for: one check, then report.
-  const waitSeconds = plan.others.length > 0 ? 0 : (opts.readySeconds ?? 300);
+  // A VM that is absent, not ours or failed keeps the lab unhealthy whatever we wait for: one check, then report.
+  const waitSeconds = plan.others.length > 0 || revived.failed.length > 0 ? 0 : (opts.readySeconds ?? 300);
   const t0 = Date.now();
   const deadline = t0 + waitSeconds * 1000;
   for (;;) {
     const status = await collectStatus(config, { env, probeTimeoutMs: opts.probeTimeoutMs });
-    if (status.healthy) {
+    if (status.healthy && revived.failed.length === 0) {
       return { ok: true, vms, status, readyAfterSeconds: Math.round((Date.now() - t0) / 1000) };
     }
     if (Date.now() >= deadline) return { ok: false, vms, status };

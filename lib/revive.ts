@@ -11,16 +11,30 @@
  */
 import { ownedBy } from "../mac/home";
 import { TartVmList, listTartVms, tartGetSync, withTartPath } from "../mac/tart";
-import { runVmScript, startEnv } from "../mac/vm-scripts";
+import { runVmScriptAsync, startEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
 
 export interface ReviveResult {
   /** VMs found stopped and started again (or, in preview, that `up` would start). */
   readonly restarted: string[];
+  /** With `keepGoing`: the VMs that could not be started, and why. */
+  readonly failed: { readonly name: string; readonly detail: string }[];
   readonly messages: string[];
 }
 
-export function reviveStoppedVms(
+export interface ReviveProgress {
+  /** One line per VM as it goes: when its start begins, then when it runs or failed, with the time it took. */
+  readonly progress?: (line: string) => void;
+  /** Milliseconds, for the elapsed times (tests pass their own clock). */
+  readonly now?: () => number;
+  /** Carry on past a VM that does not start (`tartlab start`) instead of stopping there (`pulumi up`). */
+  readonly keepGoing?: boolean;
+}
+
+/** "12s" between two clock readings. */
+export const elapsed = (from: number, to: number) => `${Math.round((to - from) / 1000)}s`;
+
+export async function reviveStoppedVms(
   config: LabConfig,
   owner: string,
   dryRun: boolean,
@@ -32,20 +46,23 @@ export function reviveStoppedVms(
   unlisted = true,
   /** Tart's VM list when the caller has read it already (lib/drift.ts). */
   list?: TartVmList,
-): ReviveResult {
+  { progress = () => {}, now = Date.now, keepGoing = false }: ReviveProgress = {},
+): Promise<ReviveResult> {
   // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
   env = withTartPath(env);
   list ??= listTartVms(env);
   if ("problem" in list) {
     return {
       restarted: [],
-      messages: [`could not read Tart's VM list (T09 revive skipped): ${list.problem}`],
+      failed: [],
+      messages: [`could not read Tart's VM list (stopped VMs were not started again): ${list.problem}`],
     };
   }
   const entries = list.vms;
   const ours = (name: string) => ownedBy(name, owner, env);
   const configured = new Map(allNodes(config).map(({ node }) => [node.name, node]));
   const restarted: string[] = [];
+  const failed: ReviveResult["failed"] = [];
   const messages: string[] = [];
   // Configured VMs first, in config order; then this stack's VMs that the config no longer lists.
   const stopped = [
@@ -55,24 +72,36 @@ export function reviveStoppedVms(
   for (const { Name: name, State: state } of stopped) {
     const node = configured.get(name);
     const why = node
-      ? "(T09)"
-      : "(it is no longer in the config: pulumi up removes it from its cluster and deletes it, which needs it running)";
+      ? ""
+      : " (it is no longer in the config: pulumi up removes it from its cluster and deletes it, which needs it running)";
     if (dryRun) {
       restarted.push(name);
-      messages.push(`VM ${name} is ${state}; pulumi up will start it again ${why}`);
+      messages.push(`VM ${name} is ${state}; pulumi up will start it again${why}`);
       continue;
     }
+    const t0 = now();
+    progress(`${name}: starting (was ${state})`);
     const size = node ?? currentSize(name, env);
-    const run = runVmScript(
+    const run = await runVmScriptAsync(
       "start.sh",
       startEnv({ name, ...size, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
       env,
     );
-    if (!run.ok) throw new Error(`VM ${name} was ${state} and could not be started again:\n${run.err}`);
+    if (!run.ok) {
+      const err = run.err;
+      progress(`${name}: failed after ${elapsed(t0, now())}`);
+      if (!keepGoing) throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
+      failed.push({
+        name,
+        detail: `could not be started again: ${err.split("\n")[0].replace(/^tartlab: /, "") || "start.sh failed"}`,
+      });
+      continue;
+    }
+    progress(`${name}: running at ${run.stdout} (${elapsed(t0, now())})`);
     restarted.push(name);
-    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout} ${why}`);
+    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout}${why}`);
   }
-  return { restarted, messages };
+  return { restarted, failed, messages };
 }
 
 /** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; Tart's Commands/Get.swift). */

@@ -91,7 +91,7 @@ function identityCheck(vm: string): string {
     `fi`,
     `if [ "$__tartlab_found" != "$__tartlab_vm" ]; then`,
     String.raw`  echo "tartlab: refused to run $1 here: this step is meant for VM \"$__tartlab_vm\", but $__tartlab_says;" >&2`,
-    `  echo "its address now belongs to another machine; run pulumi up again, which follows the VM's address (T09)" >&2`,
+    `  echo "its address now belongs to another machine; run pulumi up again, which follows the VM's address" >&2`,
     `  exit ${WRONG_VM_EXIT}`,
     `fi`,
     ``,

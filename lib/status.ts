@@ -9,40 +9,10 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
-import { clusterKubeconfigPath } from "../mac/home";
+import { clusterKubeconfigPath, ownerOf } from "../mac/home";
 import { tartGet, tartIp, tartList } from "../mac/tart";
-import { LabConfig, NS, NodeRole, RawConfig, validateLabConfig } from "./lab-config";
-
-/** Keys of the stack file that are lab config; secrets (sshPassword, sshPrivateKey) are never read. */
-const LAB_KEYS: readonly (keyof LabConfig)[] = [
-  "kubernetesVersion",
-  "ciliumVersion",
-  "baseImage",
-  "sshUser",
-  "vmNetworkCidr",
-  "softnetAllow",
-  "ipWaitSeconds",
-  "clusters",
-  "jenkins",
-];
-
-/** The lab described by Pulumi.<stack>.yaml, validated exactly as lib/config.ts does for `pulumi up`. */
-export function loadStackConfig(dir: string, stack: string): LabConfig {
-  const file = path.join(dir, `Pulumi.${stack}.yaml`);
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
-    throw new Error(`no stack file ${file}; name the stack with --stack <name> (or $TARTLAB_STACK)`);
-  }
-  const doc = parse(text) as { config?: Record<string, unknown> } | null;
-  const raw: RawConfig = {};
-  for (const key of LAB_KEYS) raw[key] = doc?.config?.[`${NS}:${key}`];
-  return validateLabConfig(raw).config;
-}
+import { contextName } from "./kubeconfig";
+import { LabConfig, NodeRole } from "./lab-config";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
 
@@ -54,6 +24,8 @@ export interface VmStatus {
   readonly ip?: string;
   readonly cpus?: number;
   readonly memoryMb?: number;
+  /** The stack its owner marker records (`<project>/<stack>`); undefined when it has none or does not exist. */
+  readonly owner?: string;
   readonly healthy: boolean;
   /** Why it is unhealthy, or notes (e.g. size differs from the config until the next `pulumi up`). */
   readonly problems: readonly string[];
@@ -68,6 +40,10 @@ export interface NodeStatus {
 
 export interface ClusterStatus {
   readonly name: string;
+  /** Its kubectl context (`kubectl --context <context>`). */
+  readonly context: string;
+  /** The API server its kubeconfig names; undefined before the cluster exists. */
+  readonly server?: string;
   readonly kubeconfig: string;
   readonly apiReachable: boolean;
   readonly serverVersion?: string;
@@ -90,6 +66,8 @@ export interface JenkinsStatus {
 export interface LabStatus {
   readonly checkedAt: string;
   readonly healthy: boolean;
+  /** False before the first `pulumi up`: none of the stack's VMs exists yet. */
+  readonly created: boolean;
   readonly vms: readonly VmStatus[];
   readonly clusters: readonly ClusterStatus[];
   readonly jenkins: JenkinsStatus;
@@ -147,7 +125,7 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       const state: VmState = raw === "running" || raw === "stopped" || raw === "suspended" ? raw : "unknown";
       const problems: string[] = [];
       const notes: string[] = [];
-      if (state !== "running") problems.push(`is ${raw}; pulumi up starts it again (T09)`);
+      if (state !== "running") problems.push(`is ${raw}; tartlab start starts it again`);
       // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
       // stopped VM (Tart's Commands/IP.swift), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
@@ -184,7 +162,8 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       if (memoryMb !== undefined && memoryMb !== node.memoryMb) {
         notes.push(`${memoryMb} MB memory, config says ${node.memoryMb}`);
       }
-      return { ...base, state, ip, cpus, memoryMb, healthy: problems.length === 0, problems, notes };
+      const owner = ownerOf(node.name, env);
+      return { ...base, state, ip, cpus, memoryMb, owner, healthy: problems.length === 0, problems, notes };
     }),
   );
 }
@@ -222,8 +201,10 @@ async function probeCluster(
 ): Promise<ClusterStatus> {
   const limit = () => deadline(timeoutMs, probeSignal(name, timeoutMs));
   const file = clusterKubeconfigPath(env, name);
-  const unreachable = (problem: string): ClusterStatus => ({
+  const unreachable = (problem: string, server?: string): ClusterStatus => ({
     name,
+    context: contextName(name),
+    server,
     kubeconfig: file,
     apiReachable: false,
     healthy: false,
@@ -245,9 +226,8 @@ async function probeCluster(
   try {
     serverVersion = (await kc.makeApiClient(k8s.VersionApi).getCode({}, limit())).gitVersion;
   } catch (e) {
-    return unreachable(
-      `API server ${kc.getCurrentCluster()?.server} does not answer: ${apiError(e, timeoutMs)}`,
-    );
+    const server = kc.getCurrentCluster()?.server;
+    return unreachable(`API server ${server} does not answer: ${apiError(e, timeoutMs)}`, server);
   }
   const problems: string[] = [];
   const core = kc.makeApiClient(k8s.CoreV1Api);
@@ -292,7 +272,7 @@ async function probeCluster(
         const dflt = list.items.find((sc) =>
           DEFAULT_SC_ANNOTATIONS.some((a) => sc.metadata?.annotations?.[a] === "true"),
         );
-        if (!dflt) problems.push("no default StorageClass (PVCs stay Pending, T06)");
+        if (!dflt) problems.push("no default StorageClass (PVCs stay Pending)");
         return dflt?.metadata?.name ?? null;
       },
       (e) => {
@@ -303,6 +283,8 @@ async function probeCluster(
   ]);
   return {
     name,
+    context: contextName(name),
+    server: kc.getCurrentCluster()?.server,
     kubeconfig: file,
     apiReachable: true,
     serverVersion,
@@ -370,6 +352,7 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
   return {
     checkedAt: new Date().toISOString(),
     healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,
+    created: !vms.every((v) => v.state === "absent"),
     vms,
     clusters,
     jenkins,
@@ -431,6 +414,9 @@ export function formatStatus(s: LabStatus): string {
           (j.problems.length ? `  ${j.problems.join("; ")}` : "")
       : "  disabled",
   );
-  out.push("", s.healthy ? "lab healthy" : "lab NOT healthy");
+  out.push(
+    "",
+    s.healthy ? "lab healthy" : s.created ? "lab NOT healthy" : "lab not created yet: run pulumi up",
+  );
   return `${out.join("\n")}\n`;
 }

@@ -1,6 +1,6 @@
 /**
- * `npm run images` lists the golden node images on this Mac and which VMs were cloned from each;
- * `npm run images -- prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
+ * `tartlab images` lists the golden node images on this Mac and which VMs were cloned from each;
+ * `tartlab images prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
  * stack and have no delete action in Pulumi (components/golden-image.ts), so this is how old ones go.
  *
  * In use = a local VM exists whose clone record ($TARTLAB_HOME/vms/<vm>.source, written by tart-vm/clone.sh)
@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { GOLDEN_PREFIX } from "../lib/node-image";
 import { tartlabHome } from "../mac/home";
 import { TartVm, listTartVms, withTartPath } from "../mac/tart";
+import { CliIo, EXIT, Invocation, UsageError } from "./cli";
 
 export interface GoldenImageUse {
   readonly name: string;
@@ -50,16 +51,6 @@ export function goldenImageUses(
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
-
-const tart = (args: string[]) =>
-  execFileSync("tart", args, {
-    encoding: "utf8",
-    env: withTartPath(process.env),
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 120_000,
-  });
-
 function cloneRecords(dir: string): Map<string, string> {
   const m = new Map<string, string>();
   if (!existsSync(dir)) return m;
@@ -70,34 +61,38 @@ function cloneRecords(dir: string): Map<string, string> {
   return m;
 }
 
-function main(argv: string[]): number {
-  const [verb, ...rest] = argv;
-  if (rest.length > 0 || (verb !== undefined && verb !== "prune")) {
-    process.stderr.write("usage: npm run images [-- prune]\n");
-    return 2;
-  }
-  const list = listTartVms(withTartPath(process.env));
+function tart(args: string[], env: NodeJS.ProcessEnv): string {
+  return execFileSync("tart", args, {
+    env,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 120_000,
+  });
+}
+
+/** `tartlab images [prune]`. */
+export async function imagesCommand(inv: Invocation, io: CliIo): Promise<number> {
+  const [verb] = inv.positionals;
+  if (verb !== undefined && verb !== "prune") throw new UsageError(`unknown argument ${verb}`);
+  const out = (line: string) => io.out(`${line}\n`);
+  const env = withTartPath(io.env);
+  const list = listTartVms(env);
   if ("problem" in list) throw new Error(list.problem);
   const vms = list.vms;
-  const uses = goldenImageUses(vms, cloneRecords(path.join(tartlabHome(), "vms")));
+  const uses = goldenImageUses(vms, cloneRecords(path.join(tartlabHome(io.env), "vms")));
   if (uses.length === 0) out("no golden images on this Mac");
   for (const u of uses) {
     const size = u.sizeGb === undefined ? "" : `, ${u.sizeGb} GB`;
     out(`${u.name} (${u.state}${size}): ${u.keep ?? "unused"}`);
   }
-  if (verb !== "prune") return 0;
+  if (verb !== "prune") return EXIT.ok;
   for (const u of uses.filter((x) => x.keep === undefined)) {
-    tart(["delete", u.name]);
+    tart(["delete", u.name], env);
     out(`deleted ${u.name}`);
   }
-  return 0;
+  return EXIT.ok;
 }
 
 if (require.main === module) {
-  try {
-    process.exit(main(process.argv.slice(2)));
-  } catch (e) {
-    process.stderr.write(`tartlab images: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exit(1);
-  }
+  void import("./cli").then((cli) => cli.runAsMain(["images", ...process.argv.slice(2)]));
 }

@@ -1,14 +1,17 @@
 /**
- * Day-2 entry for kubectl contexts, for a local Command or a user to call:
- *   node --import tsx ops/kubeconfig.ts merge <cluster> [--set-current] < kubeconfig
- *   node --import tsx ops/kubeconfig.ts remove <cluster>
+ * `tartlab kubeconfig`: each cluster of the stack with its kubectl context, API server and kubeconfig file. Also the
+ * entry the host-kubeconfig step calls (scripts/kubeadm-cluster/host-kubeconfig.sh):
+ *   tartlab kubeconfig merge <cluster> [--set-current] < kubeconfig
+ *   tartlab kubeconfig remove <cluster>
  * The cluster's kubeconfig arrives on stdin, never in argv (argv is visible in `ps`; it holds a client key).
  * Target file: the first path of $KUBECONFIG, else ~/.kube/config (lib/kubeconfig-merge.ts).
  */
-import { mergeIntoKubeconfigFile, removeFromKubeconfigFile } from "../lib/kubeconfig-merge";
-
-const USAGE =
-  "usage: kubeconfig.ts merge <cluster> [--set-current] < kubeconfig | kubeconfig.ts remove <cluster>";
+import { existsSync, readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { contextName } from "../lib/kubeconfig";
+import { kubeconfigTarget, mergeIntoKubeconfigFile, removeFromKubeconfigFile } from "../lib/kubeconfig-merge";
+import { clusterKubeconfigPath } from "../mac/home";
+import { CliIo, EXIT, Invocation, UsageError, labOf } from "./cli";
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -16,39 +19,57 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-async function main(argv: string[]): Promise<number> {
-  const flags = argv.filter((a) => a.startsWith("--"));
-  const [verb, cluster, ...rest] = argv.filter((a) => !a.startsWith("--"));
-  const unknown = flags.filter((f) => f !== "--set-current" || verb !== "merge");
-  if (!cluster || rest.length > 0 || unknown.length > 0 || (verb !== "merge" && verb !== "remove")) {
-    process.stderr.write(`${USAGE}\n`);
-    return 2;
+/** The API server a cluster's kubeconfig file names, or why there is none yet. */
+function serverOf(file: string): string {
+  if (!existsSync(file)) return "not created yet: run pulumi up";
+  try {
+    const server: unknown = parse(readFileSync(file, "utf8"))?.clusters?.[0]?.cluster?.server;
+    return typeof server === "string" ? server : "(no server)";
+  } catch {
+    return "(unreadable)";
   }
+}
+
+export async function kubeconfigCommand(inv: Invocation, io: CliIo): Promise<number> {
+  const [verb, cluster] = inv.positionals;
+  if (verb === undefined) {
+    if (inv.values["set-current"]) throw new UsageError("--set-current goes with merge");
+    const rows = labOf(inv).clusters.map((c) => {
+      const file = clusterKubeconfigPath(io.env, c.name);
+      return [contextName(c.name), serverOf(file), file];
+    });
+    const width = (i: number) => Math.max(...rows.map((r) => r[i].length));
+    for (const [context, server, file] of rows) {
+      io.out(`${context.padEnd(width(0))}  ${server.padEnd(width(1))}  ${file}\n`);
+    }
+    io.out(`(kubectl --context <name>; pulumi up merges them into ${kubeconfigTarget(io.env)})\n`);
+    return EXIT.ok;
+  }
+  if ((verb !== "merge" && verb !== "remove") || cluster === undefined) {
+    throw new UsageError(cluster === undefined ? "missing argument <cluster>" : `unknown argument ${verb}`);
+  }
+  if (verb === "remove" && inv.values["set-current"]) throw new UsageError("--set-current goes with merge");
   if (verb === "merge") {
     const kubeconfig = await readStdin();
     if (kubeconfig.trim() === "") {
-      process.stderr.write("tartlab: no kubeconfig on stdin\n");
-      return 2;
+      io.err("tartlab: no kubeconfig on stdin\n");
+      return EXIT.usage;
     }
     const file = await mergeIntoKubeconfigFile(cluster, kubeconfig, {
-      setCurrent: flags.includes("--set-current"),
+      setCurrent: inv.values["set-current"] === true,
     });
-    process.stderr.write(`tartlab: context tartlab-${cluster} merged into ${file}\n`);
+    io.err(`tartlab: context ${contextName(cluster)} merged into ${file}\n`);
   } else {
     const { file, removed } = await removeFromKubeconfigFile(cluster);
-    process.stderr.write(
+    io.err(
       removed
-        ? `tartlab: context tartlab-${cluster} removed from ${file}\n`
-        : `tartlab: ${file} has no tartlab-${cluster} entries; nothing to remove\n`,
+        ? `tartlab: context ${contextName(cluster)} removed from ${file}\n`
+        : `tartlab: ${file} has no ${contextName(cluster)} entries; nothing to remove\n`,
     );
   }
-  return 0;
+  return EXIT.ok;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => (process.exitCode = code),
-  (e: Error) => {
-    process.stderr.write(`tartlab: ${e.message}\n`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  void import("./cli").then((cli) => cli.runAsMain(["kubeconfig", ...process.argv.slice(2)]));
+}

@@ -1,11 +1,9 @@
 /**
- * `npm run snapshot -- save|restore|delete NAME [--stack S] [--dir D] [--force]` and `npm run snapshot -- list`:
- * the lab saved as stopped Tart clones and put back (mac/snapshot.ts). Only VMs whose owner marker names this stack
- * are touched. Exit codes: 0 done, 1 failed (the message says what state the lab is in), 2 bad usage or config.
+ * `tartlab snapshot save|restore|delete <name> [--force]` and `tartlab snapshot list`: the lab saved as stopped Tart
+ * clones and put back (mac/snapshot.ts). Only VMs whose owner marker names this stack are touched. Exit codes:
+ * ops/cli.ts (1: the save or restore failed, and the message says what state the lab is in).
  */
-import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { LabConfig } from "../lib/lab-config";
+import { formatSnapshotList } from "../lib/snapshot-manifest";
 import { stackOwner } from "../mac/home";
 import {
   SnapshotOptions,
@@ -14,13 +12,7 @@ import {
   restoreSnapshot,
   saveSnapshot,
 } from "../mac/snapshot";
-import { formatSnapshotList } from "../lib/snapshot-manifest";
-import { loadStackConfig } from "../lib/status";
-import { LabIo } from "./lab";
-
-const USAGE =
-  "usage: npm run snapshot -- save|restore|delete NAME [--stack <name>] [--dir <project dir>] [--force]\n" +
-  "       npm run snapshot -- list [--stack <name>]";
+import { CliIo, EXIT, Invocation, UsageError, labOf, runCommand } from "./cli";
 
 const VERBS = ["save", "restore", "list", "delete"] as const;
 type Verb = (typeof VERBS)[number];
@@ -28,71 +20,46 @@ type Verb = (typeof VERBS)[number];
 /** What tests change: deadlines and the clock (production defaults otherwise). */
 export type SnapshotTuning = Pick<SnapshotOptions, "power" | "tartTimeoutMs" | "pulumiTimeoutMs" | "now">;
 
-/** `npm run snapshot`: the exit code. */
-export async function main(argv: string[], io: LabIo, tuning: SnapshotTuning = {}): Promise<number> {
-  let verb: Verb;
-  let name = "";
-  let stack: string;
-  let dir: string;
-  let force: boolean;
-  try {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { stack: { type: "string" }, dir: { type: "string" }, force: { type: "boolean" } },
-    });
-    const [v, n, ...rest] = positionals;
-    if (!VERBS.includes(v as Verb)) throw new Error(`unknown command ${v ?? "(none)"}`);
-    verb = v as Verb;
-    if (verb !== "list" && n === undefined) throw new Error(`${verb} needs a snapshot NAME`);
-    if (rest.length > 0 || (verb === "list" && n !== undefined)) throw new Error("too many arguments");
-    name = n ?? "";
-    stack = values.stack ?? (io.env.TARTLAB_STACK || "dev");
-    dir = values.dir ?? path.join(__dirname, "..");
-    force = values.force ?? false;
-  } catch (e) {
-    io.err(`${(e as Error).message}\n${USAGE}\n`);
-    return 2;
-  }
-  let config: LabConfig;
-  let owner: string;
-  try {
-    config = loadStackConfig(dir, stack);
-    owner = stackOwner(dir, stack);
-  } catch (e) {
-    io.err(`tartlab snapshot ${verb}: stack ${stack}: ${(e as Error).message}\n`);
-    return 2;
-  }
+/** `tartlab snapshot …` on a parsed invocation. */
+export async function snapshotCommand(
+  inv: Invocation,
+  io: CliIo,
+  tuning: SnapshotTuning = {},
+): Promise<number> {
+  const [v, name = ""] = inv.positionals;
+  if (!VERBS.includes(v as Verb)) throw new UsageError(`unknown argument ${v}`);
+  const verb = v as Verb;
+  if (verb !== "list" && name === "") throw new UsageError(`${verb} needs a snapshot name`);
+  if (verb === "list" && name !== "") throw new UsageError(`unexpected argument ${name}`);
+  const config = labOf(inv);
+  const owner = stackOwner(inv.dir, inv.stack);
   const opts: SnapshotOptions = {
     ...tuning,
     env: io.env,
-    dir,
-    force,
+    dir: inv.dir,
+    force: inv.values.force === true,
     progress: (line) => io.out(`${line}\n`),
   };
   if (verb === "list") {
-    const rows = await listSnapshots(stack, opts);
+    const rows = await listSnapshots(inv.stack, opts);
     io.out(formatSnapshotList(rows, (tuning.now ?? Date.now)()));
-    return 0;
+    return EXIT.ok;
   }
   const r =
     verb === "save"
-      ? await saveSnapshot(config, owner, stack, name, opts)
+      ? await saveSnapshot(config, owner, inv.stack, name, opts)
       : verb === "restore"
-        ? await restoreSnapshot(config, owner, stack, name, opts)
-        : await deleteSnapshot(owner, stack, name, opts);
+        ? await restoreSnapshot(config, owner, inv.stack, name, opts)
+        : await deleteSnapshot(owner, inv.stack, name, opts);
   (r.ok ? io.out : io.err)(`tartlab snapshot ${verb}: ${r.message}\n`);
-  return r.ok ? 0 : 1;
+  return r.ok ? EXIT.ok : EXIT.failed;
+}
+
+/** `tartlab snapshot <argv>` with the tests' deadlines: the same parsing as the command line. */
+export async function main(argv: string[], io: CliIo, tuning: SnapshotTuning = {}): Promise<number> {
+  return (await runCommand("snapshot", argv, io, (_c, inv) => snapshotCommand(inv, io, tuning))) ?? EXIT.ok;
 }
 
 if (require.main === module) {
-  const exit = (code: number) => process.stdout.write("", () => process.exit(code));
-  const io: LabIo = {
-    env: process.env,
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
-  };
-  main(process.argv.slice(2), io).then(exit, (e: Error) => {
-    process.stderr.write(`tartlab: ${e.message}\n`, () => exit(1));
-  });
+  void import("./cli").then((cli) => cli.runAsMain(["snapshot", ...process.argv.slice(2)]));
 }

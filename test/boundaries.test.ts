@@ -23,7 +23,7 @@ function problemsOf(mutate: (c: RawConfig & Record<string, any>) => void): strin
 }
 
 describe("config limits (lib/lab-config.ts): at, under and over each", () => {
-  const node = "tartlab:clusters[0].nodes[0]";
+  const node = 'cluster "platform" node "platform-master"';
   // [key, set, value, expected problems]
   const rows: [string, (c: any, v: unknown) => void, unknown, string[]][] = [];
   const limit = (
@@ -33,9 +33,10 @@ describe("config limits (lib/lab-config.ts): at, under and over each", () => {
     min: number,
     max: number,
     unit: string,
+    why = "",
   ) => {
     rows.push(
-      [key, set, min - 1, [`${where} ${min - 1} is below the minimum ${min} ${unit}`]],
+      [key, set, min - 1, [`${where} ${min - 1} is below the minimum ${min} ${unit}${why}`]],
       [key, set, min, []],
       [key, set, min + 1, []],
       [key, set, max - 1, []],
@@ -44,12 +45,24 @@ describe("config limits (lib/lab-config.ts): at, under and over each", () => {
     );
   };
   // kubeadm preflight: a control plane needs 2 CPUs and 1700 MB; Tart disks only grow from the image's 20 GB.
-  limit("cpus", `${node}.cpus`, (c, v) => (c.clusters[0].nodes[0].cpus = v), 2, 32, "CPUs");
-  limit("memoryMb", `${node}.memoryMb`, (c, v) => (c.clusters[0].nodes[0].memoryMb = v), 2048, 131072, "MB");
-  limit("diskGb", `${node}.diskGb`, (c, v) => (c.clusters[0].nodes[0].diskGb = v), 20, 2000, "GB");
+  const cpuWhy = " (kubeadm's preflight refuses a control plane with fewer than 2 CPUs)";
+  const memoryWhy =
+    " (kubeadm's preflight wants 1700 MB, and Ubuntu, containerd and the Cilium agent need the rest)";
+  const diskWhy = " (the base image's disk is 20 GB and Tart cannot shrink it)";
+  limit("cpus", `${node} cpus`, (c, v) => (c.clusters[0].nodes[0].cpus = v), 2, 32, "CPUs", cpuWhy);
+  limit(
+    "memoryMb",
+    `${node} memoryMb`,
+    (c, v) => (c.clusters[0].nodes[0].memoryMb = v),
+    2048,
+    131072,
+    "MB",
+    memoryWhy,
+  );
+  limit("diskGb", `${node} diskGb`, (c, v) => (c.clusters[0].nodes[0].diskGb = v), 20, 2000, "GB", diskWhy);
   limit(
     "id",
-    "tartlab:clusters[0].id",
+    'cluster "platform" id',
     (c, v) => {
       c.clusters[0].id = v;
       c.clusters[2].id = 100; // staging's derived id is 254, which the max - 1 row uses
@@ -73,20 +86,20 @@ describe("config limits (lib/lab-config.ts): at, under and over each", () => {
       "cpus",
       (c, v) => (c.clusters[0].nodes[0].cpus = v),
       2.5,
-      [`${node}.cpus must be a whole number of CPUs, got 2.5`],
+      [`${node} cpus must be a whole number of CPUs, got 2.5`],
     ],
     [
       "memoryMb",
       (c, v) => (c.clusters[0].nodes[0].memoryMb = v),
       "4096",
-      [`${node}.memoryMb must be a number (MB), got "4096"`],
+      [`${node} memoryMb must be a number (MB), got "4096"`],
     ],
     // memoryMb counts MiB (Tart --memory): "2 GB" written as 2000 is under the 2048 MiB minimum.
     [
       "memoryMb",
       (c, v) => (c.clusters[0].nodes[0].memoryMb = v),
       2000,
-      [`${node}.memoryMb 2000 is below the minimum 2048 MB`],
+      [`${node} memoryMb 2000 is below the minimum 2048 MB${memoryWhy}`],
     ],
     // A scalar stack setting arrives as a string from `pulumi config set`: digits only.
     ["ipWaitSeconds", (c, v) => (c.ipWaitSeconds = v), "10", []],

@@ -6,7 +6,7 @@
  * Without Chromium it skips with the reason, except in CI (CI=true), where it must run.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
@@ -144,12 +144,33 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
           "127.0.0.1",
           "2",
           "4096 MB",
-          "stack test",
+          "tartlab/test",
         ],
-        ["platform-worker1", "platform", "worker", "running", "192.168.64.11", "2", "4096 MB", "stack test"],
-        ["dev-master", "dev", "control-plane", "running", "192.168.64.12", "2", "4096 MB", "stack test"],
+        [
+          "platform-worker1",
+          "platform",
+          "worker",
+          "running",
+          "192.168.64.11",
+          "2",
+          "4096 MB",
+          "tartlab/test",
+        ],
+        ["dev-master", "dev", "control-plane", "running", "192.168.64.12", "2", "4096 MB", "tartlab/test"],
       ],
     );
+    // How to connect: kubectl's context and the API server per cluster, a shell per VM.
+    assert.equal(
+      await text(page, field("platform", "context")),
+      "kubectl --context tartlab-platform get nodes",
+    );
+    assert.equal(await text(page, field("platform", "server")), lab.platform.url);
+    assert.equal(await text(page, field("dev", "server")), lab.dev.url);
+    assert.deepEqual(await texts(page, 'td[data-col="connect"]'), [
+      "tartlab ssh platform-master --stack test",
+      "tartlab ssh platform-worker1 --stack test",
+      "tartlab ssh dev-master --stack test",
+    ]);
     const jenkinsUrl = `http://127.0.0.1:${lab.jenkins.port}`;
     assert.equal(await page.locator('[data-field="jenkins-url"] a').getAttribute("href"), jenkinsUrl);
     assert.equal(await text(page, '[data-field="jenkins-state"]'), "reachable (HTTP 200)");
@@ -190,8 +211,9 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     assert.equal(await text(page, vmCell("platform-worker1", "cpus")), "2");
     assert.match(
       await text(page, vmCell("platform-worker1", "problems")),
-      /is stopped; pulumi up starts it again/,
+      /is stopped; tartlab start starts it again/,
     );
+    assert.equal(await text(page, vmCell("platform-worker1", "connect")), "tartlab start --stack test");
     await until(page, "#banner", /^Something is wrong: 2 problems/);
     const banner = await texts(page, "#banner li");
     assert.ok(
@@ -238,6 +260,35 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     lab.heal();
     await until(page, "#banner", /^Lab healthy/);
     assert.equal(await text(page, field("platform", "api")), "reachable (v1.34.1)");
+    await sameDocument(timeOrigin);
+  });
+
+  test("before the first pulumi up: one calm line, not a problem per VM; a VM another stack made shows its owner", async () => {
+    const timeOrigin = await page.evaluate(() => performance.timeOrigin);
+    const vms = ["platform-master", "platform-worker1", "dev-master"];
+    for (const vm of vms) rmSync(path.join(lab.sb.dir, "tart", vm), { recursive: true, force: true });
+    await until(page, "#banner", "Not created yet: run pulumi up (stack test).");
+    assert.equal(await page.locator("#banner").getAttribute("role"), "status");
+    assert.equal(await page.locator("#banner li").count(), 0, "no list of problems");
+    assert.deepEqual(await texts(page, 'td[data-col="owner"]'), [
+      "not created",
+      "not created",
+      "not created",
+    ]);
+    assert.deepEqual(await texts(page, 'td[data-col="connect"]'), [
+      "run pulumi up",
+      "run pulumi up",
+      "run pulumi up",
+    ]);
+    await shot("before-first-up");
+    lab.heal();
+    // A VM of this name that another stack made: the Owner column says whose it is.
+    writeFileSync(path.join(lab.sb.home, ".tartlab", "vms", "dev-master.owner"), "tartlab/other\n");
+    await until(page, vmCell("dev-master", "owner"), "tartlab/other");
+    rmSync(path.join(lab.sb.home, ".tartlab", "vms", "dev-master.owner"));
+    await until(page, vmCell("dev-master", "owner"), "no owner marker (not made by tartlab)");
+    lab.heal();
+    await until(page, "#banner", /^Lab healthy/);
     await sameDocument(timeOrigin);
   });
 

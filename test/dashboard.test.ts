@@ -224,6 +224,7 @@ describe("one collection in flight", () => {
     stack: "t",
     checkedAt: new Date(n).toISOString(),
     healthy: true,
+    created: true,
     vms: [],
     clusters: [],
     jenkins: { enabled: false, healthy: true, problems: [] },

@@ -119,7 +119,7 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
     assert.equal(macFile("clusters/dev.repairs"), "1");
     assert.deepEqual(r.addresses, { "dev-master": "192.168.64.10" });
     assert.deepEqual(r.repairs, { dev: 1 });
-    assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10 (T09)"]);
+    assert.deepEqual(r.messages, ["VM dev-master was stopped; started it again at 192.168.64.10"]);
 
     // A second run finds nothing to repair and keeps the count (the Ready check's input stays the same).
     const again = await up();
@@ -147,7 +147,7 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
     assert.deepEqual(r.addresses, { "dev-master": "192.168.64.21" });
     assert.match(
       r.messages[0],
-      /^VM dev-master does not answer through Tart \(address\.sh: tartlab: VM "dev-master" got no IP address within 0s[\s\S]*; restarted it \(graceful stop, then forced; then start\) at 192\.168\.64\.21 \(T09\)$/,
+      /^VM dev-master does not answer through Tart \(address\.sh: tartlab: VM "dev-master" got no IP address within 0s[\s\S]*; restarted it \(graceful stop, then forced; then start\) at 192\.168\.64\.21$/,
     );
   });
 
@@ -260,12 +260,12 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
     assert.deepEqual(r.addresses, { "platform-master": "192.168.64.64", "staging-master": "192.168.64.62" });
     assert.deepEqual(r.repairs, { platform: 1, dev: 4, staging: 1 });
     assert.deepEqual(r.messages, [
-      "VM dev-master is stopped; pulumi up will start it again (T09)",
+      "VM dev-master is stopped; pulumi up will start it again",
       "VM dev-worker1 is running but has no IP address (tart ip); pulumi up will restart it (graceful stop, then " +
-        "forced; then start) and read its address again (T09)",
+        "forced; then start) and read its address again",
       r.messages[2],
       "VM staging-worker1 is running but does not answer SSH at 192.168.64.63:22 (no SSH banner in time); pulumi " +
-        "up will restart it (graceful stop, then forced; then start) and read its address again (T09)",
+        "up will restart it (graceful stop, then forced; then start) and read its address again",
     ]);
     assert.match(
       r.messages[2],
@@ -358,7 +358,7 @@ describe("issue 11: what the drift check cannot repair stops up with what it tri
       addresses: {},
       repairs: { staging: 5 },
       messages: [
-        "could not read Tart's VM list (T09 drift check skipped; each VM's address step reads it): tart list " +
+        "could not read Tart's VM list (drift check skipped; each VM's address step reads it): tart list " +
           "exited with 1: Error: boom",
       ],
     });

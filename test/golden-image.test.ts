@@ -150,7 +150,7 @@ test("tartlab:goldenImage is validated: a boolean, and only with an exact Kubern
   assert.deepEqual(ownVersion("1.34.4"), []);
   assert.match(
     ownVersion("1.34").join("\n"),
-    /tartlab:goldenImage true needs an exact tartlab:clusters\[1\]\.kubernetesVersion .*got "1\.34"; set e\.g\. "1\.34\.0"/,
+    /tartlab:goldenImage true needs an exact cluster "dev" kubernetesVersion .*got "1\.34"; set e\.g\. "1\.34\.0"/,
   );
   assert.equal(validateLabConfig(devRawConfig()).config.goldenImage, false);
 });

@@ -31,7 +31,7 @@ describe("host preflight rules", () => {
     [
       "Intel Mac (V01)",
       { arch: "x86_64" },
-      "host architecture is x86_64, not arm64 (V01): the lab's arm64 images need Apple Silicon",
+      "host architecture is x86_64, not arm64: the lab's arm64 images need Apple Silicon",
     ],
     [
       "Linux host",

@@ -76,5 +76,5 @@ test("prune deletes only golden images no existing VM was cloned from; running a
 test("a bad argument is refused before anything is read", () => {
   const r = images("purge");
   assert.equal(r.status, 2);
-  assert.match(r.stderr, /usage: npm run images \[-- prune\]/);
+  assert.match(r.stderr, /unknown argument purge\nusage: tartlab images \[prune\]/);
 });

@@ -230,10 +230,7 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
 
     const start = await startLab(config, OWNER, { ...FAST, env: env({ FAKE_TART_RUN_FAIL: "1" }) });
     assert.equal(start.ok, false);
-    assert.match(
-      start.vms.at(-1)!.detail,
-      /VM dev-worker1 was stopped and could not be started again:[\s\S]*tart run exited/,
-    );
+    assert.match(start.vms.at(-1)!.detail, /^was stopped; could not be started again: .*tart run exited/);
   });
 
   test("start: a lab that is not Ready by the deadline fails, with its status", async () => {
@@ -246,6 +243,50 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
     assert.ok(Date.now() - t0 < 15_000);
     assert.equal(r.status?.healthy, false);
     assert.equal(state("dev-master"), "running");
+  });
+
+  test("progress: a line per VM as it goes; start carries on past a VM that fails and says which did not start", async () => {
+    vm("dev-master", "stopped", OWNER);
+    vm("dev-worker1", "stopped", OWNER);
+    let t = -5_000;
+    const lines: string[] = [];
+    const start = await startLab(config, OWNER, {
+      ...FAST,
+      env: env({ FAKE_TART_RUN_FAIL: "dev-master" }),
+      progress: (l) => lines.push(l),
+      now: () => (t += 5_000), // 5 s further at every reading
+    });
+    assert.equal(start.ok, false);
+    assert.deepEqual(lines, [
+      "dev-master: starting (was stopped)",
+      "dev-master: failed after 5s",
+      "dev-worker1: starting (was stopped)",
+      "dev-worker1: running at 192.168.64.10 (5s)",
+    ]);
+    assert.deepEqual(
+      start.vms.map((v) => [v.name, v.action]),
+      [
+        ["dev-master", "failed"],
+        ["dev-worker1", "started"],
+      ],
+    );
+    assert.equal(state("dev-worker1"), "running", "the VM after the failing one was started");
+
+    // Stop runs the VMs in parallel: one clock reading before, one per VM after.
+    let reading = 0;
+    const stopLines: string[] = [];
+    const stop = await stopLab(config, OWNER, {
+      ...FAST,
+      env: env(),
+      progress: (l) => stopLines.push(l),
+      now: () => (reading++ === 0 ? 0 : 3_000),
+    });
+    assert.equal(stop.ok, true, JSON.stringify(stop.vms));
+    assert.deepEqual(stopLines, ["dev-worker1: stopping", "dev-worker1: stopped (3s)"]);
+    assert.deepEqual(
+      stop.vms.map((v) => v.action),
+      ["already-stopped", "stopped"],
+    );
   });
 
   test("the owner is <project>/<stack>, as program.ts records it", () => {
@@ -311,6 +352,8 @@ describe("ops/lab.ts exit codes", () => {
     const ok = await cli(["start", "--stack", "test", "--timeout", "20"]);
     assert.equal(ok.code, 0, ok.out);
     assert.match(ok.out, /stack test is Ready/);
+    assert.match(ok.out, /^running: dev-master, dev-worker1; not started: none$/m);
+    assert.match(ok.out, /^dev-master: starting \(was stopped\)$/m, "a progress line per VM");
     api.state.nodes[0].ready = false;
     // --timeout 0: one Ready check, no wait.
     const notReady = await cli(["start", "--stack", "test", "--timeout", "0"]);

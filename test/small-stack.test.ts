@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { describe, test } from "node:test";
 import { HostFacts, SMALL_STACK, checkHost } from "../lib/host";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
-import { loadStackConfig } from "../lib/status";
+import { loadStackFile } from "../lib/stack-config";
 import { MAC_FACTS, devRawConfig, devStackConfig, runLab, smallStackConfig } from "./harness/pulumi";
 
 const ROOT = path.join(__dirname, "..");
@@ -27,7 +27,7 @@ describe("the laptop lab, Pulumi.small.yaml", () => {
       [["small", ["control-plane", "worker"]]],
     );
     assert.deepEqual(config.jenkins, { enabled: true, cluster: "small", nodePort: 32080, retainData: false });
-    assert.deepEqual(loadStackConfig(ROOT, "small"), config, "status, stop and start read the same lab");
+    assert.deepEqual(loadStackFile(ROOT, "small").config, config, "status, stop and start read the same lab");
   });
 
   test("passes the host preflight on a 16 GB Mac", () => {

@@ -109,6 +109,24 @@ afterEach(async () => {
 after(() => jenkins?.server.close());
 
 describe("lab status (fake tart, fake Kubernetes API)", () => {
+  test("before the first pulumi up: not created, and the table says to run pulumi up", async () => {
+    assert.equal((await status()).created, true);
+    for (const name of ["platform-master", "platform-worker1", "dev-master"]) {
+      rmSync(path.join(sb.dir, "tart", name), { recursive: true, force: true });
+    }
+    const s = await status();
+    assert.equal(s.created, false);
+    assert.equal(s.healthy, false);
+    assert.match(formatStatus(s), /\nlab not created yet: run pulumi up\n$/);
+    assert.deepEqual(
+      s.clusters.map((c) => [c.context, c.server]),
+      [
+        ["tartlab-platform", platform.url],
+        ["tartlab-dev", dev.url],
+      ],
+    );
+  });
+
   test("healthy lab: VMs, clusters, Jenkins", async () => {
     const s = await status();
     assert.equal(s.healthy, true, formatStatus(s));
@@ -154,7 +172,7 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
     assert.equal(w.state, "stopped");
     assert.equal(w.ip, undefined);
     assert.equal(w.healthy, false);
-    assert.match(w.problems.join(), /is stopped; pulumi up starts it again/);
+    assert.match(w.problems.join(), /is stopped; tartlab start starts it again/);
     assert.equal(w.cpus, 2, "cpus/memory still read with tart get");
     assert.ok(!sb.calls().includes("tart ip platform-worker1"));
     assert.equal(s.healthy, false);
@@ -217,7 +235,7 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
     const s = await status();
     assert.deepEqual(clusterOf(s, "dev").problems, [
       "Cilium is not installed (no DaemonSet kube-system/cilium)",
-      "no default StorageClass (PVCs stay Pending, T06)",
+      "no default StorageClass (PVCs stay Pending)",
     ]);
     assert.equal(clusterOf(s, "dev").defaultStorageClass, null);
     assert.match(clusterOf(s, "platform").problems.join(), /no kubeconfig at .*platform\.yaml/);

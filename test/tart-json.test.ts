@@ -56,7 +56,7 @@ const running = (name = "dev-master", state = "running") => JSON.stringify([{ Na
 describe("tart list --format json", () => {
   const NO_LIST = /^cannot read Tart's VM list: tart list printed JSON that is not a list of VMs: /;
   const NOT_JSON = /^cannot read Tart's VM list: .*JSON/;
-  const revived = (m: string) => `could not read Tart's VM list (T09 revive skipped): ${m}`;
+  const revived = (m: string) => `could not read Tart's VM list (stopped VMs were not started again): ${m}`;
   // [what, stdout, status of dev-master: state and its one problem, revive's messages]
   const rows: [string, string, string, RegExp, string[]][] = [
     ["empty", "", "unknown", NOT_JSON, [revived("tart list printed no JSON: ")]],
@@ -100,8 +100,8 @@ describe("tart list --format json", () => {
       "CRLF after the JSON",
       `${running("dev-master", "stopped")}\r\n`,
       "stopped",
-      /^is stopped; pulumi up/,
-      ["VM dev-master is stopped; pulumi up will start it again (T09)"],
+      /^is stopped; tartlab start/,
+      ["VM dev-master is stopped; pulumi up will start it again"],
     ],
     [
       "running, with extra fields",
@@ -116,15 +116,15 @@ describe("tart list --format json", () => {
       "State in another case",
       running("dev-master", "Running"),
       "unknown",
-      /^is Running; pulumi up starts it again/,
-      ["VM dev-master is Running; pulumi up will start it again (T09)"],
+      /^is Running; tartlab start starts it again/,
+      ["VM dev-master is Running; pulumi up will start it again"],
     ],
     [
       "State a number",
       JSON.stringify([{ Name: "dev-master", State: 1 }]),
       "unknown",
-      /^is 1; pulumi up/,
-      ["VM dev-master is 1; pulumi up will start it again (T09)"],
+      /^is 1; tartlab start/,
+      ["VM dev-master is 1; pulumi up will start it again"],
     ],
     ["Name with a trailing space", running("dev-master "), "absent", /^not created/, []],
   ];
@@ -135,7 +135,7 @@ describe("tart list --format json", () => {
       assert.equal(vm.state, state);
       assert.equal(vm.problems.length, state === "running" ? 0 : 1, vm.problems.join("; "));
       if (state !== "running") assert.match(vm.problems[0], problem);
-      assert.deepEqual(reviveStoppedVms(config, OWNER, true, env()).messages, messages);
+      assert.deepEqual((await reviveStoppedVms(config, OWNER, true, env())).messages, messages);
     });
   }
 });

@@ -34,6 +34,13 @@ function problemsOf(s) {
 
 function renderBanner(s) {
   const banner = $("#banner");
+  if (s.created === false) {
+    // Before the first `up` every VM is "absent": one calm line, not a problem per VM and cluster.
+    banner.className = "banner pending";
+    banner.setAttribute("role", "status");
+    banner.replaceChildren(`Not created yet: run pulumi up (stack ${s.stack}).`);
+    return;
+  }
   const problems = problemsOf(s);
   if (s.healthy && problems.length === 0) {
     banner.className = "banner ok";
@@ -124,12 +131,29 @@ function renderCluster(c, vms) {
         { "data-field": "storage", class: typeof c.defaultStorageClass === "string" ? "" : "fail" },
         storageText(c),
       ),
+      el("dt", {}, "kubectl"),
+      el("dd", { "data-field": "context" }, el("code", {}, `kubectl --context ${c.context} get nodes`)),
+      el("dt", {}, "API server URL"),
+      el("dd", { "data-field": "server" }, c.server || "not created yet: run pulumi up"),
       el("dt", {}, "kubeconfig"),
       el("dd", { "data-field": "kubeconfig" }, el("code", {}, c.kubeconfig)),
     ),
     nodes,
     el("div", { class: "problems-box", "data-field": "problems" }, "Problems: ", problemList(c.problems)),
   );
+}
+
+/** The stack the VM's owner marker records: the lab never touches a VM another stack (or nobody) made. */
+function ownerText(v) {
+  if (v.owner) return v.owner;
+  return v.state === "absent" ? "not created" : "no owner marker (not made by tartlab)";
+}
+
+/** How to reach the VM: a shell through tartlab, or what to do first. */
+function connectText(v, stack) {
+  if (v.state === "absent") return "run pulumi up";
+  if (v.state !== "running") return el("code", {}, `tartlab start --stack ${stack}`);
+  return el("code", {}, `tartlab ssh ${v.name} --stack ${stack}`);
 }
 
 function renderVm(v, stack) {
@@ -144,7 +168,8 @@ function renderVm(v, stack) {
     el("td", { "data-col": "ip", class: v.ip ? "" : "fail" }, v.ip || "no IP"),
     el("td", { "data-col": "cpus" }, typeof v.cpus === "number" ? `${v.cpus}` : "unknown"),
     el("td", { "data-col": "memory" }, typeof v.memoryMb === "number" ? `${v.memoryMb} MB` : "unknown"),
-    el("td", { "data-col": "owner" }, `stack ${stack}`),
+    el("td", { "data-col": "owner" }, ownerText(v)),
+    el("td", { "data-col": "connect" }, connectText(v, stack)),
     el("td", { "data-col": "problems" }, problemList([...v.problems, ...v.notes])),
   );
 }

@@ -123,6 +123,9 @@ export async function startFakeLab(): Promise<FakeLab> {
       }
       if (ip) writeFileSync(path.join(dir, "ip"), `${ip}\n`);
       else rmSync(path.join(dir, "ip"), { force: true });
+      // The owner marker clone.sh writes for the stack that made it.
+      mkdirSync(path.join(sb.home, ".tartlab", "vms"), { recursive: true });
+      writeFileSync(path.join(sb.home, ".tartlab", "vms", `${name}.owner`), `tartlab/${STACK}\n`);
     },
     heal() {
       for (const [name, ip] of HEALTHY_VMS) lab.vm(name, "running", ip);

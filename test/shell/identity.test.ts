@@ -15,8 +15,7 @@ import { fakeNode } from "../harness/node";
 import { Recorder, runLab, unwrap } from "../harness/pulumi";
 import { Sandbox, sandbox } from "../harness/shell";
 
-const FIX =
-  /its address now belongs to another machine; run pulumi up again, which follows the VM's address \(T09\)/;
+const FIX = /its address now belongs to another machine; run pulumi up again, which follows the VM's address/;
 
 let rec: Recorder;
 before(async () => {

@@ -1,0 +1,71 @@
+/**
+ * `tartlab ssh <vm> [-- <command>…]`: ssh to one of the stack's VMs as the lab's login user (sshUser), at the
+ * address Tart reports, with --identity or $TARTLAB_SSH_KEY when given. Exits with ssh's own code.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import { allNodes } from "../lib/lab-config";
+import { withTartPath } from "../mac/tart";
+import { CliIo, EXIT, Invocation, UsageError, labOf } from "./cli";
+
+/** The VM's address from `tart ip`, or why there is none. */
+function addressOf(vm: string, env: NodeJS.ProcessEnv): { ip: string } | { problem: string } {
+  const r = spawnSync("tart", ["ip", vm], { env, encoding: "utf8", timeout: 30_000 });
+  if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
+    return { problem: "tart is not on PATH; install it: brew install cirruslabs/cli/tart" };
+  }
+  const ip = (r.stdout ?? "").trim();
+  if (r.status === 0 && ip !== "") return { ip };
+  return {
+    problem: `VM ${vm} has no address (tart ip: ${(r.stderr ?? "").trim() || `exit ${r.status}`}); is it running? tartlab start`,
+  };
+}
+
+/** The ssh arguments: the lab's user at the VM's address, host keys not pinned (a rebuilt VM reuses an address). */
+export function sshArgs(
+  user: string,
+  ip: string,
+  opts: { identity?: string; port?: string },
+  command: string[],
+) {
+  return [
+    ...(opts.identity ? ["-i", opts.identity, "-o", "IdentitiesOnly=yes"] : []),
+    ...(opts.port ? ["-p", opts.port] : []),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "LogLevel=ERROR",
+    `${user}@${ip}`,
+    ...command,
+  ];
+}
+
+export async function sshCommand(inv: Invocation, io: CliIo): Promise<number> {
+  const [vm, ...command] = inv.positionals;
+  const port = inv.values.port as string | undefined;
+  if (port !== undefined && !/^\d+$/.test(port)) throw new UsageError(`--port ${port} is not a port number`);
+  const config = labOf(inv);
+  const names = allNodes(config).map(({ node }) => node.name);
+  if (!names.includes(vm)) {
+    io.err(`tartlab ssh: ${vm} is not a VM of stack ${inv.stack} (its VMs: ${names.join(", ")})\n`);
+    return EXIT.usage;
+  }
+  const env = withTartPath(io.env);
+  const address = addressOf(vm, env);
+  if ("problem" in address) {
+    io.err(`tartlab ssh: ${address.problem}\n`);
+    return EXIT.failed;
+  }
+  const identity = (inv.values.identity as string | undefined) ?? (io.env.TARTLAB_SSH_KEY || undefined);
+  const args = sshArgs(config.sshUser, address.ip, { identity, port }, command);
+  // The terminal goes to ssh as it is; its exit code is the command's.
+  return new Promise((resolve) => {
+    const child = spawn("ssh", args, { env: io.env, stdio: "inherit" });
+    child.on("error", (e) => {
+      io.err(`tartlab ssh: ${e.message}\n`);
+      resolve(EXIT.failed);
+    });
+    child.on("close", (code) => resolve(code ?? EXIT.failed));
+  });
+}

@@ -1,0 +1,61 @@
+/**
+ * Which Pulumi stack a command acts on: `--stack`, else $TARTLAB_STACK, else the stack `pulumi stack select` chose
+ * (`pulumi stack --show-name` when the CLI is on PATH, else Pulumi's workspace file for this project).
+ */
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+export type StackChoice = { readonly stack: string } | { readonly problem: string };
+
+/** `pulumi stack --show-name` in the project; undefined when the CLI is missing or has no stack selected. */
+function fromPulumiCli(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): string | undefined {
+  const r = spawnSync("pulumi", ["stack", "--show-name", "--non-interactive"], {
+    cwd: dir,
+    env,
+    encoding: "utf8",
+    timeout: timeoutMs,
+  });
+  const name = r.status === 0 ? r.stdout.trim() : "";
+  return name === "" ? undefined : name;
+}
+
+/**
+ * The selection Pulumi keeps per project: $PULUMI_HOME (or ~/.pulumi)/workspaces/<project>-<sha1 of the path of
+ * Pulumi.yaml>-workspace.json, `{"stack": …}`, as the Pulumi CLI names its per-project settings file.
+ */
+function fromWorkspaceFile(dir: string, env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    const projectFile = path.join(dir, "Pulumi.yaml");
+    const project = (parse(readFileSync(projectFile, "utf8")) as { name?: unknown })?.name;
+    if (typeof project !== "string") return undefined;
+    const home = env.PULUMI_HOME || path.join(env.HOME ?? "", ".pulumi");
+    const hash = createHash("sha1").update(projectFile).digest("hex");
+    const file = path.join(home, "workspaces", `${project}-${hash}-workspace.json`);
+    const stack = (JSON.parse(readFileSync(file, "utf8")) as { stack?: unknown }).stack;
+    return typeof stack === "string" && stack !== "" ? stack : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function selectedStack(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  flag: string | undefined,
+  pulumiTimeoutMs = 20_000,
+): StackChoice {
+  const chosen =
+    flag || env.TARTLAB_STACK || fromPulumiCli(dir, env, pulumiTimeoutMs) || fromWorkspaceFile(dir, env);
+  if (chosen === undefined) {
+    return {
+      problem:
+        "no stack selected; pass --stack <name>, set TARTLAB_STACK, or run `pulumi stack select <name>` in " +
+        dir,
+    };
+  }
+  // A Pulumi Cloud stack may print as <org>/<project>/<stack>: the stack file is Pulumi.<stack>.yaml.
+  return { stack: chosen.split("/").pop()! };
+}
