@@ -1,6 +1,6 @@
 /**
- * Issue 11 item 4, the fixes one by one (quick; test/shell/interrupted.test.ts cuts every step of the whole create
- * and delete sequence): a step killed at one fake call (test/fakes/interrupt), then run again as the next
+ * An interrupted step, the fixes one by one (quick; test/shell/interrupted-*.test.ts cut every step of the whole
+ * create and delete sequence): a step killed at one fake call (test/fakes/interrupt), then run again as the next
  * `pulumi up` runs it, finishes the job.
  */
 import assert from "node:assert/strict";
