@@ -50,7 +50,7 @@ import { FAKES_DIR, QUICK_MAC, Sandbox, SandboxState, ShellRun, sandbox } from "
 const VM = "dev-worker1";
 
 type Where = "mac" | "cp" | "worker";
-export interface Step {
+interface Step {
   /** The Pulumi resource whose recorded stdin bundle gives the environment. */
   readonly resource: string;
   readonly where: Where;
@@ -461,7 +461,7 @@ function points(step: Step, calls: string[]): Interrupt[] {
 /** Which file runs a step's cases (test/shell/interrupted-<part>.test.ts): every step's cases run in exactly one. */
 export type Part = "tart-vm" | "prepare" | "node";
 const PARTS: readonly Part[] = ["tart-vm", "prepare", "node"];
-export function partOf(step: Step): Part {
+function partOf(step: Step): Part {
   if (step.where === "mac") return "tart-vm";
   return step.script === "k8s-node/prepare.sh" ? "prepare" : "node";
 }

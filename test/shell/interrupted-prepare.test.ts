@@ -5,6 +5,6 @@
 import { describe } from "node:test";
 import { interruptedCases } from "../harness/interrupted";
 
-describe("an interrupted pulumi up / destroy converges: the node's preparation (k8s-node/prepare.sh)", async () => {
+describe("an interrupted pulumi up converges: the node's preparation (k8s-node/prepare.sh)", async () => {
   await interruptedCases("prepare");
 });
