@@ -1479,7 +1479,7 @@ export const GUARDS: readonly Guard[] = [
     file: "scripts/kubeadm-cluster/join.sh",
     from: '    rm -f "$root/etc/tartlab/kubeadm-join.yaml"\n    _repoint',
     to: "    _repoint",
-    test: "test/shell/interrupted-node.test.ts",
+    test: "test/shell/interrupted-steps.test.ts",
     name: "the re-run finds the node joined and removes the join config the cut left (it holds the token)",
   },
   {

@@ -22,7 +22,8 @@
  * step (it expires: TOKEN_TTL).
  *
  * The cases are split by script across test/shell/interrupted-<part>.test.ts (partOf), so that no file runs long;
- * each file builds its own world and uninterrupted run, and each case is a test of its own that a guard can select.
+ * each file builds its own world and makes its own uninterrupted run, and each case is a test of its own that a guard
+ * can select.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -313,8 +314,8 @@ function settleVm(w: World): void {
 }
 
 /**
- * The worker's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
- * `cache`: a new RSA key per run of identity.sh was a quarter of this file's time, and keys are compared by type
+ * A node's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
+ * `cache`: a new RSA key per run of identity.sh was a quarter of the matrix's time, and keys are compared by type
  * and mode only (VOLATILE). Like the host's, it writes only the key types that are missing.
  */
 function cachedHostKeys(node: FakeNode, cache: string): void {
@@ -359,7 +360,8 @@ async function makeWorld(cleanup: (() => void)[]): Promise<World> {
   const control = mkdtempSync(path.join(tmpdir(), "tartlab-interrupt-"));
   cleanup.push(() => rmSync(control, { recursive: true, force: true }));
   mkdirSync(path.join(control, "tmp"));
-  cachedHostKeys(worker, path.join(control, "host-keys"));
+  // The control plane's identity step makes the keys once; the worker's (run again in every case) copies them.
+  for (const node of [cp, worker]) cachedHostKeys(node, path.join(control, "host-keys"));
   const w: World = {
     mac,
     cpSb,
@@ -459,12 +461,10 @@ function points(step: Step, calls: string[]): Interrupt[] {
 }
 
 /** Which file runs a step's cases (test/shell/interrupted-<part>.test.ts): every step's cases run in exactly one. */
-export type Part = "tart-vm" | "prepare" | "node";
-const PARTS: readonly Part[] = ["tart-vm", "prepare", "node"];
-function partOf(step: Step): Part {
-  if (step.where === "mac") return "tart-vm";
-  return step.script === "k8s-node/prepare.sh" ? "prepare" : "node";
-}
+export type Part = "prepare" | "steps";
+const PARTS: readonly Part[] = ["prepare", "steps"];
+// The node's preparation has a third of the cut points and the longest runs: the other steps share one world build.
+const partOf = (step: Step): Part => (step.script === "k8s-node/prepare.sh" ? "prepare" : "steps");
 
 /**
  * A case a mutation guard names (tools/guards-list.ts): its title ends with `says`, which the test file holds
