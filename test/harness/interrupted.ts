@@ -21,9 +21,9 @@
  * reboots purge them; the runs here get a TMPDIR of their own) and the bootstrap token of a repeated join-token
  * step (it expires: TOKEN_TTL).
  *
- * The cases are split by script across test/shell/interrupted-<part>.test.ts (partOf), so that no file runs long;
- * each file builds its own world and makes its own uninterrupted run, and each case is a test of its own that a guard
- * can select.
+ * The cases are split by script (partOf) across test/shell/interrupted-prepare.test.ts (k8s-node/prepare.sh) and
+ * test/shell/interrupted-steps.test.ts (every other step), so that no file runs long; each file builds its own world
+ * and makes its own uninterrupted run, and each case is a test of its own that a guard can select.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -460,7 +460,7 @@ function points(step: Step, calls: string[]): Interrupt[] {
     ]);
 }
 
-/** Which file runs a step's cases (test/shell/interrupted-<part>.test.ts): every step's cases run in exactly one. */
+/** Which file runs a step's cases (interrupted-<part>.test.ts in test/shell): every step's cases run in exactly one. */
 export type Part = "prepare" | "steps";
 const PARTS: readonly Part[] = ["prepare", "steps"];
 // The node's preparation has a third of the cut points and the longest runs: the other steps share one world build.
