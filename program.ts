@@ -3,9 +3,8 @@
  * tests and `npm run plan` run it with recorded facts.
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as ipaddr from "ipaddr.js";
 import { CiliumInstall } from "./components/cilium-install";
-import { GOLDEN_PREFIX, GoldenImage, goldenImageInputs, goldenImageName } from "./components/golden-image";
+import { GoldenImage, goldenImageInputs, goldenImageName } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
 import { K8sNode } from "./components/k8s-node";
 import { KubeadmCluster } from "./components/kubeadm-cluster";
@@ -21,8 +20,10 @@ import {
   nodeVersion,
   versionChangeProblems,
 } from "./lib/cluster-record";
+import { isIpv4 } from "./lib/ip";
 import { LabConfig } from "./lib/lab-config";
-import { NodeImage, nodeImage } from "./lib/node-image";
+import { ownerMarker } from "./mac/home";
+import { GOLDEN_PREFIX, NodeImage, nodeImage } from "./lib/node-image";
 import { DataCheck, PlannedLoss, plannedLoss } from "./lib/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { DriftReport, NO_DRIFT } from "./lib/drift-report";
@@ -54,7 +55,7 @@ export interface ProgramOptions {
 const NODE_ARCH = "arm64";
 
 /** Identity of this stack on the Mac: recorded with every VM it makes (never touch another stack's VMs). */
-const owner = () => `${pulumi.getProject()}/${pulumi.getStack()}`;
+const owner = () => ownerMarker(pulumi.getProject(), pulumi.getStack());
 
 /** Everything `buildLab` needs, validated. Throws (before any resource exists) on bad config or host. */
 export function prepareLab(opts: ProgramOptions) {
@@ -133,9 +134,7 @@ export function buildLab({
   drift = NO_DRIFT,
 }: ReturnType<typeof prepareLab> & { readonly drift?: DriftReport }) {
   // T09: an address is passed on only when it is one (never an empty or garbled value), before any resource exists.
-  const badAddresses = Object.entries(drift.addresses).filter(
-    ([, ip]) => !ipaddr.IPv4.isValidFourPartDecimal(ip),
-  );
+  const badAddresses = Object.entries(drift.addresses).filter(([, ip]) => !isIpv4(ip));
   if (badAddresses.length > 0) {
     throw new pulumi.RunError(
       `drift check: ${badAddresses.map(([vm, ip]) => `VM ${vm}: address ${JSON.stringify(ip)} is not an IPv4 address`).join("; ")}; nothing was changed (lib/drift.ts)`,
@@ -206,6 +205,7 @@ export function buildLab({
       controlPlaneConnection: controlPlane.node.connection,
       controlPlaneVm: controlPlane.name,
       nodeNames: nodes.map((n) => n.name),
+      nodeIps: Object.fromEntries(nodes.map((n) => [n.name, n.node.ip])),
       vmRuns: Object.fromEntries(nodes.map((n) => [n.name, n.vm.runSpec])),
       version: config.ciliumVersion,
       // After a repair of this cluster's VMs its Ready check runs again.
@@ -253,7 +253,7 @@ export function buildLab({
  * preview should work offline) but fails `up`: every node installs from that host through this Mac's network, so
  * a Mac that cannot read it would leave half-built VMs behind a slower, vaguer apt error.
  */
-export async function checkPackagesPreflight(
+async function checkPackagesPreflight(
   config: LabConfig,
   read: (minor: string) => Promise<string>,
   dryRun: boolean,
@@ -288,7 +288,7 @@ export async function checkPackagesPreflight(
  * `tartlab:allowDataLoss` (lib/data-guard.ts decides); in preview as well, so the refusal is seen before `up`.
  * Warnings (a disabled Jenkins' data) are logged.
  */
-export async function checkDataPreflight(
+async function checkDataPreflight(
   lab: Pick<ReturnType<typeof prepareLab>, "config" | "planned">,
   guard: NonNullable<ProgramOptions["dataGuard"]>,
 ): Promise<void> {

@@ -58,6 +58,11 @@ export interface CiliumInstallArgs {
   readonly controlPlaneVm: string;
   /** Every node name of the cluster: the gate waits for each of them to be Ready. */
   readonly nodeNames: readonly string[];
+  /**
+   * Per node, its current address: its Cilium agent is restarted when its CiliumNode still names another one
+   * (scripts/cilium-install/agent-restart.sh).
+   */
+  readonly nodeIps: Readonly<Record<string, pulumi.Input<string>>>;
   /** Cilium chart version (validated string). */
   readonly version: string;
   /**
@@ -75,8 +80,9 @@ export interface CiliumInstallArgs {
 }
 
 /**
- * Cilium through the cluster's own provider, then the "nodes Ready" gate, which depends on Cilium and on every
- * worker's join: nodes only count as Ready once the CNI runs on all of them.
+ * Cilium through the cluster's own provider after every node followed its address (init, joins), then per node
+ * the agent restart that makes Cilium follow a changed address, then the "nodes Ready" gate, which depends on
+ * Cilium, every worker's join and every agent restart: nodes only count as Ready once the CNI runs on all of them.
  */
 export class CiliumInstall extends pulumi.ComponentResource {
   public readonly release: k8s.helm.v3.Release;
@@ -96,7 +102,29 @@ export class CiliumInstall extends pulumi.ComponentResource {
         values: pulumi.output(args.controlPlaneIp).apply((ip) => ciliumValues(args.spec, ip)),
         timeout: 900,
       },
-      { parent: this, provider: args.cluster.provider, dependsOn: [args.cluster.init] },
+      // After the re-points: a Helm upgrade for a moved control plane rolls every agent, which a worker's kubelet
+      // still pointed at the old address would never run.
+      {
+        parent: this,
+        provider: args.cluster.provider,
+        dependsOn: [args.cluster.init, ...args.cluster.joins],
+      },
+    );
+    const agents = args.nodeNames.map(
+      (node) =>
+        new command.remote.Command(
+          `${name}-${node}-cilium-agent`,
+          {
+            connection: args.controlPlaneConnection,
+            ...scriptCommand({
+              create: "cilium-install/agent-restart.sh",
+              vm: args.controlPlaneVm,
+              sudo: true,
+              env: { NODE_NAME: node, NODE_IP: args.nodeIps[node] },
+            }),
+          },
+          { parent: this, dependsOn: [this.release, args.cluster.repointed[node]] },
+        ),
     );
     this.nodesReady = new command.remote.Command(
       `${name}-nodes-ready`,
@@ -117,7 +145,7 @@ export class CiliumInstall extends pulumi.ComponentResource {
           },
         }),
       },
-      { parent: this, dependsOn: [this.release, ...args.cluster.joins] },
+      { parent: this, dependsOn: [this.release, ...args.cluster.joins, ...agents] },
     );
     this.registerOutputs({});
   }

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { versionEnv } from "../lib/kube-version";
+import { GOLDEN_PREFIX } from "../lib/node-image";
 import { loadScript, scriptCommand } from "../lib/shell";
 import { PREPULL_IMAGES, VERSIONS } from "../lib/versions";
 
@@ -19,7 +21,7 @@ export interface GoldenImageInputs {
 }
 
 /** The scripts a bake runs, by path under scripts/. */
-export const GOLDEN_SCRIPTS = [
+const GOLDEN_SCRIPTS = [
   "golden-image/bake.sh",
   "k8s-node/prepare.sh",
   "golden-image/pull.sh",
@@ -42,9 +44,6 @@ export function goldenImageInputs(config: {
     scripts: Object.fromEntries(GOLDEN_SCRIPTS.map((s) => [s, loadScript(s)])),
   };
 }
-
-/** Prefix of every golden image's Tart VM name (`npm run images` lists them by it). */
-export const GOLDEN_PREFIX = "tartlab-golden-";
 
 /**
  * The Tart VM name: prefix + Kubernetes version + a digest of every input. Same inputs, same name (reused across
@@ -76,7 +75,6 @@ export class GoldenImage extends pulumi.ComponentResource {
   constructor(name: string, inputs: GoldenImageInputs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:GoldenImage", name, {}, opts);
     const vmName = goldenImageName(inputs);
-    const [major, minor] = inputs.kubernetesVersion.split(".");
     const bake = new command.local.Command(
       name,
       {
@@ -85,8 +83,7 @@ export class GoldenImage extends pulumi.ComponentResource {
           env: {
             GOLDEN_NAME: vmName,
             BASE_IMAGE: inputs.baseImage,
-            K8S_MINOR: `${major}.${minor}`,
-            K8S_PATCH: inputs.kubernetesVersion,
+            ...versionEnv(inputs.kubernetesVersion),
             IMAGES: inputs.images.join("\n"),
             PREPARE_SH: inputs.scripts["k8s-node/prepare.sh"],
             PULL_SH: inputs.scripts["golden-image/pull.sh"],

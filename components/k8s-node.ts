@@ -1,6 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { SshSettings, sshConnection } from "../lib/connection";
+import { versionEnv } from "../lib/kube-version";
 import { scriptCommand } from "../lib/shell";
 
 export interface K8sNodeArgs {
@@ -43,11 +44,9 @@ export class K8sNode extends pulumi.ComponentResource {
   constructor(name: string, args: K8sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:K8sNode", name, {}, opts);
 
-    const [major, minor, patch] = args.kubernetesVersion.split(".");
     const env = {
       NODE_NAME: name,
-      K8S_MINOR: `${major}.${minor}`,
-      K8S_PATCH: patch === undefined ? "" : args.kubernetesVersion,
+      ...versionEnv(args.kubernetesVersion),
     };
     this.kubernetesVersion = args.kubernetesVersion;
     this.ip = pulumi.output(args.ip);

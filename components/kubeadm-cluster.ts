@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { ClusterRecord } from "../lib/cluster-record";
 import { ClusterSpec, KubeconfigSpec } from "../lib/lab-config";
 import { API_SERVER_PORT, initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
+import { versionEnv } from "../lib/kube-version";
 import { rewriteKubeconfig } from "../lib/kubeconfig";
 import { scriptCommand } from "../lib/shell";
 
@@ -55,6 +56,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly joins: command.remote.Command[];
   /** The control plane's upgrade step; its stdout is the exact version the control plane runs. */
   public readonly upgrade: command.remote.Command;
+  /**
+   * Per node, the step that follows a changed address (init re-addresses the control plane, a worker's join
+   * re-points it) and completes when the node is registered again: what must run before Cilium follows the address.
+   */
+  public readonly repointed: Readonly<Record<string, pulumi.Resource>>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:KubeadmCluster", name, {}, opts);
@@ -236,11 +242,15 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       );
     });
 
+    this.repointed = Object.fromEntries([
+      [cp.name, this.init],
+      ...args.workers.map((w, i) => [w.name, this.joins[i]] as const),
+    ]);
+
     // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
     // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
     // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
     // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
-    const [major, minor, patch] = args.spec.kubernetesVersion.split(".");
     this.upgrade = new command.remote.Command(
       `${name}-upgrade`,
       {
@@ -251,8 +261,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
           sudo: true,
           env: {
             NODE_NAME: cp.name,
-            K8S_MINOR: `${major}.${minor}`,
-            K8S_PATCH: patch === undefined ? "" : args.spec.kubernetesVersion,
+            ...versionEnv(args.spec.kubernetesVersion),
           },
         }),
         // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.

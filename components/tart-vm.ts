@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { scriptCommand } from "../lib/shell";
-import { startEnv } from "../lib/tart-env";
+import { STOP_DEFAULTS, startEnv } from "../mac/vm-scripts";
 
 export interface TartVmArgs {
   /**
@@ -67,7 +67,12 @@ export class TartVm extends pulumi.ComponentResource {
         ...scriptCommand({
           create: "tart-vm/clone.sh",
           delete: "tart-vm/delete.sh",
-          env: { VM_NAME: name, BASE_IMAGE: args.baseImage, OWNER: args.owner, STOP_TIMEOUT_SECONDS: "30" },
+          env: {
+            VM_NAME: name,
+            BASE_IMAGE: args.baseImage,
+            OWNER: args.owner,
+            STOP_TIMEOUT_SECONDS: String(STOP_DEFAULTS.stopTimeoutSeconds),
+          },
         }),
         // A new base image means a new VM. The name is reused, so the old VM must go first; everything that runs
         // inside it follows through the clone's id in its triggers (docs/plans.md).

@@ -9,8 +9,9 @@
  * Pure apart from `readClusterRecords`; the record's content is computed here too (`nextRecord`).
  */
 import { existsSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import * as path from "node:path";
+import { tartlabHome } from "../mac/home";
+import { VERSION_RE, compareVersions, minorOf, parseVersion, patchOf } from "./kube-version";
 import { ClusterSpec, LabConfig, NS } from "./lab-config";
 
 export interface ClusterRecord {
@@ -40,13 +41,11 @@ export interface ClusterRecord {
 
 export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
 
-const VERSION_RE = /^1\.\d+(\.\d+)?$/;
+const isRecordedVersion = (v: unknown): v is string =>
+  typeof v === "string" && VERSION_RE.test(v) && parseVersion(v).major === 1;
 
 /** Where the record of a cluster lives; TARTLAB_HOME (tests) replaces ~/.tartlab as the scripts do. */
-export function recordPath(
-  cluster: string,
-  home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab"),
-) {
+export function recordPath(cluster: string, home = tartlabHome()) {
   return path.join(home, "clusters", `${cluster}.json`);
 }
 
@@ -64,13 +63,12 @@ export function parseClusterRecord(text: string, file: string): ClusterRecord {
   } catch {
     return fail("not JSON");
   }
-  if (typeof raw?.kubernetesVersion !== "string" || !VERSION_RE.test(raw.kubernetesVersion))
+  if (!isRecordedVersion(raw?.kubernetesVersion))
     fail(`kubernetesVersion ${JSON.stringify(raw?.kubernetesVersion)} is not a version string`);
   const nodes = raw.nodes;
   if (nodes === null || typeof nodes !== "object" || Array.isArray(nodes)) fail("nodes is not an object");
   for (const [n, v] of Object.entries(nodes)) {
-    if (typeof v !== "string" || !VERSION_RE.test(v))
-      fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
+    if (!isRecordedVersion(v)) fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
   }
   const record: { -readonly [K in keyof ClusterRecord]: ClusterRecord[K] } = {
     kubernetesVersion: raw.kubernetesVersion,
@@ -114,9 +112,6 @@ export function readClusterRecords(config: LabConfig, home?: string): ClusterRec
   return out;
 }
 
-const minorOf = (v: string) => Number(v.split(".")[1]);
-const patchOf = (v: string) => (v.split(".").length === 3 ? Number(v.split(".")[2]) : undefined);
-
 /**
  * Version changes the lab refuses, each naming the key, the value, the version the cluster runs and the fix:
  * a downgrade, a skipped minor, and more than one cluster changing minor in one run.
@@ -131,8 +126,8 @@ export function versionChangeProblems(config: LabConfig, records: ClusterRecords
     const have = r.kubernetesVersion;
     const where = `cluster ${c.name} runs ${have} (recorded in ${recordPath(c.name)})`;
     const value = `${c.kubernetesVersionKey} "${want}"`;
-    const [wm, hm, wp, hp] = [minorOf(want), minorOf(have), patchOf(want), patchOf(have)];
-    if (wm < hm || (wm === hm && wp !== undefined && hp !== undefined && wp < hp)) {
+    const [wm, hm] = [minorOf(want), minorOf(have)];
+    if (compareVersions(want, have) < 0) {
       problems.push(
         `${value}: ${where}; kubeadm cannot downgrade a cluster. Set ${c.kubernetesVersionKey} back to "${have}" ` +
           `(or destroy and rebuild the cluster at "${want}")`,

@@ -8,11 +8,11 @@
 import { readFileSync } from "node:fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import * as path from "node:path";
-import * as ipaddr from "ipaddr.js";
+import { isLoopback } from "./ip";
 import { LabStatus } from "./status";
 
 /** The page's files, served as they are (no build step). */
-export const DASHBOARD_UI_DIR = path.join(__dirname, "..", "ops", "dashboard");
+const DASHBOARD_UI_DIR = path.join(__dirname, "..", "ops", "dashboard");
 
 const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   "/": { file: "index.html", type: "text/html; charset=utf-8" },
@@ -22,20 +22,6 @@ const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
 
 /** What `/api/status` and each event carry: exactly what `npm run status -- --json` prints. */
 export type DashboardStatus = { readonly stack: string } & LabStatus;
-
-const LOOPBACK_NAMES = new Set(["localhost", "localhost."]);
-
-/** True for 127.0.0.0/8, ::1, an IPv4-mapped loopback and the name localhost. */
-export function isLoopback(host: string): boolean {
-  const h = host.replace(/^\[(.*)\]$/, "$1");
-  if (LOOPBACK_NAMES.has(h.toLowerCase())) return true;
-  if (!ipaddr.isValid(h)) return false;
-  let addr = ipaddr.parse(h);
-  if (addr.kind() === "ipv6" && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
-    addr = (addr as ipaddr.IPv6).toIPv4Address();
-  }
-  return addr.range() === "loopback";
-}
 
 /**
  * The bind address, checked before anything listens: the page has no login, so anything but loopback must be

@@ -21,9 +21,10 @@ import * as k8s from "@kubernetes/client-node";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { HELM_KEEP, JENKINS_HOME_PVC, JENKINS_NAMESPACE } from "../manifests/jenkins-values";
+import { clusterKubeconfigPath, ownedBy, tartlabHome } from "../mac/home";
 import { ClusterRecords, parseClusterRecord } from "./cluster-record";
 import { LabConfig, NS, allNodes } from "./lab-config";
-import { apiError, clusterKubeconfigPath, deadline, tartlabHome } from "./status";
+import { apiError, deadline } from "./status";
 
 export interface DataGuardOptions {
   /** TARTLAB_HOME / HOME for the markers and kubeconfigs. */
@@ -48,7 +49,7 @@ export interface PlannedLoss {
   readonly rebuilt: readonly { readonly cluster: string; readonly why: string }[];
 }
 
-export const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
+const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
 
 /**
  * What a run of `config` clones again or builds anew, judged from the cluster records: a VM whose image changes
@@ -98,13 +99,7 @@ export function departingVms(config: LabConfig, owner: string, env: NodeJS.Proce
     .filter((f) => f.endsWith(".owner"))
     .map((f) => f.slice(0, -".owner".length))
     .filter((vm) => !listed.has(vm))
-    .filter((vm) => {
-      try {
-        return readFileSync(path.join(dir, `${vm}.owner`), "utf8").trim() === owner;
-      } catch {
-        return false;
-      }
-    })
+    .filter((vm) => ownedBy(vm, owner, env))
     .sort();
 }
 
@@ -138,7 +133,7 @@ function client(cluster: string, env: NodeJS.ProcessEnv): k8s.KubeConfig | undef
 }
 
 /** Nodes a PV is pinned to by `kubernetes.io/hostname In [...]` (local-path's node affinity). */
-export function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
+function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   return terms.flatMap((t) =>
     (t.matchExpressions ?? [])

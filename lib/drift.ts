@@ -14,36 +14,27 @@
  * `preview` changes nothing: it reads state, `tart ip` and the SSH banner (address.sh writes the marker, so it does
  * not run), and says per finding what `up` will do, with the counters `up` would leave.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { writeFileAtomic } from "../mac/atomic-write";
+import { clusterFile, ownedBy, tartlabHome, vmFile } from "../mac/home";
+import { listTartVms, tartIp, withTartPath } from "../mac/tart";
+import { STOP_DEFAULTS, StopDeadlines, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
 import { DriftReport } from "./drift-report";
 import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
-import { listTartVms, ownedBy, reviveStoppedVms, tartlabHome } from "./revive";
-import { bundle, loadScript } from "./shell";
-import { startEnv, withTartPath } from "./tart-env";
+import { reviveStoppedVms } from "./revive";
 
-export interface DriftDeps {
+/** The restart's stop.sh deadlines; `guestExecSeconds` also bounds address.sh's `tart exec` (identity marker). */
+export interface DriftDeps extends Partial<StopDeadlines> {
   /** Whether sshd answers at `ip`, retried for a bounded time (default: `waitForSsh(ip)` on port 22). */
   readonly sshAnswers?: (ip: string) => Promise<boolean>;
   /** How long address.sh waits for the address of a VM that runs (shorter than a first boot's wait). */
   readonly addressWaitSeconds?: number;
-  /** How long one `tart exec` (identity marker, guest poweroff) may take before the guest agent counts as hung. */
-  readonly guestExecSeconds?: number;
-  /** How long stop.sh waits for the guest to power itself off before it forces the VM off. */
-  readonly gracefulStopSeconds?: number;
-  /** `tart stop --timeout` of stop.sh's forced stop. */
-  readonly stopTimeoutSeconds?: number;
 }
 
-const DEFAULTS = {
-  addressWaitSeconds: 20,
-  guestExecSeconds: 15,
-  gracefulStopSeconds: 60,
-  stopTimeoutSeconds: 30,
-};
+const DEFAULTS = { addressWaitSeconds: 20, ...STOP_DEFAULTS };
 
 /** sshd's identification string (RFC 4253 §4.2): a line starting "SSH-", possibly after other lines. */
 const SSH_ID = /(^|\n)SSH-/;
@@ -86,44 +77,22 @@ export async function waitForSsh(
   }
 }
 
-interface Run {
-  readonly ok: boolean;
-  readonly stdout: string;
-  /** stderr, or why the script could not run. */
-  readonly err: string;
-}
-
-/** One scripts/tart-vm script through the bundle, as the TartVm resource runs it (lib/shell.ts). */
-function runScript(script: string, inputs: Record<string, string>, env: NodeJS.ProcessEnv): Run {
-  const r = spawnSync("bash", ["-s", "--", "create"], {
-    env,
-    encoding: "utf8",
-    input: bundle({ create: loadScript(script) }, inputs),
-  });
-  return {
-    ok: r.status === 0,
-    stdout: (r.stdout ?? "").trim(),
-    err: r.error ? r.error.message : (r.stderr ?? "").trim(),
-  };
-}
-
 /** `tart ip <vm>` without waiting: read-only, so preview may use it (address.sh writes the identity marker). */
-function tartIp(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const r = spawnSync("tart", ["ip", name], { env, encoding: "utf8", timeout: 30_000 });
-  const ip = (r.stdout ?? "").trim();
-  return r.status === 0 && /^\d{1,3}(\.\d{1,3}){3}$/.test(ip) ? ip : undefined;
-}
+const readIp = (name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> =>
+  tartIp(name, env, 30_000).then(
+    (r) => r.ip,
+    () => undefined,
+  );
 
 function readRecordedIp(name: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
-    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.ip`), "utf8").trim() || undefined;
+    return readFileSync(vmFile(env, name, "ip"), "utf8").trim() || undefined;
   } catch {
     return undefined; // a lab built before addresses were recorded has none: nothing to compare with
   }
 }
 
-const repairsFile = (cluster: string, env: NodeJS.ProcessEnv) =>
-  path.join(tartlabHome(env), "clusters", `${cluster}.repairs`);
+const repairsFile = (cluster: string, env: NodeJS.ProcessEnv) => clusterFile(env, cluster, "repairs");
 
 function readRepairs(cluster: string, env: NodeJS.ProcessEnv): number {
   const file = repairsFile(cluster, env);
@@ -145,8 +114,7 @@ function readRepairs(cluster: string, env: NodeJS.ProcessEnv): number {
 function writeRepairs(cluster: string, count: number, env: NodeJS.ProcessEnv): void {
   const file = repairsFile(cluster, env);
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${count}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomic(file, `${count}\n`, 0o666);
 }
 
 /** Refuses two VMs at one address: a script meant for one could reach the other. */
@@ -212,7 +180,7 @@ export async function checkDrift(
   // 1. Read-only survey, the same in preview and up: two VMs at one address stop the run before any VM is touched.
   const seen = new Map<string, string>();
   for (const v of mine) {
-    const ip = v.State === "running" ? tartIp(v.Name, env) : undefined;
+    const ip = v.State === "running" ? await readIp(v.Name, env) : undefined;
     if (ip) seen.set(v.Name, ip);
   }
   refuseSharedAddresses(seen, "tart ip");
@@ -297,8 +265,8 @@ export async function checkDrift(
 
   /** The VM's address through address.sh (marker written, address recorded), then sshd answering there. */
   async function prove(name: string): Promise<{ ip: string } | { problem: string }> {
-    const r = runScript(
-      "tart-vm/address.sh",
+    const r = runVmScript(
+      "address.sh",
       {
         VM_NAME: name,
         ADDRESS_WAIT_SECONDS: String(t.addressWaitSeconds),
@@ -313,28 +281,18 @@ export async function checkDrift(
 
   function restart(node: NodeSpec, why: string): void {
     const name = node.name;
-    type Step = readonly [label: string, script: string, inputs: Record<string, string>];
+    type Step = readonly [script: string, inputs: Record<string, string>];
     // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is.
-    const stop: Step = [
-      "stop.sh",
-      "tart-vm/stop.sh",
-      {
-        VM_NAME: name,
-        STOP_TIMEOUT_SECONDS: String(t.stopTimeoutSeconds),
-        GUEST_EXEC_SECONDS: String(t.guestExecSeconds),
-        GRACEFUL_STOP_SECONDS: String(t.gracefulStopSeconds),
-      },
-    ];
+    const stop: Step = ["stop.sh", stopEnv(name, t)];
     const start: Step = [
       "start.sh",
-      "tart-vm/start.sh",
       startEnv({ ...node, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
     ];
-    for (const [label, script, inputs] of [stop, start]) {
-      const r = runScript(script, inputs, env);
+    for (const [script, inputs] of [stop, start]) {
+      const r = runVmScript(script, inputs, env);
       if (!r.ok) {
         throw new Error(
-          `VM ${name} ${why}; tartlab tried to restart it and ${label} failed:\n${r.err}\n` +
+          `VM ${name} ${why}; tartlab tried to restart it and ${script} failed:\n${r.err}\n` +
             `Restart it by hand (tart stop ${name}; pulumi up starts it again) or, if it stays broken, rebuild it ` +
             `(pulumi up --replace on its ${name}-clone resource)`,
         );

@@ -35,9 +35,9 @@ const GIB = 2 ** 30;
  * tartlab needs `tart exec` for the identity marker (scripts/tart-vm/address.sh), graceful stops (stop.sh) and
  * the golden image's bake.
  */
-export const MIN_TART_VERSION = "2.28.3";
+const MIN_TART_VERSION = "2.28.3";
 /** Oldest macOS accepted: `tart exec` refuses to run on anything older (Commands/Exec.swift: macOS 14 Sonoma). */
-export const MIN_MACOS_MAJOR = 14;
+const MIN_MACOS_MAJOR = 14;
 /** Memory left to macOS and everything else on the Mac. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /**

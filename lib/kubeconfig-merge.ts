@@ -9,19 +9,11 @@
  * with O_CREAT|O_EXCL, retried for a bounded time and removed afterwards, so tartlab, kind and kubectl do not overwrite each other's edits. The file is replaced
  * atomically (temp file in the same directory + rename) and created with mode 600 (its dir 700) when absent.
  */
-import {
-  closeSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { writeFileAtomic } from "../mac/atomic-write";
 import { contextName } from "./kubeconfig";
 
 type Named = { name?: unknown } & Record<string, unknown>;
@@ -119,7 +111,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Runs `fn` holding `<file>.lock` (O_CREAT|O_EXCL, as kind and client-go). A lock that stays held past the
  * timeout is reported with its path: after a crash it is stale and the user removes it.
  */
-export async function withKubeconfigLock<T>(file: string, fn: () => T, opts: LockOptions = {}): Promise<T> {
+async function withKubeconfigLock<T>(file: string, fn: () => T, opts: LockOptions = {}): Promise<T> {
   const lock = `${file}.lock`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
@@ -153,19 +145,6 @@ function readIfExists(file: string): string | undefined {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw e;
   }
-}
-
-/** Replaces `file` atomically; keeps an existing file's mode, creates a new one 600 (it holds credentials). */
-export function writeFileAtomic(file: string, content: string): void {
-  let mode = 0o600;
-  try {
-    mode = statSync(file).mode & 0o777;
-  } catch {
-    // new file
-  }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tartlab-${process.pid}.tmp`);
-  writeFileSync(tmp, content, { mode });
-  renameSync(tmp, file);
 }
 
 export interface FileOptions extends MergeOptions, LockOptions {

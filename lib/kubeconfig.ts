@@ -3,7 +3,6 @@
  * so merged kubeconfigs clobber each other; like kind, name cluster, user and context all `tartlab-<cluster>` and point
  * the server at the control plane's IP.
  */
-import { createHash } from "node:crypto";
 import { parse, stringify } from "yaml";
 
 export const contextName = (cluster: string) => `tartlab-${cluster}`;
@@ -23,14 +22,4 @@ export function rewriteKubeconfig(adminConf: string, cluster: string, server: st
     "current-context": name,
     preferences: {},
   });
-}
-
-/**
- * Identity of a cluster: a hash of its CA certificate. Used as the k8s.Provider's clusterIdentifier, so a rebuilt
- * control plane (new CA) replaces the provider and with it every Kubernetes resource created through it.
- */
-export function clusterIdentity(kubeconfig: string): string {
-  const ca = parse(kubeconfig)?.clusters?.[0]?.cluster?.["certificate-authority-data"];
-  if (typeof ca !== "string" || ca === "") throw new Error("kubeconfig has no certificate-authority-data");
-  return `ca-sha256:${createHash("sha256").update(ca).digest("hex")}`;
 }

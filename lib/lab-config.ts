@@ -3,14 +3,14 @@
  * the raw stack config; tests feed it tables of bad configs.
  */
 import { createHash } from "node:crypto";
-import * as ipaddr from "ipaddr.js";
 import { z } from "zod";
+import { Ipv4Range, parseIpv4Cidr, rangesOverlap } from "./ip";
+import { VERSION_RE, isExactVersion, minorLine, parseVersion } from "./kube-version";
 import { CILIUM_TESTED_KUBERNETES, MAX_KUBERNETES_MINOR, MIN_KUBERNETES_MINOR, VERSIONS } from "./versions";
 
 /** Config namespace = Pulumi project name. Every message names keys as `tartlab:<key>`. */
 export const NS = "tartlab";
 
-const VERSION_RE = /^\d+\.\d+(\.\d+)?$/;
 /** DNS-1123 label: what Kubernetes accepts as a node name and what a hostname may be. */
 const DNS1123_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
@@ -156,7 +156,7 @@ const kubeconfigSchema = z.strictObject({
 });
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
-export function show(v: unknown): string {
+function show(v: unknown): string {
   return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
@@ -187,7 +187,7 @@ function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems:
  * V02: versions are strings. A YAML number such as 1.30 reaches us as the number 1.3 (or the string "1.3");
  * both are refused with the hint to quote, never silently used.
  */
-export function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
+function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
   if (typeof raw === "number") {
     problems.push(
       `${key} is the number ${raw}, not a string; YAML turns 1.30 into 1.3. Quote it: ${key}: "${raw}" ` +
@@ -210,7 +210,7 @@ function checkKubernetes(
 ): string | undefined {
   const v = checkVersion(key, raw, problems);
   if (v === undefined) return undefined;
-  const [major, minor] = v.split(".").map(Number);
+  const { major, minor } = parseVersion(v);
   if (major !== 1 || minor < MIN_KUBERNETES_MINOR) {
     const hint =
       major === 1 && minor < 10
@@ -227,11 +227,11 @@ function checkKubernetes(
   return v;
 }
 
-function checkCilium(raw: unknown, k8s: string | undefined, problems: string[], warnings: string[]) {
+function checkCilium(raw: unknown, problems: string[]) {
   const key = `${NS}:ciliumVersion`;
   const v = checkVersion(key, raw, problems);
   if (v === undefined) return undefined;
-  const [major, minor] = v.split(".").map(Number);
+  const { major, minor } = parseVersion(v);
   if (major !== 1 || minor < 14) {
     const hint =
       major === 1 && minor < 10 ? ` (if you wrote 1.${minor}0 unquoted, YAML read it as ${v})` : "";
@@ -240,51 +240,69 @@ function checkCilium(raw: unknown, k8s: string | undefined, problems: string[], 
     );
     return undefined;
   }
-  const tested = CILIUM_TESTED_KUBERNETES[`${major}.${minor}`];
-  const k8sMinor = k8s?.split(".").slice(0, 2).join(".");
-  if (k8sMinor && (!tested || !tested.includes(k8sMinor))) {
+  return v;
+}
+
+/**
+ * Each Kubernetes version the lab may run (the lab's, each cluster's own) against the Cilium release's list
+ * (CILIUM_TESTED_KUBERNETES): a minor older than every listed one has no Cilium support and is refused; a newer one
+ * "will depend on the backward compatibility offered by Kubernetes" (Cilium's requirements page), so it only warns.
+ */
+function checkCiliumKubernetes(
+  cilium: string,
+  versions: readonly { readonly key: string; readonly version: string }[],
+  problems: string[],
+  warnings: string[],
+) {
+  const tested = CILIUM_TESTED_KUBERNETES[minorLine(cilium)];
+  const minorOf = (v: string) => parseVersion(v).minor;
+  const warned = new Set<string>();
+  for (const { key, version } of versions) {
+    const k8sMinor = minorLine(version);
+    if (tested?.includes(k8sMinor)) continue;
+    if (tested && minorOf(k8sMinor) < Math.min(...tested.map(minorOf))) {
+      problems.push(
+        `${key} "${version}": Cilium ${cilium} (${NS}:ciliumVersion) does not support Kubernetes ${k8sMinor}, ` +
+          `older than every minor it is tested with (${tested.join(", ")}; lib/versions.ts); set ${key} to one of ` +
+          `those, or ${NS}:ciliumVersion to a release that lists ${k8sMinor}`,
+      );
+      continue;
+    }
+    if (warned.has(k8sMinor)) continue;
+    warned.add(k8sMinor);
     warnings.push(
-      `Cilium ${v} does not list Kubernetes ${k8sMinor} as e2e tested` +
+      `Cilium ${cilium} does not list Kubernetes ${k8sMinor} as e2e tested` +
         (tested ? ` (tested: ${tested.join(", ")})` : " (no compatibility data recorded in lib/versions.ts)"),
     );
   }
-  return v;
 }
 
 interface ParsedCidr {
   readonly key: string;
   readonly text: string;
-  readonly range: [ipaddr.IPv4, number];
+  readonly range: Ipv4Range;
 }
 
 /** Parses an IPv4 CIDR that must be a network address; pushes a problem naming key and fix otherwise. */
-export function checkCidr(key: string, raw: unknown, problems: string[]): ParsedCidr | undefined {
+function checkCidr(key: string, raw: unknown, problems: string[]): ParsedCidr | undefined {
   if (typeof raw !== "string") {
     problems.push(`${key} must be a CIDR string such as "10.10.0.0/16", got ${show(raw)}`);
     return undefined;
   }
-  let parsed: [ipaddr.IPv4 | ipaddr.IPv6, number];
-  try {
-    parsed = ipaddr.parseCIDR(raw);
-  } catch {
-    problems.push(`${key} ${show(raw)} is not a CIDR; write it as address/prefix, e.g. "10.10.0.0/16"`);
-    return undefined;
-  }
-  const [addr, bits] = parsed;
-  if (addr.kind() !== "ipv4" || !ipaddr.IPv4.isValidFourPartDecimal(raw.split("/")[0])) {
-    problems.push(`${key} ${show(raw)} must be an IPv4 CIDR in dotted form (Softnet passes IPv4 only)`);
-    return undefined;
-  }
-  const network = ipaddr.IPv4.networkAddressFromCIDR(raw).toString();
-  if (network !== addr.toString()) {
-    problems.push(`${key} ${show(raw)} has host bits set; did you mean "${network}/${bits}"?`);
-    return undefined;
-  }
-  return { key, text: raw, range: [addr as ipaddr.IPv4, bits] };
+  const parsed = parseIpv4Cidr(raw);
+  if ("range" in parsed) return { key, text: raw, range: parsed.range };
+  problems.push(
+    parsed.error === "not-cidr"
+      ? `${key} ${show(raw)} is not a CIDR; write it as address/prefix, e.g. "10.10.0.0/16"`
+      : parsed.error === "not-ipv4"
+        ? `${key} ${show(raw)} must be an IPv4 CIDR in dotted form (Softnet passes IPv4 only)`
+        : `${key} ${show(raw)} has host bits set; did you mean "${parsed.network}/${parsed.bits}"?`,
+  );
+  return undefined;
 }
 
-export function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
-  return a.range[0].match(b.range) || b.range[0].match(a.range);
+function cidrsOverlap(a: ParsedCidr, b: ParsedCidr): boolean {
+  return rangesOverlap(a.range, b.range);
 }
 
 function checkName(key: string, name: string, maxLen: number, problems: string[]): void {
@@ -318,12 +336,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
     problems,
     warnings,
   );
-  const ciliumVersion = checkCilium(
-    raw.ciliumVersion ?? VERSIONS.cilium,
-    kubernetesVersion,
-    problems,
-    warnings,
-  );
+  const ciliumVersion = checkCilium(raw.ciliumVersion ?? VERSIONS.cilium, problems);
 
   const str = (key: keyof LabConfig, dflt: string): string => {
     const v = raw[key] ?? dflt;
@@ -353,7 +366,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   if (!goldenImage && goldenRaw !== false && goldenRaw !== "false") {
     problems.push(`${NS}:goldenImage must be true or false, got ${show(goldenRaw)}`);
   }
-  if (goldenImage && kubernetesVersion && !/^\d+\.\d+\.\d+$/.test(kubernetesVersion)) {
+  if (goldenImage && kubernetesVersion && !isExactVersion(kubernetesVersion)) {
     problems.push(
       `${NS}:goldenImage true needs an exact ${NS}:kubernetesVersion (the golden image is named by it), got ` +
         `${show(kubernetesVersion)}; set e.g. "${kubernetesVersion}.0" (an existing patch) or goldenImage false`,
@@ -471,7 +484,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
           ? undefined
           : checkKubernetes(`${ck}.kubernetesVersion`, c.kubernetesVersion, problems, warnings);
       // Its nodes clone the golden image of their own version (lib/node-image.ts), named by it.
-      if (goldenImage && ownVersion && !/^\d+\.\d+\.\d+$/.test(ownVersion)) {
+      if (goldenImage && ownVersion && !isExactVersion(ownVersion)) {
         problems.push(
           `${NS}:goldenImage true needs an exact ${ck}.kubernetesVersion (its nodes clone a golden image named by ` +
             `it), got ${show(ownVersion)}; set e.g. "${ownVersion}.0" (an existing patch) or goldenImage false`,
@@ -505,6 +518,19 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   }
 
   const kubeconfig = checkKubeconfig(kubeconfigRaw, clustersRaw && clusters, problems);
+  if (ciliumVersion !== undefined && kubernetesVersion !== undefined) {
+    checkCiliumKubernetes(
+      ciliumVersion,
+      [
+        { key: `${NS}:kubernetesVersion`, version: kubernetesVersion },
+        ...clusters
+          .filter((c) => c.kubernetesVersionKey !== `${NS}:kubernetesVersion`)
+          .map((c) => ({ key: c.kubernetesVersionKey, version: c.kubernetesVersion })),
+      ],
+      problems,
+      warnings,
+    );
+  }
 
   if (problems.length > 0) throw new LabConfigError(problems);
   return {

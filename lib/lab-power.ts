@@ -8,15 +8,12 @@
  * (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh) names this stack: VMs of other stacks and VMs
  * tartlab did not make are never touched. Tart state is read as JSON (T08).
  */
-import { execFile, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
+import { ownerOf } from "../mac/home";
+import { tartList, withTartPath } from "../mac/tart";
+import { StopDeadlines, runVmScriptAsync, stopEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
 import { reviveStoppedVms } from "./revive";
-import { bundle, loadScript } from "./shell";
-import { LabStatus, collectStatus, tartlabHome } from "./status";
-import { withTartPath } from "./tart-env";
+import { LabStatus, collectStatus } from "./status";
 
 /** What happened to one VM of the config. */
 export type PowerAction =
@@ -28,68 +25,16 @@ export interface VmPower {
   readonly detail: string;
 }
 
-export interface PowerOptions {
+/** Stop's stop.sh deadlines, and start's Ready wait. */
+export interface PowerOptions extends Partial<StopDeadlines> {
   /** Environment for tart, the scripts and ~/.tartlab (PATH, HOME, TARTLAB_HOME). */
   readonly env?: NodeJS.ProcessEnv;
-  /** stop.sh: how long the guest may take to power off before `tart stop` forces it. */
-  readonly gracefulSeconds?: number;
-  /** stop.sh: how long `tart exec` (the poweroff request) may take to answer. */
-  readonly guestExecSeconds?: number;
-  /** stop.sh: `tart stop --timeout` (SIGINT, then SIGKILL). */
-  readonly stopTimeoutSeconds?: number;
   /** start: how long to wait for the lab to be Ready (lib/status.ts) after the VMs run. */
   readonly readySeconds?: number;
   /** start: pause between two Ready checks. */
   readonly readyPollMs?: number;
   /** start: deadline of each status probe. */
   readonly probeTimeoutMs?: number;
-}
-
-/** The owner marker this stack's VMs carry: `<project>/<stack>`, as program.ts records it. */
-export function stackOwner(dir: string, stack: string): string {
-  const project = (parse(readFileSync(path.join(dir, "Pulumi.yaml"), "utf8")) as { name?: unknown })?.name;
-  if (typeof project !== "string" || project === "") {
-    throw new Error(`${path.join(dir, "Pulumi.yaml")} has no project name`);
-  }
-  return `${project}/${stack}`;
-}
-
-function ownerOf(env: NodeJS.ProcessEnv, vm: string): string | undefined {
-  try {
-    return readFileSync(path.join(tartlabHome(env), "vms", `${vm}.owner`), "utf8").trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** VM name -> Tart state, from `tart list --format json`; rejects with a one-line reason. */
-function tartStates(env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "tart",
-      ["list", "--source", "local", "--format", "json"],
-      { env, timeout: 60_000, killSignal: "SIGKILL" },
-      (err, stdout, stderr) => {
-        if (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          return reject(
-            new Error(
-              code === "ENOENT"
-                ? "tart is not on PATH; install it: brew install cirruslabs/cli/tart"
-                : `tart list failed: ${String(stderr).trim() || err.message}`,
-            ),
-          );
-        }
-        try {
-          const list = JSON.parse(stdout) as { Name: string; State: string }[];
-          if (!Array.isArray(list)) throw new Error("not an array");
-          resolve(new Map(list.map((v) => [v.Name, v.State])));
-        } catch {
-          reject(new Error(`tart list printed no JSON array: ${stdout.slice(0, 200)}`));
-        }
-      },
-    );
-  });
 }
 
 interface Plan {
@@ -100,12 +45,12 @@ interface Plan {
 }
 
 async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv): Promise<Plan> {
-  const states = await tartStates(env);
+  const states = new Map((await tartList(env, 60_000)).map((v) => [v.Name, v.State]));
   const ours: Plan["ours"] = [];
   const others: VmPower[] = [];
   for (const { node } of allNodes(config)) {
     const state = states.get(node.name);
-    const marker = ownerOf(env, node.name);
+    const marker = ownerOf(node.name, env);
     if (state === undefined) {
       others.push({ name: node.name, action: "absent", detail: "does not exist (run pulumi up)" });
     } else if (marker !== owner) {
@@ -121,35 +66,18 @@ async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv)
   return { ours, others };
 }
 
-/** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does: the stdin bundle of lib/shell.ts. */
-function runStopScript(vm: string, env: NodeJS.ProcessEnv, opts: PowerOptions): Promise<VmPower> {
-  const input = bundle(
-    { create: loadScript("tart-vm/stop.sh") },
-    {
-      VM_NAME: vm,
-      GRACEFUL_STOP_SECONDS: String(opts.gracefulSeconds ?? 60),
-      GUEST_EXEC_SECONDS: String(opts.guestExecSeconds ?? 15),
-      STOP_TIMEOUT_SECONDS: String(opts.stopTimeoutSeconds ?? 30),
-    },
-  );
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-s", "--", "create"], { env, stdio: ["pipe", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", (e) => resolve({ name: vm, action: "failed", detail: e.message }));
-    child.on("close", (code) => {
-      const lines = stderr
-        .split("\n")
-        .map((l) => l.replace(/^tartlab: /, "").trim())
-        .filter((l) => l !== "");
-      resolve({
-        name: vm,
-        action: code === 0 ? "stopped" : "failed",
-        detail: lines.join("; ") || `stop.sh exited with ${code}`,
-      });
-    });
-    child.stdin.end(input);
-  });
+/** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does. */
+async function runStopScript(vm: string, env: NodeJS.ProcessEnv, opts: PowerOptions): Promise<VmPower> {
+  const r = await runVmScriptAsync("stop.sh", stopEnv(vm, opts), env);
+  const lines = r.err
+    .split("\n")
+    .map((l) => l.replace(/^tartlab: /, "").trim())
+    .filter((l) => l !== "");
+  return {
+    name: vm,
+    action: r.ok ? "stopped" : "failed",
+    detail: lines.join("; ") || `stop.sh exited with ${r.code}`,
+  };
 }
 
 export interface StopResult {

@@ -8,7 +8,11 @@
  * Pure: the golden image's name comes in as a function (components/golden-image.ts).
  */
 import { ClusterRecord } from "./cluster-record";
+import { isExactVersion } from "./kube-version";
 import { LabConfig } from "./lab-config";
+
+/** Prefix of every golden image's Tart VM name (`npm run images` lists them by it). */
+export const GOLDEN_PREFIX = "tartlab-golden-";
 
 export interface NodeImage {
   /** What the VM is cloned from: the base image or a golden image's Tart VM name. */
@@ -18,9 +22,6 @@ export interface NodeImage {
   /** The VM exists (recorded) and this run clones it again: its clone's trigger, the image, changes. */
   readonly recloned: boolean;
 }
-
-/** "1.35.2", not "1.35": a golden image is baked for one exact version. */
-export const isExactVersion = (v: string) => /^\d+\.\d+\.\d+$/.test(v);
 
 /**
  * The image of `node` (prepared at `version`, lib/cluster-record.ts `nodeVersion`): the recorded one while the

@@ -8,17 +8,18 @@
  * `…/deb/Packages` (it redirects to prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v<minor>/
  * deb/Packages; apt's own log in kubernetes/kubernetes #138534 shows the uncompressed `Packages` being fetched).
  */
+import { isExactVersion, minorLine, parseVersion } from "./kube-version";
 import { MIN_KUBERNETES_MINOR } from "./versions";
 
 /** What every node installs from pkgs.k8s.io (scripts/k8s-node/prepare.sh), and all that repository publishes. */
-export const NODE_PACKAGES = ["kubelet", "kubeadm", "kubectl", "cri-tools", "kubernetes-cni"] as const;
+const NODE_PACKAGES = ["kubelet", "kubeadm", "kubectl", "cri-tools", "kubernetes-cni"] as const;
 /** Installed at the exact patch when one is configured (`kubelet=<patch>-*`, prepare.sh); the rest at newest. */
 const PINNED = new Set(["kubelet", "kubeadm", "kubectl"]);
 /** Whose `Depends:` must be satisfiable from this index (krel metadata: kubeadm → cri-tools < 1.32 or when
  * built before kubernetes/release #4387; kubelet → kubernetes-cni). Names outside NODE_PACKAGES come from Ubuntu. */
 const DEPENDENTS = ["kubelet", "kubeadm"];
 
-export const PKGS_K8S_IO = "https://pkgs.k8s.io/core:/stable:/";
+const PKGS_K8S_IO = "https://pkgs.k8s.io/core:/stable:/";
 export const packagesUrl = (minor: string, base = PKGS_K8S_IO) => `${base}v${minor}/deb/Packages`;
 const UPSTREAM_ISSUES = "kubernetes/kubernetes #133735, #135803, #138534, #141601";
 
@@ -177,7 +178,7 @@ const show = (d: Dependency) => (d.op ? `${d.name} (${d.op} ${d.version})` : d.n
  */
 export function missingPackages(entries: PackageEntry[], arch: string, kubernetesVersion: string): string[] {
   const forArch = entries.filter((e) => e.architecture === arch || e.architecture === "all");
-  const patch = kubernetesVersion.split(".").length === 3 ? kubernetesVersion : undefined;
+  const patch = isExactVersion(kubernetesVersion) ? kubernetesVersion : undefined;
   const candidates = (name: string) =>
     forArch
       .filter((e) => e.name === name && (!patch || !PINNED.has(name) || e.version.startsWith(`${patch}-`)))
@@ -208,9 +209,9 @@ export function missingPackages(entries: PackageEntry[], arch: string, kubernete
 }
 
 /** The index could not be read (network, timeout, server error): says nothing about the packages. */
-export class IndexUnreachable extends Error {}
+class IndexUnreachable extends Error {}
 /** The minor has no repository at all (HTTP 404). */
-export class IndexNotFound extends Error {}
+class IndexNotFound extends Error {}
 
 /** GETs a URL as text under a deadline; throws with the URL and the HTTP status or network error. */
 export async function fetchText(url: string, timeoutMs = 20_000): Promise<string> {
@@ -243,8 +244,8 @@ export async function checkKubernetesPackages(
   arch: string,
   read: (minor: string) => Promise<string>,
 ): Promise<PackageCheck> {
-  const [major, minorNo] = kubernetesVersion.split(".").map(Number);
-  const minor = `${major}.${minorNo}`;
+  const { major, minor: minorNo } = parseVersion(kubernetesVersion);
+  const minor = minorLine(kubernetesVersion);
   let missing: string[];
   try {
     missing = missingPackages(parsePackagesIndex(await read(minor)), arch, kubernetesVersion);

@@ -53,7 +53,7 @@ const APFS_CLONE: Figure = {
 };
 
 /** One row per step kind. First match wins; rows are ordered from the most specific. */
-export const STEP_FIGURES: readonly StepFigures[] = [
+const STEP_FIGURES: readonly StepFigures[] = [
   {
     match: (name, type) => type === "command:local:Command" && /(^|-)golden-image(-[\d-]+)?$/.test(name),
     perNode: same({ seconds: 0, source: "not in the graph without the golden image" }),
@@ -311,7 +311,7 @@ export function durationRecorder(now: () => number = () => Date.now() / 1000) {
   };
 }
 
-/** One phase of a snapshot save or restore (lib/snapshot.ts), for the whole lab. */
+/** One phase of a snapshot save or restore (mac/snapshot.ts), for the whole lab. */
 export interface SnapshotPhase {
   readonly phase: string;
   readonly seconds: number;
@@ -350,7 +350,7 @@ export const SNAPSHOT_FIGURES = {
 } as const satisfies Record<string, Figure>;
 
 /**
- * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. lib/snapshot.ts starts the VMs
+ * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. mac/snapshot.ts starts the VMs
  * all at once; `parallelStart: false` models `npm run start`'s path instead (lib/revive.ts: one VM after another,
  * each waiting for its address; the start row above).
  */

@@ -9,74 +9,15 @@
  * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
  * with the run options they have (no resize of a VM that is going away), with a message saying why.
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import * as path from "node:path";
+import { ownedBy } from "../mac/home";
+import { TartVmList, listTartVms, tartGetSync, withTartPath } from "../mac/tart";
+import { runVmScript, startEnv } from "../mac/vm-scripts";
 import { LabConfig, allNodes } from "./lab-config";
-import { bundle, loadScript } from "./shell";
-import { HOMEBREW_BIN_DIRS, startEnv, withTartPath } from "./tart-env";
 
 export interface ReviveResult {
   /** VMs found stopped and started again (or, in preview, that `up` would start). */
   readonly restarted: string[];
   readonly messages: string[];
-}
-
-export interface TartListEntry {
-  readonly Name: string;
-  readonly State: string;
-}
-
-/** What `tart list --source local --format json` says (T08: JSON, never the text table), or why it could not. */
-export type TartVmList = { readonly vms: TartListEntry[] } | { readonly problem: string };
-
-/** Reads Tart's VM list; `env` must already have the scripts' PATH (`withTartPath`). */
-export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
-  const list = spawnSync("tart", ["list", "--source", "local", "--format", "json"], {
-    env,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  const failed = (problem: string) => ({ problem });
-  if (list.error) {
-    const code = (list.error as NodeJS.ErrnoException).code;
-    return failed(
-      code === "ENOENT"
-        ? `tart is not on PATH (${env.PATH}, which includes ${HOMEBREW_BIN_DIRS.join(" and ")}); ` +
-            "install it: brew install cirruslabs/cli/tart"
-        : `tart list failed to run: ${list.error.message}`,
-    );
-  }
-  if (list.status !== 0) {
-    return failed(
-      `tart list exited with ${list.status ?? `signal ${list.signal}`}: ${(list.stderr ?? "").trim()}`,
-    );
-  }
-  let entries: TartListEntry[];
-  try {
-    entries = JSON.parse(list.stdout) as TartListEntry[];
-  } catch {
-    return failed(`tart list printed no JSON: ${list.stdout.slice(0, 200)}`);
-  }
-  // JSON of another shape (an object, null entries) must not crash the program with a TypeError.
-  if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
-    return failed(`tart list printed JSON that is not a list of VMs: ${list.stdout.slice(0, 200)}`);
-  }
-  return { vms: entries };
-}
-
-/** ~/.tartlab, or TARTLAB_HOME (tests), as the scripts have it. */
-export function tartlabHome(env: NodeJS.ProcessEnv): string {
-  return env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
-}
-
-/** Whether this stack made the VM: its owner marker (written by clone.sh) names `owner`. */
-export function ownedBy(name: string, owner: string, env: NodeJS.ProcessEnv): boolean {
-  try {
-    return readFileSync(path.join(tartlabHome(env), "vms", `${name}.owner`), "utf8").trim() === owner;
-  } catch {
-    return false; // no marker: not ours
-  }
 }
 
 export function reviveStoppedVms(
@@ -122,20 +63,14 @@ export function reviveStoppedVms(
       continue;
     }
     const size = node ?? currentSize(name, env);
-    const run = spawnSync("bash", ["-s", "--", "create"], {
+    const run = runVmScript(
+      "start.sh",
+      startEnv({ name, ...size, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
       env,
-      encoding: "utf8",
-      input: bundle(
-        { create: loadScript("tart-vm/start.sh") },
-        startEnv({ name, ...size, softnetAllow: config.softnetAllow, ipWaitSeconds: config.ipWaitSeconds }),
-      ),
-    });
-    if (run.status !== 0) {
-      const err = run.error ? run.error.message : (run.stderr ?? "").trim();
-      throw new Error(`VM ${name} was ${state} and could not be started again:\n${err}`);
-    }
+    );
+    if (!run.ok) throw new Error(`VM ${name} was ${state} and could not be started again:\n${run.err}`);
     restarted.push(name);
-    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout.trim()} ${why}`);
+    messages.push(`VM ${name} was ${state}; started it again at ${run.stdout} ${why}`);
   }
   return { restarted, messages };
 }
@@ -145,17 +80,7 @@ function currentSize(
   name: string,
   env: NodeJS.ProcessEnv,
 ): { cpus: number; memoryMb: number; diskGb: number } {
-  const get = spawnSync("tart", ["get", name, "--format", "json"], {
-    env,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
-  let g: { CPU?: unknown; Memory?: unknown; Disk?: unknown } = {};
-  try {
-    g = JSON.parse(get.stdout ?? "") as typeof g;
-  } catch {
-    // reported below
-  }
+  const { info: g = {}, run: get } = tartGetSync(name, env);
   const [cpus, memoryMb, diskGb] = [g.CPU, g.Memory, g.Disk];
   if (
     get.status !== 0 ||

@@ -1,7 +1,7 @@
 /**
  * Lab snapshots, the pure part: how snapshot VMs are named and marked, the manifest a snapshot keeps under
  * ~/.tartlab/snapshots/<stack>/<name>/, and how a snapshot's config is compared with the lab's. No I/O: the Mac
- * side (lib/snapshot.ts) reads and writes what these functions describe.
+ * side (mac/snapshot.ts) reads and writes what these functions describe.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";

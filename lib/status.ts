@@ -8,10 +8,11 @@
  * not answer is reported, never waited on. No credentials appear in the model: errors are summarised.
  */
 import * as k8s from "@kubernetes/client-node";
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
+import { clusterKubeconfigPath } from "../mac/home";
+import { tartGet, tartIp, tartList } from "../mac/tart";
 import { LabConfig, NS, NodeRole, RawConfig, validateLabConfig } from "./lab-config";
 
 /** Keys of the stack file that are lab config; secrets (sshPassword, sshPrivateKey) are never read. */
@@ -111,55 +112,13 @@ const timerSignal: ProbeSignal = (_target, timeoutMs) => AbortSignal.timeout(tim
 
 const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
 
-export function tartlabHome(env: NodeJS.ProcessEnv): string {
-  return env.TARTLAB_HOME ?? path.join(env.HOME ?? "", ".tartlab");
-}
-
-export const clusterKubeconfigPath = (env: NodeJS.ProcessEnv, cluster: string) =>
-  path.join(tartlabHome(env), "kube", `${cluster}.yaml`);
-
-class ProbeError extends Error {}
-
-/** Runs a command with a deadline; rejects with a one-line reason (stderr's first line, or the timeout). */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const e = err as NodeJS.ErrnoException & { killed?: boolean };
-      if (e.code === "ENOENT") return reject(new ProbeError(`${cmd} not found on PATH`));
-      if (e.killed)
-        return reject(new ProbeError(`\`${cmd} ${args.join(" ")}\` gave no answer in ${timeoutMs} ms`));
-      const line = String(stderr).trim().split("\n")[0];
-      reject(new ProbeError(line || `\`${cmd} ${args.join(" ")}\` failed`));
-    });
-  });
-}
-
 const why = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-interface TartListEntry {
-  readonly Name: string;
-  readonly State: string;
-}
-interface TartGet {
-  readonly CPU?: number;
-  readonly Memory?: number;
-}
-
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<VmStatus[]> {
   const specs = config.clusters.flatMap((c) => c.nodes.map((n) => ({ cluster: c.name, node: n })));
   let states: Map<string, string>;
   try {
-    // T08: JSON, never the text table (its "Accessed" column has spaces).
-    const list = JSON.parse(
-      await run("tart", ["list", "--source", "local", "--format", "json"], env, timeoutMs),
-    );
-    if (!Array.isArray(list) || !list.every((v) => v !== null && typeof v === "object")) {
-      throw new ProbeError("tart list --format json did not print a JSON array of VMs");
-    }
-    states = new Map((list as TartListEntry[]).map((v) => [v.Name, v.State]));
+    states = new Map((await tartList(env, timeoutMs)).map((v) => [v.Name, v.State]));
   } catch (e) {
     const reason = `cannot read Tart's VM list: ${why(e)}`;
     return specs.map(({ cluster, node }) => ({
@@ -192,16 +151,10 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
       // A stopped VM is not asked for its IP: Tart's dhcp resolver answers from the lease file even for a
       // stopped VM (Tart's Commands/IP.swift), which would show a stale address as if it were live.
       const [got, ip] = await Promise.all([
-        run("tart", ["get", node.name, "--format", "json"], env, timeoutMs).then(
-          (out) => {
-            // A throw here would not reach the handler below: it would reject the whole status.
-            try {
-              const got: unknown = JSON.parse(out);
-              if (got && typeof got === "object" && !Array.isArray(got)) return got as TartGet;
-            } catch {
-              // reported below
-            }
-            notes.push(`tart get printed no JSON object: ${JSON.stringify(out.trim().slice(0, 40))}`);
+        tartGet(node.name, env, timeoutMs).then(
+          ({ info, printed }) => {
+            if (info) return info;
+            notes.push(`tart get printed no JSON object: ${JSON.stringify(printed.trim().slice(0, 40))}`);
             return undefined;
           },
           (e) => {
@@ -210,11 +163,12 @@ async function probeVms(config: LabConfig, env: NodeJS.ProcessEnv, timeoutMs: nu
           },
         ),
         state === "running"
-          ? run("tart", ["ip", node.name], env, timeoutMs).then(
-              (out) => {
-                const v = out.trim();
-                if (IPV4.test(v)) return v;
-                problems.push(`tart ip printed no IPv4 address (${JSON.stringify(v.slice(0, 40))})`);
+          ? tartIp(node.name, env, timeoutMs).then(
+              ({ ip, printed }) => {
+                if (ip) return ip;
+                problems.push(
+                  `tart ip printed no IPv4 address (${JSON.stringify(printed.trim().slice(0, 40))})`,
+                );
                 return undefined;
               },
               (e) => {

@@ -68,7 +68,10 @@ export const PREPULL_IMAGES = {
 /**
  * Cilium minor -> Kubernetes minors its docs list as "e2e tested and guaranteed to be compatible"
  * (Documentation/network/kubernetes/compatibility.rst of that release; a release branch keeps its list):
- * 1.18 at v1.18.14, 1.19 at v1.19.3.
+ * 1.18 at v1.18.14, 1.19 at v1.19.3. Cilium's requirements page: "Older Kubernetes versions not listed here do not
+ * have Cilium support. Newer Kubernetes versions, while not listed, will depend on the backward compatibility offered
+ * by Kubernetes" (docs.cilium.io network/kubernetes/requirements), so the config refuses an older minor and warns
+ * about a newer one (lib/lab-config.ts).
  */
 export const CILIUM_TESTED_KUBERNETES: Readonly<Record<string, readonly string[]>> = {
   "1.18": ["1.30", "1.31", "1.32", "1.33"],

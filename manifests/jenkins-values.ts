@@ -73,11 +73,14 @@ export const JENKINS_ADMIN_SECRET = "jenkins-admin";
 export const JENKINS_ADMIN_USER = "admin";
 export const JENKINS_NAMESPACE = "jenkins";
 export const JENKINS_RELEASE = "jenkins";
-/** The chart names the home PVC after the release (`jenkins.fullname`, templates/home-pvc.yaml). */
+/**
+ * The chart names the home PVC after the release (`jenkins.fullname`, templates/home-pvc.yaml).
+ * @alias of JENKINS_RELEASE, under the name that says what it is used for
+ */
 export const JENKINS_HOME_PVC = JENKINS_RELEASE;
 
 /** kubeadm's label and taint of a control-plane node (kubeadm >= 1.24; facts upstream-review "kubeadm"). */
-export const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
+const CONTROL_PLANE_LABEL = "node-role.kubernetes.io/control-plane";
 /** Helm keeps a resource with this annotation on uninstall (helm.sh/docs "Tell Helm Not To Uninstall a Resource"). */
 export const HELM_KEEP = { "helm.sh/resource-policy": "keep" } as const;
 

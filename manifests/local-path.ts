@@ -15,7 +15,7 @@ import { VERSIONS } from "../lib/versions";
  * provisioner's own flag defaults (main.go at v0.0.37: DefaultNamespace, DefaultConfigMapName,
  * DefaultServiceAccount), and helper pods run under that service account: keep them.
  */
-export const LOCAL_PATH = {
+const LOCAL_PATH = {
   namespace: "local-path-storage",
   serviceAccount: "local-path-provisioner-service-account",
   /** Name of both the namespaced Role and the ClusterRole. */
@@ -35,7 +35,7 @@ export const LOCAL_PATH = {
  * kubeadm taints a control-plane node with this unless told otherwise; upstream's Deployment has no tolerations,
  * so on a cluster without workers the provisioner (and so every PVC, Jenkins' among them) stays Pending.
  */
-export const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
+const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
   key: "node-role.kubernetes.io/control-plane",
   operator: "Exists",
   effect: "NoSchedule",
@@ -124,7 +124,7 @@ export function clusterRoleBinding(): k8s.rbac.v1.ClusterRoleBindingArgs {
 }
 
 /** config.json: one data path for every node (upstream's text, re-serialised; the provisioner parses JSON). */
-export function configJson(): string {
+function configJson(): string {
   return JSON.stringify(
     { nodePathMap: [{ node: "DEFAULT_PATH_FOR_NON_LISTED_NODES", paths: [LOCAL_PATH.dataPath] }] },
     null,

@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import { AddressInfo } from "node:net";
-import { checkBindAddress, createDashboard, isLoopback } from "../lib/dashboard";
+import { checkBindAddress, createDashboard } from "../lib/dashboard";
+import { isLoopback } from "../lib/ip";
 import { LabConfig } from "../lib/lab-config";
 import { collectStatus, loadStackConfig } from "../lib/status";
 

@@ -9,16 +9,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { homedir } from "node:os";
 import * as path from "node:path";
-import { GOLDEN_PREFIX } from "../components/golden-image";
-
-export interface TartVm {
-  readonly Name: string;
-  readonly State: string;
-  readonly Size?: number;
-  readonly Source?: string;
-}
+import { GOLDEN_PREFIX } from "../lib/node-image";
+import { tartlabHome } from "../mac/home";
+import { TartVm, listTartVms, withTartPath } from "../mac/tart";
 
 export interface GoldenImageUse {
   readonly name: string;
@@ -59,7 +53,12 @@ export function goldenImageUses(
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 const tart = (args: string[]) =>
-  execFileSync("tart", args, { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 120_000 });
+  execFileSync("tart", args, {
+    encoding: "utf8",
+    env: withTartPath(process.env),
+    stdio: ["ignore", "pipe", "inherit"],
+    timeout: 120_000,
+  });
 
 function cloneRecords(dir: string): Map<string, string> {
   const m = new Map<string, string>();
@@ -77,9 +76,10 @@ function main(argv: string[]): number {
     process.stderr.write("usage: npm run images [-- prune]\n");
     return 2;
   }
-  const vms = JSON.parse(tart(["list", "--source", "local", "--format", "json"])) as TartVm[];
-  const home = process.env.TARTLAB_HOME ?? path.join(homedir(), ".tartlab");
-  const uses = goldenImageUses(vms, cloneRecords(path.join(home, "vms")));
+  const list = listTartVms(withTartPath(process.env));
+  if ("problem" in list) throw new Error(list.problem);
+  const vms = list.vms;
+  const uses = goldenImageUses(vms, cloneRecords(path.join(tartlabHome(), "vms")));
   if (uses.length === 0) out("no golden images on this Mac");
   for (const u of uses) {
     const size = u.sizeGb === undefined ? "" : `, ${u.sizeGb} GB`;

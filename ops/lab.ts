@@ -8,7 +8,8 @@
  */
 import * as path from "node:path";
 import { LabConfig } from "../lib/lab-config";
-import { formatPower, stackOwner, startLab, stopLab } from "../lib/lab-power";
+import { formatPower, startLab, stopLab } from "../lib/lab-power";
+import { stackOwner } from "../mac/home";
 import { formatStatus, loadStackConfig } from "../lib/status";
 
 const USAGE = "usage: npm run stop|start -- [--stack <name>] [--dir <project dir>] [--timeout <seconds>]";
@@ -65,7 +66,7 @@ export async function main(argv: string[], io: LabIo): Promise<number> {
     return 2;
   }
   if (args.verb === "stop") {
-    const r = await stopLab(config, owner, { env: io.env, gracefulSeconds: args.timeoutSeconds });
+    const r = await stopLab(config, owner, { env: io.env, gracefulStopSeconds: args.timeoutSeconds });
     io.out(formatPower(r.vms));
     return r.ok ? 0 : 1;
   }

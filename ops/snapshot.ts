@@ -1,19 +1,19 @@
 /**
  * `npm run snapshot -- save|restore|delete NAME [--stack S] [--dir D] [--force]` and `npm run snapshot -- list`:
- * the lab saved as stopped Tart clones and put back (lib/snapshot.ts). Only VMs whose owner marker names this stack
+ * the lab saved as stopped Tart clones and put back (mac/snapshot.ts). Only VMs whose owner marker names this stack
  * are touched. Exit codes: 0 done, 1 failed (the message says what state the lab is in), 2 bad usage or config.
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { LabConfig } from "../lib/lab-config";
-import { stackOwner } from "../lib/lab-power";
+import { stackOwner } from "../mac/home";
 import {
   SnapshotOptions,
   deleteSnapshot,
   listSnapshots,
   restoreSnapshot,
   saveSnapshot,
-} from "../lib/snapshot";
+} from "../mac/snapshot";
 import { formatSnapshotList } from "../lib/snapshot-manifest";
 import { loadStackConfig } from "../lib/status";
 import { LabIo } from "./lab";

@@ -74,3 +74,52 @@ _vm_field() { tart list --source local --format json | _json_find Name "$1" "$2"
 
 # State of the local Tart VM $1: running|stopped|suspended or "absent".
 _vm_state() { _vm_field "$1" State; }
+
+# Finishes a dpkg run an interruption (Ctrl-C, the Mac asleep, a killed pulumi) left in its journal: apt refuses every
+# install until `dpkg --configure -a` has run (apt-pkg/deb/debsystem.cc: any all-digit file in /var/lib/dpkg/updates).
+# The old conffiles are kept, as apt's installs keep them; dpkg's output goes to stderr (a step's stdout is data).
+_dpkg_recover() {
+  local f dirty=""
+  for f in "${TARTLAB_ROOT:-}"/var/lib/dpkg/updates/*; do
+    case "${f##*/}" in *[!0-9]* | "") ;; *) dirty=1 ;; esac
+  done
+  [ -n "$dirty" ] || return 0
+  echo "tartlab: ${NODE_NAME:-}: an interrupted package installation is finished first (dpkg --configure -a)" >&2
+  _retry dpkg --force-confdef --force-confold --configure -a </dev/null >&2
+}
+
+# Sets containerd's sandbox (pause) image to the one the installed kubeadm names (`kubeadm config images list`, as
+# prepare.sh does), restarting containerd when it changed: a new minor may need another pause, and containerd reads
+# it only when it starts; the restart is owed across an interruption (prepare.sh's marker). TARTLAB_ROOT: tests.
+_sandbox_image() {
+  local version pause conf new owed
+  version=$(kubeadm version -o short)
+  pause=$(kubeadm config images list --kubernetes-version "$version" 2>/dev/null | grep '/pause:' || true)
+  conf="${TARTLAB_ROOT:-}/etc/containerd/config.toml"
+  new="$conf.tartlab-new"
+  owed="${TARTLAB_ROOT:-}/etc/tartlab/containerd-restart"
+  if [ -z "$pause" ]; then
+    echo "tartlab: $NODE_NAME: kubeadm $version did not name a pause image; containerd's sandbox image is unchanged" >&2
+    return 1
+  fi
+  sed -E -e "s|^([[:space:]]*sandbox_image[[:space:]]*=[[:space:]]*)\".*\"|\1\"$pause\"|" \
+    -e "s|^([[:space:]]*sandbox[[:space:]]*=[[:space:]]*)'.*'|\1'$pause'|" "$conf" >"$new"
+  if ! grep -Fq "$pause" "$new"; then
+    rm -f "$new"
+    echo "tartlab: $NODE_NAME: $conf sets no sandbox image to change to $pause" >&2
+    return 1
+  fi
+  if cmp -s "$new" "$conf"; then
+    rm -f "$new"
+  else
+    chmod 644 "$new"
+    mkdir -p "${TARTLAB_ROOT:-}/etc/tartlab"
+    : >"$owed"
+    mv -f "$new" "$conf"
+  fi
+  if [ -f "$owed" ]; then
+    systemctl restart containerd
+    rm -f "$owed"
+    echo "tartlab: $NODE_NAME: containerd's sandbox image is now $pause; containerd restarted" >&2
+  fi
+}

@@ -28,7 +28,7 @@ test("check runs the changed guards; check:deep runs all of them", () => {
   assert.equal(guards(true).at(-1), "--all");
   assert.deepEqual(
     phases(false).map((p) => p.name),
-    ["typecheck", "lint", "format", "shellcheck", "tests", "guards (changed)"],
+    ["typecheck", "lint", "knip", "format", "shellcheck", "tests", "guards (changed)"],
   );
 });
 

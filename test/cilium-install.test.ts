@@ -71,6 +71,7 @@ const oneInstall = (repairs?: number, vmRuns: Record<string, string> = RUNS): Pr
       controlPlaneConnection: cp.node.connection,
       controlPlaneVm: cp.name,
       nodeNames: NODES,
+      nodeIps: IPS,
       vmRuns,
       version: "1.19.8",
       repairs,
@@ -78,13 +79,45 @@ const oneInstall = (repairs?: number, vmRuns: Record<string, string> = RUNS): Pr
   });
 
 describe("CiliumInstall", () => {
-  test("children: the Cilium release and the nodes-Ready gate, under the CiliumInstall", async () => {
+  test("children: the Cilium release, one agent restart per node and the nodes-Ready gate, under the CiliumInstall", async () => {
     const { recorder: rec } = await oneInstall();
     const [install] = rec.ofType("tartlab:index:CiliumInstall");
     assert.deepEqual(
       childrenOf(rec, install).map((r) => `${r.type} ${r.name}`),
-      ["kubernetes:helm.sh/v3:Release c-cilium", "command:remote:Command c-nodes-ready"],
+      [
+        "kubernetes:helm.sh/v3:Release c-cilium",
+        ...NODES.map((n) => `command:remote:Command c-${n}-cilium-agent`),
+        "command:remote:Command c-nodes-ready",
+      ],
     );
+  });
+
+  test("Cilium follows a changed address: the release after every re-point, each agent restart after its node's re-point and the release, the gate after them", async () => {
+    const { recorder: rec } = await oneInstall();
+    const rel = rec.byName("c-cilium");
+    for (const d of ["c-init", "c-c-worker1-member", "c-c-worker2-member"])
+      assert.ok(rel.dependencies.includes(d), `release after ${d}: ${rel.dependencies.join()}`);
+    const repoint: Record<string, string> = {
+      "c-master": "c-init",
+      "c-worker1": "c-c-worker1-member",
+      "c-worker2": "c-c-worker2-member",
+    };
+    const gate = rec.byName("c-nodes-ready");
+    for (const n of NODES) {
+      const agent = rec.byName(`c-${n}-cilium-agent`);
+      for (const d of ["c-cilium", repoint[n]])
+        assert.ok(
+          agent.dependencies.includes(d),
+          `${n}'s agent restart after ${d}: ${agent.dependencies.join()}`,
+        );
+      assert.ok(
+        gate.dependencies.includes(agent.name),
+        `gate after ${agent.name}: ${gate.dependencies.join()}`,
+      );
+      assert.equal(unwrap(agent.inputs.connection).host, IPS["c-master"], "runs on the control plane");
+      assert.equal(agent.inputs.create, "sudo -n bash -s -- create");
+      assert.deepEqual(bundleEnv(agent.inputs.stdin), { NODE_NAME: n, NODE_IP: IPS[n] });
+    }
   });
 
   test("Cilium: the pinned chart through the cluster's own provider, after init, with values for this cluster", async () => {

@@ -3,7 +3,7 @@ import { before, describe, test } from "node:test";
 import { parse, parseAllDocuments } from "yaml";
 import { ciliumValues } from "../components/cilium-install";
 import { initConfig, joinConfig, parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
-import { clusterIdentity, rewriteKubeconfig } from "../lib/kubeconfig";
+import { rewriteKubeconfig } from "../lib/kubeconfig";
 import {
   FAKE_ADMIN_CONF,
   FAKE_CA_HASH,
@@ -138,16 +138,6 @@ describe("admin kubeconfig rewrite (facts A.5)", () => {
       { name: "tartlab-dev", context: { cluster: "tartlab-dev", user: "tartlab-dev" } },
     ]);
     assert.equal(out["current-context"], "tartlab-dev");
-  });
-});
-
-describe("cluster identity", () => {
-  test("is a hash of the CA: stable for one cluster, different for a rebuilt one", () => {
-    const id = clusterIdentity(FAKE_ADMIN_CONF);
-    assert.match(id, /^ca-sha256:[0-9a-f]{64}$/);
-    assert.equal(clusterIdentity(rewriteKubeconfig(FAKE_ADMIN_CONF, "dev", "https://1.2.3.4:6443")), id);
-    assert.notEqual(clusterIdentity(FAKE_ADMIN_CONF.replace("Q0EK", "TkVXQ0EK")), id);
-    assert.throws(() => clusterIdentity("apiVersion: v1\n"), /no certificate-authority-data/);
   });
 });
 

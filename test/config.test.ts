@@ -276,7 +276,7 @@ describe("lab config validation", () => {
   });
 
   test("versions arrive unchanged as strings (V02)", () => {
-    for (const v of ["1.31", "1.33.0", "1.31.4"]) {
+    for (const v of ["1.32", "1.33.0", "1.32.4"]) {
       const { config } = validateLabConfig({ ...devRaw(), kubernetesVersion: v });
       assert.equal(config.kubernetesVersion, v);
       assert.equal(typeof config.kubernetesVersion, "string");
@@ -303,14 +303,40 @@ describe("lab config validation", () => {
     );
   });
 
-  test("the seed's Kubernetes 1.31 is accepted: a warning with the default Cilium, none with Cilium 1.18", () => {
-    const { config, warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.31" });
-    assert.equal(config.kubernetesVersion, "1.31");
-    assert.deepEqual(warnings, [
-      "Cilium 1.19.8 does not list Kubernetes 1.31 as e2e tested (tested: 1.32, 1.33, 1.34, 1.35)",
+  test("the seed's Kubernetes 1.31 is refused with the default Cilium (older than every minor it is tested with), accepted with Cilium 1.18", () => {
+    assert.deepEqual(problemsOf({ ...devRaw(), kubernetesVersion: "1.31" }), [
+      'tartlab:kubernetesVersion "1.31": Cilium 1.19.8 (tartlab:ciliumVersion) does not support Kubernetes 1.31, ' +
+        "older than every minor it is tested with (1.32, 1.33, 1.34, 1.35; lib/versions.ts); set " +
+        "tartlab:kubernetesVersion to one of those, or tartlab:ciliumVersion to a release that lists 1.31",
     ]);
     const with118 = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.31", ciliumVersion: "1.18.14" });
+    assert.equal(with118.config.kubernetesVersion, "1.31");
     assert.deepEqual(with118.warnings, []);
+  });
+
+  test("a cluster's own Kubernetes version is checked against Cilium too, by its own key", () => {
+    const raw = devRaw();
+    raw.clusters[1].kubernetesVersion = "1.31.2";
+    assert.deepEqual(problemsOf(raw), [
+      'tartlab:clusters[1].kubernetesVersion "1.31.2": Cilium 1.19.8 (tartlab:ciliumVersion) does not support ' +
+        "Kubernetes 1.31, older than every minor it is tested with (1.32, 1.33, 1.34, 1.35; lib/versions.ts); set " +
+        "tartlab:clusters[1].kubernetesVersion to one of those, or tartlab:ciliumVersion to a release that lists 1.31",
+    ]);
+    raw.clusters[1].kubernetesVersion = "1.36";
+    assert.deepEqual(validateLabConfig(raw).warnings, [
+      "Cilium 1.19.8 does not list Kubernetes 1.36 as e2e tested (tested: 1.32, 1.33, 1.34, 1.35)",
+    ]);
+  });
+
+  test("a Cilium release without recorded compatibility data only warns", () => {
+    const { warnings } = validateLabConfig({
+      ...devRaw(),
+      kubernetesVersion: "1.31",
+      ciliumVersion: "1.20.1",
+    });
+    assert.deepEqual(warnings, [
+      "Cilium 1.20.1 does not list Kubernetes 1.31 as e2e tested (no compatibility data recorded in lib/versions.ts)",
+    ]);
   });
 
   test("defaults come from lib/versions.ts when the stack sets no versions", () => {
@@ -320,7 +346,7 @@ describe("lab config validation", () => {
     assert.equal(config.baseImage, "ghcr.io/cirruslabs/ubuntu:24.04");
   });
 
-  test("an untested Kubernetes/Cilium pair is a warning, not an error", () => {
+  test("a Kubernetes minor newer than Cilium's tested ones is a warning, not an error", () => {
     const { warnings } = validateLabConfig({ ...devRaw(), kubernetesVersion: "1.36" });
     assert.deepEqual(warnings, [
       "Cilium 1.19.8 does not list Kubernetes 1.36 as e2e tested (tested: 1.32, 1.33, 1.34, 1.35)",

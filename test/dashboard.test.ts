@@ -10,13 +10,8 @@ import { request } from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import {
-  checkBindAddress,
-  createDashboard,
-  DashboardStatus,
-  isLoopback,
-  sharedCollector,
-} from "../lib/dashboard";
+import { checkBindAddress, createDashboard, DashboardStatus, sharedCollector } from "../lib/dashboard";
+import { isLoopback } from "../lib/ip";
 import {
   dashboardExit,
   FakeLab,

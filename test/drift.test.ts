@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { DriftDeps, checkDrift, sshBanner, waitForSsh } from "../lib/drift";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
-import { startEnv } from "../lib/tart-env";
+import { startEnv } from "../mac/vm-scripts";
 import { devRawConfig } from "./harness/pulumi";
 import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
 

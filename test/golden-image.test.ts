@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import {
-  GOLDEN_PREFIX,
-  GoldenImageInputs,
-  goldenImageInputs,
-  goldenImageName,
-} from "../components/golden-image";
+import { GoldenImageInputs, goldenImageInputs, goldenImageName } from "../components/golden-image";
+import { GOLDEN_PREFIX } from "../lib/node-image";
 import { LabConfigError, validateLabConfig } from "../lib/lab-config";
 import { VERSIONS } from "../lib/versions";
 import { Recorder, bundleEnv, devRawConfig, devStackConfig, sharedLab, unwrap } from "./harness/pulumi";

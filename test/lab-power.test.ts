@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { validateLabConfig } from "../lib/lab-config";
-import { startLab, stopLab, stackOwner } from "../lib/lab-power";
+import { startLab, stopLab } from "../lib/lab-power";
+import { stackOwner } from "../mac/home";
 import { main } from "../ops/lab";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
@@ -85,7 +86,7 @@ async function until(what: string, cond: () => boolean): Promise<void> {
   }
   throw new Error(`gave up waiting for ${what}`);
 }
-const FAST = { readySeconds: 10, readyPollMs: 200, probeTimeoutMs: 2000, gracefulSeconds: 10 };
+const FAST = { readySeconds: 10, readyPollMs: 200, probeTimeoutMs: 2000, gracefulStopSeconds: 10 };
 /** Calls that change a VM (the Ready check's read-only `tart get`/`tart ip` do not). */
 const changesTo = (name: string) =>
   sb.calls().filter((c) => c.split(" ").includes(name) && !/^tart (list|get|ip) /.test(c));
@@ -149,7 +150,7 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
     for (const name of names) writeFileSync(path.join(tartDir(name), "agent_hung"), "");
     const stopping = stopLab(config, OWNER, {
       ...FAST,
-      gracefulSeconds: 0,
+      gracefulStopSeconds: 0,
       guestExecSeconds: 60,
       env: env({ FAKE_TART_GUEST_IGNORES_POWEROFF: "1" }),
     });
@@ -187,7 +188,7 @@ describe("npm run start / stop (lib/lab-power.ts)", () => {
     vm("qa-master", "running", "tartlab/other"); // same name, another stack made it
     vm("qa-worker1", "running"); // no marker: not made by tartlab
     vm("unrelated", "running", OWNER); // ours by marker, but not in this config
-    const stop = await stopLab(wide, OWNER, { ...FAST, gracefulSeconds: 0, env: env() });
+    const stop = await stopLab(wide, OWNER, { ...FAST, gracefulStopSeconds: 0, env: env() });
     assert.deepEqual(
       stop.vms.map((v) => [v.name, v.action, v.detail]),
       [

@@ -27,7 +27,7 @@ const ROOT = path.join(__dirname, "..");
 
 /** The program's modules, as paths under the project: what `pulumi up` loads (index.ts and everything it reaches). */
 const PROGRAM_MODULES = ["index.ts", "program.ts"].concat(
-  ...["components", "lib", "manifests"].map((dir) =>
+  ...["components", "lib", "mac", "manifests"].map((dir) =>
     readdirSync(path.join(ROOT, dir))
       .filter((f) => f.endsWith(".ts"))
       .map((f) => `${dir}/${f}`),

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { before, describe, test } from "node:test";
 import { parse } from "yaml";
-import { GOLDEN_PREFIX } from "../components/golden-image";
+import { GOLDEN_PREFIX } from "../lib/node-image";
 import { bundleEnv, unwrap } from "./harness/pulumi";
 import { LabPlanOptions, Plan, State, deployLab, foundIn, planLab, recordsOf } from "./harness/preview";
 

@@ -61,6 +61,8 @@ const vmChain = (vm: string) => [...vmSteps(vm), ...nodeSteps(vm)];
 const WORKER_STEPS = ["drain", "join", "join-token", "member", "netcheck", "uncordon", "upgrade"];
 const workerSteps = (cluster: string, w: string, steps = WORKER_STEPS) =>
   steps.map((s) => `${cluster}-${w}-${s}`);
+/** CiliumInstall's per-node step: the node's agent restarted when its CiliumNode names another address. */
+const agentStep = (cluster: string, vm: string) => `${cluster}-${vm}-cilium-agent`;
 /** A cluster's upgrade steps in the order they run: control plane, then each worker drain -> upgrade -> uncordon. */
 const upgradeChain = (cluster: string) => [
   `${cluster}-upgrade`,
@@ -340,6 +342,7 @@ describe("issue 10 table, default lab", () => {
         "qa-kubeconfig",
         "qa-host-kubeconfig",
         "qa-k8s",
+        agentStep("qa", "qa-master"),
         "qa-nodes-ready",
         "qa-upgrade",
         "qa-version-record",
@@ -395,6 +398,7 @@ describe("issue 10 table, default lab", () => {
             "platform-worker2-address",
             ...nodeSteps("platform-worker2"),
             ...workerSteps("platform", "platform-worker2"),
+            agentStep("platform", "platform-worker2"),
           ]),
         },
         mode,
@@ -411,6 +415,7 @@ describe("issue 10 table, default lab", () => {
       delete: sorted([
         ...CLUSTERS.dev.flatMap(vmChain),
         ...workerSteps("dev", "dev-worker1"),
+        ...CLUSTERS.dev.map((vm) => agentStep("dev", vm)),
         "dev-init",
         "dev-kubeconfig",
         "dev-host-kubeconfig",
@@ -618,6 +623,8 @@ describe("issue 11: the lab follows a changed address (drift check before the gr
             "platform-cilium",
             "platform-nodes-ready",
             ...workers.flatMap((w) => workerSteps("platform", w, perWorker)),
+            // They run on the control plane, at its new address; the Helm upgrade rolls every agent anyway.
+            ...CLUSTERS.platform.map((vm) => agentStep("platform", vm)),
           ]),
         },
         mode,
@@ -636,7 +643,7 @@ describe("issue 11: the lab follows a changed address (drift check before the gr
     }
   });
 
-  test("a worker at a new address: only its own node steps and its join, netcheck and upgrade steps are updated", async () => {
+  test("a worker at a new address: only its own node steps, its join, netcheck and upgrade steps and its Cilium agent restart are updated", async () => {
     for (const mode of ["up", "preview"] as const) {
       const p = await planDrift({ addresses: { ...unchanged, "dev-worker1": "192.168.64.251" } }, { mode });
       assert.deepEqual(
@@ -646,10 +653,13 @@ describe("issue 11: the lab follows a changed address (drift check before the gr
             "dev-worker1-address",
             ...nodeSteps("dev-worker1"),
             ...workerSteps("dev", "dev-worker1", ["join", "netcheck", "upgrade"]),
+            agentStep("dev", "dev-worker1"),
           ]),
         },
         mode,
       );
+      // Cilium follows the address only after an agent restart (agent-restart.sh), run with the new address.
+      assert.deepEqual(p.step(agentStep("dev", "dev-worker1")).changed, ["stdin"], mode);
       // join.sh re-points the joined worker (kubelet node-ip) with its new address in JOIN_CONFIG.
       assert.deepEqual(p.step("dev-dev-worker1-join").changed, ["connection", "stdin"], mode);
       assert.deepEqual(singleVmViolations(p, "dev-worker1", "dev"), [], mode);

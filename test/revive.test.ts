@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { validateLabConfig } from "../lib/lab-config";
 import { reviveStoppedVms } from "../lib/revive";
-import { HOMEBREW_BIN_DIRS, withTartPath } from "../lib/tart-env";
+import { HOMEBREW_BIN_DIRS, withTartPath } from "../mac/tart";
 import { SCRIPTS_DIR } from "../lib/shell";
 import { devRawConfig } from "./harness/pulumi";
 import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";

@@ -1,5 +1,5 @@
 /**
- * Lab snapshots (lib/snapshot.ts, ops/snapshot.ts) against the stateful fake `tart` (test/fakes/tart: clone of a
+ * Lab snapshots (mac/snapshot.ts, ops/snapshot.ts) against the stateful fake `tart` (test/fakes/tart: clone of a
  * local VM with Tart's MAC rule, rename, config.json's macAddress, DHCP keyed by MAC, Tart's Size) and a fake
  * Kubernetes API for the Ready checks. A VM's disk is its fake guest tree (<vm>/guest/), which a clone copies: a
  * "broken" node is a file written there. Effects are read from the fake's state and ~/.tartlab.
@@ -17,7 +17,7 @@ import {
   listSnapshots,
   restoreSnapshot,
   saveSnapshot,
-} from "../lib/snapshot";
+} from "../mac/snapshot";
 import { parseManifest, snapshotVmName } from "../lib/snapshot-manifest";
 import { main } from "../ops/snapshot";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
@@ -158,7 +158,7 @@ async function saved(name = "s1") {
 
 const changes = () => sb.calls().filter((c) => /^tart (clone|rename|delete|stop|run|set) /.test(c));
 
-describe("npm run snapshot (lib/snapshot.ts)", () => {
+describe("npm run snapshot (mac/snapshot.ts)", () => {
   test("save: the stopped VMs are cloned to marked snapshot VMs, the manifest is private, the lab is Ready again", async () => {
     await runningLab();
     const r = await saveSnapshot(config, OWNER, STACK_NAME, "s1", opts());

@@ -54,7 +54,7 @@ const devMaster = async () => {
 const running = (name = "dev-master", state = "running") => JSON.stringify([{ Name: name, State: state }]);
 
 describe("tart list --format json", () => {
-  const NO_LIST = /^cannot read Tart's VM list: tart list --format json did not print a JSON array of VMs$/;
+  const NO_LIST = /^cannot read Tart's VM list: tart list printed JSON that is not a list of VMs: /;
   const NOT_JSON = /^cannot read Tart's VM list: .*JSON/;
   const revived = (m: string) => `could not read Tart's VM list (T09 revive skipped): ${m}`;
   // [what, stdout, status of dev-master: state and its one problem, revive's messages]

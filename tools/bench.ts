@@ -2,7 +2,7 @@
  * `npm run bench [-- --sizes 7,30,90 --runs 5 --process-runs 3 --json]`: offline evaluation time, i.e. what a
  * `pulumi preview` costs before the engine does anything. For each lab size it builds a config (the
  * default 7-VM lab; otherwise clusters of one control plane and two workers), evaluates program.ts under mocks
- * as a first preview would (test/harness/pulumi.ts, every output unknown), and reports the median of several
+ * as a first preview would (tools/lab-mocks.ts, every output unknown), and reports the median of several
  * runs, both in-process (evaluation alone, modules loaded) and as a whole process (node + tsx + module load +
  * evaluation, comparable with the issue's "≈2.0 s for 3 VMs, 3.8 s for 30"). No limit is asserted anywhere:
  * the figures depend on the machine; docs/performance.md records them with the machine they came from.
@@ -10,7 +10,7 @@
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import * as path from "node:path";
-import { devStackConfig, pulumiPromiseStacks, runLab } from "../test/harness/pulumi";
+import { devStackConfig, pulumiPromiseStacks, runLab } from "./lab-mocks";
 
 // The test harness drops the stack Pulumi records per promise; a benchmark measures Pulumi as it really runs.
 pulumiPromiseStacks(true);

@@ -19,6 +19,8 @@ export function phases(deep: boolean): Phase[] {
   return [
     { name: "typecheck", command: ["npx", "tsc", "-p", "tsconfig.json", "--noEmit"] },
     { name: "lint", command: ["npx", "eslint", "."] },
+    // The installed knip (knip.json): dead files, exports and dependencies; never fetched at run time.
+    { name: "knip", command: [process.execPath, "node_modules/knip/bin/knip.js"] },
     { name: "format", command: ["npx", "prettier", "--check", "."] },
     { name: "shellcheck", command: ["bash", "test/shellcheck.sh"] },
     { name: "tests", command: [...tsx, "tools/run-tests.ts"] },

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { parse } from "yaml";
 import { VERSIONS } from "../lib/versions";
 import { Build, Measurements, estimate, minutes } from "../lib/perf-model";
-import { Recorder, edges, runLab } from "../test/harness/pulumi";
+import { Recorder, edges, runLab } from "./lab-mocks";
 
 /** Durations recorded by the Mac e2e test (test/e2e/mac-lab.e2e.ts); they win over the table's figures. */
 export const DURATIONS_FILE = path.join(__dirname, "..", "test", "e2e", "durations.json");

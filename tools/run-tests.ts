@@ -2,11 +2,12 @@
  * `npm test`: runs the test files with node --test, then the checks that need the whole run:
  *  1. bash line coverage of scripts/ from the harness's xtraces (tools/shell-coverage.ts): every failure exit run;
  *  2. TypeScript coverage (Node's built-in --experimental-test-coverage: line, branch and function figures per
- *     file) and, from the raw V8 data, every exported function of lib/ called at least once;
+ *     file) and, from the raw V8 data, every exported function of lib/ and mac/ called at least once;
  *  3. no skipped test in CI (CI set) unless listed in ALLOWED_SKIPS with its reason;
  *  4. nothing left behind: the tests run with a TMPDIR of their own, which must be empty at the end.
  * Use: `node --import tsx tools/run-tests.ts [test files…]` (default: every test/**\/*.test.ts).
  */
+import { TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,68 +36,39 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-/** Exported functions of lib/*.ts (declarations and arrow-function consts). */
+/** The program's own modules whose every exported function a test must call. */
+const LIB_DIRS = ["lib", "mac"];
+
+/** Exported functions of lib/*.ts and mac/*.ts (declarations and arrow-function consts). */
 export function libExports(): { file: string; name: string; line: number }[] {
-  const lib = path.join(ROOT, "lib");
-  return readdirSync(lib)
-    .filter((f) => f.endsWith(".ts"))
-    .flatMap((f) => {
-      const text = readFileSync(path.join(lib, f), "utf8");
-      const names = [
-        ...text.matchAll(/^export (?:async )?function\s*\*?\s*([A-Za-z_$][\w$]*)/gm),
-        ...text.matchAll(
-          /^export const ([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*(?::[^=]+)?=>/gm,
+  return LIB_DIRS.flatMap((dir) =>
+    readdirSync(path.join(ROOT, dir))
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `${dir}/${f}`),
+  ).flatMap((file) => {
+    const text = readFileSync(path.join(ROOT, file), "utf8");
+    const names = [
+      ...text.matchAll(/^export (?:async )?function\s*\*?\s*([A-Za-z_$][\w$]*)/gm),
+      ...text.matchAll(
+        /^export const ([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*(?::[^=]+)?=>/gm,
+      ),
+    ].map((m) => m[1]);
+    const lines = text.split("\n");
+    return names.map((name) => ({
+      file,
+      name,
+      line:
+        1 +
+        lines.findIndex((l) =>
+          new RegExp(`^export (?:async )?(?:function\\s*\\*?\\s*|const )${name}\\b`).test(l),
         ),
-      ].map((m) => m[1]);
-      const lines = text.split("\n");
-      return names.map((name) => ({
-        file: `lib/${f}`,
-        name,
-        line:
-          1 +
-          lines.findIndex((l) =>
-            new RegExp(`^export (?:async )?(?:function\\s*\\*?\\s*|const )${name}\\b`).test(l),
-          ),
-      }));
-    });
+    }));
+  });
 }
 
 interface V8Function {
   functionName: string;
   ranges: { startOffset: number; count: number }[];
-}
-
-const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/** Source-map "mappings" -> per generated line, segments [generatedColumn, originalLine (0-based)]. */
-function decodeMappings(mappings: string): [number, number][][] {
-  let origLine = 0;
-  return mappings.split(";").map((line) => {
-    let col = 0;
-    const out: [number, number][] = [];
-    for (const seg of line.split(",")) {
-      if (!seg) continue;
-      const values: number[] = [];
-      let value = 0;
-      let shift = 0;
-      for (const ch of seg) {
-        const d = B64.indexOf(ch);
-        value += (d & 31) << shift;
-        if (d & 32) shift += 5;
-        else {
-          values.push(value & 1 ? -(value >>> 1) : value >>> 1);
-          value = 0;
-          shift = 0;
-        }
-      }
-      col += values[0];
-      if (values.length >= 4) {
-        origLine += values[2];
-        out.push([col, origLine]);
-      }
-    }
-    return out;
-  });
 }
 
 /**
@@ -112,23 +84,21 @@ export function uncalledLibExports(v8Dir: string): string[] {
     const maps = data["source-map-cache"] ?? {};
     for (const s of data.result ?? []) {
       const url = s.url as string;
-      const m = /\/(lib\/[\w.-]+\.ts)$/.exec(url);
+      const m = /\/((?:lib|mac)\/[\w.-]+\.ts)$/.exec(url);
       if (!m || !url.startsWith(`file://${ROOT}/`) || !maps[url]) continue;
       const lineLengths: number[] = maps[url].lineLengths;
-      const segments = decodeMappings(maps[url].data.mappings);
+      const map = new TraceMap(maps[url].data);
+      // V8 counts characters from the start of the file; the map wants a line (1-based) and a column.
       const origLineAt = (offset: number): number | undefined => {
         let line = 0;
         while (line < lineLengths.length && offset > lineLengths[line]) offset -= lineLengths[line++] + 1;
-        const segs = segments[line] ?? [];
-        let best: number | undefined;
-        for (const [col, orig] of segs) if (col <= offset) best = orig;
-        return best;
+        return originalPositionFor(map, { line: line + 1, column: offset }).line ?? undefined;
       };
       for (const fn of s.functions as V8Function[]) {
         const r = fn.ranges[0];
         if (!r || r.count === 0) continue;
         const orig = origLineAt(r.startOffset);
-        if (orig !== undefined) called.add(`${m[1]}:${orig + 1}`);
+        if (orig !== undefined) called.add(`${m[1]}:${orig}`);
       }
     }
   }
@@ -216,7 +186,7 @@ function main(): number {
       problems.push(...printReport(report(traces)));
       const uncalled = uncalledLibExports(v8);
       console.log(
-        `\nexported lib/ functions called by a test: ${libExports().length - uncalled.length}/${libExports().length}`,
+        `\nexported lib/ and mac/ functions called by a test: ${libExports().length - uncalled.length}/${libExports().length}`,
       );
       for (const u of uncalled) problems.push(`exported function never called by a test: ${u}`);
     }

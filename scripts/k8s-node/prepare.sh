@@ -73,20 +73,8 @@ case "$arch" in
     ;;
 esac
 
-# An install cut off (Ctrl-C, the Mac asleep, a killed pulumi) leaves dpkg's journal behind, and apt
-# then refuses every install until `dpkg --configure -a` has run (apt-pkg/deb/debsystem.cc: any all-digit file in
-# /var/lib/dpkg/updates). The re-run finishes it first. The old conffiles are kept, as apt's installs keep them.
-_dpkg_interrupted() {
-  local f
-  for f in "$root"/var/lib/dpkg/updates/*; do
-    case "${f##*/}" in *[!0-9]* | "") ;; *) return 0 ;; esac
-  done
-  return 1
-}
-if _dpkg_interrupted; then
-  echo "tartlab: $NODE_NAME: an interrupted package installation is finished first (dpkg --configure -a)" >&2
-  _retry dpkg --force-confdef --force-confold --configure -a </dev/null
-fi
+# A dpkg run an interruption left is finished first (scripts/helpers.sh).
+_dpkg_recover
 
 # V03: refresh the package index once before installing.
 _retry _apt update

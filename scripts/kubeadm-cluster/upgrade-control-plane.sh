@@ -2,16 +2,22 @@
 # KubeadmCluster (root, on the control plane): bring the control plane to the cluster's configured version, one
 # minor at a time, as kubeadm's "Upgrading kubeadm clusters" task says (kubernetes.io/docs/tasks/administer-cluster/
 # kubeadm/kubeadm-upgrade): pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held,
-# `kubeadm upgrade plan`, `kubeadm upgrade apply -y v<exact>`, then kubelet and kubectl, kubelet restarted.
-# A no-op when the control plane already runs the target (every first build). Refuses a downgrade or a skipped
-# minor (the program refuses both before anything changes; this is the backstop). Prints the exact version the
-# control plane runs afterwards (e.g. v1.36.1): the workers' upgrade steps install exactly that.
+# `kubeadm upgrade plan`, `kubeadm upgrade apply -y v<exact>`, then the node drained (for a kubelet minor upgrade,
+# as that page requires), containerd's sandbox image set to the new kubeadm's pause, kubelet and kubectl installed,
+# kubelet restarted and the node uncordoned once it reports the new version.
+# A no-op when the control plane, its kubelet and kubectl already run the target (every first build); a run cut off
+# after `kubeadm upgrade apply` (API server at the target, kubelet not) finishes the rest. Refuses a downgrade or a
+# skipped minor (the program refuses both before anything changes; this is the backstop). Prints the exact version
+# the control plane runs afterwards (e.g. v1.36.1): the workers' upgrade steps install exactly that.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.36)}"
 : "${K8S_PATCH:=}" # optional exact patch, e.g. 1.36.1
 : "${UPGRADE_TIMEOUT_SECONDS:=900}"
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
+: "${DRAIN_TIMEOUT_SECONDS:=300}"
+: "${KUBELET_WAIT_SECONDS:=180}"
+: "${POLL_SECONDS:=3}" # fractions allowed
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
@@ -23,6 +29,7 @@ _minor() { cut -d. -f2 <<<"${1#v}"; }
 # package repository": the list file names the minor).
 _repo() {
   local arch keyring url key
+  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
   arch=$(dpkg --print-architecture)
   keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
   url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
@@ -31,6 +38,13 @@ _repo() {
   printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
   printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$url" >"$root/etc/apt/sources.list.d/kubernetes.list"
   _retry _apt update
+}
+
+# Installed version of a package ("1.36.1"), empty when it is not installed.
+_installed() {
+  local v
+  v=$({ dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p')
+  printf '%s\n' "${v%%-*}"
 }
 
 manifest="$root/etc/kubernetes/manifests/kube-apiserver.yaml"
@@ -52,37 +66,77 @@ if [ "$want_minor" -gt $((have_minor + 1)) ]; then
     "Set the cluster's kubernetesVersion to \"1.$((have_minor + 1))\" first" >&2
   exit 1
 fi
+# Written before the drain and removed after the uncordon: a run cut off in between uncordons on the next run.
+drained="$root/etc/tartlab/upgrade-drained"
 if [ "$want_minor" -eq "$have_minor" ] && { [ -z "$K8S_PATCH" ] || [ "v$K8S_PATCH" = "$current" ]; }; then
-  echo "tartlab: $NODE_NAME already runs $current; nothing to upgrade" >&2
-  printf '%s\n' "$current"
-  exit 0
+  if [ "v$(_installed kubelet)" = "$current" ] && [ "v$(_installed kubectl)" = "$current" ] && [ ! -f "$drained" ]; then
+    _sandbox_image
+    echo "tartlab: $NODE_NAME already runs $current; nothing to upgrade" >&2
+    printf '%s\n' "$current"
+    exit 0
+  fi
+  # The API server runs the target already: a run was cut off after `kubeadm upgrade apply`.
+  echo "tartlab: $NODE_NAME's control plane runs $current but its kubelet is v$(_installed kubelet) and kubectl" \
+    "v$(_installed kubectl); finishing the upgrade" >&2
+  target=$current
+  _repo "1.$(_minor "$target")"
+else
+  echo "tartlab: upgrading the control plane $NODE_NAME from $current to ${K8S_PATCH:-$K8S_MINOR}" >&2
+  _repo "$K8S_MINOR"
+  pin=""
+  if [ -n "$K8S_PATCH" ]; then pin="=${K8S_PATCH}-*"; fi
+  # Held packages are unheld for the change and held again (kubeadm-upgrade task; lesson: no silent upgrades).
+  apt-mark unhold kubeadm >/dev/null
+  _retry _apt install -y --no-install-recommends "kubeadm$pin"
+  apt-mark hold kubeadm >/dev/null
+  target=$(kubeadm version -o short)
+  if [ "$(_minor "$target")" != "$want_minor" ]; then
+    echo "tartlab: $NODE_NAME: installed kubeadm $target is not of $K8S_MINOR" >&2
+    exit 1
+  fi
+  log="$root/var/log/tartlab-kubeadm-upgrade.log"
+  if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade plan "$target" >"$log" 2>&1 ||
+    ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade apply -y "$target" >>"$log" 2>&1; then
+    echo "tartlab: kubeadm upgrade of $NODE_NAME to $target failed or took over ${UPGRADE_TIMEOUT_SECONDS}s;" \
+      "last lines of $log:" >&2
+    tail -n 30 "$log" >&2 || true
+    exit 1
+  fi
 fi
 
-echo "tartlab: upgrading the control plane $NODE_NAME from $current to ${K8S_PATCH:-$K8S_MINOR}" >&2
-_repo "$K8S_MINOR"
-pin=""
-if [ -n "$K8S_PATCH" ]; then pin="=${K8S_PATCH}-*"; fi
-# Held packages are unheld for the change and held again (kubeadm-upgrade task; lesson: no silent upgrades).
-apt-mark unhold kubeadm >/dev/null
-_retry _apt install -y --no-install-recommends "kubeadm$pin"
-apt-mark hold kubeadm >/dev/null
-target=$(kubeadm version -o short)
-if [ "$(_minor "$target")" != "$want_minor" ]; then
-  echo "tartlab: $NODE_NAME: installed kubeadm $target is not of $K8S_MINOR" >&2
-  exit 1
+kubelet=$(_installed kubelet)
+if [ "$kubelet" != "${target#v}" ] && [ "$(_minor "$kubelet")" != "$(_minor "$target")" ]; then
+  # kubeadm's upgrade page: a kubelet minor upgrade drains its node first, the control plane included.
+  mkdir -p "$root/etc/tartlab"
+  : >"$drained"
+  echo "tartlab: draining the control plane $NODE_NAME for its kubelet's upgrade from v$kubelet to $target" >&2
+  if ! kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data \
+    --timeout="${DRAIN_TIMEOUT_SECONDS}s" >&2; then
+    echo "tartlab: drain of the control plane $NODE_NAME did not finish in ${DRAIN_TIMEOUT_SECONDS}s (a" \
+      "PodDisruptionBudget or a stuck pod?); it stays cordoned and its kubelet is not upgraded. Fix the pod, then" \
+      "run pulumi up again" >&2
+    exit 1
+  fi
 fi
-log="$root/var/log/tartlab-kubeadm-upgrade.log"
-if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade plan "$target" >"$log" 2>&1 ||
-  ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade apply -y "$target" >>"$log" 2>&1; then
-  echo "tartlab: kubeadm upgrade of $NODE_NAME to $target failed or took over ${UPGRADE_TIMEOUT_SECONDS}s;" \
-    "last lines of $log:" >&2
-  tail -n 30 "$log" >&2 || true
-  exit 1
-fi
+_sandbox_image
 apt-mark unhold kubelet kubectl >/dev/null
 _retry _apt install -y --no-install-recommends "kubelet=${target#v}-*" "kubectl=${target#v}-*"
 apt-mark hold kubelet kubectl >/dev/null
 systemctl daemon-reload
 systemctl restart kubelet
+if [ -f "$drained" ]; then
+  deadline=$((SECONDS + KUBELET_WAIT_SECONDS))
+  until [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = \
+    "$target" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "tartlab: $NODE_NAME's kubelet did not report $target within ${KUBELET_WAIT_SECONDS}s; it stays" \
+        "cordoned. Check it with: journalctl -u kubelet on $NODE_NAME" >&2
+      exit 1
+    fi
+    sleep "$POLL_SECONDS"
+  done
+  kubectl uncordon "$NODE_NAME" >&2
+  rm -f "$drained"
+fi
 echo "tartlab: control plane $NODE_NAME upgraded to $target" >&2
 printf '%s\n' "$target"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # KubeadmCluster (root, on a drained worker): bring the worker to the control plane's exact version, as kubeadm's
 # "Upgrading Linux nodes" task says (kubernetes.io/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes):
-# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, kubelet and
-# kubectl unheld -> installed -> held, kubelet restarted. A no-op when its kubelet already is that version.
-# Refuses a downgrade or a skipped minor (backstop of the program's check).
+# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, containerd's
+# sandbox image set to the new kubeadm's pause, kubelet and kubectl unheld -> installed -> held, kubelet restarted.
+# A no-op when its kubelet already is that version (but for a stale sandbox image, set here too). Refuses a downgrade
+# or a skipped minor (backstop of the program's check).
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"
@@ -17,6 +18,7 @@ _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::ht
 _minor() { cut -d. -f2 <<<"${1#v}"; }
 _repo() {
   local arch keyring url key
+  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
   arch=$(dpkg --print-architecture)
   keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
   url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
@@ -39,6 +41,7 @@ if [ -z "$have" ]; then
   exit 1
 fi
 if [ "$have" = "$target" ]; then
+  _sandbox_image
   echo "tartlab: $NODE_NAME already runs kubelet v$have; nothing to upgrade" >&2
   exit 0
 fi
@@ -61,6 +64,7 @@ if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
   tail -n 30 "$log" >&2 || true
   exit 1
 fi
+_sandbox_image
 apt-mark unhold kubelet kubectl >/dev/null
 _retry _apt install -y --no-install-recommends "kubelet=${target}-*" "kubectl=${target}-*"
 apt-mark hold kubelet kubectl >/dev/null

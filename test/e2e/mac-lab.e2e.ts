@@ -18,9 +18,9 @@ import { after, before, describe, test } from "node:test";
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { parse } from "yaml";
 import { validateLabConfig } from "../../lib/lab-config";
-import { stackOwner } from "../../lib/lab-power";
+import { stackOwner } from "../../mac/home";
 import { Measurements, durationRecorder } from "../../lib/perf-model";
-import { SnapshotOptions, deleteSnapshot, restoreSnapshot, saveSnapshot } from "../../lib/snapshot";
+import { SnapshotOptions, deleteSnapshot, restoreSnapshot, saveSnapshot } from "../../mac/snapshot";
 import { VERSIONS } from "../../lib/versions";
 import { DURATIONS_FILE } from "../../tools/plan";
 

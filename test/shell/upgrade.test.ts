@@ -6,8 +6,17 @@
  * evicted pods; and every refusal leaves things as they were.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import * as path from "node:path";
+import { tmpdir } from "node:os";
 import { after, afterEach, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
 import {
@@ -19,7 +28,7 @@ import {
   runLab,
   unwrap,
 } from "../harness/pulumi";
-import { Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKES_DIR, Sandbox, ShellRun, sandbox } from "../harness/shell";
 
 const sandboxes: Sandbox[] = [];
 afterEach(() => {
@@ -65,6 +74,8 @@ function programAt(version: string, cpStdout = "v1.35.2", ready = "v1.35.2"): Pr
 
 interface Lab {
   readonly cp: FakeNode;
+  /** The control plane's sandbox (its call log; runs with options a FakeNode does not pass, e.g. an interruption). */
+  readonly cpSandbox: Sandbox;
   readonly worker: FakeNode;
   readonly cluster: string;
   readonly knobs: Record<string, string>;
@@ -120,6 +131,7 @@ async function lab(version = "1.35"): Promise<Lab> {
   const nodeDir = (n: string) => path.join(cluster, "nodes", n);
   const l: Lab = {
     cp,
+    cpSandbox: own[0],
     worker,
     cluster,
     knobs,
@@ -243,6 +255,174 @@ describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, t
   });
 });
 
+/** The sandbox's whole call log (every run so far), to find the calls of one run. */
+const callLog = (sb: Sandbox) => sb.calls().length;
+/** containerd's sandbox image as containerd runs it (read when it last started; test/fakes/node/tools/systemctl). */
+const runningPause = (n: FakeNode) => n.file("run/fake-systemd/containerd.sandbox").trim();
+
+/**
+ * The control plane's upgrade to `version`, killed (as a Ctrl-C or a sleeping Mac would) just before (or once it has
+ * had its effect: `when`) its first call matching `at` (test/fakes/interrupt): the call's position comes from an uncut run on the same lab, which is then
+ * put back as it was.
+ */
+async function cutControlPlane(
+  version: string,
+  at: RegExp,
+  when: "before" | "after" = "before",
+): Promise<Lab> {
+  const l = await lab();
+  const rec = await programAt(version);
+  const before = callLog(l.cpSandbox);
+  ok("uncut", await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh"));
+  const calls = l.cpSandbox.calls().slice(before);
+  const n = calls.findIndex((c) => at.test(c)) + 1;
+  assert.ok(n > 0, `no call matches ${at}: ${calls.join("\n")}`);
+  const again = await lab();
+  const control = mkdtempSync(path.join(tmpdir(), "tartlab-cut-"));
+  try {
+    const r = await again.cpSandbox.run({
+      script: "kubeadm-cluster/upgrade-control-plane.sh",
+      env: envOf(rec, "dev-upgrade"),
+      groupFile: path.join(control, "pgid"),
+      processEnv: {
+        ...again.cp.processEnv,
+        ...again.knobs,
+        FAKE_INTERRUPT: path.join(FAKES_DIR, "interrupt"),
+        FAKE_INTERRUPT_COUNT: path.join(control, "count"),
+        FAKE_INTERRUPT_CALL: String(n),
+        FAKE_INTERRUPT_WHEN: when,
+        FAKE_INTERRUPT_PGID: path.join(control, "pgid"),
+      },
+    });
+    assert.notEqual(r.code, 0, "cut off");
+  } finally {
+    rmSync(control, { recursive: true, force: true });
+  }
+  return again;
+}
+
+describe("the control plane's own node in a minor upgrade (kubeadm's upgrade page)", () => {
+  test("drained before its kubelet's minor upgrade, uncordoned once the kubelet reports it; containerd runs the new kubeadm's pause", async () => {
+    const l = await lab();
+    const cpPods = path.join(l.cluster, "nodes", "dev-master", "pods");
+    writeFileSync(path.join(cpPods, "cilium-cp1"), "daemonset\n");
+    writeFileSync(path.join(cpPods, "coredns-1"), "plain\n");
+    assert.equal(runningPause(l.cp), "registry.k8s.io/pause:3.10.1", "1.35's pause before");
+    const containerdStarts = l.cp.starts("containerd");
+    const before = callLog(l.cpSandbox);
+    const cp = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.36.1\n");
+    assert.deepEqual(l.pods("dev-master"), ["cilium-cp1"], "evicted all but the DaemonSet's pod");
+    assert.equal(l.cordoned("dev-master"), false, "uncordoned after the upgrade");
+    assert.equal(l.kubelet("dev-master"), "v1.36.1");
+    assert.equal(
+      runningPause(l.cp),
+      "registry.k8s.io/pause:3.10.2",
+      "1.36's pause, as kubeadm 1.36 names it",
+    );
+    assert.equal(l.cp.starts("containerd"), containerdStarts + 1, "containerd restarted once to read it");
+    const calls = cp.calls.slice(before);
+    const at = (re: RegExp) => calls.findIndex((c) => re.test(c));
+    const order = [
+      /^kubeadm upgrade apply -y v1\.36\.1$/,
+      /^kubectl drain dev-master --ignore-daemonsets --delete-emptydir-data --timeout=300s$/,
+      /^systemctl restart containerd$/,
+      /^apt-get .* install .*kubelet=1\.36\.1-\*/,
+      /^systemctl restart kubelet$/,
+      /^kubectl uncordon dev-master$/,
+    ];
+    for (const re of order) assert.ok(at(re) >= 0, `${re} ran: ${calls.join("\n")}`);
+    for (let i = 1; i < order.length; i++)
+      assert.ok(at(order[i - 1]) < at(order[i]), `${order[i - 1]} before ${order[i]}`);
+
+    // The worker's own upgrade sets its containerd's pause the same way.
+    const rec = await programAt("1.36", "v1.36.1");
+    ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
+    assert.equal(runningPause(l.worker), "registry.k8s.io/pause:3.10.1");
+    ok(
+      "worker upgrade",
+      await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh"),
+    );
+    assert.equal(runningPause(l.worker), "registry.k8s.io/pause:3.10.2");
+  });
+
+  test("a control-plane upgrade cut off after kubeadm upgrade apply finishes kubelet and kubectl on the next run", async () => {
+    const l = await cutControlPlane("1.36", /^kubeadm upgrade apply /, "after");
+    assert.equal(apiServer(l.cp), "v1.36.1", "apply had run");
+    assert.equal(l.cp.installed("kubelet"), "1.35.2-1.1", "the kubelet had not");
+    const r = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("re-run", r);
+    assert.equal(r.stdout, "v1.36.1\n");
+    assert.match(
+      r.stderr,
+      /dev-master's control plane runs v1\.36\.1 but its kubelet is v1\.35\.2 .*finishing the upgrade/,
+    );
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.cp.installed(p), "1.36.1-1.1", p);
+    assert.deepEqual(l.cp.held(), K8S_HELD);
+    assert.equal(l.kubelet("dev-master"), "v1.36.1");
+    assert.equal(runningPause(l.cp), "registry.k8s.io/pause:3.10.2");
+    assert.equal(l.cordoned("dev-master"), false);
+  });
+
+  test("cut off between the drain and the uncordon: the next run uncordons the control plane", async () => {
+    const l = await cutControlPlane("1.36", /^kubectl uncordon dev-master$/);
+    assert.ok(l.cordoned("dev-master"), "left cordoned");
+    assert.equal(l.cp.installed("kubelet"), "1.36.1-1.1");
+    const r = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("re-run", r);
+    assert.equal(l.cordoned("dev-master"), false);
+    const again = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    assert.match(again.stderr, /dev-master already runs v1\.36\.1; nothing to upgrade/, "then a no-op");
+  });
+
+  test("a drain that does not finish, or a kubelet that never reports the new version: the control plane stays cordoned and the step fails", async () => {
+    let l = await lab();
+    const rec = await programAt("1.36");
+    writeFileSync(path.join(l.cluster, "nodes", "dev-master", "pods", "db"), "pdb\n");
+    let r = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", {
+      DRAIN_TIMEOUT_SECONDS: "5",
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /drain of the control plane dev-master did not finish in 5s .*it stays cordoned and its kubelet is not upgraded/,
+    );
+    assert.ok(l.cordoned("dev-master"));
+    assert.equal(l.cp.installed("kubelet"), "1.35.2-1.1");
+
+    l = await lab();
+    r = await l.cp.run(
+      "kubeadm-cluster/upgrade-control-plane.sh",
+      { ...envOf(rec, "dev-upgrade"), KUBELET_WAIT_SECONDS: "0" },
+      { ...l.knobs, FAKE_KUBELET_SILENT: "1" },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /dev-master's kubelet did not report v1\.36\.1 within 0s; it stays cordoned/);
+    assert.ok(l.cordoned("dev-master"));
+  });
+});
+
 describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps within a minor)", () => {
   test("control plane and worker install, apply and hold exactly v1.35.2, though pkgs.k8s.io has a newer patch", async () => {
     const l = await lab("1.35.1");
@@ -269,6 +449,7 @@ describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps withi
     assert.ok(calls.some((c) => /^apt-get .* install .*kubeadm=1\.35\.2-\*$/.test(c)));
     assert.ok(calls.includes("kubeadm upgrade plan v1.35.2"));
     assert.ok(calls.includes("kubeadm upgrade apply -y v1.35.2"));
+    assert.ok(!calls.some((c) => c.startsWith("kubectl drain dev-master")), "no drain for a kubelet patch");
 
     const rec = await programAt("1.35.2", cp.stdout.trim(), "v1.35.1");
     ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
@@ -291,6 +472,44 @@ describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps withi
       await l.step(l.cp, rec, "dev-dev-worker1-uncordon", "kubeadm-cluster/upgrade-uncordon.sh"),
     );
     assert.equal(l.cordoned("dev-worker1"), false);
+  });
+});
+
+describe("an interrupted dpkg on a node (a package install cut off) is finished before the upgrade's apt calls", () => {
+  /** What a dpkg cut off inside kubeadm's maintainer script leaves: its journal (test/fakes/node/tools/apt-get). */
+  const cutOff = (n: FakeNode) => {
+    mkdirSync(path.join(n.root, "var/lib/dpkg/updates"), { recursive: true });
+    writeFileSync(path.join(n.root, "var/lib/dpkg/updates/0000"), "kubeadm 1.35.2-1.1\n");
+  };
+  const journal = (n: FakeNode) => readdirSync(path.join(n.root, "var/lib/dpkg/updates"));
+
+  test("control plane and worker: dpkg --configure -a first, then the upgrade goes through", async () => {
+    const l = await lab();
+    cutOff(l.cp);
+    const cp = await l.step(
+      l.cp,
+      await programAt("1.36"),
+      "dev-upgrade",
+      "kubeadm-cluster/upgrade-control-plane.sh",
+    );
+    ok("dev-upgrade", cp);
+    assert.equal(cp.stdout, "v1.36.1\n", "stdout is still the version alone");
+    assert.match(
+      cp.stderr,
+      /dev-master: an interrupted package installation is finished first \(dpkg --configure -a\)/,
+    );
+    assert.deepEqual(journal(l.cp), []);
+    assert.equal(apiServer(l.cp), "v1.36.1");
+    assert.equal(l.cp.installed("kubelet"), "1.36.1-1.1");
+
+    const rec = await programAt("1.36", "v1.36.1");
+    ok("drain", await l.step(l.cp, rec, "dev-dev-worker1-drain", "kubeadm-cluster/upgrade-drain.sh"));
+    cutOff(l.worker);
+    const w = await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh");
+    ok("worker upgrade", w);
+    assert.match(w.stderr, /dev-worker1: an interrupted package installation is finished first/);
+    assert.deepEqual(journal(l.worker), []);
+    for (const p of ["kubeadm", "kubelet", "kubectl"]) assert.equal(l.worker.installed(p), "1.36.1-1.1", p);
   });
 });
 

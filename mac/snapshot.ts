@@ -23,8 +23,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import * as path from "node:path";
-import { LabConfig, allNodes } from "./lab-config";
-import { PowerOptions, startLab, stopLab } from "./lab-power";
+import { LabConfig, allNodes } from "../lib/lab-config";
+import { PowerOptions, startLab, stopLab } from "../lib/lab-power";
 import {
   SnapshotManifest,
   SnapshotRow,
@@ -39,10 +39,11 @@ import {
   parseSnapshotVmName,
   snapshotMarker,
   snapshotVmName,
-} from "./snapshot-manifest";
-import { bundle, loadScript } from "./shell";
-import { tartlabHome } from "./status";
-import { startEnv, withTartPath } from "./tart-env";
+} from "../lib/snapshot-manifest";
+import { bundle, loadScript } from "../lib/shell";
+import { tartlabHome } from "./home";
+import { withTartPath } from "./tart";
+import { startEnv } from "./vm-scripts";
 
 export interface SnapshotOptions {
   /** Environment for tart, pulumi and ~/.tartlab (PATH, HOME, TARTLAB_HOME, TART_HOME). */

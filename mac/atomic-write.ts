@@ -1,0 +1,18 @@
+import { renameSync, statSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+
+/**
+ * Replaces `file` atomically (a temporary file in the same directory, then rename), so a reader never sees half a
+ * file. Keeps an existing file's mode; a new file gets `newFileMode` (default 600: most of these hold credentials).
+ */
+export function writeFileAtomic(file: string, content: string, newFileMode = 0o600): void {
+  let mode = newFileMode;
+  try {
+    mode = statSync(file).mode & 0o777;
+  } catch {
+    // new file
+  }
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tartlab-${process.pid}.tmp`);
+  writeFileSync(tmp, content, { mode });
+  renameSync(tmp, file);
+}
