@@ -14,7 +14,7 @@ export const PROJECT = "tartlab";
 export const STACK = "dev";
 
 /**
- * Pulumi keeps `new Error().stack` on every promise it makes (runtime/debuggable.js; read only with
+ * Pulumi keeps `new Error().stack` on every promise it makes (@pulumi/pulumi runtime/debuggable; read only with
  * PULUMI_DEBUG_PROMISE_LEAKS), and under tsx each such stack is source-mapped frame by frame: about half of an
  * evaluation's time. The harness leaves that one stack empty (every other error keeps its stack) unless a caller
  * measures Pulumi as it runs (tools/bench.ts).
