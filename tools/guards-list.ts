@@ -1471,8 +1471,8 @@ export const GUARDS: readonly Guard[] = [
     file: "scripts/kubeadm-cluster/join.sh",
     from: '    rm -f "$root/etc/tartlab/kubeadm-join.yaml"\n    _repoint',
     to: "    _repoint",
-    test: "test/shell/interrupted.test.ts",
-    name: "create then delete of a worker VM: every step cut off after it and in its middle, then run again",
+    test: "test/shell/interrupted-steps.test.ts",
+    name: "the re-run finds the node joined and removes the join config the cut left (it holds the token)",
   },
   {
     what: "a node with no default route is refused as well as one with several (V07)",

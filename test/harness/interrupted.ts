@@ -1,5 +1,5 @@
 /**
- * Issue 11 item 4: an interrupted `pulumi up` or `pulumi destroy`, run again, converges. What Pulumi does: a step
+ * The matrix of an interrupted `pulumi up` or `pulumi destroy`, run again, converging. What Pulumi does: a step
  * cut off (Ctrl-C, the Mac asleep, a killed process) is not recorded as done, so the next run runs its create (or
  * delete) script again, then the rest (pulumi-command: a create with no recorded result runs again; facts/pulumi.md
  * §1.2-1.3). Modelled here on fakes: one worker VM of the dev cluster, created (clone -> start -> address ->
@@ -20,6 +20,10 @@
  * Out of scope: scratch files under $TMPDIR that a SIGKILL leaves (address.sh, stop.sh: no trap runs; macOS and
  * reboots purge them; the runs here get a TMPDIR of their own) and the bootstrap token of a repeated join-token
  * step (it expires: TOKEN_TTL).
+ *
+ * The cases are split by script (partOf) across test/shell/interrupted-prepare.test.ts (k8s-node/prepare.sh) and
+ * test/shell/interrupted-steps.test.ts (every other step), so that no file runs long; each file builds its own world
+ * and makes its own uninterrupted run, and each case is a test of its own that a guard can select.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -35,14 +39,14 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { createServer, Server } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { TestContext, after, before, describe, test } from "node:test";
+import { after, test } from "node:test";
 import { Action } from "../../lib/shell";
-import { FakeNode, fakeNode } from "../harness/node";
-import { FAKE_TOKEN, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "../harness/pulumi";
-import { FAKES_DIR, QUICK_MAC, Sandbox, SandboxState, ShellRun, sandbox } from "../harness/shell";
+import { FakeNode, fakeNode } from "./node";
+import { FAKE_TOKEN, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "./pulumi";
+import { FAKES_DIR, QUICK_MAC, Sandbox, SandboxState, ShellRun, sandbox } from "./shell";
 
 const VM = "dev-worker1";
 
@@ -177,7 +181,13 @@ const callCount = (sb: Sandbox) => sb.calls().length;
 function processEnv(w: World, where: Where): Record<string, string> {
   // The Mac hands the worker the address the program's mocks gave it; its scripts look again after milliseconds.
   if (where === "mac") return { FAKE_TART_IP: fakeIp(VM), ...QUICK_MAC };
-  const knobs = { FAKE_CLUSTER: w.cluster, RETRY_PAUSE_SECONDS: "0" };
+  // Every pause of the node scripts is an input: a look again or a retry comes after milliseconds.
+  const knobs = {
+    FAKE_CLUSTER: w.cluster,
+    RETRY_PAUSE_SECONDS: "0",
+    POLL_SECONDS: "0.01",
+    NETCHECK_POLL_SECONDS: "0.01",
+  };
   if (where === "cp") return { ...w.cp.processEnv, ...knobs };
   // The worker's kubeadm join gets the control plane's CA (cluster-info) and checks the pin in its config.
   const ca = path.join(w.cp.root, "etc/kubernetes/pki/ca.crt");
@@ -278,7 +288,6 @@ function diff(want: Record<string, string>, got: Record<string, string>): string
 }
 
 type Snapshot = SandboxState[];
-const dirs: string[] = [];
 const sandboxes = (w: World) => [w.mac, w.cpSb, w.workerSb];
 
 const snapshot = (w: World): Snapshot => sandboxes(w).map((sb) => sb.save());
@@ -305,8 +314,8 @@ function settleVm(w: World): void {
 }
 
 /**
- * The worker's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
- * `cache`: a new RSA key per run of identity.sh was a quarter of this file's time, and keys are compared by type
+ * A node's `ssh-keygen -A -f <root>` (identity.sh) copies real host keys the host's ssh-keygen made once into
+ * `cache`: a new RSA key per run of identity.sh was a quarter of the matrix's time, and keys are compared by type
  * and mode only (VOLATILE). Like the host's, it writes only the key types that are missing.
  */
 function cachedHostKeys(node: FakeNode, cache: string): void {
@@ -330,28 +339,29 @@ function cachedHostKeys(node: FakeNode, cache: string): void {
   );
 }
 
-// ---- one world, built once ----
+// ---- one world per test file, built once ----
 
-let world: World;
-let server: Server;
-
-/** The dev cluster's control plane, prepared and initialised; a fresh worker node; no VM yet. */
-async function makeWorld(): Promise<World> {
-  server = createServer((s) => s.end());
+/**
+ * The dev cluster's control plane, prepared and initialised; a fresh worker node; no VM yet. What it makes is undone
+ * by the functions it adds to `cleanup`, also when it fails halfway.
+ */
+async function makeWorld(cleanup: (() => void)[]): Promise<World> {
+  const server = createServer((s) => s.end());
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const mac = sandbox();
+  cleanup.push(() => server.close());
+  const [mac, cpSb, workerSb] = [sandbox(), sandbox(), sandbox()];
+  for (const sb of [mac, cpSb, workerSb]) cleanup.push(() => sb.dispose());
   mac.useFake("tart");
   mac.fake("softnet", "exit 0");
-  const cpSb = sandbox();
-  const workerSb = sandbox();
   const cp = fakeNode(cpSb, { hostname: "dev-master" });
   const worker = fakeNode(workerSb);
   const cluster = path.join(cpSb.dir, "fake-cluster");
   mkdirSync(path.join(cluster, "nodes"), { recursive: true });
   const control = mkdtempSync(path.join(tmpdir(), "tartlab-interrupt-"));
-  dirs.push(control);
+  cleanup.push(() => rmSync(control, { recursive: true, force: true }));
   mkdirSync(path.join(control, "tmp"));
-  cachedHostKeys(worker, path.join(control, "host-keys"));
+  // The control plane's identity step makes the keys once; the worker's (run again in every case) copies them.
+  for (const node of [cp, worker]) cachedHostKeys(node, path.join(control, "host-keys"));
   const w: World = {
     mac,
     cpSb,
@@ -363,7 +373,7 @@ async function makeWorld(): Promise<World> {
     apiServer: `127.0.0.1:${(server.address() as { port: number }).port}`,
   };
   // Each VM's name in its guest, as address.sh writes it through `tart exec` (the fake tart's guest tree and a fake
-  // node's root are separate directories): what a bundle checks before it runs anything on a VM (issue 11).
+  // node's root are separate directories): what a bundle checks before it runs anything on a VM.
   for (const [node, vm] of [
     [cp, "dev-master"],
     [worker, VM],
@@ -450,60 +460,96 @@ function points(step: Step, calls: string[]): Interrupt[] {
     ]);
 }
 
-async function checkSequence(
-  t: TestContext,
+/** Which file runs a step's cases (interrupted-<part>.test.ts in test/shell): every step's cases run in exactly one. */
+export type Part = "prepare" | "steps";
+const PARTS: readonly Part[] = ["prepare", "steps"];
+// The node's preparation has a third of the cut points and the longest runs: the other steps share one world build.
+const partOf = (step: Step): Part => (step.script === "k8s-node/prepare.sh" ? "prepare" : "steps");
+
+/**
+ * A case a mutation guard names (tools/guards-list.ts): its title ends with `says`, which the test file holds
+ * literally, so the guard finds its name there and selects the one case.
+ */
+export interface Named {
+  readonly resource: string;
+  readonly when: "before" | "after";
+  readonly call: RegExp;
+  readonly says: string;
+}
+
+/** One test per case of the steps of `part` in `steps` (label: up or destroy); adds the notes it used to `used`. */
+function cases(
+  w: World,
   steps: readonly Step[],
   base: Baseline,
   label: string,
-): Promise<void> {
+  part: Part,
+  named: readonly Named[],
+  used: Set<Named>,
+): void {
   for (const [k, step] of steps.entries()) {
-    await t.test(
-      `${label}: ${step.resource} ${step.action} cut off after it finished, before it was recorded`,
-      async () => {
-        await restore(world, base.snaps[k + 1]);
-        await converge(world, steps, base, k, step.resumes);
-      },
-    );
+    if (partOf(step) !== part) continue;
+    test(`${label}: ${step.resource} ${step.action} cut off after it finished, before it was recorded`, async () => {
+      await restore(w, base.snaps[k + 1]);
+      await converge(w, steps, base, k, step.resumes);
+    });
     for (const p of points(step, base.calls[k])) {
       const at = base.calls[k].filter((c) => !c.startsWith("tart run "))[p.call - 1];
-      const known = KNOWN.find((x) => x.resource === step.resource && x.when === p.when && x.call.test(at));
-      const accept = ACCEPTED.find(
-        (x) => x.resource === step.resource && p.when === "after" && x.after.test(at),
-      );
+      const matches = (x: { resource: string }, when: string, call: RegExp) =>
+        x.resource === step.resource && when === p.when && call.test(at);
+      const known = KNOWN.find((x) => matches(x, x.when, x.call));
+      const accept = ACCEPTED.find((x) => matches(x, "after", x.after));
+      const note = named.find((x) => matches(x, x.when, x.call));
+      if (note) used.add(note);
       const name = `${label}: ${step.resource} ${step.action} killed ${p.when} call ${p.call} (${at})`;
-      await t.test(name, { todo: known?.todo }, async () => {
-        await restore(world, base.snaps[k]);
-        const cut = await runStep(world, step, p);
+      test(note ? `${name}: ${note.says}` : name, { todo: known?.todo }, async () => {
+        await restore(w, base.snaps[k]);
+        const cut = await runStep(w, step, p);
         assert.notEqual(cut.code, 0, `the kill ${p.when} "${at}" ended ${step.resource}`);
-        settleVm(world);
-        await converge(world, steps, base, k, undefined, accept?.paths);
+        settleVm(w);
+        await converge(w, steps, base, k, undefined, accept?.paths);
       });
     }
   }
 }
 
-before(async () => {
-  world = await makeWorld();
-});
-after(() => {
-  for (const sb of world ? sandboxes(world) : []) sb.dispose();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  server?.close();
-});
-
-describe("an interrupted pulumi up / destroy converges (issue 11 item 4)", () => {
-  test("create then delete of a worker VM: every step cut off after it and in its middle, then run again", async (t) => {
-    const create = await baseline(world, CREATE);
-    // The uninterrupted run's end state is the one wanted: one running VM, joined and registered.
+/**
+ * Registers in the calling `describe()` (whose callback awaits it) one test per case of `part`, each selectable by
+ * its title (`--test-name-pattern`). The cases come from the calls the uninterrupted run made, so the world is
+ * built and that run made first; `pulumi destroy`'s run only when `part` has a delete step.
+ */
+export async function interruptedCases(part: Part, named: readonly Named[] = []): Promise<void> {
+  const cleanup: (() => void)[] = [];
+  after(() => {
+    for (const f of cleanup.reverse()) f();
+  });
+  test("every part of the matrix has its test file", () => {
+    for (const p of PARTS)
+      assert.ok(existsSync(path.join(__dirname, "..", "shell", `interrupted-${p}.test.ts`)), p);
+  });
+  const w = await makeWorld(cleanup);
+  const create = await baseline(w, CREATE);
+  test("the uninterrupted pulumi up: one running VM, joined and registered", () => {
     assert.equal(create.end["tart/dev-worker1/state"], "644 running\n");
     assert.ok(create.end[`cluster/nodes/${VM}/kubelet-version`]);
     assert.ok(create.end["worker/etc/kubernetes/kubelet.conf"]);
-    await t.test("create", async (s) => checkSequence(s, CREATE, create, "up"));
+  });
+  const used = new Set<Named>();
+  // A guard's case that no longer exists would only show when the guard runs: say so here.
+  test("every case named for a guard is in the matrix", () => {
+    assert.deepEqual(
+      named.filter((x) => !used.has(x)).map((x) => x.says),
+      [],
+    );
+  });
+  cases(w, CREATE, create, "up", part, named, used);
+  if (!DELETE.some((s) => partOf(s) === part)) return;
 
-    await restore(world, create.snaps[CREATE.length]);
-    const destroy = await baseline(world, DELETE);
+  await restore(w, create.snaps[CREATE.length]);
+  const destroy = await baseline(w, DELETE);
+  test("the uninterrupted pulumi destroy: the VM and its node object are gone", () => {
     assert.equal(destroy.end["tart/dev-worker1/state"], undefined, "the VM is gone");
     assert.equal(destroy.end[`cluster/nodes/${VM}`], undefined, "the node object is gone");
-    await t.test("delete", async (s) => checkSequence(s, DELETE, destroy, "destroy"));
   });
-});
+  cases(w, DELETE, destroy, "destroy", part, named, used);
+}
