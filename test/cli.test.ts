@@ -103,7 +103,7 @@ describe("tartlab: usage, --help and exit codes", () => {
   test("tartlab images without tart says tart is missing and how to install it", async () => {
     await assert.rejects(
       cli(["images"], { PATH: tmp }),
-      /^Error: tart is not on PATH; install it: brew install/,
+      /^Error: tart is not on PATH\b.*; install it: brew install/,
     );
   });
 

@@ -324,9 +324,9 @@ describe("lab config validation", () => {
     const raw = devRaw();
     raw.clusters[1].kubernetesVersion = "1.31.2";
     assert.deepEqual(problemsOf(raw), [
-      'tartlab:clusters[1].kubernetesVersion "1.31.2": Cilium 1.19.8 (tartlab:ciliumVersion) does not support ' +
+      'cluster "dev" kubernetesVersion "1.31.2": Cilium 1.19.8 (tartlab:ciliumVersion) does not support ' +
         "Kubernetes 1.31, older than every minor it is tested with (1.32, 1.33, 1.34, 1.35; lib/versions.ts); set " +
-        "tartlab:clusters[1].kubernetesVersion to one of those, or tartlab:ciliumVersion to a release that lists 1.31",
+        'cluster "dev" kubernetesVersion to one of those, or tartlab:ciliumVersion to a release that lists 1.31',
     ]);
     raw.clusters[1].kubernetesVersion = "1.36";
     assert.deepEqual(validateLabConfig(raw).warnings, [

@@ -339,7 +339,7 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
     assert.equal(await main(["list", "--stack", STACK_NAME, "--dir", project], io, { now }), 0, err);
     assert.match(out, /^s1\s+3h\s+2\s+16 GB$/m);
     assert.equal(await main(["save", "--stack", STACK_NAME, "--dir", project], io), 2);
-    assert.match(err, /save needs a snapshot NAME/);
+    assert.match(err, /save needs a snapshot name/);
     assert.equal(
       await main(["delete", "s1", "--stack", STACK_NAME, "--dir", project], io, { tartTimeoutMs: 20_000 }),
       0,
