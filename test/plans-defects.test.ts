@@ -221,6 +221,25 @@ describe("a VM restart runs its cluster's Ready check again", () => {
     }
   });
 
+  test("with the golden image the same: a resize updates the VM's start step and its cluster's Ready check only", async () => {
+    const golden = (c: Config) =>
+      Object.assign(c, { "tartlab:goldenImage": true, "tartlab:kubernetesVersion": "1.35.1" });
+    const on = await deployLab({ config: change(golden) }, AT_1_35_1);
+    assert.ok([...on.resources.values()].some((r) => r.reg.name.startsWith("golden-image-")));
+    const config = change((c) => {
+      golden(c);
+      clusters(c)[0].nodes[1].memoryMb += 2;
+    });
+    for (const mode of MODES) {
+      const p = await planLab(
+        on,
+        { config, records: recordsOf(on), drift: foundIn(on) },
+        { stdout: AT_1_35_1, mode },
+      );
+      assert.deepEqual(p.summary(), { update: ["small-nodes-ready", "small-worker1-start"] }, mode);
+    }
+  });
+
   test("a new softnetAllow restarts every VM: every cluster's Ready check runs again; a longer IP wait restarts nothing and checks nothing", async () => {
     for (const mode of MODES) {
       const p = await planOf(
