@@ -42,6 +42,26 @@ const SECRET_OUTPUTS = ["stdout", "stderr"];
 /** The tartlab checkout (CommonJS: __dirname is components/), where the host step runs ops/kubeconfig.ts. */
 const PROJECT_DIR = path.join(__dirname, "..");
 
+/** One script run on one node of the cluster over SSH (the command shape every remote step shares). */
+interface NodeStep {
+  /** The node it runs on: the connection, and the VM its bundle checks it is on before running anything. */
+  readonly on: ClusterMember;
+  /** Script run on create, under scripts/. */
+  readonly create: string;
+  /** Script run on delete, under scripts/. */
+  readonly delete?: string;
+  /** @default false */
+  readonly sudo?: boolean;
+  readonly env: Record<string, pulumi.Input<string>>;
+  /** Its stdout is a secret (a kubeconfig, a join token): never logged, stored as a secret. */
+  readonly secret?: boolean;
+  /** Which output the provider streams to the log. */
+  readonly logging?: "stderr";
+  /** The nodes whose re-clone (a new VM id) replaces the step, so it runs again. */
+  readonly triggeredBy: readonly ClusterMember[];
+  readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
 /**
  * One kubeadm cluster: `init` on the control plane, then per worker `netcheck` (API server reachable from the
  * worker) -> `join` -> `member` (Node registered; on delete: drain + remove). Exposes the admin
@@ -65,62 +85,105 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:KubeadmCluster", name, {}, opts);
     const cp = args.controlPlane;
-    const cpIp = cp.node.ip;
-    this.apiServer = pulumi.interpolate`https://${cpIp}:${API_SERVER_PORT}`;
+    this.apiServer = pulumi.interpolate`https://${cp.node.ip}:${API_SERVER_PORT}`;
 
     // The exact version comes from the control plane's readiness step: a real input of `init`, so a changed
     // kubeadm shows up in the plan, and never left to kubeadm's online `stable-1` lookup.
     const version = cp.node.ready.stdout.apply(parseKubeadmVersion);
-    // A re-cloned control plane is a new cluster: init, its kubeconfig and the provider follow its VM's identity.
-    const cpTriggers = [cp.node.vmId];
-    this.init = new command.remote.Command(
-      `${name}-init`,
-      {
-        connection: cp.node.connection,
-        ...scriptCommand({
-          create: "kubeadm-cluster/init.sh",
-          vm: cp.name,
-          sudo: true,
-          env: {
-            NODE_NAME: cp.name,
-            LOGIN_USER: args.loginUser,
-            KUBERNETES_VERSION: version,
-            KUBEADM_CONFIG: pulumi.all([cpIp, version]).apply(([nodeIp, kubernetesVersion]) =>
-              initConfig({
-                clusterName: args.spec.name,
-                nodeName: cp.name,
-                nodeIp,
-                podCidr: args.spec.podCidr,
-                serviceCidr: args.spec.serviceCidr,
-                kubernetesVersion,
-                // A cluster without workers runs everything on its control plane.
-                untaintControlPlane: args.workers.length === 0,
-              }),
-            ),
-          },
-        }),
-        triggers: cpTriggers,
-      },
-      { parent: this, dependsOn: [cp.node.ready] },
-    );
+    this.init = this.initControlPlane(name, args, version);
+    this.kubeconfig = this.adminKubeconfig(name, args);
+    this.hostKubeconfig(name, args);
+    this.provider = this.clusterProvider(name, args);
 
-    const adminConf = new command.remote.Command(
-      `${name}-kubeconfig`,
+    this.joins = args.workers.map((w) => this.joinWorker(name, args, w, version));
+    this.repointed = Object.fromEntries([
+      [cp.name, this.init],
+      ...args.workers.map((w, i) => [w.name, this.joins[i]] as const),
+    ]);
+
+    this.upgrade = this.upgradeControlPlane(name, args);
+    const cpVersion = this.upgrade.stdout.apply(parseKubeadmVersion);
+    const upgraded = this.upgradeWorkers(name, args, cpVersion);
+    this.versionRecord(name, args, cpVersion, upgraded);
+
+    this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: this.apiServer });
+  }
+
+  /** A remote Command that runs one script bundle (lib/shell.ts) on `step.on`. */
+  private nodeStep(resourceName: string, step: NodeStep): command.remote.Command {
+    return new command.remote.Command(
+      resourceName,
       {
-        connection: cp.node.connection,
-        ...scriptCommand({ create: "kubeadm-cluster/kubeconfig.sh", sudo: true, env: {}, vm: cp.name }),
-        ...SECRET_STDOUT,
-        triggers: cpTriggers,
+        connection: step.on.node.connection,
+        ...scriptCommand({
+          create: step.create,
+          delete: step.delete,
+          vm: step.on.name,
+          sudo: step.sudo,
+          env: step.env,
+        }),
+        ...(step.secret ? SECRET_STDOUT : {}),
+        ...(step.logging ? { logging: step.logging } : {}),
+        triggers: step.triggeredBy.map((m) => m.node.vmId),
       },
-      { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
+      {
+        parent: this,
+        dependsOn: step.dependsOn,
+        ...(step.secret ? { additionalSecretOutputs: SECRET_OUTPUTS } : {}),
+      },
     );
-    this.kubeconfig = pulumi.secret(
+  }
+
+  // A re-cloned control plane is a new cluster: init, its kubeconfig and the provider follow its VM's identity.
+  private initControlPlane(name: string, args: KubeadmClusterArgs, version: pulumi.Output<string>) {
+    const cp = args.controlPlane;
+    return this.nodeStep(`${name}-init`, {
+      on: cp,
+      create: "kubeadm-cluster/init.sh",
+      sudo: true,
+      env: {
+        NODE_NAME: cp.name,
+        LOGIN_USER: args.loginUser,
+        KUBERNETES_VERSION: version,
+        KUBEADM_CONFIG: pulumi.all([cp.node.ip, version]).apply(([nodeIp, kubernetesVersion]) =>
+          initConfig({
+            clusterName: args.spec.name,
+            nodeName: cp.name,
+            nodeIp,
+            podCidr: args.spec.podCidr,
+            serviceCidr: args.spec.serviceCidr,
+            kubernetesVersion,
+            // A cluster without workers runs everything on its control plane.
+            untaintControlPlane: args.workers.length === 0,
+          }),
+        ),
+      },
+      triggeredBy: [cp],
+      dependsOn: [cp.node.ready],
+    });
+  }
+
+  /** The admin kubeconfig read after init, pointed at the API server, as a secret. */
+  private adminKubeconfig(name: string, args: KubeadmClusterArgs): pulumi.Output<string> {
+    const adminConf = this.nodeStep(`${name}-kubeconfig`, {
+      on: args.controlPlane,
+      create: "kubeadm-cluster/kubeconfig.sh",
+      sudo: true,
+      env: {},
+      secret: true,
+      triggeredBy: [args.controlPlane],
+      dependsOn: [this.init],
+    });
+    return pulumi.secret(
       pulumi
         .all([adminConf.stdout, this.apiServer])
         .apply(([conf, server]) => rewriteKubeconfig(conf, args.spec.name, server)),
     );
-    // The Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
-    // its context in the user's kubeconfig (the script runs ops/kubeconfig.ts from this project).
+  }
+
+  // The Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
+  // its context in the user's kubeconfig (the script runs ops/kubeconfig.ts from this project).
+  private hostKubeconfig(name: string, args: KubeadmClusterArgs): void {
     new command.local.Command(
       `${name}-host-kubeconfig`,
       {
@@ -139,7 +202,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.provider = new k8s.Provider(
+  }
+
+  private clusterProvider(name: string, args: KubeadmClusterArgs): k8s.Provider {
+    const cp = args.controlPlane;
+    return new k8s.Provider(
       `${name}-k8s`,
       {
         kubeconfig: this.kubeconfig,
@@ -157,166 +224,141 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+  }
 
-    this.joins = args.workers.map((w) => {
-      // A re-cloned worker (or control plane) runs its whole join again, with a fresh token; its old Node
-      // object is removed first (member is replaced, its delete drains and removes the node).
-      const triggers = [w.node.vmId, cp.node.vmId];
-      const netcheck = new command.remote.Command(
-        `${name}-${w.name}-netcheck`,
-        {
-          connection: w.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/netcheck.sh",
-            vm: w.name,
-            env: { NODE_NAME: w.name, API_SERVER: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}` },
-          }),
-          triggers,
-        },
-        { parent: this, dependsOn: [this.init, w.node.ready] },
-      );
-      const token = new command.remote.Command(
-        `${name}-${w.name}-join-token`,
-        {
-          connection: cp.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/join-token.sh",
-            vm: cp.name,
-            sudo: true,
-            env: { WORKER_NAME: w.name },
-          }),
-          ...SECRET_STDOUT,
-          triggers,
-        },
-        { parent: this, dependsOn: [this.init], additionalSecretOutputs: SECRET_OUTPUTS },
-      );
-      const join = new command.remote.Command(
-        `${name}-${w.name}-join`,
-        {
-          connection: w.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/join.sh",
-            vm: w.name,
-            sudo: true,
-            env: {
-              NODE_NAME: w.name,
-              // A worker prepared at the control plane's version joins at the control plane's exact version; one
-              // added after an upgrade was prepared at the cluster's current version and joins at its own
-              // (init's version is the first build's: the control plane's `ready` step never re-runs).
-              KUBERNETES_VERSION:
-                w.node.kubernetesVersion === cp.node.kubernetesVersion
-                  ? version
-                  : w.node.ready.stdout.apply(parseKubeadmVersion),
-              CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
-              // An already-joined worker is re-pointed when either address changed.
-              NODE_IP: w.node.ip,
-              API_SERVER_ENDPOINT: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}`,
-              JOIN_CONFIG: pulumi.secret(
-                pulumi
-                  .all([token.stdout, w.node.ip, cpIp])
-                  .apply(([out, nodeIp, controlPlaneIp]) =>
-                    joinConfig({ nodeName: w.name, nodeIp, controlPlaneIp, ...parseJoinToken(out) }),
-                  ),
-              ),
-            },
-          }),
-          logging: "stderr",
-          triggers,
-        },
-        { parent: this, dependsOn: [netcheck, token] },
-      );
-      return new command.remote.Command(
-        `${name}-${w.name}-member`,
-        {
-          connection: cp.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/member-wait.sh",
-            vm: cp.name,
-            delete: "kubeadm-cluster/member-remove.sh",
-            sudo: true,
-            env: { WORKER_NAME: w.name },
-          }),
-          triggers,
-        },
-        { parent: this, dependsOn: [join] },
-      );
+  /** One worker's join: network check -> join token -> join -> member; returns the member step. */
+  private joinWorker(
+    name: string,
+    args: KubeadmClusterArgs,
+    w: ClusterMember,
+    version: pulumi.Output<string>,
+  ) {
+    const cp = args.controlPlane;
+    const cpIp = cp.node.ip;
+    // A re-cloned worker (or control plane) runs its whole join again, with a fresh token; its old Node
+    // object is removed first (member is replaced, its delete drains and removes the node).
+    const triggeredBy = [w, cp];
+    const netcheck = this.nodeStep(`${name}-${w.name}-netcheck`, {
+      on: w,
+      create: "kubeadm-cluster/netcheck.sh",
+      env: { NODE_NAME: w.name, API_SERVER: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}` },
+      triggeredBy,
+      dependsOn: [this.init, w.node.ready],
     });
-
-    this.repointed = Object.fromEntries([
-      [cp.name, this.init],
-      ...args.workers.map((w, i) => [w.name, this.joins[i]] as const),
-    ]);
-
-    // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
-    // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
-    // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
-    // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
-    this.upgrade = new command.remote.Command(
-      `${name}-upgrade`,
-      {
-        connection: cp.node.connection,
-        ...scriptCommand({
-          create: "kubeadm-cluster/upgrade-control-plane.sh",
-          vm: cp.name,
-          sudo: true,
-          env: {
-            NODE_NAME: cp.name,
-            ...versionEnv(args.spec.kubernetesVersion),
-          },
-        }),
-        // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.
-        triggers: cpTriggers,
+    const token = this.nodeStep(`${name}-${w.name}-join-token`, {
+      on: cp,
+      create: "kubeadm-cluster/join-token.sh",
+      sudo: true,
+      env: { WORKER_NAME: w.name },
+      secret: true,
+      triggeredBy,
+      dependsOn: [this.init],
+    });
+    const join = this.nodeStep(`${name}-${w.name}-join`, {
+      on: w,
+      create: "kubeadm-cluster/join.sh",
+      sudo: true,
+      env: {
+        NODE_NAME: w.name,
+        // A worker prepared at the control plane's version joins at the control plane's exact version; one
+        // added after an upgrade was prepared at the cluster's current version and joins at its own
+        // (init's version is the first build's: the control plane's `ready` step never re-runs).
+        KUBERNETES_VERSION:
+          w.node.kubernetesVersion === cp.node.kubernetesVersion
+            ? version
+            : w.node.ready.stdout.apply(parseKubeadmVersion),
+        CA_CERT_HASH: token.stdout.apply((out) => parseJoinToken(out).caCertHash),
+        // An already-joined worker is re-pointed when either address changed.
+        NODE_IP: w.node.ip,
+        API_SERVER_ENDPOINT: pulumi.interpolate`${cpIp}:${API_SERVER_PORT}`,
+        JOIN_CONFIG: pulumi.secret(
+          pulumi
+            .all([token.stdout, w.node.ip, cpIp])
+            .apply(([out, nodeIp, controlPlaneIp]) =>
+              joinConfig({ nodeName: w.name, nodeIp, controlPlaneIp, ...parseJoinToken(out) }),
+            ),
+        ),
       },
-      { parent: this, dependsOn: [this.init] },
-    );
-    const cpVersion = this.upgrade.stdout.apply(parseKubeadmVersion);
+      logging: "stderr",
+      triggeredBy,
+      dependsOn: [netcheck, token],
+    });
+    return this.nodeStep(`${name}-${w.name}-member`, {
+      on: cp,
+      create: "kubeadm-cluster/member-wait.sh",
+      delete: "kubeadm-cluster/member-remove.sh",
+      sudo: true,
+      env: { WORKER_NAME: w.name },
+      triggeredBy,
+      dependsOn: [join],
+    });
+  }
+
+  // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
+  // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
+  // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
+  // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
+  private upgradeControlPlane(name: string, args: KubeadmClusterArgs): command.remote.Command {
+    const cp = args.controlPlane;
+    return this.nodeStep(`${name}-upgrade`, {
+      on: cp,
+      create: "kubeadm-cluster/upgrade-control-plane.sh",
+      sudo: true,
+      env: {
+        NODE_NAME: cp.name,
+        ...versionEnv(args.spec.kubernetesVersion),
+      },
+      // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.
+      triggeredBy: [cp],
+      dependsOn: [this.init],
+    });
+  }
+
+  /** Each worker in turn, after the control plane: drain -> upgrade -> uncordon; returns the last step. */
+  private upgradeWorkers(
+    name: string,
+    args: KubeadmClusterArgs,
+    cpVersion: pulumi.Output<string>,
+  ): pulumi.Resource {
+    const cp = args.controlPlane;
     let previous: pulumi.Resource = this.upgrade;
     args.workers.forEach((w, i) => {
-      const drain = new command.remote.Command(
-        `${name}-${w.name}-drain`,
-        {
-          connection: cp.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/upgrade-drain.sh",
-            vm: cp.name,
-            sudo: true,
-            env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
-          }),
-          triggers: [w.node.vmId, cp.node.vmId],
-        },
-        { parent: this, dependsOn: [previous, this.joins[i]] },
-      );
-      const upgrade = new command.remote.Command(
-        `${name}-${w.name}-upgrade`,
-        {
-          connection: w.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/upgrade-node.sh",
-            vm: w.name,
-            sudo: true,
-            env: { NODE_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
-          }),
-          triggers: [w.node.vmId, cp.node.vmId],
-        },
-        { parent: this, dependsOn: [drain] },
-      );
-      previous = new command.remote.Command(
-        `${name}-${w.name}-uncordon`,
-        {
-          connection: cp.node.connection,
-          ...scriptCommand({
-            create: "kubeadm-cluster/upgrade-uncordon.sh",
-            vm: cp.name,
-            sudo: true,
-            env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
-          }),
-          triggers: [w.node.vmId, cp.node.vmId],
-        },
-        { parent: this, dependsOn: [upgrade] },
-      );
+      const drain = this.nodeStep(`${name}-${w.name}-drain`, {
+        on: cp,
+        create: "kubeadm-cluster/upgrade-drain.sh",
+        sudo: true,
+        env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+        triggeredBy: [w, cp],
+        dependsOn: [previous, this.joins[i]],
+      });
+      const upgrade = this.nodeStep(`${name}-${w.name}-upgrade`, {
+        on: w,
+        create: "kubeadm-cluster/upgrade-node.sh",
+        sudo: true,
+        env: { NODE_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+        triggeredBy: [w, cp],
+        dependsOn: [drain],
+      });
+      previous = this.nodeStep(`${name}-${w.name}-uncordon`, {
+        on: cp,
+        create: "kubeadm-cluster/upgrade-uncordon.sh",
+        sudo: true,
+        env: { WORKER_NAME: w.name, CONTROL_PLANE_VERSION: cpVersion },
+        triggeredBy: [w, cp],
+        dependsOn: [upgrade],
+      });
     });
-    // Written only after every step above succeeded: a failed upgrade leaves the old record, so the next run
-    // retries the upgrade (its finished steps are no-ops) with the same checks (lib/cluster-record.ts).
+    return previous;
+  }
+
+  // Written only after every step above succeeded: a failed upgrade leaves the old record, so the next run
+  // retries the upgrade (its finished steps are no-ops) with the same checks (lib/cluster-record.ts).
+  private versionRecord(
+    name: string,
+    args: KubeadmClusterArgs,
+    cpVersion: pulumi.Output<string>,
+    previous: pulumi.Resource,
+  ): void {
     new command.local.Command(
       `${name}-version-record`,
       {
@@ -335,7 +377,5 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [previous, ...this.joins] },
     );
-
-    this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: this.apiServer });
   }
 }
