@@ -143,7 +143,7 @@ export function versionChangeProblems(config: LabConfig, records: ClusterRecords
     problems.push(
       `${minorChanges.map((c) => `${c.kubernetesVersionKey} "${c.kubernetesVersion}"`).join(", ")} would ` +
         `upgrade clusters ${minorChanges.map((c) => c.name).join(", ")} in one run; tartlab upgrades one cluster ` +
-        `at a time. Set clusters[i].kubernetesVersion on one cluster (the others keep the version they run), ` +
+        `at a time. Set one cluster's own kubernetesVersion (the others keep the version they run), ` +
         `run pulumi up, then the next`,
     );
   }
@@ -224,7 +224,7 @@ export function clusterChangeProblems(
   const rebuild =
     `rebuild the cluster: remove it from ${NS}:clusters, run pulumi up (its VMs and their data are deleted), ` +
     `then add it back`;
-  config.clusters.forEach((c, i) => {
+  config.clusters.forEach((c) => {
     const r = records[c.name];
     if (!r || rebuilt.has(c.name)) return;
     const where = `cluster ${c.name} was built with`;
@@ -242,7 +242,7 @@ export function clusterChangeProblems(
       const had = r[key];
       if (had === undefined || had === c[key]) continue;
       problems.push(
-        `${NS}:clusters[${i}].${key} "${c[key]}": ${where} "${had}" ${file}; ${why}. Set it back to "${had}", or ` +
+        `cluster "${c.name}" ${key} "${c[key]}": ${where} "${had}" ${file}; ${why}. Set it back to "${had}", or ` +
           `${rebuild} with the new range`,
       );
     }
@@ -250,7 +250,7 @@ export function clusterChangeProblems(
     const hadWorkers = Object.keys(r.nodes).filter((n) => n !== cp);
     if (hadWorkers.length > 0 && c.nodes.length === 1) {
       problems.push(
-        `${NS}:clusters[${i}].nodes: removing ${hadWorkers.join(", ")} leaves cluster ${c.name} without workers, ` +
+        `cluster "${c.name}" nodes: removing ${hadWorkers.join(", ")} leaves cluster ${c.name} without workers, ` +
           `but kubeadm tainted its control plane ${cp} at init (the cluster had workers), so every workload ` +
           `without a toleration would stay Pending. Keep a worker, or ${rebuild} without workers`,
       );

@@ -11,7 +11,7 @@ test("bench: lab configs of any size validate, and the resource count grows line
   assert.equal(counts[1] - counts[0], counts[2] - counts[1], `counts ${counts.join(", ")}`);
   assert.ok(counts[1] > counts[0]);
   assert.equal((benchConfig(90)["tartlab:clusters"] as unknown[]).length, 30);
-  assert.equal((await evaluate(7)).resources, 150, "7 VMs is the default lab");
+  assert.equal((await evaluate(7)).resources, 157, "7 VMs is the default lab");
 });
 
 test("npm run bench runs and reports every size (no wall-clock limit is asserted)", () => {

@@ -110,7 +110,7 @@ describe("version changes: one minor, one cluster, never down", () => {
     assert.equal(down.length, 1);
     assert.match(
       down[0],
-      /^tartlab:clusters\[1\]\.kubernetesVersion "1\.35\.2": cluster dev runs 1\.35\.4 .*cannot downgrade/,
+      /^cluster "dev" kubernetesVersion "1\.35\.2": cluster dev runs 1\.35\.4 .*cannot downgrade/,
     );
     assert.deepEqual(versionChangeProblems(configWith(), exact), []);
   });
@@ -121,8 +121,8 @@ describe("version changes: one minor, one cluster, never down", () => {
     );
     assert.deepEqual(p, [
       'tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36" would ' +
-        "upgrade clusters platform, dev, staging in one run; tartlab upgrades one cluster at a time. Set " +
-        "clusters[i].kubernetesVersion on one cluster (the others keep the version they run), run pulumi up, then the next",
+        "upgrade clusters platform, dev, staging in one run; tartlab upgrades one cluster at a time. Set one " +
+        "cluster's own kubernetesVersion (the others keep the version they run), run pulumi up, then the next",
     ]);
     // Pinning the others to what they run makes it one cluster.
     const one = configWith((r) => {

@@ -89,7 +89,8 @@ test("default lab: longest chain, independent clusters, workers prepare while th
   assert.equal(STACK, "dev");
   const { recorder: rec } = await runLab(devStackConfig(), { preview: true, hostFacts: undefined });
   const { longestChain } = await import("../tools/plan");
-  // The first build's longest chain by resources is the upgrade chain: no-op steps on a build (issue 10).
+  // The first build's longest chain by resources: Cilium after every join (a re-pointed node is followed before the
+  // release), each node's agent check, then the Ready gate, storage and Jenkins.
   assert.deepEqual(longestChain(rec), [
     "platform-master-clone",
     "platform-master-start",
@@ -101,13 +102,14 @@ test("default lab: longest chain, independent clusters, workers prepare while th
     "platform-platform-worker1-netcheck",
     "platform-platform-worker1-join",
     "platform-platform-worker1-member",
-    "platform-platform-worker1-drain",
-    "platform-platform-worker1-upgrade",
-    "platform-platform-worker1-uncordon",
-    "platform-platform-worker2-drain",
-    "platform-platform-worker2-upgrade",
-    "platform-platform-worker2-uncordon",
-    "platform-version-record",
+    "platform-cilium",
+    "platform-platform-master-cilium-agent",
+    "platform-nodes-ready",
+    "platform-local-path-namespace",
+    "platform-local-path-config",
+    "platform-local-path-provisioner",
+    "platform-default-storageclass",
+    "platform-jenkins-release",
   ]);
   const clusters = ["platform", "dev", "staging"];
   const ofCluster = (c: string) =>

@@ -284,7 +284,7 @@ describe("changes an existing cluster cannot take are refused before anything is
       const message = refusal(config);
       assert.match(message, /cluster change preflight failed; nothing was changed/, key);
       assert.ok(
-        message.includes(`tartlab:clusters[0].${key} "${value}": cluster small was built with "${was}"`),
+        message.includes(`cluster "small" ${key} "${value}": cluster small was built with "${was}"`),
         message,
       );
       assert.match(
@@ -301,7 +301,7 @@ describe("changes an existing cluster cannot take are refused before anything is
     const message = refusal(change((c) => clusters(c)[0].nodes.splice(1)));
     assert.match(
       message,
-      /tartlab:clusters\[0\]\.nodes: removing small-worker1, small-worker2 leaves cluster small without workers, but kubeadm tainted its control plane small-master at init .* Keep a worker, or rebuild the cluster/,
+      /cluster "small" nodes: removing small-worker1, small-worker2 leaves cluster small without workers, but kubeadm tainted its control plane small-master at init .* Keep a worker, or rebuild the cluster/,
     );
     assert.equal(refusal(change((c) => clusters(c)[0].nodes.splice(2))), "");
     assert.equal(

@@ -291,11 +291,11 @@ describe("issue 10 table, default lab", () => {
     const refused = [
       [
         (c: Config) => (clustersOf(c)[1].kubernetesVersion = "1.34"),
-        /tartlab:clusters\[1\]\.kubernetesVersion "1\.34": cluster dev runs 1\.35 \(recorded in .*dev\.json\); kubeadm cannot downgrade a cluster\. Set tartlab:clusters\[1\]\.kubernetesVersion back to "1\.35"/,
+        /cluster "dev" kubernetesVersion "1\.34": cluster dev runs 1\.35 \(recorded in .*dev\.json\); kubeadm cannot downgrade a cluster\. Set cluster "dev" kubernetesVersion back to "1\.35"/,
       ],
       [
         (c: Config) => (clustersOf(c)[1].kubernetesVersion = "1.37"),
-        /"1\.37": cluster dev runs 1\.35 .*one minor at a time\. Set tartlab:clusters\[1\]\.kubernetesVersion to "1\.36"/,
+        /"1\.37": cluster dev runs 1\.35 .*one minor at a time\. Set cluster "dev" kubernetesVersion to "1\.36"/,
       ],
       [
         (c: Config) => (c["tartlab:kubernetesVersion"] = "1.34"),
