@@ -4,8 +4,9 @@ import { program } from "./program";
 import { checkDataLoss } from "./mac/data-guard";
 import { readClusterRecords } from "./mac/cluster-record";
 import { checkDrift } from "./mac/drift";
-import { probeHost } from "./lib/host";
-import { fetchText, packagesUrl } from "./lib/package-index";
+import { probeHost } from "./mac/host-probe";
+import { packagesUrl } from "./lib/package-index";
+import { fetchText } from "./mac/package-fetch";
 
 export = async () =>
   program({
