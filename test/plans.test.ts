@@ -3,7 +3,7 @@
  * (test/harness/preview.ts, rules in docs/plans.md) computes it, each row as it is after the fix of issue 10.
  * "up" is what `pulumi up` does when every step succeeds (same IPs as before); "preview" is what `pulumi preview`
  * shows (outputs of changed steps unknown). The program reads the clusters' version records the deployed lab wrote
- * on the Mac (mac/cluster-record.ts), as `pulumi up` would. Issue 11's rows: what the drift check reports before
+ * on the Mac (mac/cluster-record.ts), as `pulumi up` would. The drift rows: what the drift check reports before
  * the graph runs (a VM at a new address, a repair) does to the deployed lab.
  *
  * Rows about several clusters (or a cluster of two workers) run on the default lab (Pulumi.dev.yaml); rows one

@@ -1,5 +1,5 @@
 /**
- * Malformed-input tables for the readers of Tart's JSON (issue 9): `tart list --format json` in mac/status.ts
+ * Malformed-input tables for the readers of Tart's JSON: `tart list --format json` in mac/status.ts
  * (tartlab status) and mac/revive.ts (T09 at every pulumi up), `tart get --format json` and `tart ip` in
  * mac/status.ts. Tart is a fake printing exactly the bytes of each row. Before these tables, a JSON object or a
  * null entry crashed revive with a TypeError, and a `tart get` printing no JSON rejected the whole status.
