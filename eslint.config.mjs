@@ -30,20 +30,8 @@ export default tseslint.config(
     [["tools/**"], ["test", "components"]],
     [["ops/**"], ["test", "components", "tools"]],
   ].map(([files, dirs]) => restrictImports(files, dirs)),
-  // lib/ is pure: what touches the Mac (processes, files under ~/.tartlab) lives in mac/. The files listed here
-  // still do and wait for their move to mac/.
-  {
-    ...restrictImports(["lib/**"], ["tools", "ops", "test", "mac"]),
-    ignores: [
-      "lib/cluster-record.ts",
-      "lib/data-guard.ts",
-      "lib/drift.ts",
-      "lib/kubeconfig-merge.ts",
-      "lib/lab-power.ts",
-      "lib/revive.ts",
-      "lib/status.ts",
-    ],
-  },
+  // lib/ is pure: what touches the Mac (processes, files under ~/.tartlab, HTTP) lives in mac/.
+  restrictImports(["lib/**"], ["tools", "ops", "test", "mac"]),
 );
 
 /** A config object forbidding `files` to import from the top-level folders `dirs` (relative imports). */

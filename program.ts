@@ -12,19 +12,19 @@ import { LocalPathStorage } from "./components/local-path-storage";
 import { TartVm } from "./components/tart-vm";
 import { loadConfig } from "./lib/config";
 import { HostFacts, checkHost } from "./lib/host";
+import { ClusterRecords } from "./lib/cluster-record-format";
 import {
-  ClusterRecords,
   clusterChangeProblems,
   knownPatch,
   nextRecord,
   nodeVersion,
   versionChangeProblems,
-} from "./lib/cluster-record";
+} from "./mac/cluster-record";
 import { isIpv4 } from "./lib/ip";
 import { LabConfig } from "./lib/lab-config";
 import { ownerMarker } from "./mac/home";
 import { GOLDEN_PREFIX, NodeImage, nodeImage } from "./lib/node-image";
-import { DataCheck, PlannedLoss, plannedLoss } from "./lib/data-guard";
+import { DataCheck, PlannedLoss, plannedLoss } from "./mac/data-guard";
 import { checkKubernetesPackages } from "./lib/package-index";
 import { DriftReport, NO_DRIFT } from "./lib/drift-report";
 
@@ -33,19 +33,19 @@ export interface ProgramOptions {
   readonly hostFacts: () => HostFacts | undefined;
   /**
    * Finds (and, in `up`, repairs) VMs that died, hang, lost or changed their address, before the graph
-   * runs (it starts stopped VMs too: the T09 revive, lib/revive.ts); the graph follows the addresses it reports.
+   * runs (it starts stopped VMs too: the T09 revive, mac/revive.ts); the graph follows the addresses it reports.
    * Left out offline (tests, plan).
    */
   readonly drift?: (config: LabConfig, owner: string, dryRun: boolean) => Promise<DriftReport>;
   /** Reads a Kubernetes minor's pkgs.k8s.io `Packages` index (lib/package-index.ts); left out offline. */
   readonly packageIndex?: (minor: string) => Promise<string>;
   /**
-   * Live check of data this change would delete (lib/data-guard.ts: volumes on removed VMs, on VMs and clusters
+   * Live check of data this change would delete (mac/data-guard.ts: volumes on removed VMs, on VMs and clusters
    * this run rebuilds, as `planned` says, a disabled Jenkins); left out offline.
    */
   readonly dataGuard?: (config: LabConfig, owner: string, planned: PlannedLoss) => Promise<DataCheck>;
   /**
-   * The clusters' version records on the Mac (lib/cluster-record.ts); left out offline, where every cluster
+   * The clusters' version records on the Mac (mac/cluster-record.ts); left out offline, where every cluster
    * counts as new.
    */
   readonly clusterRecords?: (config: LabConfig) => ClusterRecords;
@@ -137,7 +137,7 @@ export function buildLab({
   const badAddresses = Object.entries(drift.addresses).filter(([, ip]) => !isIpv4(ip));
   if (badAddresses.length > 0) {
     throw new pulumi.RunError(
-      `drift check: ${badAddresses.map(([vm, ip]) => `VM ${vm}: address ${JSON.stringify(ip)} is not an IPv4 address`).join("; ")}; nothing was changed (lib/drift.ts)`,
+      `drift check: ${badAddresses.map(([vm, ip]) => `VM ${vm}: address ${JSON.stringify(ip)} is not an IPv4 address`).join("; ")}; nothing was changed (mac/drift.ts)`,
     );
   }
   const vmOwner = owner();
@@ -285,7 +285,7 @@ async function checkPackagesPreflight(
 
 /**
  * Deleting a VM that holds local-path volumes (removed, cloned again, or its cluster built anew) is refused unless
- * `tartlab:allowDataLoss` (lib/data-guard.ts decides); in preview as well, so the refusal is seen before `up`.
+ * `tartlab:allowDataLoss` (mac/data-guard.ts decides); in preview as well, so the refusal is seen before `up`.
  * Warnings (a disabled Jenkins' data) are logged.
  */
 async function checkDataPreflight(

@@ -1,5 +1,5 @@
 /**
- * What the drift check (lib/drift.ts) found before the graph runs, and what the graph takes from
+ * What the drift check (mac/drift.ts) found before the graph runs, and what the graph takes from
  * it. The check runs in every `preview` and `up`; `up` repairs what it can first.
  */
 export interface DriftReport {

@@ -1,11 +1,8 @@
 /**
- * Host preflight: is this Mac able to run the lab? Facts come from scripts/host/facts.sh; judging them is pure
- * (checkHost) so every rule has a table test. Runs before any resource is registered.
+ * Host preflight: is this Mac able to run the lab? Facts come from scripts/host/facts.sh (mac/host-probe.ts runs
+ * it); judging them is pure (checkHost) so every rule has a table test. Runs before any resource is registered.
  */
-import { execFileSync } from "node:child_process";
 import { LabConfig, allNodes } from "./lab-config";
-import { SCRIPTS_DIR, loadScript } from "./shell";
-import * as path from "node:path";
 
 export interface HostFacts {
   readonly os: string;
@@ -69,21 +66,6 @@ export function parseHostFacts(text: string): HostFacts {
     cpus: num("cpus"),
     freeDiskBytes: num("freeDiskBytes"),
   };
-}
-
-/** The probe script, under scripts/. It runs with the helper functions and its own path as $0. */
-const FACTS_SH = "host/facts.sh";
-
-/** The Mac's facts, read by scripts/host/facts.sh in `env` (tests pass fakes on PATH). */
-export function probeHost(env: NodeJS.ProcessEnv = process.env): HostFacts {
-  const out = execFileSync("bash", ["-c", loadScript(FACTS_SH), path.join(SCRIPTS_DIR, FACTS_SH)], {
-    encoding: "utf8",
-    env,
-    // Not a socket on stdin: `bash -c` would then read ~/.bashrc (bash's rshd rule) instead of running as given.
-    stdio: ["ignore", "pipe", "pipe"],
-    timeout: 30_000,
-  });
-  return parseHostFacts(out);
 }
 
 export interface HostCheck {

@@ -37,7 +37,7 @@ export interface ClusterSpec {
   readonly nodes: readonly NodeSpec[];
   /**
    * The Kubernetes version this cluster should run: its own `kubernetesVersion`, else the lab's (V02: a validated
-   * string). Changing it upgrades that cluster alone (components/kubeadm-cluster.ts, lib/cluster-record.ts).
+   * string). Changing it upgrades that cluster alone (components/kubeadm-cluster.ts, mac/cluster-record.ts).
    */
   readonly kubernetesVersion: string;
   /** The config key `kubernetesVersion` came from, for messages (the cluster's own key or the lab's). */
@@ -81,7 +81,7 @@ export interface LabConfig {
   readonly clusters: readonly ClusterSpec[];
   readonly jenkins: JenkinsSpec;
   /**
-   * The user accepts that removing a node deletes the local-path volumes on it (lib/data-guard.ts refuses
+   * The user accepts that removing a node deletes the local-path volumes on it (mac/data-guard.ts refuses
    * otherwise). Meant for one `pulumi up`, then unset.
    */
   readonly allowDataLoss: boolean;

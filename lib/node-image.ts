@@ -7,7 +7,7 @@
  * own `kubernetesVersion`, a node added after an upgrade), so a clone always runs the version its steps verify.
  * Pure: the golden image's name comes in as a function (components/golden-image.ts).
  */
-import { ClusterRecord } from "./cluster-record";
+import { ClusterRecord } from "./cluster-record-format";
 import { isExactVersion } from "./kube-version";
 import { LabConfig } from "./lab-config";
 
@@ -24,7 +24,7 @@ export interface NodeImage {
 }
 
 /**
- * The image of `node` (prepared at `version`, lib/cluster-record.ts `nodeVersion`): the recorded one while the
+ * The image of `node` (prepared at `version`, mac/cluster-record.ts `nodeVersion`): the recorded one while the
  * lab's base image is the one it was recorded with, else the newest: the golden image of the node's version when
  * the golden image is on and that version is exact, else the base image.
  */

@@ -1,8 +1,8 @@
 /**
  * pkgs.k8s.io packaging gaps: new minors' repositories have repeatedly been published
  * without `cri-tools` and/or `kubernetes-cni` (kubernetes/kubernetes #133735, #135803, #138534, #141601), and
- * `apt-get install kubelet` then fails inside every VM. This reads the minor's Debian `Packages` index once, on
- * the Mac, before any VM is made, and says what is missing. Parsing and judging are pure; only `fetchText` does I/O.
+ * `apt-get install kubelet` then fails inside every VM. This judges the minor's Debian `Packages` index, read once
+ * on the Mac (mac/package-fetch.ts) before any VM is made, and says what is missing.
  *
  * Layout: the apt source is the flat repository `https://pkgs.k8s.io/core:/stable:/v<minor>/deb/ /`, so apt reads
  * `…/deb/Packages` (it redirects to prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v<minor>/
@@ -208,25 +208,8 @@ export function missingPackages(entries: PackageEntry[], arch: string, kubernete
   return missing;
 }
 
-/** The index could not be read (network, timeout, server error): says nothing about the packages. */
-class IndexUnreachable extends Error {}
-/** The minor has no repository at all (HTTP 404). */
-class IndexNotFound extends Error {}
-
-/** GETs a URL as text under a deadline; throws with the URL and the HTTP status or network error. */
-export async function fetchText(url: string, timeoutMs = 20_000): Promise<string> {
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
-  } catch (e) {
-    const why =
-      e instanceof Error && e.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000}s` : String(e);
-    throw new IndexUnreachable(`could not read ${url}: ${why}`);
-  }
-  if (res.status === 404) throw new IndexNotFound(`${url} does not exist (HTTP 404)`);
-  if (!res.ok) throw new IndexUnreachable(`could not read ${url}: HTTP ${res.status}`);
-  return res.text();
-}
+/** The minor has no repository at all (HTTP 404); thrown by mac/package-fetch.ts. */
+export class IndexNotFound extends Error {}
 
 export interface PackageCheck {
   /** Refuse the run: something the nodes need is missing (or the repository does not exist). */

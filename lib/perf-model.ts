@@ -351,7 +351,7 @@ export const SNAPSHOT_FIGURES = {
 
 /**
  * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. mac/snapshot.ts starts the VMs
- * all at once; `parallelStart: false` models `npm run start`'s path instead (lib/revive.ts: one VM after another,
+ * all at once; `parallelStart: false` models `npm run start`'s path instead (mac/revive.ts: one VM after another,
  * each waiting for its address; the start row above).
  */
 export function snapshotEstimate(

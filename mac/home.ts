@@ -17,7 +17,7 @@ export function tartlabHome(env: NodeJS.ProcessEnv = process.env): string {
 export const vmFile = (env: NodeJS.ProcessEnv, vm: string, kind: "owner" | "ip" | "source") =>
   path.join(tartlabHome(env), "vms", `${vm}.${kind}`);
 
-/** A per-cluster file: `json` (lib/cluster-record.ts), `repairs` (lib/drift.ts). */
+/** A per-cluster file: `json` (mac/cluster-record.ts), `repairs` (mac/drift.ts). */
 export const clusterFile = (env: NodeJS.ProcessEnv, cluster: string, kind: "json" | "repairs") =>
   path.join(tartlabHome(env), "clusters", `${cluster}.${kind}`);
 

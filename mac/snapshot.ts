@@ -1,11 +1,11 @@
 /**
  * `npm run snapshot -- save|restore|list|delete NAME`: the whole lab saved as stopped Tart clones, and put back.
  *
- * save: every VM of the stack is stopped gracefully (lib/lab-power.ts: guest poweroff, so etcd is cut at rest), each
+ * save: every VM of the stack is stopped gracefully (mac/lab-power.ts: guest poweroff, so etcd is cut at rest), each
  * is cloned (`tart clone`: an APFS copy-on-write copy of a stopped VM, Clone.swift) to a snapshot VM named by
  * lib/snapshot-manifest.ts and owner-marked as this stack's snapshot, the manifest is written (MACs, addresses,
  * config, records, `pulumi stack export`), and the lab is started again and waited for (the start path of
- * lib/lab-power.ts). restore: the lab's VMs are renamed aside, the snapshot VMs cloned back under the VM names with
+ * mac/lab-power.ts). restore: the lab's VMs are renamed aside, the snapshot VMs cloned back under the VM names with
  * their saved MAC written into config.json (a clone of a local VM always gets a new random MAC: Clone.swift
  * regenerates it when a local VM holds the source's MAC, and the snapshot VM does), the records put back, the lab
  * started and waited for; only then are the set-aside VMs deleted and the Pulumi state imported. A failure before
@@ -24,7 +24,7 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import { LabConfig, allNodes } from "../lib/lab-config";
-import { PowerOptions, startLab, stopLab } from "../lib/lab-power";
+import { PowerOptions, startLab, stopLab } from "../mac/lab-power";
 import {
   SnapshotManifest,
   SnapshotRow,
@@ -50,7 +50,7 @@ export interface SnapshotOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** The Pulumi project directory (`pulumi stack export|import` run there). */
   readonly dir: string;
-  /** Stop and start: deadlines of lib/lab-power.ts (graceful stop, Ready wait, probe, poll pause). */
+  /** Stop and start: deadlines of mac/lab-power.ts (graceful stop, Ready wait, probe, poll pause). */
   readonly power?: PowerOptions;
   /** Deadline of one `tart` call (clone, rename, delete, list). */
   readonly tartTimeoutMs?: number;
@@ -226,7 +226,7 @@ const lines = (items: readonly string[]) => items.map((l) => `  ${l}`).join("\n"
 /**
  * Starts this stack's stopped VMs of `config` all at once, each with scripts/tart-vm/start.sh as `pulumi up`'s
  * revive runs it (one after another there: a restore would wait for each boot in turn), then waits for the lab to
- * be Ready with the start path of lib/lab-power.ts (which starts again, one by one, any VM that did not start here).
+ * be Ready with the start path of mac/lab-power.ts (which starts again, one by one, any VM that did not start here).
  */
 async function startAll(c: Ctx, config: LabConfig, owner: string) {
   const states = await tartList(c);

@@ -1,12 +1,12 @@
 /**
  * `tartlab dashboard [--port <n>] [--host <address>] [--allow-remote] …`: the lab on one local web page, built on
- * the status model of `tartlab status` (lib/status.ts) and served by lib/dashboard.ts. Listens on 127.0.0.1 only
+ * the status model of `tartlab status` (mac/status.ts) and served by mac/dashboard.ts. Listens on 127.0.0.1 only
  * unless --allow-remote is given (the page has no login). Exit codes: ops/cli.ts (1: cannot listen).
  */
 import { AddressInfo } from "node:net";
-import { checkBindAddress, createDashboard } from "../lib/dashboard";
+import { checkBindAddress, createDashboard } from "../mac/dashboard";
 import { isLoopback } from "../lib/ip";
-import { collectStatus } from "../lib/status";
+import { collectStatus } from "../mac/status";
 import { CliIo, EXIT, Invocation, UsageError, labOf, seconds } from "./cli";
 
 export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<number | undefined> {

@@ -4,12 +4,12 @@
  *   tartlab kubeconfig merge <cluster> [--set-current] < kubeconfig
  *   tartlab kubeconfig remove <cluster>
  * The cluster's kubeconfig arrives on stdin, never in argv (argv is visible in `ps`; it holds a client key).
- * Target file: the first path of $KUBECONFIG, else ~/.kube/config (lib/kubeconfig-merge.ts).
+ * Target file: the first path of $KUBECONFIG, else ~/.kube/config (mac/kubeconfig-merge.ts).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { contextName } from "../lib/kubeconfig";
-import { kubeconfigTarget, mergeIntoKubeconfigFile, removeFromKubeconfigFile } from "../lib/kubeconfig-merge";
+import { kubeconfigTarget, mergeIntoKubeconfigFile, removeFromKubeconfigFile } from "../mac/kubeconfig-merge";
 import { clusterKubeconfigPath } from "../mac/home";
 import { CliIo, EXIT, Invocation, UsageError, labOf } from "./cli";
 

@@ -2,11 +2,11 @@
  * `tartlab stop` / `tartlab start` [--timeout <seconds>].
  * stop: graceful poweroff of every VM of this stack (scripts/tart-vm/stop.sh; forced after --timeout, default 60 s).
  * start: the VMs again with `pulumi up`'s revive, then waits up to --timeout (default 300 s) for the lab to be
- * Ready (lib/status.ts) and prints its status; --timeout 0 asks once and does not wait. Only VMs whose owner marker
- * names this stack are touched (lib/lab-power.ts). Exit codes: ops/cli.ts (1: a VM failed or the lab is not Ready).
+ * Ready (mac/status.ts) and prints its status; --timeout 0 asks once and does not wait. Only VMs whose owner marker
+ * names this stack are touched (mac/lab-power.ts). Exit codes: ops/cli.ts (1: a VM failed or the lab is not Ready).
  */
-import { formatPower, startLab, stopLab } from "../lib/lab-power";
-import { formatStatus } from "../lib/status";
+import { formatPower, startLab, stopLab } from "../mac/lab-power";
+import { formatStatus } from "../mac/status";
 import { stackOwner } from "../mac/home";
 import { CliIo, EXIT, Invocation, labOf, runCli, seconds } from "./cli";
 

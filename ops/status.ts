@@ -1,8 +1,8 @@
 /**
  * `tartlab status [--json] [--timeout <seconds>]`: the whole lab's live health in one table. Reads the lab through
- * the one loader (lib/stack-config.ts), then probes it (lib/status.ts). Exit codes: ops/cli.ts.
+ * the one loader (lib/stack-config.ts), then probes it (mac/status.ts). Exit codes: ops/cli.ts.
  */
-import { collectStatus, formatStatus } from "../lib/status";
+import { collectStatus, formatStatus } from "../mac/status";
 import { CliIo, EXIT, Invocation, labOf, seconds } from "./cli";
 
 export async function statusCommand(inv: Invocation, io: CliIo): Promise<number> {

@@ -3,16 +3,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
+import { ClusterRecord, parseClusterRecord } from "../lib/cluster-record-format";
 import {
-  ClusterRecord,
   knownPatch,
   nextRecord,
   nodeVersion,
-  parseClusterRecord,
   readClusterRecords,
   recordPath,
   versionChangeProblems,
-} from "../lib/cluster-record";
+} from "../mac/cluster-record";
 import { validateLabConfig } from "../lib/lab-config";
 import { devRawConfig } from "./harness/pulumi";
 

@@ -1,5 +1,5 @@
 /**
- * `npm run dashboard` (ops/dashboard.ts, lib/dashboard.ts) without a browser: what it serves, that it serves the
+ * `npm run dashboard` (ops/dashboard.ts, mac/dashboard.ts) without a browser: what it serves, that it serves the
  * same model as `npm run status -- --json`, that no secret of the fakes leaks, that it is read-only and that it
  * binds loopback only unless told. The page itself is tested in Chromium in test/dashboard.browser.test.ts.
  */
@@ -10,7 +10,7 @@ import { request } from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { checkBindAddress, createDashboard, DashboardStatus, sharedCollector } from "../lib/dashboard";
+import { checkBindAddress, createDashboard, DashboardStatus, sharedCollector } from "../mac/dashboard";
 import { isLoopback } from "../lib/ip";
 import {
   dashboardExit,

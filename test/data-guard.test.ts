@@ -1,5 +1,5 @@
 /**
- * lib/data-guard.ts against the fake Kubernetes API (real HTTPS, client certificates, local-path PVs with node
+ * mac/data-guard.ts against the fake Kubernetes API (real HTTPS, client certificates, local-path PVs with node
  * affinity) and owner markers in a temporary ~/.tartlab, and its wiring in program.ts: a refusal stops `up` and
  * `preview` before anything is registered or revived.
  */
@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
-import { checkDataLoss, departingVms } from "../lib/data-guard";
+import { checkDataLoss, departingVms } from "../mac/data-guard";
 import { LabConfig, validateLabConfig } from "../lib/lab-config";
 import { program } from "../program";
 import { NO_DRIFT } from "../lib/drift-report";

@@ -1,5 +1,5 @@
 /**
- * Issue 11 (T09): the drift check before the graph (lib/drift.ts), run against the fake tart (test/fakes/tart) with
+ * T09: the drift check before the graph (mac/drift.ts), run against the fake tart (test/fakes/tart) with
  * the real scripts/tart-vm scripts. Every test asserts effects: the fake VMs' state files (state, ip, pid,
  * stopped_by, guest/) and the files on the "Mac" (~/.tartlab/vms/<vm>.ip, ~/.tartlab/clusters/<c>.repairs).
  * sshd is a probe the tests inject; the real probe is tested against loopback TCP servers at the end.
@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import * as net from "node:net";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
-import { DriftDeps, checkDrift, sshBanner, waitForSsh } from "../lib/drift";
+import { DriftDeps, checkDrift, sshBanner, waitForSsh } from "../mac/drift";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { startEnv } from "../mac/vm-scripts";
 import { devRawConfig } from "./harness/pulumi";

@@ -1,12 +1,12 @@
 /**
- * lib/host.ts probeHost on this machine: it runs scripts/host/facts.sh and parses what it prints. The values are
+ * mac/host-probe.ts probeHost on this machine: it runs scripts/host/facts.sh and parses what it prints. The values are
  * checked against the machine itself (uname, nproc), so a facts.sh that prints nothing or the wrong keys fails.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { test } from "node:test";
-import { probeHost } from "../lib/host";
+import { probeHost } from "../mac/host-probe";
 
 test("probeHost reports this machine's OS, architecture, CPUs, memory and disk from facts.sh", () => {
   const facts = probeHost();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost, probeHost } from "../lib/host";
+import { HOST_MEMORY_RESERVE_BYTES, HostFacts, checkHost } from "../lib/host";
+import { probeHost } from "../mac/host-probe";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 import { sandbox } from "./harness/shell";

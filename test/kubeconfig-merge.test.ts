@@ -12,7 +12,7 @@ import {
   mergeKubeconfig,
   removeFromKubeconfig,
   removeFromKubeconfigFile,
-} from "../lib/kubeconfig-merge";
+} from "../mac/kubeconfig-merge";
 
 const ROOT = path.join(__dirname, "..");
 

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { validateLabConfig } from "../lib/lab-config";
-import { startLab, stopLab } from "../lib/lab-power";
+import { startLab, stopLab } from "../mac/lab-power";
 import { stackOwner } from "../mac/home";
 import { main } from "../ops/lab";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
@@ -100,7 +100,7 @@ async function runningLab() {
   return r;
 }
 
-describe("npm run start / stop (lib/lab-power.ts)", () => {
+describe("npm run start / stop (mac/lab-power.ts)", () => {
   test("start: this stack's stopped VMs run again (same start.sh as pulumi up's revive), then the lab is Ready", async () => {
     const r = await runningLab();
     assert.deepEqual(

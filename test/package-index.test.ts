@@ -6,13 +6,13 @@ import {
   PackageIndexError,
   checkKubernetesPackages,
   compareDebianVersions,
-  fetchText,
   missingPackages,
   packagesUrl,
   parseControl,
   parseDepends,
   parsePackagesIndex,
 } from "../lib/package-index";
+import { fetchText } from "../mac/package-fetch";
 
 /**
  * One stanza in the field layout of pkgs.k8s.io's (Open Build Service) Debian index, as apt reads it: the fields

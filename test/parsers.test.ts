@@ -1,8 +1,8 @@
 /**
  * Malformed-input tables for every parser in lib/ that reads text another program printed (issue 9): empty,
  * truncated, extra lines, wrong types, CRLF, trailing whitespace, and valid-looking but wrong values, each with the
- * exact error or result. lib/package-index.ts has its own table in test/package-index.test.ts; lib/status.ts's
- * and lib/revive.ts's JSON readers are run against a fake tart printing malformed output in test/status.test.ts
+ * exact error or result. lib/package-index.ts has its own table in test/package-index.test.ts; mac/status.ts's
+ * and mac/revive.ts's JSON readers are run against a fake tart printing malformed output in test/status.test.ts
  * and test/revive.test.ts.
  */
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import { parseHostFacts } from "../lib/host";
 import { parseJoinToken, parseKubeadmVersion } from "../lib/kubeadm";
 import { parse } from "yaml";
 import { rewriteKubeconfig } from "../lib/kubeconfig";
-import { mergeKubeconfig, removeFromKubeconfig } from "../lib/kubeconfig-merge";
+import { mergeKubeconfig, removeFromKubeconfig } from "../mac/kubeconfig-merge";
 
 /** The value, or `Error: <first line of the message>`. */
 function outcome(f: () => unknown): unknown {

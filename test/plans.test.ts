@@ -3,7 +3,7 @@
  * (test/harness/preview.ts, rules in docs/plans.md) computes it, each row as it is after the fix of issue 10.
  * "up" is what `pulumi up` does when every step succeeds (same IPs as before); "preview" is what `pulumi preview`
  * shows (outputs of changed steps unknown). The program reads the clusters' version records the deployed lab wrote
- * on the Mac (lib/cluster-record.ts), as `pulumi up` would. Issue 11's rows: what the drift check reports before
+ * on the Mac (mac/cluster-record.ts), as `pulumi up` would. The drift rows: what the drift check reports before
  * the graph runs (a VM at a new address, a repair) does to the deployed lab.
  *
  * Rows about several clusters (or a cluster of two workers) run on the default lab (Pulumi.dev.yaml); rows one
@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { validateLabConfig } from "../lib/lab-config";
-import { checkDataLoss } from "../lib/data-guard";
+import { checkDataLoss } from "../mac/data-guard";
 import * as path from "node:path";
 import { tmpdir } from "node:os";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -148,7 +148,7 @@ const stored = (state: State, name: string) =>
   [...state.resources.values()].find((r) => r.reg.name === name)!;
 
 /**
- * The default lab as lib/data-guard.ts sees it live: every VM's owner marker (tartlab/dev) in a temporary
+ * The default lab as mac/data-guard.ts sees it live: every VM's owner marker (tartlab/dev) in a temporary
  * ~/.tartlab and the platform cluster's API (fake, with these local-path volumes) behind its kubeconfig.
  */
 async function withLiveLab(

@@ -3,7 +3,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { validateLabConfig } from "../lib/lab-config";
-import { reviveStoppedVms } from "../lib/revive";
+import { reviveStoppedVms } from "../mac/revive";
 import { HOMEBREW_BIN_DIRS, withTartPath } from "../mac/tart";
 import { SCRIPTS_DIR } from "../lib/shell";
 import { devRawConfig } from "./harness/pulumi";

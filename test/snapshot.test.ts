@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { LabConfig, validateLabConfig } from "../lib/lab-config";
-import { startLab } from "../lib/lab-power";
+import { startLab } from "../mac/lab-power";
 import {
   SnapshotOptions,
   deleteSnapshot,

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { after, afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { validateLabConfig } from "../lib/lab-config";
-import { collectStatus, formatStatus, LabStatus } from "../lib/status";
+import { collectStatus, formatStatus, LabStatus } from "../mac/status";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { Sandbox, sandbox } from "./harness/shell";
 

@@ -1,7 +1,7 @@
 /**
- * Malformed-input tables for the readers of Tart's JSON (issue 9): `tart list --format json` in lib/status.ts
- * (tartlab status) and lib/revive.ts (T09 at every pulumi up), `tart get --format json` and `tart ip` in
- * lib/status.ts. Tart is a fake printing exactly the bytes of each row. Before these tables, a JSON object or a
+ * Malformed-input tables for the readers of Tart's JSON: `tart list --format json` in mac/status.ts
+ * (tartlab status) and mac/revive.ts (T09 at every pulumi up), `tart get --format json` and `tart ip` in
+ * mac/status.ts. Tart is a fake printing exactly the bytes of each row. Before these tables, a JSON object or a
  * null entry crashed revive with a TypeError, and a `tart get` printing no JSON rejected the whole status.
  */
 import assert from "node:assert/strict";
@@ -9,8 +9,8 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
-import { reviveStoppedVms } from "../lib/revive";
-import { collectStatus } from "../lib/status";
+import { reviveStoppedVms } from "../mac/revive";
+import { collectStatus } from "../mac/status";
 import { devRawConfig } from "./harness/pulumi";
 import { Sandbox, sandbox } from "./harness/shell";
 

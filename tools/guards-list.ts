@@ -119,7 +119,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "revive touches only this stack's VMs",
-    file: "lib/revive.ts",
+    file: "mac/revive.ts",
     from: '].filter((v) => v.State !== "running" && ours(v.Name));',
     to: '].filter((v) => v.State !== "running");',
     test: "test/revive.test.ts",
@@ -386,7 +386,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "kubeconfig merge takes <file>.lock exclusively",
-    file: "lib/kubeconfig-merge.ts",
+    file: "mac/kubeconfig-merge.ts",
     from: 'closeSync(openSync(lock, "wx", 0o600));',
     to: 'closeSync(openSync(lock, "w", 0o600));',
     test: "test/kubeconfig-merge.test.ts",
@@ -394,7 +394,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "kubeconfig merge keeps the user's other entries",
-    file: "lib/kubeconfig-merge.ts",
+    file: "mac/kubeconfig-merge.ts",
     from: "out[key] = [...(doc[key] ?? []).filter((e) => e?.name !== name), entry];",
     to: "out[key] = [entry];",
     test: "test/kubeconfig-merge.test.ts",
@@ -402,7 +402,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "kubeconfig removal removes only the lab's entries",
-    file: "lib/kubeconfig-merge.ts",
+    file: "mac/kubeconfig-merge.ts",
     from: "out[key] = doc[key].filter((e) => e?.name !== name);",
     to: "out[key] = [];",
     test: "test/kubeconfig-merge.test.ts",
@@ -410,7 +410,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "kubeconfig merge leaves the current context alone unless asked",
-    file: "lib/kubeconfig-merge.ts",
+    file: "mac/kubeconfig-merge.ts",
     from: 'if (opts.setCurrent) out["current-context"] = name;',
     to: 'out["current-context"] = name;',
     test: "test/kubeconfig-merge.test.ts",
@@ -418,7 +418,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "status: every API request has a deadline",
-    file: "lib/status.ts",
+    file: "mac/status.ts",
     from: "ctx.setSignal(signal);",
     to: "",
     test: "test/status.test.ts",
@@ -426,7 +426,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "status: a stopped VM is not asked for its (stale) IP",
-    file: "lib/status.ts",
+    file: "mac/status.ts",
     from: 'state === "running"\n          ? tartIp(',
     to: "true\n          ? tartIp(",
     test: "test/status.test.ts",
@@ -466,7 +466,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "revive looks for tart on the scripts' PATH",
-    file: "lib/revive.ts",
+    file: "mac/revive.ts",
     from: "env = withTartPath(env);",
     to: "",
     test: "test/revive.test.ts",
@@ -650,7 +650,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "removing a VM that holds a local-path volume is refused without tartlab:allowDataLoss",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "if (config.allowDataLoss) {",
     to: "if (true) {",
     test: "test/data-guard.test.ts",
@@ -658,7 +658,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a PV counts when pinned to a VM that goes away",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "for (const node of nodes.filter((n) => q.vms.has(n))) {",
     to: "for (const node of nodes.filter(() => false)) {",
     test: "test/data-guard.test.ts",
@@ -666,7 +666,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "an API that does not answer refuses a VM removal (cannot prove the data safe)",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "for (const u of unreadable) {",
     to: "for (const u of [] as string[]) {",
     test: "test/data-guard.test.ts",
@@ -690,7 +690,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a new pod or service range of an existing cluster is refused",
-    file: "lib/cluster-record.ts",
+    file: "mac/cluster-record.ts",
     from: "if (had === undefined || had === c[key]) continue;",
     to: "continue;",
     test: "test/plans-defects.test.ts",
@@ -698,7 +698,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "removing a cluster's last worker is refused (its control plane stays tainted)",
-    file: "lib/cluster-record.ts",
+    file: "mac/cluster-record.ts",
     from: "if (hadWorkers.length > 0 && c.nodes.length === 1) {",
     to: "if (false) {",
     test: "test/plans-defects.test.ts",
@@ -706,7 +706,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a cluster built anew takes new ranges (never refused)",
-    file: "lib/cluster-record.ts",
+    file: "mac/cluster-record.ts",
     from: "if (!r || rebuilt.has(c.name)) return;",
     to: "if (!r) return;",
     test: "test/plans-defects.test.ts",
@@ -722,7 +722,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a node added later installs the exact version the cluster runs (its record's patch)",
-    file: "lib/cluster-record.ts",
+    file: "mac/cluster-record.ts",
     from: "  if (record.patch !== undefined) return record.patch;\n",
     to: "",
     test: "test/plans-defects.test.ts",
@@ -730,7 +730,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a node prepared with a bare minor is pinned once the config names the patch the cluster runs",
-    file: "lib/cluster-record.ts",
+    file: "mac/cluster-record.ts",
     from: "return pinned ? want : recorded;",
     to: "return recorded;",
     test: "test/plans-defects.test.ts",
@@ -754,7 +754,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the data guard refuses every volume of a cluster the plan builds anew",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "for (const { cluster, why } of planned.rebuilt) at(cluster).rebuilt = why;",
     to: "",
     test: "test/plans-defects.test.ts",
@@ -762,7 +762,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a control plane that is not one of the nodes its cluster was built with rebuilds the cluster",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "if (!built.includes(cp)) {",
     to: "if (false) {",
     test: "test/plans-defects.test.ts",
@@ -770,7 +770,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the data guard reads only the cluster a removed VM belonged to (its record on the Mac)",
-    file: "lib/data-guard.ts",
+    file: "mac/data-guard.ts",
     from: "const cluster = recordedClusterOf(vm, env);",
     to: "const cluster = undefined;",
     test: "test/plans-defects.test.ts",
@@ -786,7 +786,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "npm run stop/start leave VMs of other stacks and foreign VMs alone (owner markers)",
-    file: "lib/lab-power.ts",
+    file: "mac/lab-power.ts",
     from: "} else if (marker !== owner) {",
     to: "} else if (marker === undefined) {",
     test: "test/lab-power.test.ts",
@@ -834,7 +834,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the dashboard binds a non-loopback address only with --allow-remote",
-    file: "lib/dashboard.ts",
+    file: "mac/dashboard.ts",
     from: "if (isLoopback(host) || allowRemote) return undefined;",
     to: "return undefined;",
     test: "test/dashboard.test.ts",
@@ -842,7 +842,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the dashboard is read-only (405 for anything but GET and HEAD)",
-    file: "lib/dashboard.ts",
+    file: "mac/dashboard.ts",
     from: 'if (req.method !== "GET" && req.method !== "HEAD") {',
     to: "if (false) {",
     test: "test/dashboard.test.ts",
@@ -850,7 +850,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the dashboard answers only requests naming a loopback host (DNS rebinding)",
-    file: "lib/dashboard.ts",
+    file: "mac/dashboard.ts",
     from: "if (!opts.allowRemote && !isLoopback(host)) {",
     to: "if (false) {",
     test: "test/dashboard.test.ts",
@@ -858,7 +858,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "concurrent dashboard loads share one in-flight collection",
-    file: "lib/dashboard.ts",
+    file: "mac/dashboard.ts",
     from: "inFlight ??= collect()",
     to: "inFlight = collect()",
     test: "test/dashboard.test.ts",
@@ -866,7 +866,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "open dashboard pages share one refresh loop",
-    file: "lib/dashboard.ts",
+    file: "mac/dashboard.ts",
     from: "loop ??= runLoop()",
     to: "loop = runLoop()",
     test: "test/dashboard.test.ts",
@@ -1171,7 +1171,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "revive starts this stack's stopped VMs that the config no longer lists, so their removal can run",
-    file: "lib/revive.ts",
+    file: "mac/revive.ts",
     from: "    ...(unlisted ? entries.filter((v) => !configured.has(v.Name)) : []),\n",
     to: "",
     test: "test/revive.test.ts",
@@ -1195,7 +1195,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "npm run start leaves this stack's VMs outside the config alone",
-    file: "lib/lab-power.ts",
+    file: "mac/lab-power.ts",
     from: "reviveStoppedVms(config, owner, false, env, false, undefined, {",
     to: "reviveStoppedVms(config, owner, false, env, true, undefined, {",
     test: "test/lab-power.test.ts",
@@ -1345,10 +1345,10 @@ export const GUARDS: readonly Guard[] = [
     test: "test/shell/k8s-node.test.ts",
     name: "unique hostname, fresh machine-id once, hosts entry it owns",
   },
-  // The drift check before the graph (lib/drift.ts).
+  // The drift check before the graph (mac/drift.ts).
   {
     what: "the drift check looks only at this stack's VMs (owner markers)",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));",
     to: "const mine = list.vms;",
     test: "test/drift.test.ts",
@@ -1356,7 +1356,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "two VMs at one address are refused before any VM is touched, in preview and up",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: 'refuseSharedAddresses(seen, "tart ip");',
     to: "",
     test: "test/drift.test.ts",
@@ -1364,7 +1364,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "drift preview runs no script that changes anything (address.sh writes the marker)",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "    if (dryRun) {\n      if (revived.restarted.includes(name)) continue;",
     to: "    if (false) {\n      if (revived.restarted.includes(name)) continue;",
     test: "test/drift.test.ts",
@@ -1372,7 +1372,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a running VM whose sshd does not answer is restarted",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "const problem = await sshProblem(r.stdout);",
     to: "const problem = undefined;",
     test: "test/drift.test.ts",
@@ -1380,7 +1380,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a VM that still does not answer after a restart stops up",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: '      if ("problem" in found) {\n        throw new Error(',
     to: "      if (false) {\n        throw new Error(",
     test: "test/drift.test.ts",
@@ -1388,7 +1388,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a repair is counted on the Mac (the cluster's Ready check re-runs on it)",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "if (!dryRun) writeRepairs(",
     to: "if (false) writeRepairs(",
     test: "test/drift.test.ts",
@@ -1396,7 +1396,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a changed address is reported against the recorded one",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "if (recorded !== undefined && recorded !== ip) {",
     to: "if (false) {",
     test: "test/drift.test.ts",
@@ -1404,7 +1404,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "the repair restarts the VM with stop.sh first (graceful, then forced), not start.sh alone",
-    file: "lib/drift.ts",
+    file: "mac/drift.ts",
     from: "for (const [script, inputs] of [stop, start]) {",
     to: "for (const [script, inputs] of [start]) {",
     test: "test/drift.test.ts",
@@ -1916,7 +1916,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "tartlab start carries on past a VM that does not start",
-    file: "lib/lab-power.ts",
+    file: "mac/lab-power.ts",
     from: "keepGoing: true,",
     to: "keepGoing: false,",
     test: "test/lab-power.test.ts",

@@ -1,5 +1,5 @@
 /* global document, window, EventSource */
-// The dashboard page: renders the status model of lib/status.ts, pushed by /events, without reloading.
+// The dashboard page: renders the status model of mac/status.ts, pushed by /events, without reloading.
 // Every cell says a state in words ("stopped", "no IP", "unknown"), never an empty cell or a bare number where a
 // state belongs (T08). Text is set with textContent only: the model carries strings from tools and servers.
 "use strict";

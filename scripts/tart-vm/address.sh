@@ -5,7 +5,7 @@
 # It also writes the VM's name into the guest (/etc/tartlab/vm-name) through `tart exec`, which reaches
 # the VM by name through its control socket, not by address; every script run over SSH first checks that marker
 # (lib/shell.ts), so an address now held by another VM never runs a script there. The address found is recorded
-# in ~/.tartlab/vms/<vm>.ip, which the drift check compares with (lib/drift.ts).
+# in ~/.tartlab/vms/<vm>.ip, which the drift check compares with (mac/drift.ts).
 # Runs on the Mac under macOS's bash 3.2: no bash-4 features.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"

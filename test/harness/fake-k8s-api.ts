@@ -1,7 +1,7 @@
 /**
- * A fake Kubernetes API server on 127.0.0.1 speaking the few calls lib/status.ts makes (/version,
+ * A fake Kubernetes API server on 127.0.0.1 speaking the few calls mac/status.ts makes (/version,
  * /api/v1/nodes, /apis/apps/v1/namespaces/kube-system/daemonsets/cilium, /apis/storage.k8s.io/v1/storageclasses)
- * and lib/data-guard.ts makes (/api/v1/persistentvolumes, /api/v1/namespaces/<ns>/persistentvolumeclaims/<name>)
+ * and mac/data-guard.ts makes (/api/v1/persistentvolumes, /api/v1/namespaces/<ns>/persistentvolumeclaims/<name>)
  * from a mutable state. Like a kubeadm API server it speaks HTTPS with a cluster CA and authenticates the client
  * certificate of the kubeconfig (admin.conf style: certificate-authority-data, client-certificate-data,
  * client-key-data); certificates are made with openssl once per test process. `hang` makes it accept

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
-import type { ClusterRecord, ClusterRecords } from "../../lib/cluster-record";
+import type { ClusterRecord, ClusterRecords } from "../../lib/cluster-record-format";
 import type { DriftReport } from "../../lib/drift-report";
 import {
   MAC_FACTS,
@@ -371,7 +371,7 @@ export function singleVmViolations(p: Plan, vm: string, cluster: string): string
 
 /**
  * The lab for a stack config (as runLab evaluates it: host preflight with a Mac that fits, no revive), with the
- * clusters' version records on the Mac (lib/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote)
+ * clusters' version records on the Mac (mac/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote)
  * and what the drift check found before the graph ran (issue 11; none by default, as offline).
  */
 export function labProgram(
@@ -404,7 +404,7 @@ export function recordsOf(state: State): ClusterRecords {
 
 /**
  * What the drift check reports before the graph of a deployed lab whose VMs all run where their address steps
- * read them: every VM of the state at its address (lib/drift.ts; in preview too).
+ * read them: every VM of the state at its address (mac/drift.ts; in preview too).
  */
 export function foundIn(state: State): DriftReport {
   const addresses: Record<string, string> = {};

@@ -6,100 +6,18 @@
  *   changes (kubeadm upgrades one minor at a time; tartlab one cluster at a time);
  * - to keep each existing node's preparation steps at the version they were created with, so a version change
  *   runs only the cluster's upgrade steps, and to give a node added later the cluster's current version.
- * Pure apart from `readClusterRecords`; the record's content is computed here too (`nextRecord`).
+ * The record's shape and parser are lib/cluster-record-format.ts; its content is computed here (`nextRecord`).
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { tartlabHome } from "../mac/home";
-import { VERSION_RE, compareVersions, minorOf, parseVersion, patchOf } from "./kube-version";
-import { ClusterSpec, LabConfig, NS } from "./lab-config";
-
-export interface ClusterRecord {
-  /** The configured version string the cluster runs ("1.35" or "1.35.2"): what its last init/upgrade reached. */
-  readonly kubernetesVersion: string;
-  /** Per node: the version string its node steps were created with (kept: they never re-run for a version change). */
-  readonly nodes: Readonly<Record<string, string>>;
-  /**
-   * The lab's `baseImage` when the record was written (every VM is cloned from it or from a golden image baked
-   * from it). Absent in records written before it was recorded.
-   */
-  readonly baseImage?: string;
-  /**
-   * Per node: the image its VM was cloned from (the base image or a golden image's Tart VM name). An existing VM
-   * keeps it (lib/node-image.ts). Absent in records written before it was recorded.
-   */
-  readonly images?: Readonly<Record<string, string>>;
-  /** The pod and service ranges kubeadm init set (they never change afterwards). Absent in older records. */
-  readonly podCidr?: string;
-  readonly serviceCidr?: string;
-  /**
-   * The exact version the control plane runs ("1.35.2"): a bare minor resolved at the first build, which a node
-   * added later installs. Absent in older records.
-   */
-  readonly patch?: string;
-}
-
-export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>;
-
-const isRecordedVersion = (v: unknown): v is string =>
-  typeof v === "string" && VERSION_RE.test(v) && parseVersion(v).major === 1;
+import { tartlabHome } from "./home";
+import { ClusterRecord, ClusterRecords, parseClusterRecord } from "../lib/cluster-record-format";
+import { compareVersions, minorOf, patchOf } from "../lib/kube-version";
+import { ClusterSpec, LabConfig, NS } from "../lib/lab-config";
 
 /** Where the record of a cluster lives; TARTLAB_HOME (tests) replaces ~/.tartlab as the scripts do. */
 export function recordPath(cluster: string, home = tartlabHome()) {
   return path.join(home, "clusters", `${cluster}.json`);
-}
-
-/** Parses a record; a malformed one is an error naming the file and the fix, never silently ignored. */
-export function parseClusterRecord(text: string, file: string): ClusterRecord {
-  const fail = (why: string): never => {
-    throw new Error(
-      `${file} is not a tartlab cluster record (${why}); it is written by pulumi up. Restore it or delete it ` +
-        `(then the version in the stack config is taken as the version the cluster runs)`,
-    );
-  };
-  let raw: any;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return fail("not JSON");
-  }
-  if (!isRecordedVersion(raw?.kubernetesVersion))
-    fail(`kubernetesVersion ${JSON.stringify(raw?.kubernetesVersion)} is not a version string`);
-  const nodes = raw.nodes;
-  if (nodes === null || typeof nodes !== "object" || Array.isArray(nodes)) fail("nodes is not an object");
-  for (const [n, v] of Object.entries(nodes)) {
-    if (!isRecordedVersion(v)) fail(`nodes.${n} ${JSON.stringify(v)} is not a version string`);
-  }
-  const record: { -readonly [K in keyof ClusterRecord]: ClusterRecord[K] } = {
-    kubernetesVersion: raw.kubernetesVersion,
-    nodes: nodes as Record<string, string>,
-  };
-  if (raw.baseImage !== undefined) {
-    if (typeof raw.baseImage !== "string" || raw.baseImage === "")
-      fail(`baseImage ${JSON.stringify(raw.baseImage)} is not an image name`);
-    record.baseImage = raw.baseImage;
-  }
-  if (raw.images !== undefined) {
-    const images = raw.images;
-    if (images === null || typeof images !== "object" || Array.isArray(images))
-      fail("images is not an object");
-    for (const [n, v] of Object.entries(images)) {
-      if (typeof v !== "string" || v === "") fail(`images.${n} ${JSON.stringify(v)} is not an image name`);
-    }
-    record.images = images as Record<string, string>;
-  }
-  if (raw.patch !== undefined) {
-    if (typeof raw.patch !== "string" || !/^1\.\d+\.\d+$/.test(raw.patch))
-      fail(`patch ${JSON.stringify(raw.patch)} is not an exact version`);
-    record.patch = raw.patch;
-  }
-  for (const key of ["podCidr", "serviceCidr"] as const) {
-    if (raw[key] === undefined) continue;
-    if (typeof raw[key] !== "string" || !/^[\d.]+\/\d+$/.test(raw[key]))
-      fail(`${key} ${JSON.stringify(raw[key])} is not a CIDR`);
-    record[key] = raw[key];
-  }
-  return record;
 }
 
 /** The records of the configured clusters that have one (a cluster never built has none). */

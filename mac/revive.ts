@@ -9,10 +9,10 @@
  * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
  * with the run options they have (no resize of a VM that is going away), with a message saying why.
  */
-import { ownedBy } from "../mac/home";
-import { TartVmList, listTartVms, tartGetSync, withTartPath } from "../mac/tart";
-import { runVmScriptAsync, startEnv } from "../mac/vm-scripts";
-import { LabConfig, allNodes } from "./lab-config";
+import { ownedBy } from "./home";
+import { TartVmList, listTartVms, tartGetSync, withTartPath } from "./tart";
+import { runVmScriptAsync, startEnv } from "./vm-scripts";
+import { LabConfig, allNodes } from "../lib/lab-config";
 
 export interface ReviveResult {
   /** VMs found stopped and started again (or, in preview, that `up` would start). */
@@ -44,7 +44,7 @@ export async function reviveStoppedVms(
    * them, and their drain/delete needs them running). `npm run start` leaves them alone.
    */
   unlisted = true,
-  /** Tart's VM list when the caller has read it already (lib/drift.ts). */
+  /** Tart's VM list when the caller has read it already (mac/drift.ts). */
   list?: TartVmList,
   { progress = () => {}, now = Date.now, keepGoing = false }: ReviveProgress = {},
 ): Promise<ReviveResult> {

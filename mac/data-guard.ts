@@ -9,11 +9,11 @@
  * - disabling Jenkins warns that its home volume goes with it (unless `tartlab:jenkins.retainData` kept it).
  *
  * Which VMs go away: those whose owner marker (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh,
- * removed by delete.sh; lib/revive.ts reads the same) names this stack but that the config no longer lists, and
+ * removed by delete.sh; mac/revive.ts reads the same) names this stack but that the config no longer lists, and
  * what the program plans to clone again or build anew (`PlannedLoss`, from the cluster records: `plannedLoss`).
  * Which volumes live on them: a live read of the PersistentVolumes of the clusters those VMs belong to (a removed
  * VM's cluster from the records on the Mac; every cluster only for a VM no record lists) through each cluster's
- * kubeconfig (~/.tartlab/kube/<cluster>.yaml), with the client and deadlines lib/status.ts uses. Reads happen
+ * kubeconfig (~/.tartlab/kube/<cluster>.yaml), with the client and deadlines mac/status.ts uses. Reads happen
  * only when something is going away, so an unchanged lab previews offline, and an unrelated cluster is never read.
  * An API that does not answer cannot prove the data safe: that refuses too (unless allowed), with the reason.
  */
@@ -21,9 +21,9 @@ import * as k8s from "@kubernetes/client-node";
 import { readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { HELM_KEEP, JENKINS_HOME_PVC, JENKINS_NAMESPACE } from "../manifests/jenkins-values";
-import { clusterKubeconfigPath, ownedBy, tartlabHome } from "../mac/home";
-import { ClusterRecords, parseClusterRecord } from "./cluster-record";
-import { LabConfig, NS, allNodes } from "./lab-config";
+import { clusterKubeconfigPath, ownedBy, tartlabHome } from "./home";
+import { ClusterRecords, parseClusterRecord } from "../lib/cluster-record-format";
+import { LabConfig, NS, allNodes } from "../lib/lab-config";
 import { apiError, deadline } from "./status";
 
 export interface DataGuardOptions {

@@ -1,7 +1,7 @@
 /**
  * T09: before the graph runs, every `preview` and `up` checks each VM of this stack (owner marker,
- * as lib/revive.ts; never another stack's VM) against what Tart and the VM itself say:
- * - stopped (or suspended): `up` starts it (lib/revive.ts, which also starts this stack's stopped VMs that the config
+ * as mac/revive.ts; never another stack's VM) against what Tart and the VM itself say:
+ * - stopped (or suspended): `up` starts it (mac/revive.ts, which also starts this stack's stopped VMs that the config
  *   no longer lists, so that their removal can run);
  * - running: its address through scripts/tart-vm/address.sh (which also rewrites the identity marker through
  *   `tart exec` and records the address), then sshd on port 22 (an SSH banner within a deadline, retried for a
@@ -18,12 +18,12 @@ import { mkdirSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { writeFileAtomic } from "../mac/atomic-write";
-import { clusterFile, ownedBy, tartlabHome, vmFile } from "../mac/home";
-import { listTartVms, tartIp, withTartPath } from "../mac/tart";
-import { STOP_DEFAULTS, StopDeadlines, runVmScript, startEnv, stopEnv } from "../mac/vm-scripts";
-import { DriftReport } from "./drift-report";
-import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "./lab-config";
+import { writeFileAtomic } from "./atomic-write";
+import { clusterFile, ownedBy, tartlabHome, vmFile } from "./home";
+import { listTartVms, tartIp, withTartPath } from "./tart";
+import { STOP_DEFAULTS, StopDeadlines, runVmScript, startEnv, stopEnv } from "./vm-scripts";
+import { DriftReport } from "../lib/drift-report";
+import { ClusterSpec, LabConfig, NodeSpec, allNodes } from "../lib/lab-config";
 import { ReviveProgress, reviveStoppedVms } from "./revive";
 
 /** The restart's stop.sh deadlines; `guestExecSeconds` also bounds address.sh's `tart exec` (identity marker). */

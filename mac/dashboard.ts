@@ -1,6 +1,6 @@
 /**
  * The lab dashboard's server (`npm run dashboard`): one static page (ops/dashboard/) and the status
- * model of `npm run status` (lib/status.ts) as JSON and as server-sent events, so the page and the CLI never
+ * model of `npm run status` (mac/status.ts) as JSON and as server-sent events, so the page and the CLI never
  * disagree. Read-only: GET and HEAD only, nothing it serves changes anything, and every collection runs under the
  * model's own probe deadlines. Concurrent requests share one in-flight collection, so ten open tabs do not run
  * ten sets of probes.
@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
 import * as path from "node:path";
-import { isLoopback } from "./ip";
+import { isLoopback } from "../lib/ip";
 import { LabStatus } from "./status";
 
 /** The page's files, served as they are (no build step). */

@@ -3,15 +3,15 @@
  *
  * Stop runs scripts/tart-vm/stop.sh (guest poweroff through `tart exec`, a bounded wait, then `tart stop`: the
  * same script TartVm uses before a resize or delete) for every running VM of this stack, in parallel. Start is
- * `pulumi up`'s revive (lib/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
- * through lib/status.ts. Both act only on VMs listed in this stack's config whose owner marker
+ * `pulumi up`'s revive (mac/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
+ * through mac/status.ts. Both act only on VMs listed in this stack's config whose owner marker
  * (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh) names this stack: VMs of other stacks and VMs
  * tartlab did not make are never touched. Tart state is read as JSON (T08).
  */
-import { ownerOf } from "../mac/home";
-import { tartList, withTartPath } from "../mac/tart";
-import { StopDeadlines, runVmScriptAsync, stopEnv } from "../mac/vm-scripts";
-import { LabConfig, allNodes } from "./lab-config";
+import { ownerOf } from "./home";
+import { tartList, withTartPath } from "./tart";
+import { StopDeadlines, runVmScriptAsync, stopEnv } from "./vm-scripts";
+import { LabConfig, allNodes } from "../lib/lab-config";
 import { elapsed, reviveStoppedVms } from "./revive";
 import { LabStatus, collectStatus } from "./status";
 
@@ -29,7 +29,7 @@ export interface VmPower {
 export interface PowerOptions extends Partial<StopDeadlines> {
   /** Environment for tart, the scripts and ~/.tartlab (PATH, HOME, TARTLAB_HOME). */
   readonly env?: NodeJS.ProcessEnv;
-  /** start: how long to wait for the lab to be Ready (lib/status.ts) after the VMs run. */
+  /** start: how long to wait for the lab to be Ready (mac/status.ts) after the VMs run. */
   readonly readySeconds?: number;
   /** start: pause between two Ready checks. */
   readonly readyPollMs?: number;

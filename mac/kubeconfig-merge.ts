@@ -13,8 +13,8 @@ import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:f
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { writeFileAtomic } from "../mac/atomic-write";
-import { contextName } from "./kubeconfig";
+import { writeFileAtomic } from "./atomic-write";
+import { contextName } from "../lib/kubeconfig";
 
 type Named = { name?: unknown } & Record<string, unknown>;
 type KubeconfigDoc = Record<string, unknown> & {

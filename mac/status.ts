@@ -9,10 +9,10 @@
  */
 import * as k8s from "@kubernetes/client-node";
 import { readFileSync } from "node:fs";
-import { clusterKubeconfigPath, ownerOf } from "../mac/home";
-import { tartGet, tartIp, tartList } from "../mac/tart";
-import { contextName } from "./kubeconfig";
-import { LabConfig, NodeRole } from "./lab-config";
+import { clusterKubeconfigPath, ownerOf } from "./home";
+import { tartGet, tartIp, tartList } from "./tart";
+import { contextName } from "../lib/kubeconfig";
+import { LabConfig, NodeRole } from "../lib/lab-config";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
 

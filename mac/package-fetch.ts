@@ -1,0 +1,19 @@
+/** Reads a pkgs.k8s.io `Packages` index for the package preflight (lib/package-index.ts judges it). */
+import { IndexNotFound } from "../lib/package-index";
+
+/** The index could not be read (network, timeout, server error): says nothing about the packages. */
+class IndexUnreachable extends Error {}
+/** GETs a URL as text under a deadline; throws with the URL and the HTTP status or network error. */
+export async function fetchText(url: string, timeoutMs = 20_000): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+  } catch (e) {
+    const why =
+      e instanceof Error && e.name === "TimeoutError" ? `no answer within ${timeoutMs / 1000}s` : String(e);
+    throw new IndexUnreachable(`could not read ${url}: ${why}`);
+  }
+  if (res.status === 404) throw new IndexNotFound(`${url} does not exist (HTTP 404)`);
+  if (!res.ok) throw new IndexUnreachable(`could not read ${url}: HTTP ${res.status}`);
+  return res.text();
+}
