@@ -29,7 +29,7 @@ export interface ClusterSpec {
   /**
    * Cilium cluster.id, 1..255, unique per lab (keeps ClusterMesh possible). Set explicitly or derived from the
    * name (`clusterIdFromName`), never from the list position: adding, removing or reordering clusters must not
-   * change a live cluster's id (a Helm upgrade of its CNI; issue 10).
+   * change a live cluster's id (a Helm upgrade of its CNI).
    */
   readonly id: number;
   readonly podCidr: string;
@@ -54,7 +54,7 @@ export interface JenkinsSpec {
   readonly retainData: boolean;
 }
 
-/** kind-style kubectl contexts (issue 12): what the host-kubeconfig step does with the user's kubeconfig. */
+/** kind-style kubectl contexts: what the host-kubeconfig step does with the user's kubeconfig. */
 export interface KubeconfigSpec {
   /** Merge each cluster's `tartlab-<cluster>` context into the user's kubeconfig (false: files only). */
   readonly merge: boolean;
