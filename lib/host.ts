@@ -35,7 +35,7 @@ const GIB = 2 ** 30;
 const MIN_TART_VERSION = "2.28.3";
 /** Oldest macOS accepted: `tart exec` refuses to run on anything older (Commands/Exec.swift: macOS 14 Sonoma). */
 const MIN_MACOS_MAJOR = 14;
-/** Memory left to macOS and everything else on the Mac. */
+/** Memory kept free for macOS and its apps beside the VMs: a 32 GiB Mac runs the 28 GiB default lab. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /**
  * The laptop lab of Pulumi.small.yaml, named by the memory check when the chosen lab does not fit but
@@ -172,8 +172,9 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
   const wantMem = nodes.reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0);
   if (Number.isFinite(h.memoryBytes) && wantMem + HOST_MEMORY_RESERVE_BYTES > h.memoryBytes) {
     problems.push(
-      `the ${nodes.length} VMs need ${gibUp(wantMem)} of memory plus ${gibUp(HOST_MEMORY_RESERVE_BYTES)} for macOS ` +
-        `(${gibUp(wantMem + HOST_MEMORY_RESERVE_BYTES)}), but this Mac has ${gibDown(h.memoryBytes)}; ` +
+      `the ${nodes.length} VMs need ${gibUp(wantMem)} of memory and tartlab keeps ${gibUp(HOST_MEMORY_RESERVE_BYTES)} ` +
+        `free for macOS (${gibUp(wantMem + HOST_MEMORY_RESERVE_BYTES)} in all), but this Mac has ` +
+        `${gibDown(h.memoryBytes)}, ${gibUp(wantMem + HOST_MEMORY_RESERVE_BYTES - h.memoryBytes)} short; ` +
         `lower memoryMb in tartlab:clusters or remove nodes` +
         smallStackHint(wantMem, h.memoryBytes),
     );

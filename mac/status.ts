@@ -13,6 +13,7 @@ import { clusterKubeconfigPath, ownerOf } from "./home";
 import { tartGet, tartIp, tartList } from "./tart";
 import { contextName } from "../lib/kubeconfig";
 import { LabConfig, NodeRole } from "../lib/lab-config";
+import { SnapshotRow, formatSnapshotList } from "../lib/snapshot-manifest";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
 
@@ -71,6 +72,10 @@ export interface LabStatus {
   readonly vms: readonly VmStatus[];
   readonly clusters: readonly ClusterStatus[];
   readonly jenkins: JenkinsStatus;
+  /** The stack's snapshots (`tartlab snapshot list`); absent when the caller did not ask or they could not be read. */
+  readonly snapshots?: readonly SnapshotRow[];
+  /** Why the snapshots could not be read; not a lab problem, so it never makes the lab unhealthy. */
+  readonly snapshotsProblem?: string;
 }
 
 export interface StatusOptions {
@@ -83,6 +88,8 @@ export interface StatusOptions {
    * timer of probeTimeoutMs. Tests pass their own, so a hung probe ends when the test says, not after a timer.
    */
   readonly probeSignal?: ProbeSignal;
+  /** Lists the stack's snapshots (mac/snapshot.ts listSnapshots) within a probe's deadline; without it, none. */
+  readonly snapshots?: (timeoutMs: number) => Promise<readonly SnapshotRow[]>;
 }
 
 type ProbeSignal = (target: string, timeoutMs: number) => AbortSignal;
@@ -347,8 +354,19 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
   const signal = opts.probeSignal ?? timerSignal;
   const vmsP = probeVms(config, env, timeoutMs);
   const clustersP = Promise.all(config.clusters.map((c) => probeCluster(c.name, env, timeoutMs, signal)));
+  // Snapshots are read beside the lab, and a failure to read them (no tart) only says so.
+  const snapshotsP: Promise<Pick<LabStatus, "snapshots" | "snapshotsProblem">> = opts.snapshots
+    ? opts.snapshots(timeoutMs).then(
+        (snapshots) => ({ snapshots }),
+        (e) => ({ snapshotsProblem: `cannot list snapshots: ${why(e)}` }),
+      )
+    : Promise.resolve({});
   const vms = await vmsP;
-  const [clusters, jenkins] = await Promise.all([clustersP, probeJenkins(config, vms, timeoutMs, signal)]);
+  const [clusters, jenkins, snapshots] = await Promise.all([
+    clustersP,
+    probeJenkins(config, vms, timeoutMs, signal),
+    snapshotsP,
+  ]);
   return {
     checkedAt: new Date().toISOString(),
     healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,
@@ -356,6 +374,7 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
     vms,
     clusters,
     jenkins,
+    ...snapshots,
   };
 }
 
@@ -414,6 +433,19 @@ export function formatStatus(s: LabStatus): string {
           (j.problems.length ? `  ${j.problems.join("; ")}` : "")
       : "  disabled",
   );
+  if (s.snapshots || s.snapshotsProblem) {
+    const list = s.snapshots
+      ? formatSnapshotList(s.snapshots, Date.parse(s.checkedAt))
+      : `${s.snapshotsProblem}\n`;
+    out.push(
+      "",
+      "Snapshots",
+      ...list
+        .trimEnd()
+        .split("\n")
+        .map((l) => `  ${l}`),
+    );
+  }
   out.push(
     "",
     s.healthy ? "lab healthy" : s.created ? "lab NOT healthy" : "lab not created yet: run pulumi up",

@@ -40,7 +40,7 @@ export interface JenkinsControllerValues {
   /**
    * `controller.nodeSelector` (values.yaml ~678): the controller runs on the control-plane node, so the local-path
    * volume that WaitForFirstConsumer binds to the node of its first pod lives there too, and removing or
-   * rebuilding a worker never takes Jenkins' home with it (issue 10).
+   * rebuilding a worker never takes Jenkins' home with it.
    */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** `controller.tolerations` (values.yaml ~682): kubeadm's control-plane NoSchedule taint. */

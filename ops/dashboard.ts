@@ -8,6 +8,7 @@ import { checkBindAddress, createDashboard } from "../mac/dashboard";
 import { isLoopback } from "../lib/ip";
 import { collectStatus } from "../mac/status";
 import { CliIo, EXIT, Invocation, UsageError, labOf, seconds } from "./cli";
+import { statusOptions } from "./status";
 
 export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<number | undefined> {
   const v = inv.values;
@@ -17,7 +18,8 @@ export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<numb
   if (!/^\d+$/.test(portText) || port > 65535) {
     throw new UsageError(`--port ${portText} is not a port number (0-65535; 0 = any free port)`);
   }
-  const timeout = seconds("timeout", v.timeout as string | undefined, Number.MIN_VALUE);
+  // Checked before listening, so a bad --timeout is a usage error now rather than a failed read later.
+  seconds("timeout", v.timeout as string | undefined, Number.MIN_VALUE);
   const refreshMs = (seconds("interval", v.interval as string | undefined, Number.MIN_VALUE) ?? 5) * 1000;
   const allowRemote = v["allow-remote"] === true;
   const refused = checkBindAddress(host, allowRemote);
@@ -29,10 +31,7 @@ export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<numb
   const dashboard = createDashboard({
     collect: async () => ({
       stack: inv.stack,
-      ...(await collectStatus(config, {
-        env: io.env,
-        probeTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
-      })),
+      ...(await collectStatus(config, statusOptions(inv, io))),
     }),
     refreshMs,
     allowRemote,

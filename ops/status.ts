@@ -2,16 +2,23 @@
  * `tartlab status [--json] [--timeout <seconds>]`: the whole lab's live health in one table. Reads the lab through
  * the one loader (lib/stack-config.ts), then probes it (mac/status.ts). Exit codes: ops/cli.ts.
  */
-import { collectStatus, formatStatus } from "../mac/status";
+import { StatusOptions, collectStatus, formatStatus } from "../mac/status";
+import { listSnapshots } from "../mac/snapshot";
 import { CliIo, EXIT, Invocation, labOf, seconds } from "./cli";
 
-export async function statusCommand(inv: Invocation, io: CliIo): Promise<number> {
+/** The probes of `tartlab status` and the dashboard (one place, so the two models stay equal), snapshots included. */
+export function statusOptions(inv: Invocation, io: CliIo): StatusOptions {
   const timeout = seconds("timeout", inv.values.timeout as string | undefined, Number.MIN_VALUE);
-  const config = labOf(inv);
-  const status = await collectStatus(config, {
+  return {
     env: io.env,
     probeTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
-  });
+    snapshots: (tartTimeoutMs) => listSnapshots(inv.stack, { env: io.env, dir: inv.dir, tartTimeoutMs }),
+  };
+}
+
+export async function statusCommand(inv: Invocation, io: CliIo): Promise<number> {
+  const config = labOf(inv);
+  const status = await collectStatus(config, statusOptions(inv, io));
   // A broken lab's JSON is the one a caller needs whole: runAsMain exits only once stdout has taken it.
   io.out(
     inv.values.json ? `${JSON.stringify({ stack: inv.stack, ...status }, null, 2)}\n` : formatStatus(status),

@@ -195,6 +195,31 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     assert.ok(!lab.sb.calls().some((c) => c.startsWith("pulumi")));
   });
 
+  test("snapshots: none yet says how to save one; a saved one appears live with its age, VMs, size and restore line", async () => {
+    const timeOrigin = await page.evaluate(() => performance.timeOrigin);
+    await until(
+      page,
+      "#snapshots tbody",
+      "no snapshots; save one: tartlab snapshot save <name> --stack test",
+    );
+    lab.snapshot("before-cni", new Date(Date.now() - 2 * 3600_000).toISOString(), [
+      ["platform-master", 7],
+      ["platform-worker1", 9],
+      ["dev-master", 5],
+    ]);
+    const cell = (col: string) => `#snapshots tr[data-snapshot="before-cni"] td[data-col="${col}"]`;
+    await until(page, cell("name"), "before-cni");
+    assert.equal(await text(page, cell("age")), "2 h ago");
+    assert.equal(await text(page, cell("vms")), "3 VMs");
+    assert.equal(await text(page, cell("size")), "21 GB");
+    assert.equal(await text(page, cell("restore")), "tartlab snapshot restore before-cni --stack test");
+    assert.equal(await text(page, cell("problems")), "none");
+    await until(page, "#banner", /^Lab healthy/);
+    await everyCellSaysSomething(page);
+    await sameDocument(timeOrigin);
+    await shot("snapshot");
+  });
+
   test("live: a stopped VM and a VM without IP appear without a reload, with the banner", async () => {
     const timeOrigin = await page.evaluate(() => performance.timeOrigin);
     const firstRead = await page.locator("#checked-at").getAttribute("data-checked-at");

@@ -79,11 +79,23 @@ function statusCli(lab: FakeLab): Promise<string> {
 
 const withoutTime = (s: DashboardStatus) => ({ ...s, checkedAt: "-" });
 
+/** A snapshot in the fake lab: its VMs with Tart's size of each. */
+const SNAPSHOT = {
+  name: "before-cni",
+  createdAt: "2026-11-22T01:00:00.000Z",
+  vms: [
+    ["platform-master", 7],
+    ["platform-worker1", 9],
+    ["dev-master", 5],
+  ],
+} as const;
+
 describe("npm run dashboard (fake tart, fake Kubernetes API)", () => {
   let lab: FakeLab;
   let dash: RunningDashboard;
   before(async () => {
     lab = await startFakeLab();
+    lab.snapshot(SNAPSHOT.name, SNAPSHOT.createdAt, SNAPSHOT.vms);
     dash = await startDashboard(lab, ["--port", "0", "--interval", "1"]);
   });
   after(async () => {
@@ -114,6 +126,20 @@ describe("npm run dashboard (fake tart, fake Kubernetes API)", () => {
     assert.equal(page.healthy, true, JSON.stringify(page, null, 1));
     assert.deepEqual(withoutTime(page), withoutTime(cli));
     assert.ok(!Number.isNaN(Date.parse(page.checkedAt)));
+  });
+
+  test("lists the stack's snapshots (name, creation time, VMs, Tart's size) as tartlab snapshot list reads them", async () => {
+    const page = JSON.parse((await http(new URL("/api/status", dash.url).href)).body) as DashboardStatus;
+    assert.deepEqual(page.snapshots, [
+      {
+        name: SNAPSHOT.name,
+        createdAt: SNAPSHOT.createdAt,
+        vms: SNAPSHOT.vms.length,
+        sizeGb: SNAPSHOT.vms.reduce((sum, [, size]) => sum + size, 0),
+        problems: [],
+      },
+    ]);
+    assert.equal(page.healthy, true, "snapshot VMs are not the lab's VMs");
   });
 
   test("no secret of the fakes in the page, script, JSON or event stream; the password is a command", async () => {

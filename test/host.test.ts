@@ -63,7 +63,7 @@ describe("host preflight rules", () => {
     [
       "too little memory",
       { memoryBytes: 16 * 2 ** 30 },
-      'the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 16 GiB; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up',
+      'the 7 VMs need 28 GiB of memory and tartlab keeps 4 GiB free for macOS (32 GiB in all), but this Mac has 16 GiB, 16 GiB short; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up',
     ],
     [
       "Tart older than 2.28.3 (its tart exec traps when stdout is not a terminal)",
@@ -130,10 +130,17 @@ describe("host preflight rules", () => {
     const memProblems = (memoryBytes: number) =>
       checkHost({ ...MAC_FACTS, memoryBytes }, lab).problems.filter((p) => p.includes("of memory"));
     test("exactly the VMs plus the reserve", () => assert.deepEqual(memProblems(need), []));
+    test("a 32 GiB Mac passes the default lab and keeps 4 GiB for macOS", () => {
+      const mac = 32 * 2 ** 30;
+      assert.deepEqual(memProblems(mac), []);
+      const vms = allNodes(lab).reduce((s, { node }) => s + node.memoryMb * 2 ** 20, 0);
+      assert.equal(mac - vms, HOST_MEMORY_RESERVE_BYTES, "what the VMs leave is the reserve");
+      assert.ok(HOST_MEMORY_RESERVE_BYTES >= 4 * 2 ** 30, "macOS keeps at least 4 GiB");
+    });
     test("one byte over", () => assert.deepEqual(memProblems(need + 1), []));
     test("one byte under: the Mac's figure rounds down, never reading as enough", () => {
       assert.deepEqual(memProblems(need - 1), [
-        `the 7 VMs need 28 GiB of memory plus 4 GiB for macOS (32 GiB), but this Mac has 31.9 GiB; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up`,
+        `the 7 VMs need 28 GiB of memory and tartlab keeps 4 GiB free for macOS (32 GiB in all), but this Mac has 31.9 GiB, 0.1 GiB short; lower memoryMb in tartlab:clusters or remove nodes; or use the laptop lab (one cluster, 2 VMs, 7 GiB, Jenkins on it), the stack "small" whose config Pulumi reads from Pulumi.small.yaml: pulumi stack select --create small && pulumi up`,
       ]);
       assert.equal(need, 32 * 2 ** 30, "the dev lab needs 28 GiB of VMs");
     });

@@ -252,6 +252,37 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
     assert.equal(s.healthy, false);
   });
 
+  test("snapshots are read beside the lab; one that cannot be listed (no tart) leaves the lab's health alone", async () => {
+    const createdAt = new Date(Date.now() - 3 * 3600_000).toISOString();
+    const rows = [{ name: "before-cni", createdAt, vms: 3, sizeGb: 18, problems: [] }];
+    let asked = 0;
+    const listed = await collectStatus(config(), {
+      env: env(),
+      probeTimeoutMs: 3000,
+      snapshots: async (timeoutMs) => {
+        asked = timeoutMs;
+        return rows;
+      },
+    });
+    assert.equal(asked, 3000, "the lister gets the probe deadline");
+    assert.deepEqual(listed.snapshots, rows);
+    assert.equal(listed.healthy, true);
+    assert.match(
+      formatStatus(listed),
+      /\nSnapshots\n\s+NAME\s+AGE\s+VMS\s+SIZE\s+NOTES\n\s+before-cni\s+3h\s+3\s+18 GB\n/,
+    );
+    const failed = await collectStatus(config(), {
+      env: env(),
+      probeTimeoutMs: 3000,
+      snapshots: () => Promise.reject(new Error("tart not found on PATH")),
+    });
+    assert.equal(failed.snapshots, undefined);
+    assert.equal(failed.snapshotsProblem, "cannot list snapshots: tart not found on PATH");
+    assert.equal(failed.healthy, true);
+    assert.match(formatStatus(failed), /\nSnapshots\n\s+cannot list snapshots: tart not found on PATH\n/);
+    assert.doesNotMatch(formatStatus(await status()), /Snapshots/, "no lister, no section");
+  });
+
   test("a size that differs from the config is a note, not a failure", async () => {
     vm("dev-master", "running", "192.168.64.12", 4, 8192);
     const s = await status();

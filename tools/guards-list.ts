@@ -1922,4 +1922,20 @@ export const GUARDS: readonly Guard[] = [
     test: "test/lab-power.test.ts",
     name: "start carries on past a VM that fails and says which did not start",
   },
+  {
+    what: "host preflight: macOS keeps 4 GiB beside the VMs (a 32 GiB Mac runs the 28 GiB default lab, no more)",
+    file: "lib/host.ts",
+    from: "export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;",
+    to: "export const HOST_MEMORY_RESERVE_BYTES = 2 * GIB;",
+    test: "test/host.test.ts",
+    name: "a 32 GiB Mac passes the default lab and keeps 4 GiB for macOS",
+  },
+  {
+    what: "status without tart keeps working: snapshots that cannot be listed are a note, never a thrown status",
+    file: "lib/status.ts",
+    from: "(e) => ({ snapshotsProblem: `cannot list snapshots: ${why(e)}` }),",
+    to: "(e) => Promise.reject(e),",
+    test: "test/status.test.ts",
+    name: "one that cannot be listed (no tart) leaves the lab's health alone",
+  },
 ];

@@ -214,6 +214,54 @@ function renderJenkins(j, stack) {
   );
 }
 
+/** "40 s", "3 min", "2 h", "4 d": how long before the status was read (as `tartlab snapshot list` counts). */
+function ageText(ms) {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86400)} d ago`;
+}
+
+/** The stack's snapshots (`tartlab snapshot list`), each with the command that puts the lab back to it. */
+function renderSnapshots(s) {
+  const body = $("#snapshots tbody");
+  const wide = (cls, ...content) => el("tr", {}, el("td", { colspan: "6", class: cls }, ...content));
+  if (!s.snapshots) {
+    body.replaceChildren(wide("fail", s.snapshotsProblem || "snapshots not read"));
+    return;
+  }
+  if (s.snapshots.length === 0) {
+    body.replaceChildren(
+      wide(
+        "none",
+        "no snapshots; save one: ",
+        el("code", {}, `tartlab snapshot save <name> --stack ${s.stack}`),
+      ),
+    );
+    return;
+  }
+  const read = Date.parse(s.checkedAt);
+  body.replaceChildren(
+    ...s.snapshots.map((r) =>
+      el(
+        "tr",
+        { "data-snapshot": r.name },
+        el("td", { "data-col": "name" }, r.name),
+        el("td", { "data-col": "age" }, r.createdAt ? ageText(read - Date.parse(r.createdAt)) : "unknown"),
+        el("td", { "data-col": "vms" }, `${r.vms} VM${r.vms === 1 ? "" : "s"}`),
+        el("td", { "data-col": "size" }, typeof r.sizeGb === "number" ? `${r.sizeGb} GB` : "unknown"),
+        el(
+          "td",
+          { "data-col": "restore" },
+          el("code", {}, `tartlab snapshot restore ${r.name} --stack ${s.stack}`),
+        ),
+        el("td", { "data-col": "problems" }, problemList(r.problems)),
+      ),
+    ),
+  );
+}
+
 let checkedAt;
 
 function tick() {
@@ -229,6 +277,7 @@ function render(s) {
   $("#clusters").replaceChildren(...s.clusters.map((c) => renderCluster(c, s.vms)));
   $("#vms tbody").replaceChildren(...s.vms.map((v) => renderVm(v, s.stack)));
   renderJenkins(s.jenkins, s.stack);
+  renderSnapshots(s);
   checkedAt = new Date(s.checkedAt);
   tick();
   document.body.setAttribute(

@@ -10,6 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, Server } from "node:http";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { snapshotMarker, snapshotVmName } from "../../lib/snapshot-manifest";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./fake-k8s-api";
 import { Sandbox, sandbox } from "./shell";
 
@@ -28,6 +29,8 @@ export interface FakeLab {
   env(): NodeJS.ProcessEnv;
   /** Writes a fake Tart VM; `ip` undefined = no DHCP lease. */
   vm(name: string, state: string, ip?: string, cpu?: number, memory?: number): void;
+  /** Writes a snapshot as `tartlab snapshot save` leaves it: stopped snapshot VMs (Tart Size in GB) and a manifest. */
+  snapshot(name: string, createdAt: string, vms: readonly (readonly [vm: string, sizeGb: number])[]): void;
   /** Every healthy state again: VMs running with IPs, APIs answering, nodes Ready, Jenkins 200. */
   heal(): void;
   /** Values that must never appear in the page or its JSON. */
@@ -126,6 +129,33 @@ export async function startFakeLab(): Promise<FakeLab> {
       // The owner marker clone.sh writes for the stack that made it.
       mkdirSync(path.join(sb.home, ".tartlab", "vms"), { recursive: true });
       writeFileSync(path.join(sb.home, ".tartlab", "vms", `${name}.owner`), `tartlab/${STACK}\n`);
+    },
+    snapshot(name, createdAt, vms) {
+      const marked = vms.map(([vm, size]) => {
+        const snapshotVm = snapshotVmName(STACK, name, vm);
+        lab.vm(snapshotVm, "stopped");
+        writeFileSync(path.join(sb.dir, "tart", snapshotVm, "size"), `${size}\n`);
+        writeFileSync(
+          path.join(sb.home, ".tartlab", "vms", `${snapshotVm}.owner`),
+          `${snapshotMarker(`tartlab/${STACK}`)}\n`,
+        );
+        return { name: vm, cluster: vm.split("-")[0], snapshotVm, mac: "m" };
+      });
+      const dir = path.join(sb.home, ".tartlab", "snapshots", STACK, name);
+      mkdirSync(dir, { recursive: true });
+      const manifest = {
+        version: 1,
+        name,
+        stack: STACK,
+        owner: `tartlab/${STACK}`,
+        createdAt,
+        configDigest: "-",
+        config: {},
+        vms: marked,
+        records: {},
+        pulumiState: false,
+      };
+      writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest), { mode: 0o600 });
     },
     heal() {
       for (const [name, ip] of HEALTHY_VMS) lab.vm(name, "running", ip);
