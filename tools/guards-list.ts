@@ -1932,7 +1932,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "status without tart keeps working: snapshots that cannot be listed are a note, never a thrown status",
-    file: "lib/status.ts",
+    file: "mac/status.ts",
     from: "(e) => ({ snapshotsProblem: `cannot list snapshots: ${why(e)}` }),",
     to: "(e) => Promise.reject(e),",
     test: "test/status.test.ts",
