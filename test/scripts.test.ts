@@ -62,7 +62,7 @@ describe("scripts/", () => {
   });
 
   test("each is used by a component or the host probe (no dead scripts)", () => {
-    const sources = ["components", "lib"]
+    const sources = ["components", "lib", "mac"]
       .flatMap((d) => readdirSync(path.join(ROOT, d)).map((f) => readFileSync(path.join(ROOT, d, f), "utf8")))
       .join("\n");
     for (const s of scripts) {
