@@ -6,9 +6,7 @@
 import { AddressInfo } from "node:net";
 import { checkBindAddress, createDashboard } from "../mac/dashboard";
 import { isLoopback } from "../lib/ip";
-import { collectStatus } from "../mac/status";
 import { CliIo, EXIT, Invocation, UsageError, labOf, seconds } from "./cli";
-import { statusOptions } from "./status";
 
 export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<number | undefined> {
   const v = inv.values;
@@ -28,6 +26,11 @@ export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<numb
     return EXIT.usage;
   }
   const config = labOf(inv);
+  // Loaded only once the arguments are accepted: the Kubernetes client alone takes seconds to load.
+  const [{ collectStatus }, { statusOptions }] = await Promise.all([
+    import("../mac/status"),
+    import("./status"),
+  ]);
   const dashboard = createDashboard({
     collect: async () => ({
       stack: inv.stack,
