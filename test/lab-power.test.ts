@@ -15,24 +15,12 @@ import { stackOwner } from "../mac/home";
 import { main } from "../ops/lab";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
 import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
+import { DEV_PAIR } from "./harness/stacks";
 
 const ROOT = path.join(__dirname, "..");
 const OWNER = "tartlab/test";
 
-const STACK = {
-  clusters: [
-    {
-      name: "dev",
-      podCidr: "10.20.0.0/16",
-      serviceCidr: "10.97.0.0/16",
-      nodes: [
-        { name: "dev-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
-        { name: "dev-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
-      ],
-    },
-  ],
-  jenkins: { enabled: false },
-};
+const STACK = DEV_PAIR;
 const config = validateLabConfig(STACK).config;
 
 let sb: Sandbox;

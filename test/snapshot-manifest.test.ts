@@ -12,21 +12,9 @@ import {
   parseSnapshotVmName,
   snapshotVmName,
 } from "../lib/snapshot-manifest";
+import { DEV_PAIR } from "./harness/stacks";
 
-const STACK = {
-  clusters: [
-    {
-      name: "dev",
-      podCidr: "10.20.0.0/16",
-      serviceCidr: "10.97.0.0/16",
-      nodes: [
-        { name: "dev-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
-        { name: "dev-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
-      ],
-    },
-  ],
-  jenkins: { enabled: false },
-};
+const STACK = DEV_PAIR;
 
 test("snapshot VM names: a name's parts come back out; names that would make them ambiguous are refused", () => {
   for (const vm of ["dev-master", "a--b"]) {
