@@ -163,7 +163,7 @@ const kubeconfigSchema = z.strictObject({
 });
 
 /** Shows a config value the way the user wrote it (strings quoted, numbers bare). */
-export function show(v: unknown): string {
+function show(v: unknown): string {
   return v === undefined ? "nothing" : JSON.stringify(v);
 }
 
@@ -246,7 +246,7 @@ function parseWith<T>(key: string, schema: z.ZodType<T>, raw: unknown, problems:
  * V02: versions are strings. A YAML number such as 1.30 reaches us as the number 1.3 (or the string "1.3");
  * both are refused with the hint to quote, never silently used.
  */
-export function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
+function checkVersion(key: string, raw: unknown, problems: string[]): string | undefined {
   if (typeof raw === "number") {
     // A key inside clusters has no `pulumi config set` of its own: the fix is in the stack file.
     const fix = key.startsWith(`${NS}:`)

@@ -319,7 +319,7 @@ export interface SnapshotPhase {
 }
 
 /** Per-VM figures of the snapshot phases that have no row above; every one an estimate, with why. */
-export const SNAPSHOT_FIGURES = {
+const SNAPSHOT_FIGURES = {
   gracefulStop: {
     seconds: 10,
     source:

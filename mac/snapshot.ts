@@ -173,7 +173,7 @@ function mark(env: NodeJS.ProcessEnv, vm: string, content: string): void {
 
 const unmark = (env: NodeJS.ProcessEnv, vm: string) => rmSync(markerPath(env, vm), { force: true });
 
-export const snapshotDir = (env: NodeJS.ProcessEnv, stack: string, name: string) =>
+const snapshotDir = (env: NodeJS.ProcessEnv, stack: string, name: string) =>
   path.join(tartlabHome(env), "snapshots", stack, name);
 
 /** Writes a file only its owner can read (the manifest and the Pulumi state hold credentials), atomically. */
