@@ -1,5 +1,5 @@
 /**
- * `npm run snapshot -- save|restore|list|delete NAME`: the whole lab saved as stopped Tart clones, and put back.
+ * `tartlab snapshot save|restore|list|delete NAME`: the whole lab saved as stopped Tart clones, and put back.
  *
  * save: every VM of the stack is stopped gracefully (mac/lab-power.ts: guest poweroff, so etcd is cut at rest), each
  * is cloned (`tart clone`: an APFS copy-on-write copy of a stopped VM, Clone.swift) to a snapshot VM named by
@@ -42,7 +42,7 @@ import {
 } from "../lib/snapshot-manifest";
 import { bundle, loadScript } from "../lib/shell";
 import { tartlabHome } from "./home";
-import { withTartPath } from "./tart";
+import { TartVm, tartList, withTartPath } from "./tart";
 import { startEnv } from "./vm-scripts";
 
 export interface SnapshotOptions {
@@ -120,16 +120,11 @@ function run(
 
 const tart = (c: Ctx, args: string[]) => run("tart", args, c.env, c.opts.tartTimeoutMs ?? 600_000);
 
-interface TartVm {
-  readonly State: string;
-  readonly Size?: number;
-}
-
-async function tartList(c: Ctx): Promise<Map<string, TartVm>> {
-  const r = await tart(c, ["list", "--source", "local", "--format", "json"]);
-  if (!r.ok) throw new Error(`tart list failed: ${r.why}`);
-  const list = JSON.parse(r.stdout) as ({ Name: string } & TartVm)[];
-  if (!Array.isArray(list)) throw new Error("tart list printed no JSON array");
+/** This Mac's VMs by name, read through the Tart driver (one parser of `tart list --format json`). */
+async function tartVms(c: Ctx): Promise<Map<string, TartVm>> {
+  const list = await tartList(c.env, c.opts.tartTimeoutMs ?? 600_000).catch((e: Error) => {
+    throw new Error(`tart list failed: ${e.message}`);
+  });
   return new Map(list.map((v) => [v.Name, v]));
 }
 
@@ -216,7 +211,7 @@ function writeRecords(
 function readManifest(env: NodeJS.ProcessEnv, stack: string, name: string): SnapshotManifest | string {
   const file = path.join(snapshotDir(env, stack, name), "manifest.json");
   if (!existsSync(file)) {
-    return `stack ${stack} has no snapshot ${name} (npm run snapshot -- list --stack ${stack})`;
+    return `stack ${stack} has no snapshot ${name} (tartlab snapshot list --stack ${stack})`;
   }
   return parseManifest(readFileSync(file, "utf8"), file);
 }
@@ -229,7 +224,7 @@ const lines = (items: readonly string[]) => items.map((l) => `  ${l}`).join("\n"
  * be Ready with the start path of mac/lab-power.ts (which starts again, one by one, any VM that did not start here).
  */
 async function startAll(c: Ctx, config: LabConfig, owner: string) {
-  const states = await tartList(c);
+  const states = await tartVms(c);
   const stopped = allNodes(config).filter(
     ({ node }) =>
       states.has(node.name) &&
@@ -283,7 +278,7 @@ async function startAgain(c: Ctx, config: LabConfig, owner: string, what: string
     message: r.ok
       ? `${what}\nThe lab was started again and is Ready, as it was.`
       : `${what}\nThe lab was started again but is not Ready:\n${lines(vms)}\n` +
-        `Look at it with: npm run status; start it with: npm run start`,
+        `Look at it with: tartlab status; start it with: tartlab start`,
   };
 }
 
@@ -299,7 +294,7 @@ export async function saveSnapshot(
   const bad = nameProblem("snapshot", name) ?? nameProblem("stack", stack);
   if (bad) return { ok: false, message: bad };
   const dir = snapshotDir(c.env, stack, name);
-  const states = await tartList(c);
+  const states = await tartVms(c);
   const nodes = allNodes(config);
   const problems: string[] = [];
   for (const { node } of nodes) {
@@ -425,7 +420,7 @@ export async function saveSnapshot(
         ok: false,
         message:
           `saved snapshot ${name} (${vms.length} VMs), but the lab is not Ready again after the restart. ` +
-          `Look at it with: npm run status -- --stack ${stack}`,
+          `Look at it with: tartlab status --stack ${stack}`,
       };
 }
 
@@ -464,7 +459,7 @@ export async function restoreSnapshot(
   if (diff.length > 0)
     c.say(`the config differs in ${diffKeys(diff).join(", ")}; restoring anyway (--force)`);
 
-  const states = await tartList(c);
+  const states = await tartVms(c);
   const problems: string[] = [];
   for (const v of m.vms) {
     if (!states.has(v.snapshotVm)) problems.push(`snapshot VM ${v.snapshotVm} is missing`);
@@ -520,7 +515,7 @@ export async function restoreSnapshot(
       return {
         ok: false,
         message:
-          `restore failed: ${why}. Putting the lab back failed too; run these, then npm run start -- --stack ${stack}:\n` +
+          `restore failed: ${why}. Putting the lab back failed too; run these, then tartlab start --stack ${stack}:\n` +
           lines(manual),
       };
     }
@@ -603,7 +598,7 @@ export async function restoreSnapshot(
 export async function listSnapshots(stack: string, opts: SnapshotOptions): Promise<SnapshotRow[]> {
   const c = ctxOf(opts);
   const root = path.join(tartlabHome(c.env), "snapshots", stack);
-  const states = await tartList(c);
+  const states = await tartVms(c);
   // A save cut off before its manifest leaves snapshot VMs without one: listed, so that they can be deleted.
   const names = [
     ...new Set([
@@ -625,7 +620,7 @@ export async function listSnapshots(stack: string, opts: SnapshotOptions): Promi
           const p = parseSnapshotVmName(n);
           return p?.stack === stack && p.snapshot === name;
         }).length,
-        problems: [`no manifest (an interrupted save): npm run snapshot -- delete ${name} --stack ${stack}`],
+        problems: [`no manifest (an interrupted save): tartlab snapshot delete ${name} --stack ${stack}`],
       });
       continue;
     }
@@ -653,7 +648,7 @@ export async function deleteSnapshot(
   const bad = nameProblem("snapshot", name) ?? nameProblem("stack", stack);
   if (bad) return { ok: false, message: bad };
   const dir = snapshotDir(c.env, stack, name);
-  const states = await tartList(c);
+  const states = await tartVms(c);
   const vms = [...states.keys()].filter((n) => {
     const p = parseSnapshotVmName(n);
     return p?.stack === stack && p.snapshot === name;

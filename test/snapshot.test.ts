@@ -342,7 +342,7 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
     const rows = await listSnapshots(STACK_NAME, opts());
     assert.deepEqual(
       rows.map((r) => [r.name, r.vms, r.problems.join()]),
-      [["s1", 2, `no manifest (an interrupted save): npm run snapshot -- delete s1 --stack ${STACK_NAME}`]],
+      [["s1", 2, `no manifest (an interrupted save): tartlab snapshot delete s1 --stack ${STACK_NAME}`]],
     );
     const d = await deleteSnapshot(OWNER, STACK_NAME, "s1", opts());
     assert.equal(d.ok, true, d.message);
