@@ -2,22 +2,26 @@
  * `tartlab ssh <vm> [-- <command>…]`: ssh to one of the stack's VMs as the lab's login user (sshUser), at the
  * address Tart reports, with --identity or $TARTLAB_SSH_KEY when given. Exits with ssh's own code.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { allNodes } from "../lib/lab-config";
-import { withTartPath } from "../mac/tart";
+import { tartIp, withTartPath } from "../mac/tart";
 import { CliIo, EXIT, Invocation, UsageError, labOf } from "./cli";
 
-/** The VM's address from `tart ip`, or why there is none. */
-function addressOf(vm: string, env: NodeJS.ProcessEnv): { ip: string } | { problem: string } {
-  const r = spawnSync("tart", ["ip", vm], { env, encoding: "utf8", timeout: 30_000 });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === "ENOENT") {
-    return { problem: "tart is not on PATH; install it: brew install cirruslabs/cli/tart" };
+/** The VM's address from `tart ip` (the Tart driver: IPv4 only), or why there is none. */
+async function addressOf(vm: string, env: NodeJS.ProcessEnv): Promise<{ ip: string } | { problem: string }> {
+  try {
+    const { ip, printed } = await tartIp(vm, env, 30_000);
+    if (ip) return { ip };
+    return {
+      problem: `VM ${vm} has no address (tart ip printed ${JSON.stringify(printed.trim())}); is it running? tartlab start`,
+    };
+  } catch (e) {
+    const why = (e as Error).message;
+    if (/ENOENT|not found on PATH/.test(why)) {
+      return { problem: "tart is not on PATH; install it: brew install cirruslabs/cli/tart" };
+    }
+    return { problem: `VM ${vm} has no address (tart ip: ${why}); is it running? tartlab start` };
   }
-  const ip = (r.stdout ?? "").trim();
-  if (r.status === 0 && ip !== "") return { ip };
-  return {
-    problem: `VM ${vm} has no address (tart ip: ${(r.stderr ?? "").trim() || `exit ${r.status}`}); is it running? tartlab start`,
-  };
 }
 
 /** The ssh arguments: the lab's user at the VM's address, host keys not pinned (a rebuilt VM reuses an address). */
@@ -52,7 +56,7 @@ export async function sshCommand(inv: Invocation, io: CliIo): Promise<number> {
     return EXIT.usage;
   }
   const env = withTartPath(io.env);
-  const address = addressOf(vm, env);
+  const address = await addressOf(vm, env);
   if ("problem" in address) {
     io.err(`tartlab ssh: ${address.problem}\n`);
     return EXIT.failed;
