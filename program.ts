@@ -4,6 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CiliumInstall } from "./components/cilium-install";
+import { ClusterMeshCa, MeshReady } from "./components/cluster-mesh";
 import { GoldenImage, goldenImageInputs, goldenImageName } from "./components/golden-image";
 import { Jenkins } from "./components/jenkins";
 import { K8sNode } from "./components/k8s-node";
@@ -154,6 +155,19 @@ export function buildLab({
   }
 
   const rebuilt = new Set(planned.rebuilt.map((r) => r.cluster));
+  // ClusterMesh: one CA for every meshed cluster (only while two or more are meshed), and each meshed cluster's
+  // control plane address, known once its cluster is built, for every peer's Helm values.
+  const meshCa = config.clusterMesh.length >= 2 ? new ClusterMeshCa("cluster-mesh") : undefined;
+  const meshIps = new Map(config.clusterMesh.map((name) => [name, pulumi.deferredOutput<string>()]));
+  const meshOf = (name: string) =>
+    meshCa && meshIps.has(name)
+      ? {
+          ca: meshCa.ca,
+          peers: Object.fromEntries(
+            config.clusterMesh.filter((p) => p !== name).map((p) => [p, meshIps.get(p)![0]]),
+          ),
+        }
+      : undefined;
   const clusters = config.clusters.map((cluster) => {
     const record = records[cluster.name];
     const nodes = cluster.nodes.map((spec) => {
@@ -180,6 +194,7 @@ export function buildLab({
       return { name: spec.name, spec, vm, node };
     });
     const [controlPlane, ...workers] = nodes; // validated: exactly one control plane, listed first
+    meshIps.get(cluster.name)?.[1](controlPlane.node.ip);
     const kubeadm = new KubeadmCluster(cluster.name, {
       spec: cluster,
       controlPlane,
@@ -210,14 +225,27 @@ export function buildLab({
       version: config.ciliumVersion,
       // After a repair of this cluster's VMs its Ready check runs again.
       repairs: drift.repairs[cluster.name] ?? 0,
+      mesh: meshOf(cluster.name),
     });
     const storage = new LocalPathStorage(cluster.name, {
       provider: kubeadm.provider,
       after: [cilium.nodesReady],
       nodeCount: nodes.length,
     });
-    return { cluster, nodes, kubeadm, storage };
+    return { cluster, nodes, kubeadm, cilium, storage };
   });
+  // Each meshed cluster waits for every peer's nodes to be Ready, then for its agents to reach every peer.
+  const meshed = clusters.filter((c) => meshCa && meshIps.has(c.cluster.name));
+  for (const { cluster, nodes, cilium } of meshed) {
+    const peers = meshed.filter((p) => p.cluster.name !== cluster.name);
+    new MeshReady(cluster.name, {
+      cluster: cluster.name,
+      peers: peers.map((p) => p.cluster.name),
+      controlPlaneConnection: nodes[0].node.connection,
+      controlPlaneVm: nodes[0].name,
+      after: [cilium.nodesReady, ...peers.map((p) => p.cilium.nodesReady)],
+    });
+  }
 
   const jenkinsHost = clusters.find((c) => c.cluster.name === config.jenkins.cluster);
   const jenkins =

@@ -2,7 +2,8 @@ import * as command from "@pulumi/command";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { KubeadmCluster } from "./kubeadm-cluster";
-import { ClusterSpec } from "../lib/lab-config";
+import { MeshCa } from "./cluster-mesh";
+import { ClusterSpec, MESH_NODE_PORT } from "../lib/lab-config";
 import { API_SERVER_PORT } from "../lib/kubeadm";
 import { scriptCommand } from "../lib/shell";
 
@@ -30,10 +31,36 @@ export interface CiliumValues {
   readonly tunnelProtocol: "vxlan";
   /** One control plane: a second operator replica would never schedule (its anti-affinity wants 2 nodes). */
   readonly operator: { readonly replicas: number };
+  readonly clustermesh?: {
+    /** The clustermesh-apiserver (with KVStoreMesh, the chart's default) is what the peers' agents dial. */
+    readonly useAPIServer: true;
+    /**
+     * NodePort on the control plane's address, not LB IPAM with L2 announcements: softnet passes only a VM's own
+     * MAC/IP, so an announced extra IP would be dropped, and the macOS vmnet DHCP pool reserves no range for one.
+     */
+    readonly apiserver: { readonly service: { readonly type: "NodePort"; readonly nodePort: number } };
+    readonly config: {
+      readonly enabled: true;
+      /**
+       * Peers only, in the chart's dict form: with `ips` each is dialled as `<name>.mesh.cilium.io`, a name the
+       * chart's server certificate covers; the chart does not skip the local cluster, so it is left out.
+       */
+      readonly clusters: Readonly<Record<string, { readonly port: number; readonly ips: readonly string[] }>>;
+    };
+  };
+  /** The CA shared by the mesh: the chart signs each cluster's server and remote certificates with it. */
+  readonly tls?: { readonly ca: MeshCa };
 }
 
-export function ciliumValues(spec: ClusterSpec, controlPlaneIp: string): CiliumValues {
-  return {
+/** A meshed cluster's share of the mesh: the shared CA and each peer's control plane address. */
+export interface MeshValues {
+  readonly ca: MeshCa;
+  /** Peer cluster name -> its control plane's IP, in config order. */
+  readonly peers: Readonly<Record<string, string>>;
+}
+
+export function ciliumValues(spec: ClusterSpec, controlPlaneIp: string, mesh?: MeshValues): CiliumValues {
+  const base: CiliumValues = {
     kubeProxyReplacement: "true",
     k8sServiceHost: controlPlaneIp,
     k8sServicePort: API_SERVER_PORT,
@@ -45,6 +72,21 @@ export function ciliumValues(spec: ClusterSpec, controlPlaneIp: string): CiliumV
     routingMode: "tunnel",
     tunnelProtocol: "vxlan",
     operator: { replicas: 1 },
+  };
+  if (mesh === undefined) return base;
+  return {
+    ...base,
+    clustermesh: {
+      useAPIServer: true,
+      apiserver: { service: { type: "NodePort", nodePort: MESH_NODE_PORT } },
+      config: {
+        enabled: true,
+        clusters: Object.fromEntries(
+          Object.entries(mesh.peers).map(([peer, ip]) => [peer, { port: MESH_NODE_PORT, ips: [ip] }]),
+        ),
+      },
+    },
+    tls: { ca: mesh.ca },
   };
 }
 
@@ -77,6 +119,14 @@ export interface CiliumInstallArgs {
    * @default 0
    */
   readonly repairs?: number;
+  /**
+   * ClusterMesh: the shared CA and each peer's control plane IP (peer name -> IP). Unset: no mesh values at all,
+   * so a lab without the mesh keeps the values it always had.
+   */
+  readonly mesh?: {
+    readonly ca: pulumi.Input<MeshCa>;
+    readonly peers: Readonly<Record<string, pulumi.Input<string>>>;
+  };
 }
 
 /**
@@ -91,6 +141,16 @@ export class CiliumInstall extends pulumi.ComponentResource {
 
   constructor(name: string, args: CiliumInstallArgs, opts?: pulumi.ComponentResourceOptions) {
     super("tartlab:index:CiliumInstall", name, {}, opts);
+    const mesh = args.mesh;
+    // With the mesh the values carry the CA key: the whole input is secret, and so is the release's output copy.
+    const values =
+      mesh === undefined
+        ? pulumi.output(args.controlPlaneIp).apply((ip) => ciliumValues(args.spec, ip))
+        : pulumi.secret(
+            pulumi
+              .all([args.controlPlaneIp, mesh.ca, pulumi.all(mesh.peers)])
+              .apply(([ip, ca, peers]) => ciliumValues(args.spec, ip, { ca, peers })),
+          );
     this.release = new k8s.helm.v3.Release(
       `${name}-cilium`,
       {
@@ -99,7 +159,7 @@ export class CiliumInstall extends pulumi.ComponentResource {
         version: args.version,
         repositoryOpts: { repo: "https://helm.cilium.io" },
         namespace: "kube-system",
-        values: pulumi.output(args.controlPlaneIp).apply((ip) => ciliumValues(args.spec, ip)),
+        values,
         timeout: 900,
       },
       // After the re-points: a Helm upgrade for a moved control plane rolls every agent, which a worker's kubelet
@@ -108,6 +168,7 @@ export class CiliumInstall extends pulumi.ComponentResource {
         parent: this,
         provider: args.cluster.provider,
         dependsOn: [args.cluster.init, ...args.cluster.joins],
+        ...(mesh === undefined ? {} : { additionalSecretOutputs: ["values"] }),
       },
     );
     const agents = args.nodeNames.map(

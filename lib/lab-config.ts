@@ -86,7 +86,18 @@ export interface LabConfig {
    */
   readonly allowDataLoss: boolean;
   readonly kubeconfig: KubeconfigSpec;
+  /**
+   * The clusters Cilium ClusterMesh connects, in config order (`[]`: no mesh). Set as `false`, `true` (every
+   * cluster) or a list of cluster names.
+   */
+  readonly clusterMesh: readonly string[];
 }
+
+/**
+ * The NodePort of each meshed cluster's clustermesh-apiserver on its control plane: the Cilium chart's default
+ * (values.yaml `clustermesh.apiserver.service.nodePort`), which the other clusters' agents dial.
+ */
+export const MESH_NODE_PORT = 32379;
 
 /** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
 export type RawConfig = Partial<Record<keyof LabConfig, unknown>>;
@@ -217,12 +228,19 @@ function distance(a: string, b: string): number {
  * one is close, else the list of valid keys.
  */
 export function unknownKeyProblem(where: string, key: string, known: readonly string[]): string {
-  const [best] = [...known].sort((a, b) => distance(key, a) - distance(key, b));
-  const close = best !== undefined && distance(key, best) <= Math.max(2, Math.floor(key.length / 4));
+  const best = closest(key, known);
   return (
     `${where} has an unknown key ${show(key)}; ` +
-    (close ? `did you mean ${show(best)}?` : `valid keys: ${known.join(", ")}`)
+    (best !== undefined ? `did you mean ${show(best)}?` : `valid keys: ${known.join(", ")}`)
   );
+}
+
+/** The one of `known` a misspelt `word` most likely meant, if one is close enough. */
+function closest(word: string, known: readonly string[]): string | undefined {
+  const [best] = [...known].sort((a, b) => distance(word, a) - distance(word, b));
+  return best !== undefined && distance(word, best) <= Math.max(2, Math.floor(word.length / 4))
+    ? best
+    : undefined;
 }
 
 function zodProblems(key: string, raw: unknown, err: z.ZodError): string[] {
@@ -443,6 +461,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
   }
   const jenkins = checkJenkins(jenkinsRaw, clusters, f);
   const kubeconfig = checkKubeconfig(kubeconfigRaw, clusters, f.problems);
+  const clusterMesh = checkClusterMesh(raw.clusterMesh, clusters, jenkins, f.problems);
   if (lab.ciliumVersion !== undefined && lab.kubernetesVersion !== undefined && clusters) {
     checkCiliumKubernetes(
       lab.ciliumVersion,
@@ -472,6 +491,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       jenkins,
       allowDataLoss: lab.allowDataLoss,
       kubeconfig,
+      clusterMesh,
     },
     warnings: f.warnings,
   };
@@ -721,6 +741,68 @@ function checkKubeconfig(
     );
   }
   return spec;
+}
+
+/**
+ * `tartlab:clusterMesh`: false (the default), true (every cluster) or a list of cluster names, each once, at least
+ * two. Pod ranges and cluster ids are unique lab-wide already (rangesApart, clusterIdsUnique), as ClusterMesh needs.
+ */
+function checkClusterMesh(
+  raw: unknown,
+  clusters: readonly ClusterSpec[] | undefined,
+  jenkins: JenkinsSpec,
+  problems: string[],
+): readonly string[] {
+  const key = `${NS}:clusterMesh`;
+  if (raw === undefined || raw === false || raw === "false") return [];
+  const names = clusters?.map((c) => c.name) ?? [];
+  let mesh: string[];
+  if (raw === true || raw === "true") {
+    if (clusters && clusters.length < 2) {
+      problems.push(
+        `${key} true meshes every cluster, but the lab has only ${show(names[0])}; add a cluster or set ${key} false`,
+      );
+      return [];
+    }
+    mesh = names;
+  } else if (Array.isArray(raw)) {
+    const before = problems.length;
+    const seen = new Set<string>();
+    raw.forEach((name: unknown, i) => {
+      const at = `${key}[${i}]`;
+      if (typeof name !== "string") {
+        problems.push(`${at} must be a cluster name, got ${show(name)}`);
+      } else if (seen.has(name)) {
+        problems.push(`${at} lists ${show(name)} again; list each cluster once`);
+      } else if (clusters && !names.includes(name)) {
+        const best = closest(name, names);
+        problems.push(
+          `${at} ${show(name)} is not one of the clusters (${names.join(", ")})` +
+            (best !== undefined ? `; did you mean ${show(best)}?` : "; name an existing cluster"),
+        );
+      }
+      if (typeof name === "string") seen.add(name);
+    });
+    if (seen.size < 2) {
+      problems.push(
+        `${key} ${show(raw)} meshes fewer than two clusters; list at least two cluster names, or set ${key} false`,
+      );
+    }
+    if (problems.length > before) return [];
+    mesh = names.filter((n) => seen.has(n));
+  } else {
+    problems.push(
+      `${key} must be true, false or a list of cluster names (e.g. ["platform", "dev"]), got ${show(raw)}`,
+    );
+    return [];
+  }
+  if (jenkins.enabled && jenkins.nodePort === MESH_NODE_PORT && mesh.includes(jenkins.cluster)) {
+    problems.push(
+      `${NS}:jenkins.nodePort ${MESH_NODE_PORT} is the ClusterMesh API server's NodePort on cluster ` +
+        `${show(jenkins.cluster)} (${key}); give Jenkins another port between 30000 and 32767`,
+    );
+  }
+  return mesh;
 }
 
 /**

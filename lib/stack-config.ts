@@ -30,11 +30,12 @@ const LAB_KEYS: readonly (keyof LabConfig)[] = [
   "clusters",
   "jenkins",
   "kubeconfig",
+  "clusterMesh",
 ];
 /** Secrets: only `pulumi up` reads them (lib/config.ts); a command never does. */
 const SECRET_KEYS = ["sshPassword", "sshPrivateKey"] as const;
 /** Structured keys: the Pulumi CLI hands them to the program as JSON text, a stack file as YAML values. */
-const OBJECT_KEYS: ReadonlySet<string> = new Set(["clusters", "jenkins", "kubeconfig"]);
+const OBJECT_KEYS: ReadonlySet<string> = new Set(["clusters", "jenkins", "kubeconfig", "clusterMesh"]);
 
 /**
  * The lab from a stack's config entries (`{ "tartlab:clusters": … }`; other namespaces are other programs' and

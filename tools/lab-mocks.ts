@@ -115,6 +115,10 @@ users:
   user: {client-certificate-data: Q0VSVAo=, client-key-data: S0VZCg==}
 `;
 export const FAKE_PASSWORD = "fake-jenkins-password";
+/** What the fake TLS provider gives for the ClusterMesh CA's key and certificate. */
+export const FAKE_CA_KEY_PEM =
+  "-----BEGIN EC PRIVATE KEY-----\nfake-mesh-ca-key\n-----END EC PRIVATE KEY-----\n";
+export const FAKE_CA_CERT_PEM = "-----BEGIN CERTIFICATE-----\nfake-mesh-ca\n-----END CERTIFICATE-----\n";
 export const FAKE_TOKEN = "abcdef.0123456789abcdef";
 export const FAKE_CA_HASH = `sha256:${"ab".repeat(32)}`;
 /** What a node's readiness step prints: its kubeadm's exact version (scripts/k8s-node/verify.sh). */
@@ -149,11 +153,15 @@ export function mockState(
       ? {}
       : a.type === "random:index/randomPassword:RandomPassword"
         ? { ...a.inputs, result: FAKE_PASSWORD }
-        : {
-            ...a.inputs,
-            stdout: opts.stdout?.(a.name) ?? foundAddress(a) ?? defaultStdout(a.name),
-            stderr: "",
-          },
+        : a.type === "tls:index/privateKey:PrivateKey"
+          ? { ...a.inputs, privateKeyPem: FAKE_CA_KEY_PEM }
+          : a.type === "tls:index/selfSignedCert:SelfSignedCert"
+            ? { ...a.inputs, certPem: FAKE_CA_CERT_PEM }
+            : {
+                ...a.inputs,
+                stdout: opts.stdout?.(a.name) ?? foundAddress(a) ?? defaultStdout(a.name),
+                stderr: "",
+              },
   };
 }
 
