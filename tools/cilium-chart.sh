@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Fetches the pinned Cilium chart (lib/versions.ts VERSIONS.cilium) into .cilium-chart/<version> (ignored by git) for
+# test/cilium-chart.test.ts, which checks tartlab's Helm values against its values.yaml and values.schema.json. The
+# chart's source ships in the cilium Go module: its zip comes from the Go module proxy `go env GOPROXY` names (that
+# proxy serves v1.19.8's zip but not its go.mod, so `go mod download` refuses it), and only
+# install/kubernetes/cilium/ is kept. A chart already there is kept. Prints the chart's directory.
+# Usage: bash tools/cilium-chart.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+version=$(sed -n 's/^  cilium: "\([0-9][0-9.]*\)",$/\1/p' "$root/lib/versions.ts")
+[ -n "$version" ] || {
+  echo "cilium-chart.sh: no cilium version found in lib/versions.ts (a line '  cilium: \"1.19.8\",')" >&2
+  exit 1
+}
+out="${TARTLAB_CILIUM_CHART:-$root/.cilium-chart/$version}"
+if [ -f "$out/values.yaml" ] && [ -f "$out/values.schema.json" ]; then
+  echo "$out"
+  exit 0
+fi
+for tool in go curl unzip; do
+  command -v "$tool" >/dev/null || {
+    echo "cilium-chart.sh: $tool is not on PATH (apt-get install curl unzip; Go from go.dev)" >&2
+    exit 1
+  }
+done
+proxy=$(go env GOPROXY)
+proxy=${proxy%%[,|]*}
+case "$proxy" in
+  http://* | https://*) ;;
+  *)
+    echo "cilium-chart.sh: GOPROXY's first entry is \"$proxy\", not a module proxy URL; set GOPROXY" >&2
+    exit 1
+    ;;
+esac
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+url="${proxy%/}/github.com/cilium/cilium/@v/v$version.zip"
+curl -fsSL --retry 3 -o "$tmp/cilium.zip" "$url" || {
+  echo "cilium-chart.sh: could not download $url" >&2
+  exit 1
+}
+unzip -q "$tmp/cilium.zip" "github.com/cilium/cilium@v$version/install/kubernetes/cilium/*" -d "$tmp/src"
+mkdir -p "$(dirname "$out")"
+rm -rf "$out"
+mv "$tmp/src/github.com/cilium/cilium@v$version/install/kubernetes/cilium" "$out"
+echo "$out"
