@@ -6,11 +6,19 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { CiliumInstall } from "../components/cilium-install";
+import { CiliumInstall, CiliumInstallArgs } from "../components/cilium-install";
 import { K8sNode } from "../components/k8s-node";
 import { KubeadmCluster } from "../components/kubeadm-cluster";
 import { ClusterSpec } from "../lib/lab-config";
-import { LabRun, bundleEnv, childrenOf, evaluate, providerName, unwrap } from "./harness/pulumi";
+import {
+  LabRun,
+  bundleEnv,
+  childrenOf,
+  evaluate,
+  isSecretValue,
+  providerName,
+  unwrap,
+} from "./harness/pulumi";
 
 const IPS: Record<string, string> = {
   "c-master": "192.168.64.10",
@@ -44,7 +52,11 @@ const RUNS = Object.fromEntries(
  * CiliumInstall `c` on a KubeadmCluster `c` of three K8sNodes; `repairs` as the drift check counted them, `vmRuns`
  * the VMs' sizes and run options.
  */
-const oneInstall = (repairs?: number, vmRuns: Record<string, string> = RUNS): Promise<LabRun> =>
+const oneInstall = (
+  repairs?: number,
+  vmRuns: Record<string, string> = RUNS,
+  mesh?: CiliumInstallArgs["mesh"],
+): Promise<LabRun> =>
   evaluate(() => {
     const [cp, ...workers] = NODES.map((name) => ({
       name,
@@ -75,6 +87,7 @@ const oneInstall = (repairs?: number, vmRuns: Record<string, string> = RUNS): Pr
       vmRuns,
       version: "1.19.8",
       repairs,
+      mesh,
     });
   });
 
@@ -171,5 +184,22 @@ describe("CiliumInstall", () => {
     const never = await env(undefined);
     assert.deepEqual(await env(0), never);
     assert.deepEqual(await env(2), { ...never, REPAIRS: "2" });
+  });
+
+  test("with the mesh: the values add the peers and the CA and are secret, even when the CA is handed over plain; the release's copy is a secret output", async () => {
+    const ca = { cert: "Q0VSVA==", key: "S0VZ" };
+    const { recorder: rec } = await oneInstall(undefined, RUNS, { ca, peers: { d: "192.168.64.20" } });
+    const rel = rec.byName("c-cilium");
+    assert.ok(isSecretValue(rel.inputs.values), "the values carry the CA key");
+    assert.deepEqual(rel.options.additionalSecretOutputs, ["values"]);
+    const { clustermesh, tls, ...rest } = unwrap(rel.inputs.values);
+    assert.deepEqual(tls, { ca });
+    assert.deepEqual(clustermesh.config.clusters, { d: { port: 32379, ips: ["192.168.64.20"] } });
+    const { recorder: plain } = await oneInstall();
+    assert.deepEqual(
+      rest,
+      plain.byName("c-cilium").inputs.values,
+      "the rest of the values as without the mesh",
+    );
   });
 });

@@ -9,8 +9,12 @@ import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
 import { labConfigFrom } from "../lib/stack-config";
+import { ClusterMeshCa } from "../components/cluster-mesh";
 import {
+  FAKE_CA_CERT_PEM,
+  FAKE_CA_KEY_PEM,
   bundleEnv,
+  evaluate,
   devRawConfig,
   devStackConfig,
   lastRecorder,
@@ -204,6 +208,17 @@ describe("ClusterMesh graph, default lab", () => {
     assert.equal(cert.isCaCertificate, true);
     assert.deepEqual(cert.allowedUses, ["cert_signing", "digital_signature", "key_encipherment"]);
     assert.ok(cert.validityPeriodHours >= 5 * 365 * 24, `${cert.validityPeriodHours} h`);
+  });
+
+  test("the CA's values for the chart are a secret, whatever the TLS provider marks", async () => {
+    let ca: pulumi.Output<unknown> | undefined;
+    await evaluate(() => (ca = new ClusterMeshCa("m").ca));
+    assert.equal(await (ca as any).isSecret, true);
+    const { cert, key } = await new Promise<any>((resolve) => ca!.apply(resolve));
+    assert.deepEqual(
+      [cert, key],
+      [FAKE_CA_CERT_PEM, FAKE_CA_KEY_PEM].map((pem) => Buffer.from(pem).toString("base64")),
+    );
   });
 
   test("without the mesh: no CA, no mesh-ready step, no mesh values", async () => {
