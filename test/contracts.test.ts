@@ -97,8 +97,10 @@ describe("contracts with the real environment (default lab under mocks)", () => 
     // host/facts.sh is run by lib/host.ts before any resource exists, not by a component. The golden image's
     // scripts: bake.sh is loaded only with tartlab:goldenImage true, pull.sh and clean.sh travel inside the bake's
     // inputs and run in the VM being baked (test/golden-image.test.ts, test/shell/golden-image.test.ts).
-    // helpers.sh is not a step: lib/shell.ts puts it in front of every script.
+    // helpers.sh is not a step: lib/shell.ts puts it in front of every script. cilium-install/mesh-ready.sh is
+    // loaded only with tartlab:clusterMesh on (test/cluster-mesh.test.ts).
     assert.deepEqual(scriptFiles.filter((f) => !loaded.has(f)).sort(), [
+      "cilium-install/mesh-ready.sh",
       "golden-image/bake.sh",
       "golden-image/clean.sh",
       "golden-image/pull.sh",
