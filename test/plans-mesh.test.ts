@@ -149,6 +149,27 @@ describe("ClusterMesh plans, default lab", () => {
     await assertSteady(shrunk, lab(["platform", "dev"]), "after the cluster left");
   });
 
+  test("a meshed control plane at a new address: besides what the move does without the mesh, the peers' releases follow it (values) and its mesh-ready step runs at the new address; nothing replaced", async () => {
+    /** What the drift check reports: platform's control plane moved, every other VM where it was. */
+    const moved = (state: State) => {
+      const found = foundIn(state);
+      return { ...found, addresses: { ...found.addresses, "platform-master": "192.168.64.250" } };
+    };
+    const planMoved = (state: State, config: Config, mode: (typeof MODES)[number]) =>
+      planLab(state, { config, records: recordsOf(state), drift: moved(state) }, { mode });
+    for (const mode of MODES) {
+      const without = (await planMoved(plain, lab(false), mode)).summary();
+      const p = await planMoved(meshed, lab(true), mode);
+      assert.deepEqual(
+        p.summary(),
+        { update: sorted([...without.update!, "dev-cilium", "staging-cilium", "platform-mesh-ready"]) },
+        mode,
+      );
+      assert.deepEqual(p.names("replace"), [], mode);
+      for (const r of ["dev-cilium", "staging-cilium"]) assert.deepEqual(p.step(r).changed, ["values"], mode);
+    }
+  });
+
   test("the up after a first build with the mesh plans no change, with the golden image off and on", async () => {
     await assertSteady(meshed, lab(true), "golden image off");
     const golden = await upOf(lab(true, true));
