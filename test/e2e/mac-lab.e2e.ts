@@ -61,7 +61,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e",
     KUBECONFIG: userKubeconfig,
   });
-  /** The kubeconfig the lab's context is merged into (issue 12): a temp file, never the user's own. */
+  /** The kubeconfig the lab's context is merged into: a temp file, never the user's own. */
   let userKubeconfig: string;
   before(async () => {
     const present = tartVms().filter((n) => VMS.includes(n));
@@ -96,7 +96,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
   let outputs: Record<string, any>;
 
   test("pulumi up creates the lab", { timeout: 90 * 60_000 }, async () => {
-    // Issue 14: each resource's duration feeds the performance model (`npm run plan` reads the file).
+    // Each resource's duration feeds the performance model (`npm run plan` reads the file).
     const build = baseImageCached() ? "rebuild" : "first";
     const durations = durationRecorder();
     const up = await stack.up({ onOutput: (s) => process.stdout.write(s), onEvent: durations.onEvent });
