@@ -13,7 +13,8 @@ export interface JenkinsAdminValues {
   /** Keys inside that Secret. */
   readonly userKey: string;
   readonly passwordKey: string;
-  /** Must stay true with existingSecret: the StatefulSet mounts the admin secret only then (facts B.8). */
+  /** Must stay true with existingSecret: the StatefulSet mounts the admin secret only then
+   * (https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/jenkins-controller-statefulset.yaml). */
   readonly createSecret: true;
 }
 
@@ -74,7 +75,8 @@ export const JENKINS_ADMIN_USER = "admin";
 export const JENKINS_NAMESPACE = "jenkins";
 export const JENKINS_RELEASE = "jenkins";
 /**
- * The chart names the home PVC after the release (`jenkins.fullname`, templates/home-pvc.yaml).
+ * The chart names the home PVC after the release (`jenkins.fullname`,
+ * https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/home-pvc.yaml).
  * @alias of JENKINS_RELEASE, under the name that says what it is used for
  */
 export const JENKINS_HOME_PVC = JENKINS_RELEASE;

@@ -1,10 +1,10 @@
 /**
- * rancher/local-path-provisioner v0.0.37 as typed Kubernetes objects, written from that tag's
- * deploy/local-path-storage.yaml (github rancher/local-path-provisioner, tag v0.0.37, commit 49b2be8e; read, not
- * copied). Every name, rule, argument, probe, mount and script below is that file's unless a comment says why it
- * differs. The differences: the StorageClass is created as the cluster default (no later patch, lesson T06), the
+ * rancher/local-path-provisioner v0.0.37 as typed Kubernetes objects, written from
+ * https://github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml (commit 49b2be8e;
+ * read, not copied). Every name, rule, argument, probe, mount and script below is that file's unless a comment
+ * says why it differs. The differences: the StorageClass is created as the cluster default (no later patch, lesson T06), the
  * helper image is pinned (upstream: untagged busybox), and a cluster without workers gets the control-plane
- * toleration (issue 8, defect 4). components/local-path-storage.ts creates these objects.
+ * toleration. components/local-path-storage.ts creates these objects.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";

@@ -1,5 +1,5 @@
 /**
- * Boundary rows for every resource limit (issue 9): exactly at the limit, one under, one over, in the unit each is
+ * Boundary rows for every resource limit: exactly at the limit, one under, one over, in the unit each is
  * counted in. Config limits (lib/lab-config.ts) are integers: CPUs, MB (MiB, Tart's --memory), GB (Tart's
  * --disk-size), seconds, ports. Host limits (lib/host.ts) are bytes: memory in GiB (2^30, as macOS and Tart count),
  * disk in GB (10^9, as df and Tart count); the memory rows are in test/host.test.ts.

@@ -254,7 +254,7 @@ describe("clusters in the default lab", () => {
       // The control plane VM's identity (its clone's id), not anything read over SSH: stays known through a resize.
       assert.equal(p.inputs.clusterIdentifier, `tartlab/${c}/${c}-master-clone-id`);
       assert.deepEqual(p.propertyDependencies.clusterIdentifier, [`${c}-master-clone`]);
-      // A refresh with the VMs stopped keeps the objects (issue 11); see the switch test below.
+      // A refresh with the VMs stopped keeps the objects; see the switch test below.
       assert.equal(p.inputs.deleteUnreachable, "false");
       const kc = parse(unwrap(p.inputs.kubeconfig));
       assert.equal(kc["current-context"], `tartlab-${c}`);

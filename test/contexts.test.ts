@@ -1,5 +1,5 @@
 /**
- * Issue 12 under mocks: the host-kubeconfig step of every cluster gets the merge switches and the project dir as
+ * kubectl contexts under mocks: the host-kubeconfig step of every cluster gets the merge switches and the project dir as
  * data in its (secret) stdin bundle, with a delete that removes the context; bad switches are refused up front.
  */
 import assert from "node:assert/strict";
@@ -33,7 +33,7 @@ const problems = (kubeconfig: unknown): string[] => {
   }
 };
 
-describe("kubectl contexts: the host-kubeconfig step (issue 12)", () => {
+describe("kubectl contexts: the host-kubeconfig step", () => {
   test("default: every cluster merges its context, none becomes current; secret stdin, no logs", async () => {
     const steps = await hostSteps();
     for (const [cluster, { r, env }] of Object.entries(steps)) {

@@ -1,6 +1,6 @@
 /**
  * Contracts between the program and the real environment, derived from the program itself (the registrations
- * recorded under mocks and the scripts' text), not from copied literals (issue 9).
+ * recorded under mocks and the scripts' text), not from copied literals.
  */
 import assert from "node:assert/strict";
 import { readFileSync, readdirSync } from "node:fs";

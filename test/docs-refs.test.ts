@@ -1,5 +1,5 @@
 /**
- * Every test that docs/lessons.md, README.md and source comments cite exists (issue 9: docs cited tests that did
+ * Every test that docs/lessons.md, README.md and source comments cite exists (docs once cited tests that did
  * not). Cited files must exist; in docs/lessons.md's test column, every double-quoted name outside parentheses
  * must be (part of) a test or suite title. Parenthesised notes are free descriptions and are not checked.
  */
@@ -27,7 +27,7 @@ const cited = (text: string) =>
   [...text.matchAll(/\btest\/[\w./-]*[\w-]/g)].map((m) => m[0]).filter((p) => p !== "test/");
 
 /** What ships: the program, its commands, scripts and tools (not tests, docs or fixtures). */
-const productionFiles = ["components", "lib", "ops", "scripts", "tools"]
+const productionFiles = ["components", "lib", "mac", "manifests", "ops", "scripts", "tools"]
   .flatMap((d) =>
     readdirSync(path.join(ROOT, d), { recursive: true, encoding: "utf8" }).map((f) => path.join(d, f)),
   )
@@ -116,6 +116,22 @@ describe("production comments", () => {
     for (const f of productionFiles)
       for (const c of productionComments(f))
         for (const m of c.matchAll(/\b(?:issues?|rows?)\s+#?\d+/gi)) found.push(`${f}: ${m[0]}`);
+    assert.deepEqual(found, []);
+  });
+
+  test("nor do the tests (titles included) and the docs", () => {
+    const files = readdirSync(path.join(ROOT, "test"), { recursive: true, encoding: "utf8" })
+      .filter((f) => /\.(ts|sh|mjs)$/.test(f))
+      .map((f) => path.join("test", f))
+      .concat([
+        "README.md",
+        ...readdirSync(path.join(ROOT, "docs"))
+          .filter((f) => f.endsWith(".md"))
+          .map((f) => path.join("docs", f)),
+      ]);
+    const found = files.flatMap((f) =>
+      [...read(f).matchAll(/\b(?:issues?|rows?)\s+#?\d+/gi)].map((m) => `${f}: ${m[0]}`),
+    );
     assert.deepEqual(found, []);
   });
 

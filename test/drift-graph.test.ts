@@ -1,5 +1,5 @@
 /**
- * Issue 11, the graph side (under mocks): the lab follows the addresses the drift check reports (TartVm.ip, so
+ * Changed addresses, the graph side (under mocks): the lab follows the addresses the drift check reports (TartVm.ip, so
  * every SSH connection, the kubeconfig and Cilium's k8sServiceHost), every remote Command runs only on the VM
  * whose address it connects to (identity check), and the cluster's Ready check carries its repair count.
  */
@@ -41,7 +41,7 @@ const remoteCommands = (rec: Recorder) => rec.ofType("command:remote:Command");
 let moved: ReturnType<typeof runLab> | undefined;
 const movedLab = () => (moved ??= runLab(undefined, { drift: drift({ addresses: MOVED }) }));
 
-describe("TartVm follows the drift address (issue 11)", () => {
+describe("TartVm follows the drift address", () => {
   test("every remote Command connects to the drift address of a VM, and its bundle refuses any other VM", async () => {
     const { recorder } = await movedLab();
     const byIp = new Map(Object.entries(MOVED).map(([vm, ip]) => [ip, vm]));
@@ -126,7 +126,7 @@ describe("TartVm follows the drift address (issue 11)", () => {
   });
 });
 
-describe("the cluster's Ready check carries its repair count (issue 11)", () => {
+describe("the cluster's Ready check carries its repair count", () => {
   const readyEnv = (rec: Recorder, cluster: string) =>
     bundleEnv(unwrap(rec.byName(`${cluster}-nodes-ready`).inputs.stdin));
 

@@ -109,7 +109,7 @@ function snapshot(): Record<string, string> {
   return out;
 }
 
-describe("issue 11: the drift check repairs this stack's VMs before the graph (up)", () => {
+describe("the drift check repairs this stack's VMs before the graph (up)", () => {
   test("a stopped VM is started, proven (identity marker), its address recorded, its cluster's counter +1", async () => {
     vm("dev-master", OWNER);
     const r = await up();
@@ -275,7 +275,7 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
     assert.ok(!calls.some((c) => /^tart (run|stop|exec|set)/.test(c)), calls.join("\n"));
   });
 
-  test("issue 10 row 7 kept: this stack's stopped VM that the config no longer lists is started for its removal", async () => {
+  test("removing a cluster, kept: this stack's stopped VM that the config no longer lists is started for its removal", async () => {
     vm("qa-master", OWNER);
     const r = await up();
     assert.equal(fakeFile("qa-master", "state"), "running");
@@ -287,7 +287,7 @@ describe("issue 11: the drift check repairs this stack's VMs before the graph (u
   });
 });
 
-describe("issue 11: what the drift check cannot repair stops up with what it tried and what to do", () => {
+describe("what the drift check cannot repair stops up with what it tried and what to do", () => {
   test("a VM that still gets no IP after a restart: start.sh's error, and how to go on", async () => {
     await running("dev-master", "192.168.64.20");
     await assert.rejects(

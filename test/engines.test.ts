@@ -1,4 +1,4 @@
-/** README, package.json `engines` and the Pulumi SDK agree on the Node.js version users need (issue 8, item 10). */
+/** README, package.json `engines` and the Pulumi SDK agree on the Node.js version users need. */
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";

@@ -54,7 +54,7 @@ test("golden image on: per-node remote work installs no package and pulls no ima
     remote.filter((r) => r.name.endsWith("-prepare")).map((r) => r.name),
     [],
   );
-  // The kubeadm upgrade steps (issue 10) install packages only when the cluster's version changes; on a build
+  // The kubeadm upgrade steps install packages only when the cluster's version changes; on a build
   // they are no-ops. Every other per-node step must not install or pull anything.
   const upgrades = /-(upgrade)$/;
   assert.ok(remote.some((r) => upgrades.test(r.name)));

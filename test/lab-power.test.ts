@@ -1,5 +1,5 @@
 /**
- * `npm run stop` / `npm run start` (issue 12) against the fake `tart` (test/fakes/tart: `tart run` loops, guest
+ * `npm run stop` / `npm run start` against the fake `tart` (test/fakes/tart: `tart run` loops, guest
  * poweroff through `tart exec`, hangs and failures on request) and a fake Kubernetes API for the Ready check.
  * Effects are read from the fake's state: a VM's state and how it last stopped (<vm>/stopped_by: guest | forced).
  */

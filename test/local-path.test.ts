@@ -1,5 +1,5 @@
 /**
- * local-path-provisioner (issue 8, defect 8 and the local-path side of defect 4) under mocks: typed objects, no
+ * local-path-provisioner under mocks: typed objects, no
  * download at `up`, every object through its cluster's provider, exact pins, upstream v0.0.37's RBAC and
  * Deployment, the StorageClass created as the default, the control-plane toleration exactly on clusters without
  * workers, and the ordering edges. Expected values are written out here from upstream's
@@ -283,7 +283,7 @@ describe("local-path-provisioner in the default lab", () => {
   });
 });
 
-describe("a cluster without workers (issue 8, defect 4)", () => {
+describe("a cluster without workers", () => {
   let rec: Recorder;
   before(async () => {
     rec = (await runLab(oneNodeDevConfig())).recorder;

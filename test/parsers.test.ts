@@ -1,5 +1,5 @@
 /**
- * Malformed-input tables for every parser in lib/ that reads text another program printed (issue 9): empty,
+ * Malformed-input tables for every parser in lib/ that reads text another program printed: empty,
  * truncated, extra lines, wrong types, CRLF, trailing whitespace, and valid-looking but wrong values, each with the
  * exact error or result. lib/package-index.ts has its own table in test/package-index.test.ts; mac/status.ts's
  * and mac/revive.ts's JSON readers are run against a fake tart printing malformed output in test/status.test.ts

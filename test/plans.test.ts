@@ -1,6 +1,6 @@
 /**
- * What each config change of issue 10's table does to a deployed lab, as the preview simulator
- * (test/harness/preview.ts, rules in docs/plans.md) computes it, each row as it is after the fix of issue 10.
+ * What each config change does to a deployed lab, as the preview simulator (test/harness/preview.ts, rules in
+ * docs/plans.md) computes it.
  * "up" is what `pulumi up` does when every step succeeds (same IPs as before); "preview" is what `pulumi preview`
  * shows (outputs of changed steps unknown). The program reads the clusters' version records the deployed lab wrote
  * on the Mac (mac/cluster-record.ts), as `pulumi up` would. The drift rows: what the drift check reports before
@@ -177,8 +177,8 @@ before(async () => {
   smallDeployed = await deployLab({ config: smallStackConfig() });
 });
 
-describe("issue 10 table, default lab", () => {
-  test("row 1 (the provider's identity): a re-read control-plane kubeconfig (unknown in preview) replaces no provider, because the identity is the control plane's clone id", async () => {
+describe("config changes, default lab", () => {
+  test("the provider's identity: a re-read control-plane kubeconfig (unknown in preview) replaces no provider, because the identity is the control plane's clone id", async () => {
     const p = await planFor(devStackConfig(), { replace: ["platform-kubeconfig"], mode: "preview" });
     assert.deepEqual(p.names("replace"), ["platform-kubeconfig"]);
     assert.equal(
@@ -189,7 +189,7 @@ describe("issue 10 table, default lab", () => {
     assert.equal(p.op("platform-jenkins-release"), "same");
   });
 
-  test("row 2 (decided: rebuild): change baseImage: every VM is re-cloned and everything inside it is rebuilt through explicit cascades (clone id in triggers), every cluster re-initialised and its objects re-created", async () => {
+  test("rebuild: change baseImage: every VM is re-cloned and everything inside it is rebuilt through explicit cascades (clone id in triggers), every cluster re-initialised and its objects re-created", async () => {
     const config = changed((c) => (c["tartlab:baseImage"] = "ghcr.io/cirruslabs/ubuntu:25.04"));
     const rebuilt = Object.entries(CLUSTERS).flatMap(([cluster, [cp, ...workers]]) => [
       ...[cp, ...workers].flatMap(vmChain),
@@ -232,7 +232,7 @@ describe("issue 10 table, default lab", () => {
     }
   });
 
-  test("row 3 (fixed): one cluster 1.35 -> 1.36 runs only that cluster's upgrade steps, in order; nodes are not prepared again, init and joins not re-run", async () => {
+  test("upgrade: one cluster 1.35 -> 1.36 runs only that cluster's upgrade steps, in order; nodes are not prepared again, init and joins not re-run", async () => {
     const config = changed((c) => (clustersOf(c)[0].kubernetesVersion = "1.36"));
     // In up, the control plane's upgrade prints the version it reached; the workers' steps read it.
     for (const mode of ["up", "preview"] as const) {
@@ -259,7 +259,7 @@ describe("issue 10 table, default lab", () => {
     assert.deepEqual([env.K8S_MINOR, env.K8S_PATCH], ["1.36", ""]);
   });
 
-  test("row 3 (fixed): after the upgrade a re-run changes nothing, and a node added later installs the cluster's current version", async () => {
+  test("upgrade: after the upgrade a re-run changes nothing, and a node added later installs the cluster's current version", async () => {
     const config = changed((c) => (clustersOf(c)[0].kubernetesVersion = "1.36"));
     const upgraded = await deployAt(config, recordsOf(deployed));
     assert.deepEqual(recordsOf(upgraded).platform!.kubernetesVersion, "1.36");
@@ -287,7 +287,7 @@ describe("issue 10 table, default lab", () => {
     assert.equal(envIn(after, "platform-platform-worker1-join").KUBERNETES_VERSION, "v1.35.2");
   });
 
-  test("row 4 (fixed): 1.35 -> 1.34, a skipped minor, or the lab-wide version of several clusters at once: refused before anything changes", async () => {
+  test("refused versions: 1.35 -> 1.34, a skipped minor, or the lab-wide version of several clusters at once: refused before anything changes", async () => {
     const refused = [
       [
         (c: Config) => (clustersOf(c)[1].kubernetesVersion = "1.34"),
@@ -324,7 +324,7 @@ describe("issue 10 table, default lab", () => {
     assert.doesNotThrow(() => prepareLab({ hostFacts: () => MAC_FACTS, clusterRecords: () => ({}) }));
   });
 
-  test("row 5 (fixed): inserting, removing or reordering clusters changes nothing in the other clusters (Cilium ids per name)", async () => {
+  test("cluster list edits: inserting, removing or reordering clusters changes nothing in the other clusters (Cilium ids per name)", async () => {
     const qa = {
       name: "qa",
       podCidr: "10.40.0.0/16",
@@ -360,7 +360,7 @@ describe("issue 10 table, default lab", () => {
     assert.deepEqual(reordered.summary(), {});
   });
 
-  test("row 6 (fixed): removing a worker that holds a local-path volume is refused before anything changes, unless tartlab:allowDataLoss; then only that worker's chain goes", async () => {
+  test("data guard: removing a worker that holds a local-path volume is refused before anything changes, unless tartlab:allowDataLoss; then only that worker's chain goes", async () => {
     const removeWorker2 = (c: Config) => clustersOf(c)[0].nodes.splice(2, 1);
     // Jenkins' home is never on a worker: the controller (so its WaitForFirstConsumer PV) is pinned to the control
     // plane; a volume of some other workload is what the guard finds there.
@@ -409,7 +409,7 @@ describe("issue 10 table, default lab", () => {
     assert.deepEqual((await planFor(changed((c) => (c["tartlab:allowDataLoss"] = true)))).summary(), {});
   });
 
-  test("row 7: remove a whole cluster: every resource of it is deleted (member removal, drain over SSH, included) and nothing else; stopped VMs are started first by the revive (test/revive.test.ts)", async () => {
+  test("remove a whole cluster: every resource of it is deleted (member removal, drain over SSH, included) and nothing else; stopped VMs are started first by the revive (test/revive.test.ts)", async () => {
     const p = await planFor(changed((c) => clustersOf(c).splice(1, 1)));
     assert.deepEqual(p.summary(), {
       delete: sorted([
@@ -428,7 +428,7 @@ describe("issue 10 table, default lab", () => {
     });
   });
 
-  test("row 9 (fixed): change softnetAllow: every VM's start step is updated (a graceful restart in start.sh) and every cluster's Ready check runs again, nothing else, in up and in preview", async () => {
+  test("softnetAllow: change softnetAllow: every VM's start step is updated (a graceful restart in start.sh) and every cluster's Ready check runs again, nothing else, in up and in preview", async () => {
     const config = changed((c) => (c["tartlab:softnetAllow"] = "192.168.64.0/24"));
     const checks = Object.keys(CLUSTERS).map((c) => `${c}-nodes-ready`);
     for (const mode of ["up", "preview"] as const) {
@@ -438,8 +438,8 @@ describe("issue 10 table, default lab", () => {
   });
 });
 
-describe("issue 10 table, laptop lab (one cluster shows the row)", () => {
-  test("row 1 (fixed): resize any VM, control plane included: only its start step (graceful restart inside start.sh) and its cluster's Ready check are updated, in up and in preview", async () => {
+describe("config changes, laptop lab (one cluster shows the change)", () => {
+  test("resize: resize any VM, control plane included: only its start step (graceful restart inside start.sh) and its cluster's Ready check are updated, in up and in preview", async () => {
     for (const key of SIZES) {
       const config = smallChanged((c) => (clustersOf(c)[0].nodes[0][key] *= 2));
       for (const mode of ["up", "preview"] as const) {
@@ -457,7 +457,7 @@ describe("issue 10 table, laptop lab (one cluster shows the row)", () => {
     }
   });
 
-  test("row 8 (fixed): a rebuilt worker (--replace of its clone) is prepared and joined again with a fresh join token, and its old Node removed first", async () => {
+  test("rebuilt worker: a rebuilt worker (--replace of its clone) is prepared and joined again with a fresh join token, and its old Node removed first", async () => {
     for (const mode of ["up", "preview"] as const) {
       const p = await smallPlanFor(smallStackConfig(), { replace: ["small-worker1-clone"], mode });
       assert.deepEqual(
@@ -476,7 +476,7 @@ describe("issue 10 table, laptop lab (one cluster shows the row)", () => {
   });
 });
 
-describe("disabling Jenkins (issue 10), laptop lab", () => {
+describe("disabling Jenkins, laptop lab", () => {
   const JENKINS = [
     "small-jenkins-admin-password",
     "small-jenkins-admin-secret",
@@ -572,7 +572,7 @@ describe("general rule: a single-VM change replaces nothing outside that VM's ch
   });
 });
 
-describe("issue 11: the lab follows a changed address (drift check before the graph; docs/plans.md)", () => {
+describe("the lab follows a changed address (drift check before the graph; docs/plans.md)", () => {
   /** Every VM at the address its address step read when it was made (test/harness/pulumi.ts fakeIp). */
   const unchanged = Object.fromEntries(VMS.map((vm) => [vm, fakeIp(vm)]));
   const report = (drift: Partial<DriftReport>): DriftReport => ({

@@ -127,7 +127,7 @@ describe("platform services in the default lab", () => {
     });
   });
 
-  test("Jenkins' home lives on the control plane: removing or rebuilding a worker cannot take it (issue 10)", () => {
+  test("Jenkins' home lives on the control plane: removing or rebuilding a worker cannot take it", () => {
     const { controller } = rec.byName("platform-jenkins-release").inputs.values;
     // WaitForFirstConsumer: local-path creates the PV on the node of the first pod, i.e. where the controller runs.
     assert.deepEqual(controller.nodeSelector, { "node-role.kubernetes.io/control-plane": "" });

@@ -172,7 +172,7 @@ describe("reproducibility", () => {
   });
 });
 
-describe("ordering (issue #4 edges)", () => {
+describe("ordering edges", () => {
   let rec: Recorder;
   before(async () => {
     rec = (await sharedLab()).recorder;

@@ -69,7 +69,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     );
   });
 
-  test("tart not on PATH: a clear message, not a TypeError (issue 8 defect 6)", async () => {
+  test("tart not on PATH: a clear message, not a TypeError", async () => {
     vm("dev-master", "stopped", OWNER);
     const noTart = `${path.dirname(process.execPath)}:/usr/bin:/bin`;
     const r = await reviveStoppedVms(config, OWNER, false, { ...env(), PATH: noTart });
@@ -109,7 +109,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     }
   });
 
-  test("issue 10 row 7: this stack's stopped VMs that the config no longer lists are started as they are, so their removal can run", async () => {
+  test("removing a cluster: this stack's stopped VMs that the config no longer lists are started as they are, so their removal can run", async () => {
     vm("dev-master", "running", OWNER);
     vm("qa-master", "stopped", OWNER); // a cluster removed from the config
     vm("qa-worker1", "stopped", OWNER);
@@ -138,7 +138,7 @@ describe("T09: pulumi up restarts this stack's VMs that died", () => {
     assert.equal(state("old-vm", "state"), "stopped", "another stack's VM is never touched");
   });
 
-  test("issue 10 row 7: an unlisted VM whose size cannot be read fails with its name and what to do", async () => {
+  test("removing a cluster: an unlisted VM whose size cannot be read fails with its name and what to do", async () => {
     vm("qa-master", "stopped", OWNER);
     writeFileSync(path.join(sb.dir, "tart", "qa-master", "cpu"), "\n");
     await assert.rejects(

@@ -1,5 +1,5 @@
 /**
- * The laptop lab (issue 12): Pulumi.small.yaml is valid, fits a 16 GB Mac (fake host facts, MAC_FACTS pattern)
+ * The laptop lab: Pulumi.small.yaml is valid, fits a 16 GB Mac (fake host facts, MAC_FACTS pattern)
  * and builds the whole program under mocks; the default lab on that Mac is refused with a message that names the
  * small stack and the exact commands.
  */

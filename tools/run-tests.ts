@@ -18,12 +18,14 @@ const ROOT = path.join(__dirname, "..");
 
 /**
  * The one place a test may skip in CI, with why. Test names as node:test prints them (suite or test).
- * The Mac e2e suite is not part of `npm test` (test/e2e/mac-lab.e2e.ts, `npm run e2e`), but if it is ever run
+ * The Mac e2e suites are not part of `npm test` (test/e2e/*.e2e.ts, `npm run e2e`), but if it is ever run
  * here it skips off a Mac, which is expected.
  */
 export const ALLOWED_SKIPS: Readonly<Record<string, string>> = {
   "Mac end-to-end: a small lab up, checked, idempotent, destroyed":
     "needs a Mac with tart and pulumi on PATH (test/e2e/mac-lab.e2e.ts)",
+  "Mac end-to-end: ClusterMesh turned on, a global service answers across clusters":
+    "needs a Mac with tart and pulumi on PATH (test/e2e/mac-mesh.e2e.ts)",
 };
 
 /** Entries in the per-run TMPDIR that are not test residue: tsx's own transform cache. */

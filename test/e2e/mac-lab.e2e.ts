@@ -10,8 +10,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import * as https from "node:https";
-import * as http from "node:http";
 import { cpus, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -23,19 +21,10 @@ import { Measurements, durationRecorder } from "../../lib/perf-model";
 import { SnapshotOptions, deleteSnapshot, restoreSnapshot, saveSnapshot } from "../../mac/snapshot";
 import { VERSIONS } from "../../lib/versions";
 import { DURATIONS_FILE } from "../../tools/plan";
+import { eventually, httpGet, kubeClient, skipReason, tartVms } from "./mac";
 
 const ROOT = path.join(__dirname, "..", "..");
 const VMS = ["e2e-master", "e2e-worker1"];
-const onPath = (bin: string) => spawnSync("sh", ["-c", `command -v ${bin}`]).status === 0;
-
-function skipReason(): string | undefined {
-  const missing = ["tart", "pulumi"].filter((b) => !onPath(b));
-  if (process.platform !== "darwin" || missing.length > 0) {
-    return `Mac end-to-end test needs macOS with tart and pulumi on PATH (platform ${process.platform}${missing.length ? `, missing: ${missing.join(", ")}` : ""})`;
-  }
-  return undefined;
-}
-
 const E2E_CONFIG = {
   "tartlab:clusters": {
     value: JSON.stringify([
@@ -51,79 +40,6 @@ const E2E_CONFIG = {
     ]),
   },
   "tartlab:jenkins": { value: JSON.stringify({ enabled: true, cluster: "e2e", nodePort: 32081 }) },
-};
-
-interface Kube {
-  request(method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: any }>;
-}
-
-/** A minimal Kubernetes client from an admin kubeconfig (client certificates), no kubectl needed on the Mac. */
-function kubeClient(kubeconfig: string): Kube {
-  const kc = parse(kubeconfig);
-  const b64 = (s: string) => Buffer.from(s, "base64");
-  const server = new URL(kc.clusters[0].cluster.server);
-  const agent = new https.Agent({
-    ca: b64(kc.clusters[0].cluster["certificate-authority-data"]),
-    cert: b64(kc.users[0].user["client-certificate-data"]),
-    key: b64(kc.users[0].user["client-key-data"]),
-  });
-  return {
-    request: (method, urlPath, body) =>
-      new Promise((resolve, reject) => {
-        const req = https.request(
-          {
-            host: server.hostname,
-            port: server.port,
-            path: urlPath,
-            method,
-            agent,
-            timeout: 30_000,
-            headers: { "content-type": "application/json" },
-          },
-          (res) => {
-            let data = "";
-            res.on("data", (d) => (data += d));
-            res.on("end", () =>
-              resolve({ status: res.statusCode ?? 0, json: data ? JSON.parse(data) : undefined }),
-            );
-          },
-        );
-        req.on("error", reject);
-        req.end(body === undefined ? undefined : JSON.stringify(body));
-      }),
-  };
-}
-
-async function eventually<T>(what: string, seconds: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 5000));
-  }
-  throw new Error(`gave up after ${seconds}s waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
-
-function httpGet(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { timeout: 15_000 }, (res) => {
-        let body = "";
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-      })
-      .on("error", reject);
-  });
-}
-
-const tartVms = (): string[] => {
-  const r = spawnSync("tart", ["list", "--source", "local", "--format", "json"], { encoding: "utf8" });
-  return (JSON.parse(r.stdout) as { Name: string }[]).map((v) => v.Name);
 };
 
 /** True when Tart's OCI cache holds the base image: this up is a rebuild in the model's terms, else a first build. */
@@ -145,7 +61,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     PULUMI_CONFIG_PASSPHRASE: "tartlab-e2e",
     KUBECONFIG: userKubeconfig,
   });
-  /** The kubeconfig the lab's context is merged into (issue 12): a temp file, never the user's own. */
+  /** The kubeconfig the lab's context is merged into: a temp file, never the user's own. */
   let userKubeconfig: string;
   before(async () => {
     const present = tartVms().filter((n) => VMS.includes(n));
@@ -180,7 +96,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
   let outputs: Record<string, any>;
 
   test("pulumi up creates the lab", { timeout: 90 * 60_000 }, async () => {
-    // Issue 14: each resource's duration feeds the performance model (`npm run plan` reads the file).
+    // Each resource's duration feeds the performance model (`npm run plan` reads the file).
     const build = baseImageCached() ? "rebuild" : "first";
     const durations = durationRecorder();
     const up = await stack.up({ onOutput: (s) => process.stdout.write(s), onEvent: durations.onEvent });

@@ -45,7 +45,7 @@ export interface NodeOptions {
   readonly hostname?: string;
   /**
    * The Tart VM this node is: its identity marker (/etc/tartlab/vm-name), as scripts/tart-vm/address.sh writes it
-   * through `tart exec` on the real VM. Every remote bundle checks it (lib/shell.ts, issue 11).
+   * through `tart exec` on the real VM. Every remote bundle checks it (lib/shell.ts).
    */
   readonly vm?: string;
 }

@@ -354,7 +354,7 @@ export async function plan(old: State, program: Program, opts: PlanOptions = {})
 }
 
 /**
- * The general rule for a change to one VM (issue 10): nothing outside that VM's own chain (its TartVm and K8sNode
+ * The general rule for a change to one VM: nothing outside that VM's own chain (its TartVm and K8sNode
  * children, `<vm>-…`, and its per-worker cluster steps, `<cluster>-<vm>-…`) and no kubernetes provider is replaced.
  * Returns the violations ("<name> replaced"), empty when the rule holds.
  */
@@ -372,7 +372,7 @@ export function singleVmViolations(p: Plan, vm: string, cluster: string): string
 /**
  * The lab for a stack config (as runLab evaluates it: host preflight with a Mac that fits, no revive), with the
  * clusters' version records on the Mac (mac/cluster-record.ts; `recordsOf(state)` = what a deployed state wrote)
- * and what the drift check found before the graph ran (issue 11; none by default, as offline).
+ * and what the drift check found before the graph ran (none by default, as offline).
  */
 export function labProgram(
   config: Record<string, unknown>,

@@ -1,5 +1,5 @@
 /**
- * The coverage machinery itself (issue 9): traces map to the script file's own lines, failure exits are found,
+ * The coverage machinery itself: traces map to the script file's own lines, failure exits are found,
  * and the trace fd never reaches a fake (a detached `tart run` must not inherit it).
  */
 import assert from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * Issue 12: the host-kubeconfig step merges the cluster's context into the user's kubeconfig (kind-style) and
+ * The host-kubeconfig step merges the cluster's context into the user's kubeconfig (kind-style) and
  * removes exactly its entries on delete. Runs the real scripts with bash, as Pulumi sends them, and the real
  * ops/kubeconfig.ts through a `node` wrapper that records its argv and whether the kubeconfig leaked into its
  * environment. Effects are asserted on a kubeconfig file that holds unrelated entries.
@@ -91,7 +91,7 @@ const without = (doc: any, name: string) =>
     Object.entries(doc).map(([k, v]) => [k, Array.isArray(v) ? v.filter((e: any) => e.name !== name) : v]),
   );
 
-describe("host-kubeconfig.sh: kind-style contexts in the user's kubeconfig (issue 12)", () => {
+describe("host-kubeconfig.sh: kind-style contexts in the user's kubeconfig", () => {
   test("create merges tartlab-<cluster>, keeps every other entry and the current context; the key never in argv", async () => {
     const r = await step("create", env());
     assert.equal(r.code, 0, r.stderr);

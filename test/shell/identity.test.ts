@@ -1,5 +1,5 @@
 /**
- * Issue 11: a remote script runs only on the VM it is meant for. Every remote Command's bundle (lib/shell.ts,
+ * A remote script runs only on the VM it is meant for. Every remote Command's bundle (lib/shell.ts,
  * ScriptSpec.vm) checks the guest's identity marker (/etc/tartlab/vm-name, written by address.sh through
  * `tart exec`) before either action: a DHCP address now held by another VM runs nothing there. The bundles run
  * here are the ones the components record under mocks, on fake nodes whose effects are checked.

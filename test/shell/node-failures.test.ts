@@ -1,5 +1,5 @@
 /**
- * The failure exits of the node scripts (issue 9): each is reached on the fake Ubuntu node (test/harness/node.ts)
+ * The failure exits of the node scripts: each is reached on the fake Ubuntu node (test/harness/node.ts)
  * with the fault that really causes it (a kubeadm that names no pause image, a containerd default config without
  * the runc options table, ip_forward reset, swap back on, containerd stopped, an image without the login user),
  * and each asserts the message and the effect: nothing written, nothing restarted, no version printed.

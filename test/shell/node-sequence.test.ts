@@ -1,6 +1,6 @@
 /**
  * A node's whole sequence on one fake arm64 node, in graph order, with exactly the stdin bundles the components
- * send (recorded under mocks, run as they are: inputs never retyped, and the identity check of issue 11 included,
+ * send (recorded under mocks, run as they are: inputs never retyped, and the VM identity check included,
  * so each fake node carries its VM's marker as address.sh writes it): identity -> prepare -> ready ->
  * init (control plane) / join (worker). The `ready` stdout a step really printed is fed back into the program,
  * as Pulumi would, before the init/join inputs are read. A tool that verify.sh or kubeadm needs but prepare.sh

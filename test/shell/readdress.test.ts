@@ -1,5 +1,5 @@
 /**
- * Issue 11, node side: a VM's address changed and the lab follows it. One cluster (dev-master initialised,
+ * Node side: a VM's address changed and the lab follows it. One cluster (dev-master initialised,
  * dev-worker1 joined) on fake Ubuntu nodes sharing one fake API server state (FAKE_CLUSTER); then the program is
  * recorded again with new addresses and the control plane's `init` and the worker's `join` run again with exactly
  * the environment the components pass. Effects are asserted in files: manifests, kubeconfigs, kubelet flags,
@@ -180,7 +180,7 @@ const CERTS = [
 ];
 const ipRe = (ip: string) => new RegExp(`(^|[^0-9.])${ip.replace(/\./g, "\\.")}([^0-9.]|$)`, "m");
 
-describe("a control plane whose VM got another address is re-addressed by init.sh (issue 11)", () => {
+describe("a control plane whose VM got another address is re-addressed by init.sh", () => {
   test("manifests, kubeconfigs, kubelet node-ip, certificates and both ConfigMaps carry only the new address", async () => {
     const l = await lab();
     for (const c of CERTS) assert.ok(certCovers(l.cp, c, OLD_CP), `${c} is for the first address`);
@@ -305,7 +305,7 @@ describe("a control plane whose VM got another address is re-addressed by init.s
   });
 });
 
-describe("a joined worker is re-pointed by join.sh when an address changed (issue 11)", () => {
+describe("a joined worker is re-pointed by join.sh when an address changed", () => {
   /** The lab after the control plane moved to NEW_CP (and the worker, if `workerIp`), init re-run. */
   async function moved(workerIp?: string) {
     const l = await lab();

@@ -246,7 +246,7 @@ describe("tart-vm/start.sh", () => {
   });
 });
 
-describe("tart-vm/start.sh on a running VM (an update): restart only on a real difference (issue 10 rows 1, 9)", () => {
+describe("tart-vm/start.sh on a running VM (an update): restart only on a real difference (resize, softnetAllow)", () => {
   const running = async () => {
     await started();
     assert.equal(listState("dev-master"), "running");
@@ -443,7 +443,7 @@ describe("tart-vm/address.sh", () => {
     assert.equal(r.stdout, "");
   });
 
-  // Issue 11: the guest learns its VM's name through tart exec (by name, not address); SSH scripts check it.
+  // The guest learns its VM's name through tart exec (by name, not address); SSH scripts check it.
   test("writes the VM's name into the guest and records the address on the Mac", async () => {
     await started();
     const r = await address();
