@@ -86,6 +86,8 @@ export interface LabConfig {
    */
   readonly allowDataLoss: boolean;
   readonly kubeconfig: KubeconfigSpec;
+  /** The meshed clusters' names in config order (Cilium ClusterMesh); empty when the mesh is off. */
+  readonly clusterMesh: readonly string[];
 }
 
 /** Raw values as they come out of the stack config: scalars as strings, structured keys as parsed JSON. */
@@ -472,6 +474,7 @@ export function validateLabConfig(raw: RawConfig): ValidatedConfig {
       jenkins,
       allowDataLoss: lab.allowDataLoss,
       kubeconfig,
+      clusterMesh: [],
     },
     warnings: f.warnings,
   };
