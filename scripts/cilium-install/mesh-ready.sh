@@ -11,7 +11,8 @@ export KUBECONFIG=/etc/kubernetes/admin.conf
 
 read -r -a peers <<<"$PEERS"
 # Name, ready and status of each remote cluster, one per line: cilium-dbg runs client-go's jsonpath over its status
-# model (pkg/command/output.go), so the node has no JSON parser to need; `-` is no terminator in that jsonpath.
+# model (github.com/cilium/cilium/blob/v1.19.8/pkg/command/output.go), so the node needs no JSON parser; `-` is no
+# terminator in that jsonpath (client-go util/jsonpath parser.go isTerminator).
 status_path='jsonpath={range .cluster-mesh.clusters[*]}{.name}{"\t"}{.ready}{"\t"}{.status}{"\n"}{end}'
 
 _kubectl() { timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl "$@"; }
@@ -65,7 +66,7 @@ _look() {
           continue
         fi
         IFS=$'\t' read -r _ ready status <<<"$line"
-        # Only "true" is ready: the JSON form omits `ready` when it is false (models/remote_cluster.go omitempty).
+        # Only "true" is ready: Cilium's RemoteCluster model omits `ready` from JSON when it is false (omitempty).
         if [ "$ready" = true ]; then continue; fi
         pending+=("node $node (agent $pod) -> $peer: not ready (${status:-no status})")
       else
