@@ -13,6 +13,7 @@ import { clusterKubeconfigPath, ownerOf } from "./home";
 import { tartGet, tartIp, tartList } from "./tart";
 import { contextName } from "../lib/kubeconfig";
 import { LabConfig, NodeRole } from "../lib/lab-config";
+import { MeshLink, MeshState, MeshStatus, meshPairs, meshReadiness } from "../lib/mesh-status";
 import { SnapshotRow, formatSnapshotList } from "../lib/snapshot-manifest";
 
 export type VmState = "running" | "stopped" | "suspended" | "absent" | "unknown";
@@ -72,6 +73,8 @@ export interface LabStatus {
   readonly vms: readonly VmStatus[];
   readonly clusters: readonly ClusterStatus[];
   readonly jenkins: JenkinsStatus;
+  /** Each pair of meshed clusters (`tartlab:clusterMesh`); absent when the mesh is off. */
+  readonly mesh?: MeshStatus;
   /** The stack's snapshots (`tartlab snapshot list`); absent when the caller did not ask or they could not be read. */
   readonly snapshots?: readonly SnapshotRow[];
   /** Why the snapshots could not be read; not a lab problem, so it never makes the lab unhealthy. */
@@ -200,22 +203,104 @@ const DEFAULT_SC_ANNOTATIONS = [
   "storageclass.beta.kubernetes.io/is-default-class",
 ];
 
+/** The kvstoremesh container's metrics port, by the name the Cilium chart gives it. */
+const MESH_METRICS_PORT_NAME = "kvmesh-metrics";
+
+/**
+ * How cluster `name` sees each peer, from its clustermesh-apiserver pods' KVStoreMesh metrics through the API server's
+ * pod proxy: plain HTTP through the client, where an agent's own status would need an exec stream.
+ */
+async function probeMesh(
+  name: string,
+  peers: readonly string[],
+  core: k8s.CoreV1Api,
+  timeoutMs: number,
+  limit: () => ReturnType<typeof deadline>,
+): Promise<MeshLink[]> {
+  const all = (state: MeshState, detail: string) => peers.map((to) => ({ from: name, to, state, detail }));
+  const namespace = "kube-system";
+  let pods: k8s.V1Pod[];
+  try {
+    pods = (
+      await core.listNamespacedPod({ namespace, labelSelector: "k8s-app=clustermesh-apiserver" }, limit())
+    ).items;
+  } catch (e) {
+    return all("unknown", `cannot list the clustermesh-apiserver pods: ${apiError(e, timeoutMs)}`);
+  }
+  if (pods.length === 0)
+    return all("not connected", "no clustermesh-apiserver (ClusterMesh is not installed)");
+  const running = pods.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp);
+  if (running.length === 0) {
+    const phases = pods.map((p) => `${p.metadata?.name} ${p.status?.phase ?? "?"}`).join(", ");
+    return all("not connected", `no clustermesh-apiserver runs (${phases})`);
+  }
+  const reads = await Promise.all(
+    running.map(async (p): Promise<Map<string, number> | string> => {
+      const pod = p.metadata?.name ?? "?";
+      const port = p.spec?.containers
+        .flatMap((c) => c.ports ?? [])
+        .find((x) => x.name === MESH_METRICS_PORT_NAME)?.containerPort;
+      if (port === undefined) {
+        return `pod ${pod} exports no KVStoreMesh metrics (chart: clustermesh.apiserver.metrics.kvstoremesh.enabled)`;
+      }
+      try {
+        const text = await core.connectGetNamespacedPodProxyWithPath(
+          { name: `${pod}:${port}`, namespace, path: "metrics" },
+          limit(),
+        );
+        return meshReadiness(text);
+      } catch (e) {
+        return `cannot read the KVStoreMesh metrics of pod ${pod}: ${apiError(e, timeoutMs)}`;
+      }
+    }),
+  );
+  const views = reads.filter((r): r is Map<string, number> => typeof r !== "string");
+  const failed = reads.filter((r): r is string => typeof r === "string");
+  // Any pod's word is enough: with several replicas only the elected one connects.
+  return peers.map((to): MeshLink => {
+    if (views.some((v) => v.get(to) === 1)) return { from: name, to, state: "connected" };
+    if (views.length === 0) return { from: name, to, state: "unknown", detail: failed.join("; ") };
+    const known = views.some((v) => v.has(to));
+    return {
+      from: name,
+      to,
+      state: "not connected",
+      detail: known ? "KVStoreMesh reports it not ready" : "KVStoreMesh does not list it",
+    };
+  });
+}
+
+interface ProbedCluster {
+  readonly status: ClusterStatus;
+  /** The cluster's view of each meshed peer (none when it is not meshed). */
+  readonly links: readonly MeshLink[];
+}
+
 async function probeCluster(
   name: string,
+  meshPeers: readonly string[],
   env: NodeJS.ProcessEnv,
   timeoutMs: number,
   probeSignal: ProbeSignal,
-): Promise<ClusterStatus> {
+): Promise<ProbedCluster> {
   const limit = () => deadline(timeoutMs, probeSignal(name, timeoutMs));
   const file = clusterKubeconfigPath(env, name);
-  const unreachable = (problem: string, server?: string): ClusterStatus => ({
-    name,
-    context: contextName(name),
-    server,
-    kubeconfig: file,
-    apiReachable: false,
-    healthy: false,
-    problems: [problem],
+  const unreachable = (problem: string, server?: string): ProbedCluster => ({
+    status: {
+      name,
+      context: contextName(name),
+      server,
+      kubeconfig: file,
+      apiReachable: false,
+      healthy: false,
+      problems: [problem],
+    },
+    links: meshPeers.map((to) => ({
+      from: name,
+      to,
+      state: "unknown",
+      detail: `cluster ${name} does not answer`,
+    })),
   });
   const kc = new k8s.KubeConfig();
   try {
@@ -240,7 +325,7 @@ async function probeCluster(
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const apps = kc.makeApiClient(k8s.AppsV1Api);
   const storage = kc.makeApiClient(k8s.StorageV1Api);
-  const [nodes, cilium, defaultStorageClass] = await Promise.all([
+  const [nodes, cilium, defaultStorageClass, links] = await Promise.all([
     core.listNode({}, limit()).then(
       (list) => {
         const items = list.items.map((n) => ({
@@ -287,19 +372,23 @@ async function probeCluster(
         return undefined;
       },
     ),
+    meshPeers.length === 0 ? [] : probeMesh(name, meshPeers, core, timeoutMs, limit),
   ]);
   return {
-    name,
-    context: contextName(name),
-    server: kc.getCurrentCluster()?.server,
-    kubeconfig: file,
-    apiReachable: true,
-    serverVersion,
-    nodes,
-    cilium,
-    defaultStorageClass,
-    healthy: problems.length === 0,
-    problems,
+    status: {
+      name,
+      context: contextName(name),
+      server: kc.getCurrentCluster()?.server,
+      kubeconfig: file,
+      apiReachable: true,
+      serverVersion,
+      nodes,
+      cilium,
+      defaultStorageClass,
+      healthy: problems.length === 0,
+      problems,
+    },
+    links,
   };
 }
 
@@ -353,7 +442,11 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
   const timeoutMs = opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const signal = opts.probeSignal ?? timerSignal;
   const vmsP = probeVms(config, env, timeoutMs);
-  const clustersP = Promise.all(config.clusters.map((c) => probeCluster(c.name, env, timeoutMs, signal)));
+  const mesh = config.clusterMesh;
+  const peersOf = (c: string) => (mesh.includes(c) ? mesh.filter((p) => p !== c) : []);
+  const clustersP = Promise.all(
+    config.clusters.map((c) => probeCluster(c.name, peersOf(c.name), env, timeoutMs, signal)),
+  );
   // Snapshots are read beside the lab, and a failure to read them (no tart) only says so.
   const snapshotsP: Promise<Pick<LabStatus, "snapshots" | "snapshotsProblem">> = opts.snapshots
     ? opts.snapshots(timeoutMs).then(
@@ -362,18 +455,31 @@ export async function collectStatus(config: LabConfig, opts: StatusOptions = {})
       )
     : Promise.resolve({});
   const vms = await vmsP;
-  const [clusters, jenkins, snapshots] = await Promise.all([
+  const [probed, jenkins, snapshots] = await Promise.all([
     clustersP,
     probeJenkins(config, vms, timeoutMs, signal),
     snapshotsP,
   ]);
+  const clusters = probed.map((p) => p.status);
+  const meshStatus =
+    mesh.length === 0
+      ? undefined
+      : meshPairs(
+          mesh,
+          probed.flatMap((p) => p.links),
+        );
   return {
     checkedAt: new Date().toISOString(),
-    healthy: vms.every((v) => v.healthy) && clusters.every((c) => c.healthy) && jenkins.healthy,
+    healthy:
+      vms.every((v) => v.healthy) &&
+      clusters.every((c) => c.healthy) &&
+      jenkins.healthy &&
+      (meshStatus?.healthy ?? true),
     created: !vms.every((v) => v.state === "absent"),
     vms,
     clusters,
     jenkins,
+    ...(meshStatus ? { mesh: meshStatus } : {}),
     ...snapshots,
   };
 }
@@ -433,6 +539,23 @@ export function formatStatus(s: LabStatus): string {
           (j.problems.length ? `  ${j.problems.join("; ")}` : "")
       : "  disabled",
   );
+  if (s.mesh) {
+    out.push("", "ClusterMesh");
+    out.push(
+      ...table([
+        ["", "PAIR", "STATE", "PROBLEMS"],
+        ...s.mesh.pairs.map((p) => [
+          mark(p.state === "connected"),
+          `${p.clusters[0]} <-> ${p.clusters[1]}`,
+          p.state,
+          p.links
+            .filter((l) => l.state !== "connected")
+            .map((l) => `${l.from} -> ${l.to}: ${l.detail ?? l.state}`)
+            .join("; "),
+        ]),
+      ]).map((l) => `  ${l}`),
+    );
+  }
   if (s.snapshots || s.snapshotsProblem) {
     const list = s.snapshots
       ? formatSnapshotList(s.snapshots, Date.parse(s.checkedAt))

@@ -6,10 +6,12 @@
  * Without Chromium it skips with the reason, except in CI (CI=true), where it must run.
  */
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
+import { parse } from "yaml";
 import { FakeLab, ROOT, RunningDashboard, startDashboard, startFakeLab } from "./harness/fake-lab";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -315,6 +317,63 @@ describe("the dashboard page in headless Chromium", { skip }, () => {
     lab.heal();
     await until(page, "#banner", /^Lab healthy/);
     await sameDocument(timeOrigin);
+  });
+
+  test("ClusterMesh: no section without a mesh; with one, each pair connected or not, live", async () => {
+    assert.equal(await page.locator("#mesh-section").isHidden(), true, "the mesh is off in this stack");
+    lab.heal();
+    // The stack file cannot switch the mesh on here, so this dashboard runs in-process on the same fake lab.
+    const [{ collectStatus }, { createDashboard }, { labConfigFrom }] = await Promise.all([
+      import("../mac/status"),
+      import("../mac/dashboard"),
+      import("../lib/stack-config"),
+    ]);
+    const stack = parse(readFileSync(path.join(lab.sb.dir, "Pulumi.test.yaml"), "utf8")).config;
+    const config = { ...labConfigFrom(stack).config, clusterMesh: ["platform", "dev"] };
+    const meshed = createDashboard({
+      collect: async () => ({
+        stack: "test",
+        ...(await collectStatus(config, { env: lab.env(), probeTimeoutMs: PROBE_S * 1000 })),
+      }),
+      refreshMs: 500,
+      allowRemote: false,
+    });
+    await new Promise<void>((r) => meshed.server.listen(0, "127.0.0.1", r));
+    const server = (readiness: Record<string, 0 | 1>) => [
+      { name: "clustermesh-apiserver-7d9f", phase: "Running" as const, metricsPort: 9964, readiness },
+    ];
+    lab.platform.state.clustermesh = server({ dev: 1 });
+    lab.dev.state.clustermesh = server({ platform: 1 });
+    const meshPage = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    try {
+      await meshPage.goto(`http://127.0.0.1:${(meshed.server.address() as AddressInfo).port}/`);
+      const cell = (col: string) => `#mesh tr[data-pair="platform dev"] td[data-col="${col}"]`;
+      await until(meshPage, cell("state"), "connected");
+      assert.equal(await text(meshPage, cell("clusters")), "platform <-> dev");
+      assert.deepEqual(await texts(meshPage, `${cell("links")} li`), [
+        "platform -> dev: connected",
+        "dev -> platform: connected",
+      ]);
+      await until(meshPage, "#banner", /^Lab healthy/);
+      await everyCellSaysSomething(meshPage);
+      lab.dev.state.clustermesh = server({ platform: 0 });
+      await until(meshPage, cell("state"), "not connected");
+      assert.deepEqual(await texts(meshPage, `${cell("links")} li`), [
+        "platform -> dev: connected",
+        "dev -> platform: not connected (KVStoreMesh reports it not ready)",
+      ]);
+      await until(meshPage, "#banner", /^Something is wrong: 1 problem/);
+      assert.deepEqual(await texts(meshPage, "#banner li"), ["ClusterMesh platform <-> dev: not connected"]);
+      lab.platform.state.hang = true;
+      await until(meshPage, cell("state"), "unknown");
+      await meshPage.screenshot({ path: path.join(ARTIFACTS, "dashboard-mesh.png"), fullPage: true });
+    } finally {
+      await meshPage.close();
+      await meshed.close();
+      lab.platform.state.clustermesh = undefined;
+      lab.dev.state.clustermesh = undefined;
+      lab.heal();
+    }
   });
 
   test("the page says when the dashboard server is gone", async () => {

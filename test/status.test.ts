@@ -294,6 +294,112 @@ describe("lab status (fake tart, fake Kubernetes API)", () => {
   });
 });
 
+describe("ClusterMesh in the lab status (KVStoreMesh metrics through the pod proxy)", () => {
+  const meshed = () => ({ ...config(), clusterMesh: ["platform", "dev"] });
+  /** Each side's clustermesh-apiserver, reporting `readiness` of its peers. */
+  const server = (api: FakeK8sApi, readiness: Record<string, 0 | 1>, pod = "clustermesh-apiserver-7d9f") => {
+    api.state.clustermesh = [{ name: pod, phase: "Running", metricsPort: 9964, readiness }];
+  };
+  const meshRequests = (api: FakeK8sApi) =>
+    api.requests.filter((r) => r.startsWith("/api/v1/namespaces/kube-system/pods"));
+
+  test("mesh off: no ClusterMesh block and no request for it", async () => {
+    server(platform, { dev: 1 });
+    server(dev, { platform: 1 });
+    const s = await status();
+    assert.equal(s.mesh, undefined);
+    assert.doesNotMatch(formatStatus(s), /ClusterMesh/);
+    assert.deepEqual([...meshRequests(platform), ...meshRequests(dev)], []);
+  });
+
+  test("every pair connected: each side's KVStoreMesh reports the other ready", async () => {
+    server(platform, { dev: 1 });
+    server(dev, { platform: 1 });
+    const s = await collectStatus(meshed(), { env: env(), probeTimeoutMs: 3000 });
+    assert.deepEqual(s.mesh, {
+      pairs: [
+        {
+          clusters: ["platform", "dev"],
+          state: "connected",
+          links: [
+            { from: "platform", to: "dev", state: "connected" },
+            { from: "dev", to: "platform", state: "connected" },
+          ],
+        },
+      ],
+      healthy: true,
+    });
+    assert.equal(s.healthy, true, formatStatus(s));
+    assert.match(
+      formatStatus(s),
+      /\nClusterMesh\n\s+PAIR\s+STATE\s+PROBLEMS\n\s+ok\s+platform <-> dev\s+connected\n/,
+    );
+    assert.deepEqual(meshRequests(platform), [
+      "/api/v1/namespaces/kube-system/pods",
+      "/api/v1/namespaces/kube-system/pods/clustermesh-apiserver-7d9f%3A9964/proxy/metrics",
+    ]);
+  });
+
+  test("one side not connected: the pair is not connected, naming the side and why", async () => {
+    server(platform, { dev: 1 });
+    server(dev, { platform: 0 });
+    let s = await collectStatus(meshed(), { env: env(), probeTimeoutMs: 3000 });
+    assert.equal(s.mesh?.pairs[0].state, "not connected");
+    assert.deepEqual(s.mesh?.pairs[0].links[1], {
+      from: "dev",
+      to: "platform",
+      state: "not connected",
+      detail: "KVStoreMesh reports it not ready",
+    });
+    assert.equal(s.mesh?.healthy, false);
+    assert.equal(s.healthy, false);
+    assert.match(
+      formatStatus(s),
+      /\n\s+FAIL\s+platform <-> dev\s+not connected\s+dev -> platform: KVStoreMesh reports it not ready\n/,
+    );
+    // A peer KVStoreMesh does not list, and a clustermesh-apiserver that does not run yet.
+    server(dev, {});
+    platform.state.clustermesh![0].phase = "Pending";
+    s = await collectStatus(meshed(), { env: env(), probeTimeoutMs: 3000 });
+    assert.deepEqual(
+      s.mesh?.pairs[0].links.map((l) => [l.state, l.detail]),
+      [
+        ["not connected", "no clustermesh-apiserver runs (clustermesh-apiserver-7d9f Pending)"],
+        ["not connected", "KVStoreMesh does not list it"],
+      ],
+    );
+  });
+
+  test("a cluster that does not answer: its pairs are unknown, not 'not connected'", async () => {
+    server(platform, { dev: 1 });
+    server(dev, { platform: 0 }); // what dev's KVStoreMesh sees while platform is down
+    await platform.close();
+    const s = await collectStatus(meshed(), { env: env(), probeTimeoutMs: 3000 });
+    const pair = s.mesh!.pairs[0];
+    assert.equal(pair.state, "unknown");
+    assert.deepEqual(pair.links[0], {
+      from: "platform",
+      to: "dev",
+      state: "unknown",
+      detail: "cluster platform does not answer",
+    });
+    assert.match(
+      formatStatus(s),
+      /\n\s+FAIL\s+platform <-> dev\s+unknown\s+platform -> dev: cluster platform does not answer; dev -> platform: KVStoreMesh reports it not ready\n/,
+    );
+    // KVStoreMesh's metrics switched off: the view is unknown too, and says where to switch them on.
+    dev.state.clustermesh![0].metricsPort = undefined;
+    const off = await collectStatus(meshed(), { env: env(), probeTimeoutMs: 3000 });
+    assert.deepEqual(off.mesh!.pairs[0].links[1], {
+      from: "dev",
+      to: "platform",
+      state: "unknown",
+      detail:
+        "pod clustermesh-apiserver-7d9f exports no KVStoreMesh metrics (chart: clustermesh.apiserver.metrics.kvstoremesh.enabled)",
+    });
+  });
+});
+
 /** ops/status.ts as `npm run status` runs it, on a stack file in a temp dir. */
 function cli(args: string[], stack: unknown): Promise<{ code: number; stdout: string; stderr: string }> {
   writeFileSync(path.join(sb.dir, "Pulumi.test.yaml"), stringify({ config: stack }));

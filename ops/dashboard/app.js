@@ -29,6 +29,9 @@ function problemsOf(s) {
     ...s.vms.flatMap((v) => v.problems.map((p) => `VM ${v.name}: ${p}`)),
     ...s.clusters.flatMap((c) => c.problems.map((p) => `cluster ${c.name}: ${p}`)),
     ...s.jenkins.problems.map((p) => `Jenkins: ${p}`),
+    ...(s.mesh ? s.mesh.pairs : [])
+      .filter((p) => p.state !== "connected")
+      .map((p) => `ClusterMesh ${p.clusters[0]} <-> ${p.clusters[1]}: ${p.state}`),
   ];
 }
 
@@ -262,6 +265,39 @@ function renderSnapshots(s) {
   );
 }
 
+/** Each pair of meshed clusters, connected or not, with what each side says; the section shows only with a mesh. */
+function renderMesh(s) {
+  const section = $("#mesh-section");
+  section.hidden = !s.mesh;
+  if (!s.mesh) return;
+  const stateClass = (state) => (state === "connected" ? "good" : "fail");
+  $("#mesh tbody").replaceChildren(
+    ...s.mesh.pairs.map((p) =>
+      el(
+        "tr",
+        { "data-pair": p.clusters.join(" ") },
+        el("td", { "data-col": "clusters" }, `${p.clusters[0]} <-> ${p.clusters[1]}`),
+        el("td", { "data-col": "state", class: stateClass(p.state) }, p.state),
+        el(
+          "td",
+          { "data-col": "links" },
+          el(
+            "ul",
+            { class: "links" },
+            ...p.links.map((l) =>
+              el(
+                "li",
+                { class: stateClass(l.state) },
+                `${l.from} -> ${l.to}: ${l.state}${l.detail ? ` (${l.detail})` : ""}`,
+              ),
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
 let checkedAt;
 
 function tick() {
@@ -276,6 +312,7 @@ function render(s) {
   renderBanner(s);
   $("#clusters").replaceChildren(...s.clusters.map((c) => renderCluster(c, s.vms)));
   $("#vms tbody").replaceChildren(...s.vms.map((v) => renderVm(v, s.stack)));
+  renderMesh(s);
   renderJenkins(s.jenkins, s.stack);
   renderSnapshots(s);
   checkedAt = new Date(s.checkedAt);

@@ -1,7 +1,8 @@
 /**
  * A fake Kubernetes API server on 127.0.0.1 speaking the few calls mac/status.ts makes (/version,
  * /api/v1/nodes, /apis/apps/v1/namespaces/kube-system/daemonsets/cilium, /apis/storage.k8s.io/v1/storageclasses)
- * and mac/data-guard.ts makes (/api/v1/persistentvolumes, /api/v1/namespaces/<ns>/persistentvolumeclaims/<name>)
+ * and, for ClusterMesh, the clustermesh-apiserver pods and their KVStoreMesh metrics through the pod proxy
+ * (/api/v1/namespaces/kube-system/pods, …/pods/<pod>:<port>/proxy/metrics), and mac/data-guard.ts makes (/api/v1/persistentvolumes, /api/v1/namespaces/<ns>/persistentvolumeclaims/<name>)
  * from a mutable state. Like a kubeadm API server it speaks HTTPS with a cluster CA and authenticates the client
  * certificate of the kubeconfig (admin.conf style: certificate-authority-data, client-certificate-data,
  * client-key-data); certificates are made with openssl once per test process. `hang` makes it accept
@@ -110,12 +111,24 @@ export interface FakeVolume {
   claimAnnotations?: Record<string, string>;
 }
 
+/** A clustermesh-apiserver pod (the Cilium chart's Deployment: label k8s-app=clustermesh-apiserver). */
+export interface FakeMeshServer {
+  name: string;
+  phase: "Running" | "Pending";
+  /** Its kvstoremesh container's `kvmesh-metrics` port; undefined: KVStoreMesh metrics off. */
+  metricsPort?: number;
+  /** cilium_kvstoremesh_remote_cluster_readiness_status by target cluster (1 ready, 0 not). */
+  readiness: Record<string, 0 | 1>;
+}
+
 export interface FakeClusterState {
   gitVersion: string;
   nodes: FakeNode[];
   /** undefined: no Cilium DaemonSet (404). */
   cilium?: { desired: number; ready: number };
   storageClasses: { name: string; default: boolean }[];
+  /** clustermesh-apiserver pods (default none: ClusterMesh not installed). */
+  clustermesh?: FakeMeshServer[];
   /** PersistentVolumes and their claims (default none). */
   volumes?: FakeVolume[];
   /** Accept connections, never answer. */
@@ -149,6 +162,37 @@ export function healthyCluster(nodeNames: string[], version = "v1.34.1"): FakeCl
 function json(res: ServerResponse, code: number, body: unknown) {
   res.writeHead(code, { "content-type": "application/json" });
   res.end(JSON.stringify(body));
+}
+
+/** The metrics KVStoreMesh exports (Cilium's kvstoremesh metrics reference), its readiness among others. */
+function kvstoremeshMetrics(readiness: Record<string, number>): string {
+  const targets = Object.entries(readiness);
+  const gauge = (name: string, help: string, rows: string[]) =>
+    [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, ...rows].join("\n");
+  return (
+    [
+      gauge(
+        "cilium_kvstoremesh_remote_clusters",
+        "The total number of remote clusters meshed with the local cluster",
+        [`cilium_kvstoremesh_remote_clusters ${targets.length}`],
+      ),
+      gauge(
+        "cilium_kvstoremesh_remote_cluster_failures",
+        "The total number of failures related to the remote cluster",
+        targets.map(([t]) => `cilium_kvstoremesh_remote_cluster_failures{target_cluster="${t}"} 1`),
+      ),
+      gauge(
+        "cilium_kvstoremesh_remote_cluster_readiness_status",
+        "The readiness status of the remote cluster",
+        targets.map(
+          ([t, v]) => `cilium_kvstoremesh_remote_cluster_readiness_status{target_cluster="${t}"} ${v}`,
+        ),
+      ),
+      gauge("cilium_kvstoremesh_leader_election_master_status", "The leader election status", [
+        'cilium_kvstoremesh_leader_election_master_status{name="kvstoremesh"} 1',
+      ]),
+    ].join("\n") + "\n"
+  );
 }
 
 const status404 = (what: string) => ({
@@ -210,6 +254,62 @@ export async function startFakeK8sApi(state: FakeClusterState): Promise<FakeK8sA
           numberMisscheduled: 0,
         },
       });
+    }
+    if (p === "/api/v1/namespaces/kube-system/pods") {
+      const selector = new URL(req.url ?? "", "https://x").searchParams.get("labelSelector");
+      const pods = selector === "k8s-app=clustermesh-apiserver" ? (state.clustermesh ?? []) : [];
+      return json(res, 200, {
+        kind: "PodList",
+        apiVersion: "v1",
+        metadata: {},
+        items: pods.map((m) => ({
+          metadata: {
+            name: m.name,
+            namespace: "kube-system",
+            labels: { "k8s-app": "clustermesh-apiserver" },
+          },
+          spec: {
+            containers: [
+              { name: "etcd", image: "etcd", ports: [{ name: "etcd", containerPort: 2379 }] },
+              {
+                name: "apiserver",
+                image: "clustermesh-apiserver",
+                ports: [{ name: "apiserv-metrics", containerPort: 9962 }],
+              },
+              {
+                name: "kvstoremesh",
+                image: "clustermesh-apiserver",
+                ports: [
+                  { name: "kvmesh-health", containerPort: 9881 },
+                  ...(m.metricsPort === undefined
+                    ? []
+                    : [{ name: "kvmesh-metrics", containerPort: m.metricsPort }]),
+                ],
+              },
+            ],
+          },
+          status: { phase: m.phase },
+        })),
+      });
+    }
+    const proxy = /^\/api\/v1\/namespaces\/kube-system\/pods\/([^/]+)\/proxy\/metrics$/.exec(p);
+    if (proxy) {
+      // The API server dials <pod IP>:<port>: a pod that does not run, or a port nothing listens on, is refused.
+      const [pod, port] = decodeURIComponent(proxy[1]).split(":");
+      const m = (state.clustermesh ?? []).find((x) => x.name === pod);
+      if (!m) return json(res, 404, status404(`pods "${pod}"`));
+      if (m.phase !== "Running" || m.metricsPort === undefined || String(m.metricsPort) !== port) {
+        return json(res, 503, {
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: `error trying to reach service: dial tcp 10.10.0.7:${port}: connect: connection refused`,
+          reason: "ServiceUnavailable",
+          code: 503,
+        });
+      }
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      return res.end(kvstoremeshMetrics(m.readiness));
     }
     if (p === "/apis/storage.k8s.io/v1/storageclasses") {
       return json(res, 200, {
