@@ -690,7 +690,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a new pod or service range of an existing cluster is refused",
-    file: "mac/cluster-record.ts",
+    file: "lib/cluster-record-rules.ts",
     from: "if (had === undefined || had === c[key]) continue;",
     to: "continue;",
     test: "test/plans-defects.test.ts",
@@ -698,7 +698,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "removing a cluster's last worker is refused (its control plane stays tainted)",
-    file: "mac/cluster-record.ts",
+    file: "lib/cluster-record-rules.ts",
     from: "if (hadWorkers.length > 0 && c.nodes.length === 1) {",
     to: "if (false) {",
     test: "test/plans-defects.test.ts",
@@ -706,7 +706,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a cluster built anew takes new ranges (never refused)",
-    file: "mac/cluster-record.ts",
+    file: "lib/cluster-record-rules.ts",
     from: "if (!r || rebuilt.has(c.name)) return;",
     to: "if (!r) return;",
     test: "test/plans-defects.test.ts",
@@ -722,7 +722,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a node added later installs the exact version the cluster runs (its record's patch)",
-    file: "mac/cluster-record.ts",
+    file: "lib/cluster-record-rules.ts",
     from: "  if (record.patch !== undefined) return record.patch;\n",
     to: "",
     test: "test/plans-defects.test.ts",
@@ -730,7 +730,7 @@ export const GUARDS: readonly Guard[] = [
   },
   {
     what: "a node prepared with a bare minor is pinned once the config names the patch the cluster runs",
-    file: "mac/cluster-record.ts",
+    file: "lib/cluster-record-rules.ts",
     from: "return pinned ? want : recorded;",
     to: "return recorded;",
     test: "test/plans-defects.test.ts",
