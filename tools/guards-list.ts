@@ -1196,8 +1196,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "npm run start leaves this stack's VMs outside the config alone",
     file: "mac/lab-power.ts",
-    from: "reviveStoppedVms(config, owner, false, env, false, undefined, {",
-    to: "reviveStoppedVms(config, owner, false, env, true, undefined, {",
+    from: "reviveStoppedVms(config, owner, false, plan.env, false, undefined, {",
+    to: "reviveStoppedVms(config, owner, false, plan.env, true, undefined, {",
     test: "test/lab-power.test.ts",
     name: "stop and start never touch other stacks' VMs, foreign VMs or VMs outside the config",
   },
@@ -1821,7 +1821,7 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "a snapshot is cloned from stopped VMs only: save stops the lab gracefully first",
     file: "mac/snapshot.ts",
-    from: "  const stopped = await stopLab(config, owner, { ...opts.power, env: c.env });",
+    from: "  const stopped = await stopLab(config, owner, { ...c.opts.power, env: c.env });",
     to: "  const stopped = { ok: true, vms: [] };",
     test: "test/snapshot.test.ts",
     name: "save: the stopped VMs are cloned to marked snapshot VMs",
@@ -1829,8 +1829,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "restore refuses a snapshot whose config differs from the lab's unless --force",
     file: "mac/snapshot.ts",
-    from: "if (diff.length > 0 && !opts.force) {",
-    to: "if (diff.length > 0 && opts.force) {",
+    from: "if (diff.length > 0 && !c.opts.force) {",
+    to: "if (diff.length > 0 && c.opts.force) {",
     test: "test/snapshot.test.ts",
     name: "restore refuses when the lab's config differs",
   },
