@@ -98,8 +98,8 @@ export async function stopLab(
   owner: string,
   opts: PowerOptions = {},
 ): Promise<StopResult> {
-  const plan = await planFor(config, owner, opts);
   const { progress = () => {}, now = Date.now } = opts;
+  const plan = await planFor(config, owner, opts);
   const t0 = now();
   const stopped = await Promise.all(
     plan.ours.map(async (vm): Promise<VmPower> => {

@@ -158,6 +158,18 @@ _k8s_repo() {
   _retry _apt update >&2
 }
 
+# Sets containerd's sandbox image to the installed kubeadm's pause (_sandbox_image), installs kubelet and kubectl at
+# exactly version $1 ("1.36.1"; unheld for the change and held again, as kubeadm's upgrade tasks do) and restarts
+# kubelet; apt's output goes to stderr.
+_kubelet_install() {
+  _sandbox_image
+  apt-mark unhold kubelet kubectl >/dev/null
+  _retry _apt install -y --no-install-recommends "kubelet=$1-*" "kubectl=$1-*" >&2
+  apt-mark hold kubelet kubectl >/dev/null
+  systemctl daemon-reload
+  systemctl restart kubelet
+}
+
 # Waits until node $1's kubelet reports version $2, polling every POLL_SECONDS (3), for up to KUBELET_WAIT_SECONDS
 # (180); then fails saying so: the node stays cordoned until it does.
 _await_kubelet() {

@@ -95,12 +95,7 @@ if [ "$kubelet" != "${target#v}" ] && [ "$(_k8s_minor "$kubelet")" != "$(_k8s_mi
     exit 1
   fi
 fi
-_sandbox_image
-apt-mark unhold kubelet kubectl >/dev/null
-_retry _apt install -y --no-install-recommends "kubelet=${target#v}-*" "kubectl=${target#v}-*" >&2
-apt-mark hold kubelet kubectl >/dev/null
-systemctl daemon-reload
-systemctl restart kubelet
+_kubelet_install "${target#v}"
 if [ -f "$drained" ]; then
   _await_kubelet "$NODE_NAME" "$target"
   kubectl uncordon "$NODE_NAME" >&2

@@ -47,10 +47,5 @@ if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
   tail -n 30 "$log" >&2 || true
   exit 1
 fi
-_sandbox_image
-apt-mark unhold kubelet kubectl >/dev/null
-_retry _apt install -y --no-install-recommends "kubelet=${target}-*" "kubectl=${target}-*" >&2
-apt-mark hold kubelet kubectl >/dev/null
-systemctl daemon-reload
-systemctl restart kubelet
+_kubelet_install "$target"
 echo "tartlab: worker $NODE_NAME upgraded to v$target" >&2

@@ -238,6 +238,40 @@ describe("scripts/helpers.sh", () => {
     );
   });
 
+  test("_kubelet_install: the new pause in containerd, then kubelet and kubectl at exactly the version, held, kubelet restarted", async () => {
+    const root = path.join(sb.dir, "root");
+    const conf = path.join(root, "etc/containerd/config.toml");
+    mkdirSync(path.dirname(conf), { recursive: true });
+    writeFileSync(
+      conf,
+      '[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n',
+    );
+    sb.fake(
+      "kubeadm",
+      'case "$1" in version) echo v1.36.1 ;; config) echo registry.k8s.io/kube-proxy:v1.36.1; echo registry.k8s.io/pause:3.10 ;; esac',
+    );
+    for (const tool of ["apt-mark", "systemctl"]) sb.fake(tool, "exit 0");
+    sb.fake("apt-get", 'echo "installed $*"');
+    const r = await run("_kubelet_install 1.36.1", { NODE_NAME: "dev-worker1", TARTLAB_ROOT: root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /^installed .* install -y --no-install-recommends kubelet=1\.36\.1-\* kubectl=1\.36\.1-\*$/m,
+    );
+    assert.match(readFileSync(conf, "utf8"), /sandbox_image = "registry\.k8s\.io\/pause:3\.10"/);
+    const tail = r.calls.filter((c) => !c.startsWith("kubeadm "));
+    assert.deepEqual(tail, [
+      "systemctl restart containerd",
+      "apt-mark unhold kubelet kubectl",
+      "apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 install -y " +
+        "--no-install-recommends kubelet=1.36.1-* kubectl=1.36.1-*",
+      "apt-mark hold kubelet kubectl",
+      "systemctl daemon-reload",
+      "systemctl restart kubelet",
+    ]);
+  });
+
   test("_await_kubelet: polls until the node's kubelet reports the version, the API's failures counting as not yet", async () => {
     // The API fails once, then reports the old version, then the new one.
     sb.fake(
