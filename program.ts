@@ -20,7 +20,8 @@ import {
   nextRecord,
   nodeVersion,
   versionChangeProblems,
-} from "./mac/cluster-record";
+} from "./lib/cluster-record-rules";
+import { recordPath } from "./mac/cluster-record";
 import { isIpv4 } from "./lib/ip";
 import { LabConfig } from "./lib/lab-config";
 import { ownerMarker } from "./mac/home";
@@ -74,7 +75,7 @@ export function prepareLab(opts: ProgramOptions) {
     }
   }
   const records = opts.clusterRecords?.(config) ?? {};
-  const versionProblems = versionChangeProblems(config, records);
+  const versionProblems = versionChangeProblems(config, records, recordPath);
   if (versionProblems.length > 0) {
     throw new pulumi.RunError(
       `version preflight failed; nothing was changed:\n${versionProblems.map((p) => `  - ${p}`).join("\n")}`,
@@ -87,6 +88,7 @@ export function prepareLab(opts: ProgramOptions) {
     config,
     records,
     new Set(planned.rebuilt.map((r) => r.cluster)),
+    recordPath,
   );
   if (changeProblems.length > 0) {
     throw new pulumi.RunError(

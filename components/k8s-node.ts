@@ -15,7 +15,7 @@ export interface K8sNodeArgs {
   /**
    * Kubernetes version the node is prepared with: "1.33" (the newest patch of that minor when the node is first
    * prepared; kept on re-runs) or "1.33.4" (exact). For an existing node this is the version it was created with
-   * (mac/cluster-record.ts): a version change is the cluster's upgrade steps' job, never node preparation's.
+   * (lib/cluster-record-rules.ts): a version change is the cluster's upgrade steps' job, never node preparation's.
    */
   readonly kubernetesVersion: string;
   readonly ssh: SshSettings;
@@ -36,7 +36,7 @@ export class K8sNode extends pulumi.ComponentResource {
    */
   public readonly ready: command.remote.Command;
   public readonly connection: command.types.input.remote.ConnectionArgs;
-  /** The version string the node steps carry (mac/cluster-record.ts `nodeVersion`: kept once the node exists). */
+  /** The version string the node steps carry (lib/cluster-record-rules.ts `nodeVersion`: kept once the node exists). */
   public readonly kubernetesVersion: string;
   /** The VM's identity (see K8sNodeArgs.vmId), for cluster steps that must re-run on a rebuilt VM. */
   public readonly vmId: pulumi.Output<string>;

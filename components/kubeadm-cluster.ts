@@ -20,7 +20,7 @@ export interface KubeadmClusterArgs {
   readonly controlPlane: ClusterMember;
   readonly workers: readonly ClusterMember[];
   /**
-   * What `version-record` writes on the Mac once init, joins and upgrades succeeded (mac/cluster-record.ts
+   * What `version-record` writes on the Mac once init, joins and upgrades succeeded (lib/cluster-record-rules.ts
    * `nextRecord`): the version the cluster now runs and each node's preparation version; without `patch`, the
    * exact version the upgrade step prints is added.
    */
@@ -352,7 +352,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   }
 
   // Written only after every step above succeeded: a failed upgrade leaves the old record, so the next run
-  // retries the upgrade (its finished steps are no-ops) with the same checks (mac/cluster-record.ts).
+  // retries the upgrade (its finished steps are no-ops) with the same checks (lib/cluster-record-rules.ts).
   private versionRecord(
     name: string,
     args: KubeadmClusterArgs,

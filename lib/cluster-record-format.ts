@@ -1,5 +1,5 @@
 /**
- * The version record of a cluster (~/.tartlab/clusters/<cluster>.json, mac/cluster-record.ts reads and judges it):
+ * The version record of a cluster (~/.tartlab/clusters/<cluster>.json, mac/cluster-record.ts reads it, lib/cluster-record-rules.ts judges it):
  * its shape and its parser, pure so data-guard, node-image and the components share one reading of it.
  */
 import { VERSION_RE, parseVersion } from "./kube-version";

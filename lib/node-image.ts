@@ -24,7 +24,7 @@ export interface NodeImage {
 }
 
 /**
- * The image of `node` (prepared at `version`, mac/cluster-record.ts `nodeVersion`): the recorded one while the
+ * The image of `node` (prepared at `version`, lib/cluster-record-rules.ts `nodeVersion`): the recorded one while the
  * lab's base image is the one it was recorded with, else the newest: the golden image of the node's version when
  * the golden image is on and that version is exact, else the base image.
  */

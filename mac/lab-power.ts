@@ -42,13 +42,16 @@ export interface PowerOptions extends Partial<StopDeadlines> {
 }
 
 interface Plan {
+  /** The environment Tart runs in: the options' (else this process's) with Tart's PATH. */
+  readonly env: NodeJS.ProcessEnv;
   /** This stack's VMs with their Tart state. */
   readonly ours: { name: string; state: string }[];
   /** VMs of the config that are absent or not ours: reported, never touched. */
   readonly others: VmPower[];
 }
 
-async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv): Promise<Plan> {
+async function planFor(config: LabConfig, owner: string, opts: PowerOptions): Promise<Plan> {
+  const env = withTartPath(opts.env ?? process.env);
   const states = new Map((await tartList(env, 60_000)).map((v) => [v.Name, v.State]));
   const ours: Plan["ours"] = [];
   const others: VmPower[] = [];
@@ -67,7 +70,7 @@ async function planFor(config: LabConfig, owner: string, env: NodeJS.ProcessEnv)
       });
     } else ours.push({ name: node.name, state });
   }
-  return { ours, others };
+  return { env, ours, others };
 }
 
 /** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does. */
@@ -95,16 +98,15 @@ export async function stopLab(
   owner: string,
   opts: PowerOptions = {},
 ): Promise<StopResult> {
-  const env = withTartPath(opts.env ?? process.env);
   const { progress = () => {}, now = Date.now } = opts;
-  const plan = await planFor(config, owner, env);
+  const plan = await planFor(config, owner, opts);
   const t0 = now();
   const stopped = await Promise.all(
     plan.ours.map(async (vm): Promise<VmPower> => {
       if (vm.state !== "running")
         return { name: vm.name, action: "already-stopped", detail: `is ${vm.state}` };
       progress(`${vm.name}: stopping`);
-      const r = await runStopScript(vm.name, env, opts);
+      const r = await runStopScript(vm.name, plan.env, opts);
       progress(`${vm.name}: ${r.action} (${elapsed(t0, now())})`);
       return r;
     }),
@@ -129,10 +131,9 @@ export async function startLab(
   owner: string,
   opts: PowerOptions = {},
 ): Promise<StartResult> {
-  const env = withTartPath(opts.env ?? process.env);
-  const plan = await planFor(config, owner, env);
+  const plan = await planFor(config, owner, opts);
   // Only the configured VMs; past one that does not start, so the rest of the lab comes up.
-  const revived = await reviveStoppedVms(config, owner, false, env, false, undefined, {
+  const revived = await reviveStoppedVms(config, owner, false, plan.env, false, undefined, {
     progress: opts.progress,
     now: opts.now,
     keepGoing: true,
@@ -152,7 +153,7 @@ export async function startLab(
   const t0 = Date.now();
   const deadline = t0 + waitSeconds * 1000;
   for (;;) {
-    const status = await collectStatus(config, { env, probeTimeoutMs: opts.probeTimeoutMs });
+    const status = await collectStatus(config, { env: plan.env, probeTimeoutMs: opts.probeTimeoutMs });
     if (status.healthy && revived.failed.length === 0) {
       return { ok: true, vms, status, readyAfterSeconds: Math.round((Date.now() - t0) / 1000) };
     }

@@ -84,6 +84,23 @@ const ctxOf = (opts: SnapshotOptions): Ctx => ({
   say: opts.progress ?? (() => undefined),
 });
 
+/** Which snapshot a command works on: `name`, of the lab of `stack`, whose VMs' owner marker is `owner`. */
+export interface SnapshotRef {
+  readonly owner: string;
+  readonly stack: string;
+  readonly name: string;
+}
+
+/** Runs `command` on `snap` once its snapshot and stack names can be used in a VM's name; else says why not. */
+async function checked(
+  snap: SnapshotRef,
+  opts: SnapshotOptions,
+  command: (c: Ctx) => Promise<SnapshotResult>,
+): Promise<SnapshotResult> {
+  const bad = nameProblem("snapshot", snap.name) ?? nameProblem("stack", snap.stack);
+  return bad ? { ok: false, message: bad } : command(ctxOf(opts));
+}
+
 interface Run {
   readonly ok: boolean;
   readonly stdout: string;
@@ -282,17 +299,11 @@ async function startAgain(c: Ctx, config: LabConfig, owner: string, what: string
   };
 }
 
-/** Saves the lab of `stack` as snapshot `name`. */
-export async function saveSnapshot(
-  config: LabConfig,
-  owner: string,
-  stack: string,
-  name: string,
-  opts: SnapshotOptions,
-): Promise<SnapshotResult> {
-  const c = ctxOf(opts);
-  const bad = nameProblem("snapshot", name) ?? nameProblem("stack", stack);
-  if (bad) return { ok: false, message: bad };
+/** Saves the lab of `snap.stack` as snapshot `snap.name`. */
+export const saveSnapshot = (config: LabConfig, snap: SnapshotRef, opts: SnapshotOptions) =>
+  checked(snap, opts, (c) => save(c, config, snap));
+
+async function save(c: Ctx, config: LabConfig, { owner, stack, name }: SnapshotRef): Promise<SnapshotResult> {
   const dir = snapshotDir(c.env, stack, name);
   const states = await tartVms(c);
   const nodes = allNodes(config);
@@ -309,7 +320,7 @@ export async function saveSnapshot(
     if (markerOf(c.env, n) !== snapshotMarker(owner))
       problems.push(`VM ${n} exists and is not a snapshot of ${owner}`);
   }
-  if ((existing.length > 0 || existsSync(dir)) && !opts.force && problems.length === 0) {
+  if ((existing.length > 0 || existsSync(dir)) && !c.opts.force && problems.length === 0) {
     problems.push(`snapshot ${name} exists; delete it first or pass --force to replace it`);
   }
   if (problems.length > 0) return { ok: false, message: `nothing was changed:\n${lines(problems)}` };
@@ -323,7 +334,7 @@ export async function saveSnapshot(
   const wasRunning = nodes.some(({ node }) => states.get(node.name)?.State === "running");
 
   c.say(`stopping ${nodes.length} VMs gracefully`);
-  const stopped = await stopLab(config, owner, { ...opts.power, env: c.env });
+  const stopped = await stopLab(config, owner, { ...c.opts.power, env: c.env });
   for (const v of stopped.vms) c.say(`${v.name}  ${v.action}  ${v.detail}`);
   if (!stopped.ok)
     return startAgain(c, config, owner, "save failed: a VM could not be stopped; no snapshot taken.");
@@ -351,7 +362,7 @@ export async function saveSnapshot(
         `${existing.length > 0 ? "; the snapshot it was to replace was deleted before" : ""}).`,
     );
   };
-  const createdAt = new Date((opts.now ?? Date.now)()).toISOString();
+  const createdAt = new Date((c.opts.now ?? Date.now)()).toISOString();
   const vms: SnapshotVm[] = [];
   for (const { cluster, node } of nodes) {
     const snap = snapshotVmName(stack, name, node.name);
@@ -376,8 +387,8 @@ export async function saveSnapshot(
     "pulumi",
     ["stack", "export", "--stack", stack],
     c.env,
-    opts.pulumiTimeoutMs ?? 120_000,
-    opts.dir,
+    c.opts.pulumiTimeoutMs ?? 120_000,
+    c.opts.dir,
   );
   if (exported.ok) {
     writePrivate(path.join(dir, "pulumi-state.json"), exported.stdout);
@@ -432,23 +443,21 @@ function recordOf(env: NodeJS.ProcessEnv, rel: string): string | undefined {
   }
 }
 
-/** Restores snapshot `name` of `stack`; `config` is the lab's config now (compared with the snapshot's). */
-export async function restoreSnapshot(
+/** Restores snapshot `snap.name` of `snap.stack`; `config` is the lab's config now (compared with the snapshot's). */
+export const restoreSnapshot = (config: LabConfig, snap: SnapshotRef, opts: SnapshotOptions) =>
+  checked(snap, opts, (c) => restore(c, config, snap));
+
+async function restore(
+  c: Ctx,
   config: LabConfig,
-  owner: string,
-  stack: string,
-  name: string,
-  opts: SnapshotOptions,
+  { owner, stack, name }: SnapshotRef,
 ): Promise<SnapshotResult> {
-  const c = ctxOf(opts);
-  const bad = nameProblem("snapshot", name) ?? nameProblem("stack", stack);
-  if (bad) return { ok: false, message: bad };
   const m = readManifest(c.env, stack, name);
   if (typeof m === "string") return { ok: false, message: m };
   if (m.owner !== owner)
     return { ok: false, message: `snapshot ${name} was saved by ${m.owner}, not ${owner}` };
   const diff = configDiff(m.config, config);
-  if (diff.length > 0 && !opts.force) {
+  if (diff.length > 0 && !c.opts.force) {
     return {
       ok: false,
       message:
@@ -488,7 +497,7 @@ export async function restoreSnapshot(
   );
 
   c.say(`stopping ${present.length} VMs gracefully`);
-  const stopped = await stopLab(lab, owner, { ...opts.power, env: c.env });
+  const stopped = await stopLab(lab, owner, { ...c.opts.power, env: c.env });
   for (const v of stopped.vms) c.say(`${v.name}  ${v.action}  ${v.detail}`);
   if (!stopped.ok)
     return startAgain(c, lab, owner, "restore failed: a VM could not be stopped; nothing was replaced.");
@@ -554,7 +563,7 @@ export async function restoreSnapshot(
   for (const v of started.vms) c.say(`${v.name}  ${v.action}  ${v.detail}`);
   if (!started.ok) {
     c.say("stopping the restored VMs");
-    await stopLab(lab, owner, { ...opts.power, env: c.env });
+    await stopLab(lab, owner, { ...c.opts.power, env: c.env });
     return rollback("the restored lab did not become Ready");
   }
   const moved: string[] = [];
@@ -576,8 +585,8 @@ export async function restoreSnapshot(
       "pulumi",
       ["stack", "import", "--stack", stack, "--file", file],
       c.env,
-      opts.pulumiTimeoutMs ?? 120_000,
-      opts.dir,
+      c.opts.pulumiTimeoutMs ?? 120_000,
+      c.opts.dir,
     );
     pulumiNote = imported.ok
       ? "; the Pulumi state was imported"
@@ -637,16 +646,14 @@ export async function listSnapshots(stack: string, opts: SnapshotOptions): Promi
   return rows;
 }
 
-/** Deletes snapshot `name` of `stack`: its snapshot VMs (marked as this stack's) and its manifest, nothing else. */
-export async function deleteSnapshot(
-  owner: string,
-  stack: string,
-  name: string,
-  opts: SnapshotOptions,
-): Promise<SnapshotResult> {
-  const c = ctxOf(opts);
-  const bad = nameProblem("snapshot", name) ?? nameProblem("stack", stack);
-  if (bad) return { ok: false, message: bad };
+/**
+ * Deletes snapshot `snap.name` of `snap.stack`: its snapshot VMs (marked as this stack's) and its manifest, nothing
+ * else.
+ */
+export const deleteSnapshot = (snap: SnapshotRef, opts: SnapshotOptions) =>
+  checked(snap, opts, (c) => remove(c, snap));
+
+async function remove(c: Ctx, { owner, stack, name }: SnapshotRef): Promise<SnapshotResult> {
   const dir = snapshotDir(c.env, stack, name);
   const states = await tartVms(c);
   const vms = [...states.keys()].filter((n) => {

@@ -45,12 +45,13 @@ export async function snapshotCommand(
     io.out(formatSnapshotList(rows, (tuning.now ?? Date.now)()));
     return EXIT.ok;
   }
+  const snap = { owner, stack: inv.stack, name };
   const r =
     verb === "save"
-      ? await saveSnapshot(config, owner, inv.stack, name, opts)
+      ? await saveSnapshot(config, snap, opts)
       : verb === "restore"
-        ? await restoreSnapshot(config, owner, inv.stack, name, opts)
-        : await deleteSnapshot(owner, inv.stack, name, opts);
+        ? await restoreSnapshot(config, snap, opts)
+        : await deleteSnapshot(snap, opts);
   (r.ok ? io.out : io.err)(`tartlab snapshot ${verb}: ${r.message}\n`);
   return r.ok ? EXIT.ok : EXIT.failed;
 }

@@ -123,3 +123,83 @@ _sandbox_image() {
     echo "tartlab: $NODE_NAME: containerd's sandbox image is now $pause; containerd restarted" >&2
   fi
 }
+
+# apt-get "$@" waiting for a dpkg lock held by unattended-upgrades at first boot instead of failing, without stdin.
+_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
+
+# The minor of Kubernetes version $1 ("36" of v1.36.1 or 1.36).
+_k8s_minor() { cut -d. -f2 <<<"${1#v}"; }
+
+# Installed version of package $1 ("1.36.1-1.1"), empty when it is not installed.
+_installed() {
+  { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p'
+}
+
+# Upstream part of the installed version of package $1 ("1.36.1"), empty when it is not installed.
+_installed_upstream() {
+  local v
+  v=$(_installed "$1")
+  printf '%s\n' "${v%%-*}"
+}
+
+# Makes apt use the pkgs.k8s.io repository of minor $1 (e.g. 1.36), with its own keyring, and reads its index, apt's
+# output on stderr (V04: kubernetes.io "Changing the Kubernetes package repository": the list file names the minor).
+# TARTLAB_ROOT: tests.
+_k8s_repo() {
+  local root="${TARTLAB_ROOT:-}" arch keyring url key
+  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
+  arch=$(dpkg --print-architecture)
+  keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
+  url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
+  key=$(_retry curl -fsSL --connect-timeout 20 --max-time 120 "${url}Release.key")
+  mkdir -p "$root/etc/apt/keyrings"
+  printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
+  printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$url" >"$root/etc/apt/sources.list.d/kubernetes.list"
+  _retry _apt update >&2
+}
+
+# Sets containerd's sandbox image to the installed kubeadm's pause (_sandbox_image), installs kubelet and kubectl at
+# exactly version $1 ("1.36.1"; unheld for the change and held again, as kubeadm's upgrade tasks do) and restarts
+# kubelet; apt's output goes to stderr.
+_kubelet_install() {
+  _sandbox_image
+  apt-mark unhold kubelet kubectl >/dev/null
+  _retry _apt install -y --no-install-recommends "kubelet=$1-*" "kubectl=$1-*" >&2
+  apt-mark hold kubelet kubectl >/dev/null
+  systemctl daemon-reload
+  systemctl restart kubelet
+}
+
+# Waits until node $1's kubelet reports version $2, polling every POLL_SECONDS (3), for up to KUBELET_WAIT_SECONDS
+# (180); then fails saying so: the node stays cordoned until it does.
+_await_kubelet() {
+  local deadline=$((SECONDS + ${KUBELET_WAIT_SECONDS:-180}))
+  until [ "$(kubectl get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = "$2" ]; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "tartlab: $1's kubelet did not report $2 within ${KUBELET_WAIT_SECONDS:-180}s; it stays cordoned." \
+        "Check it with: journalctl -u kubelet on $1" >&2
+      return 1
+    fi
+    sleep "${POLL_SECONDS:-3}"
+  done
+}
+
+# Runs ops/kubeconfig.ts "$@" in the tartlab project (tsx is a devDependency: `npm ci` installs it), on the Mac. The
+# project directory is passed in (TARTLAB_PROJECT_DIR); the provider's working directory (the project, where `pulumi`
+# runs) is the fallback for a checkout that has moved since the resource was created. The kubeconfig reaches it on
+# stdin only: KUBECONFIG_CONTENT is not in its environment.
+_kubeconfig_cli() {
+  local dir
+  for dir in "${TARTLAB_PROJECT_DIR:-}" "$PWD"; do
+    if [ -n "$dir" ] && [ -f "$dir/ops/kubeconfig.ts" ]; then
+      (
+        unset KUBECONFIG_CONTENT
+        cd "$dir" || exit
+        exec node --import tsx ops/kubeconfig.ts "$@"
+      )
+      return
+    fi
+  done
+  echo "tartlab: cannot find ops/kubeconfig.ts in ${TARTLAB_PROJECT_DIR:-(unset)} or $PWD; run pulumi in the tartlab project directory" >&2
+  return 1
+}

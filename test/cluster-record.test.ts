@@ -4,14 +4,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { describe, test } from "node:test";
 import { ClusterRecord, parseClusterRecord } from "../lib/cluster-record-format";
-import {
-  knownPatch,
-  nextRecord,
-  nodeVersion,
-  readClusterRecords,
-  recordPath,
-  versionChangeProblems,
-} from "../mac/cluster-record";
+import { knownPatch, nextRecord, nodeVersion, versionChangeProblems } from "../lib/cluster-record-rules";
+import { readClusterRecords, recordPath } from "../mac/cluster-record";
 import { validateLabConfig } from "../lib/lab-config";
 import { devRawConfig } from "./harness/pulumi";
 
@@ -19,6 +13,8 @@ const at = (version: string, nodes: Record<string, string> = {}): ClusterRecord 
   kubernetesVersion: version,
   nodes,
 });
+/** Where the problems say a cluster's record is. */
+const recordFile = (cluster: string) => `/records/${cluster}.json`;
 const configWith = (mutate: (raw: any) => void = () => {}) => {
   const raw = devRawConfig();
   mutate(raw);
@@ -77,11 +73,12 @@ describe("reading the records on the Mac", () => {
 describe("version changes: one minor, one cluster, never down", () => {
   const records = { platform: at("1.35"), dev: at("1.35"), staging: at("1.35") };
   test("no change, one minor up on one cluster, a patch, or a first build: no problem", () => {
-    assert.deepEqual(versionChangeProblems(configWith(), records), []);
+    assert.deepEqual(versionChangeProblems(configWith(), records, recordFile), []);
     assert.deepEqual(
       versionChangeProblems(
         configWith((r) => (r.clusters[1].kubernetesVersion = "1.36")),
         records,
+        recordFile,
       ),
       [],
     );
@@ -89,6 +86,7 @@ describe("version changes: one minor, one cluster, never down", () => {
       versionChangeProblems(
         configWith((r) => (r.kubernetesVersion = "1.35.4")),
         records,
+        recordFile,
       ),
       [],
     );
@@ -96,6 +94,7 @@ describe("version changes: one minor, one cluster, never down", () => {
       versionChangeProblems(
         configWith((r) => (r.kubernetesVersion = "1.33")),
         {},
+        recordFile,
       ),
       [],
     );
@@ -105,18 +104,20 @@ describe("version changes: one minor, one cluster, never down", () => {
     const down = versionChangeProblems(
       configWith((r) => (r.clusters[1].kubernetesVersion = "1.35.2")),
       exact,
+      recordFile,
     );
     assert.equal(down.length, 1);
     assert.match(
       down[0],
       /^cluster "dev" kubernetesVersion "1\.35\.2": cluster dev runs 1\.35\.4 .*cannot downgrade/,
     );
-    assert.deepEqual(versionChangeProblems(configWith(), exact), []);
+    assert.deepEqual(versionChangeProblems(configWith(), exact, recordFile), []);
   });
   test("the lab-wide version moving one minor on every cluster is refused, naming each", () => {
     const p = versionChangeProblems(
       configWith((r) => (r.kubernetesVersion = "1.36")),
       records,
+      recordFile,
     );
     assert.deepEqual(p, [
       'tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36", tartlab:kubernetesVersion "1.36" would ' +
@@ -129,7 +130,7 @@ describe("version changes: one minor, one cluster, never down", () => {
       r.clusters[1].kubernetesVersion = "1.35";
       r.clusters[2].kubernetesVersion = "1.35";
     });
-    assert.deepEqual(versionChangeProblems(one, records), []);
+    assert.deepEqual(versionChangeProblems(one, records, recordFile), []);
   });
 });
 

@@ -27,6 +27,8 @@ import { DEV_PAIR } from "./harness/stacks";
 const STACK_NAME = "test";
 const OWNER = `tartlab/${STACK_NAME}`;
 const VMS = ["dev-master", "dev-worker1"];
+/** Snapshot `name` of this test's stack. */
+const at = (name: string) => ({ owner: OWNER, stack: STACK_NAME, name });
 
 const STACK = DEV_PAIR;
 const config = validateLabConfig(STACK).config;
@@ -140,7 +142,7 @@ async function runningLab() {
 
 async function saved(name = "s1") {
   await runningLab();
-  const r = await saveSnapshot(config, OWNER, STACK_NAME, name, opts());
+  const r = await saveSnapshot(config, at(name), opts());
   assert.equal(r.ok, true, r.message);
 }
 
@@ -149,7 +151,7 @@ const changes = () => sb.calls().filter((c) => /^tart (clone|rename|delete|stop|
 describe("npm run snapshot (mac/snapshot.ts)", () => {
   test("save: the stopped VMs are cloned to marked snapshot VMs, the manifest is private, the lab is Ready again", async () => {
     await runningLab();
-    const r = await saveSnapshot(config, OWNER, STACK_NAME, "s1", opts());
+    const r = await saveSnapshot(config, at("s1"), opts());
     assert.equal(r.ok, true, r.message);
     for (const name of VMS) {
       const s = snap("s1", name);
@@ -195,7 +197,7 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
     writeFileSync(path.join(tartDir("dev-worker1"), "guest", "broken"), "");
     record("clusters/dev.json", JSON.stringify({ kubernetesVersion: "1.35", nodes: {} }));
     writeFileSync(path.join(sb.dir, "pulumi-state.json"), '{"deployment":{"resources":["later"]}}\n');
-    const r = await restoreSnapshot(config, OWNER, STACK_NAME, "s1", opts());
+    const r = await restoreSnapshot(config, at("s1"), opts());
     assert.equal(r.ok, true, r.message);
     assert.equal(broken("dev-worker1"), false, "the node is back as saved");
     assert.deepEqual(VMS.map(macOf), macs, "each VM has its saved MAC again");
@@ -240,14 +242,14 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
       ],
     }).config as LabConfig;
     const before = changes().length;
-    const r = await restoreSnapshot(resized, OWNER, STACK_NAME, "s1", opts());
+    const r = await restoreSnapshot(resized, at("s1"), opts());
     assert.equal(r.ok, false);
     assert.match(r.message, /tartlab:clusters/);
     assert.match(r.message, /clusters\[dev\]\.nodes\[dev-worker1\]\.cpus: 2 -> 4/);
     assert.match(r.message, /pulumi up afterwards would reconcile/);
     assert.equal(changes().length, before, "nothing was touched");
     assert.equal(broken("dev-worker1"), true);
-    const forced = await restoreSnapshot(resized, OWNER, STACK_NAME, "s1", opts({}, { force: true }));
+    const forced = await restoreSnapshot(resized, at("s1"), opts({}, { force: true }));
     assert.equal(forced.ok, true, forced.message);
     assert.equal(broken("dev-worker1"), false);
   });
@@ -255,7 +257,7 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
   test("a save that fails in the middle deletes its partial clones and leaves the lab running and Ready", async () => {
     await runningLab();
     const fail = snap("s1", "dev-worker1");
-    const r = await saveSnapshot(config, OWNER, STACK_NAME, "s1", opts({ FAKE_TART_CLONE_FAIL: fail }));
+    const r = await saveSnapshot(config, at("s1"), opts({ FAKE_TART_CLONE_FAIL: fail }));
     assert.equal(r.ok, false);
     assert.match(r.message, /No space left on device/);
     assert.match(r.message, /started again and is Ready/);
@@ -270,13 +272,7 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
     const macs = VMS.map(macOf);
     writeFileSync(path.join(tartDir("dev-worker1"), "guest", "broken"), "");
     record("clusters/dev.json", "later\n");
-    const r = await restoreSnapshot(
-      config,
-      OWNER,
-      STACK_NAME,
-      "s1",
-      opts({ FAKE_TART_CLONE_FAIL: "dev-worker1" }),
-    );
+    const r = await restoreSnapshot(config, at("s1"), opts({ FAKE_TART_CLONE_FAIL: "dev-worker1" }));
     assert.equal(r.ok, false);
     assert.match(r.message, /restore failed: tart clone .* dev-worker1: .*No space left/);
     assert.match(r.message, /started again and is Ready, as it was/);
@@ -292,12 +288,12 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
 
   test("delete removes only this stack's snapshot VMs of that name: other snapshots, stacks and VMs stay", async () => {
     await saved();
-    const r2 = await saveSnapshot(config, OWNER, STACK_NAME, "s2", opts());
+    const r2 = await saveSnapshot(config, at("s2"), opts());
     assert.equal(r2.ok, true, r2.message);
     vm(snap("s1", "dev-master", "other"), "aa:00:00:00:00:09", "tartlab/other snapshot");
     vm(snap("s1", "intruder"), "aa:00:00:00:00:0a"); // named like ours, not marked
     vm("my-vm", "aa:00:00:00:00:0b");
-    const r = await deleteSnapshot(OWNER, STACK_NAME, "s1", opts());
+    const r = await deleteSnapshot(at("s1"), opts());
     assert.equal(r.ok, false, "it says what it left");
     assert.match(r.message, /intruder: not marked as a snapshot of tartlab\/test; left alone/);
     for (const name of VMS) {
@@ -344,14 +340,14 @@ describe("npm run snapshot (mac/snapshot.ts)", () => {
       rows.map((r) => [r.name, r.vms, r.problems.join()]),
       [["s1", 2, `no manifest (an interrupted save): tartlab snapshot delete s1 --stack ${STACK_NAME}`]],
     );
-    const d = await deleteSnapshot(OWNER, STACK_NAME, "s1", opts());
+    const d = await deleteSnapshot(at("s1"), opts());
     assert.equal(d.ok, true, d.message);
     for (const name of VMS) assert.equal(vmExists(snap("s1", name)), false);
-    await saveSnapshot(config, OWNER, STACK_NAME, "s2", opts());
+    await saveSnapshot(config, at("s2"), opts());
     const backup = `tartlab-restore--${STACK_NAME}--dev-worker1`;
     vm(backup, "aa:00:00:00:00:02", `${OWNER} restore-backup`);
     const before = changes().length;
-    const r = await restoreSnapshot(config, OWNER, STACK_NAME, "s2", opts());
+    const r = await restoreSnapshot(config, at("s2"), opts());
     assert.equal(r.ok, false);
     assert.match(r.message, new RegExp(`tart delete dev-worker1; tart rename ${backup} dev-worker1`));
     assert.equal(changes().length, before, "nothing was touched");

@@ -10,13 +10,6 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-# apt waits for a dpkg lock held by unattended-upgrades at first boot instead of failing.
-_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
-# Installed version of a package, empty when it is not installed.
-_installed() {
-  { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p'
-}
-
 # containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
 # containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line
 # (containerd/containerd#12101, fixed by #12244). So each key is dropped from its table wherever it is and written

@@ -6,22 +6,5 @@
 set -euo pipefail
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 
-# As in host-kubeconfig.sh: the project passed in, else the provider's working directory (where pulumi runs).
-_kubeconfig_cli() {
-  local dir
-  for dir in "${TARTLAB_PROJECT_DIR:-}" "$PWD"; do
-    if [ -n "$dir" ] && [ -f "$dir/ops/kubeconfig.ts" ]; then
-      (
-        unset KUBECONFIG_CONTENT
-        cd "$dir"
-        exec node --import tsx ops/kubeconfig.ts "$@"
-      )
-      return
-    fi
-  done
-  echo "tartlab: cannot find ops/kubeconfig.ts in ${TARTLAB_PROJECT_DIR:-(unset)} or $PWD; run pulumi in the tartlab project directory" >&2
-  return 1
-}
-
 rm -f "${TARTLAB_HOME:-$HOME/.tartlab}/kube/$CLUSTER_NAME.yaml"
 _kubeconfig_cli remove "$CLUSTER_NAME"

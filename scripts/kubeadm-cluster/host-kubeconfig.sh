@@ -12,25 +12,6 @@ set -euo pipefail
 : "${KUBECONFIG_MERGE:?KUBECONFIG_MERGE is required}"
 : "${SET_CURRENT_CONTEXT:?SET_CURRENT_CONTEXT is required}"
 
-# Runs ops/kubeconfig.ts in the tartlab project (tsx is a devDependency: `npm ci` installs it). The project
-# directory is passed in; the provider's working directory (the project, where `pulumi` runs) is the fallback
-# for a checkout that has moved since the resource was created.
-_kubeconfig_cli() {
-  local dir
-  for dir in "${TARTLAB_PROJECT_DIR:-}" "$PWD"; do
-    if [ -n "$dir" ] && [ -f "$dir/ops/kubeconfig.ts" ]; then
-      (
-        unset KUBECONFIG_CONTENT
-        cd "$dir"
-        exec node --import tsx ops/kubeconfig.ts "$@"
-      )
-      return
-    fi
-  done
-  echo "tartlab: cannot find ops/kubeconfig.ts in ${TARTLAB_PROJECT_DIR:-(unset)} or $PWD; run pulumi in the tartlab project directory" >&2
-  return 1
-}
-
 dir="${TARTLAB_HOME:-$HOME/.tartlab}/kube"
 mkdir -p "$dir"
 chmod 700 "$dir"

@@ -21,31 +21,7 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
-
-# Its output goes to stderr: stdout is the version this step prints for the next steps.
-_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
-_minor() { cut -d. -f2 <<<"${1#v}"; }
-# V04: the pkgs.k8s.io repository of one minor, with its own keyring (kubernetes.io "Changing the Kubernetes
-# package repository": the list file names the minor).
-_repo() {
-  local arch keyring url key
-  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
-  arch=$(dpkg --print-architecture)
-  keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-  url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
-  key=$(_retry curl -fsSL --connect-timeout 20 --max-time 120 "${url}Release.key")
-  mkdir -p "$root/etc/apt/keyrings"
-  printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
-  printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$url" >"$root/etc/apt/sources.list.d/kubernetes.list"
-  _retry _apt update
-}
-
-# Installed version of a package ("1.36.1"), empty when it is not installed.
-_installed() {
-  local v
-  v=$({ dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p')
-  printf '%s\n' "${v%%-*}"
-}
+# apt's output goes to stderr (>&2 on every _apt and in _k8s_repo): stdout is the version this step prints.
 
 manifest="$root/etc/kubernetes/manifests/kube-apiserver.yaml"
 current=$(grep -o 'kube-apiserver:v[0-9]*\.[0-9]*\.[0-9]*' "$manifest" 2>/dev/null | head -n1 | cut -d: -f2 || true)
@@ -53,8 +29,8 @@ if [ -z "$current" ]; then
   echo "tartlab: $NODE_NAME has no kube-apiserver manifest naming a version ($manifest); is the cluster initialised?" >&2
   exit 1
 fi
-want_minor=$(_minor "$K8S_MINOR")
-have_minor=$(_minor "$current")
+want_minor=$(_k8s_minor "$K8S_MINOR")
+have_minor=$(_k8s_minor "$current")
 if [ "$want_minor" -lt "$have_minor" ] ||
   { [ -n "$K8S_PATCH" ] && [ "$(printf '%s\n%s\n' "v$K8S_PATCH" "$current" | sort -V | head -n1)" != "$current" ]; }; then
   echo "tartlab: $NODE_NAME runs $current; kubeadm cannot downgrade to ${K8S_PATCH:-$K8S_MINOR}." \
@@ -69,28 +45,29 @@ fi
 # Written before the drain and removed after the uncordon: a run cut off in between uncordons on the next run.
 drained="$root/etc/tartlab/upgrade-drained"
 if [ "$want_minor" -eq "$have_minor" ] && { [ -z "$K8S_PATCH" ] || [ "v$K8S_PATCH" = "$current" ]; }; then
-  if [ "v$(_installed kubelet)" = "$current" ] && [ "v$(_installed kubectl)" = "$current" ] && [ ! -f "$drained" ]; then
+  if [ "v$(_installed_upstream kubelet)" = "$current" ] && [ "v$(_installed_upstream kubectl)" = "$current" ] &&
+    [ ! -f "$drained" ]; then
     _sandbox_image
     echo "tartlab: $NODE_NAME already runs $current; nothing to upgrade" >&2
     printf '%s\n' "$current"
     exit 0
   fi
   # The API server runs the target already: a run was cut off after `kubeadm upgrade apply`.
-  echo "tartlab: $NODE_NAME's control plane runs $current but its kubelet is v$(_installed kubelet) and kubectl" \
-    "v$(_installed kubectl); finishing the upgrade" >&2
+  echo "tartlab: $NODE_NAME's control plane runs $current but its kubelet is v$(_installed_upstream kubelet) and kubectl" \
+    "v$(_installed_upstream kubectl); finishing the upgrade" >&2
   target=$current
-  _repo "1.$(_minor "$target")"
+  _k8s_repo "1.$(_k8s_minor "$target")"
 else
   echo "tartlab: upgrading the control plane $NODE_NAME from $current to ${K8S_PATCH:-$K8S_MINOR}" >&2
-  _repo "$K8S_MINOR"
+  _k8s_repo "$K8S_MINOR"
   pin=""
   if [ -n "$K8S_PATCH" ]; then pin="=${K8S_PATCH}-*"; fi
   # Held packages are unheld for the change and held again (kubeadm-upgrade task; lesson: no silent upgrades).
   apt-mark unhold kubeadm >/dev/null
-  _retry _apt install -y --no-install-recommends "kubeadm$pin"
+  _retry _apt install -y --no-install-recommends "kubeadm$pin" >&2
   apt-mark hold kubeadm >/dev/null
   target=$(kubeadm version -o short)
-  if [ "$(_minor "$target")" != "$want_minor" ]; then
+  if [ "$(_k8s_minor "$target")" != "$want_minor" ]; then
     echo "tartlab: $NODE_NAME: installed kubeadm $target is not of $K8S_MINOR" >&2
     exit 1
   fi
@@ -104,8 +81,8 @@ else
   fi
 fi
 
-kubelet=$(_installed kubelet)
-if [ "$kubelet" != "${target#v}" ] && [ "$(_minor "$kubelet")" != "$(_minor "$target")" ]; then
+kubelet=$(_installed_upstream kubelet)
+if [ "$kubelet" != "${target#v}" ] && [ "$(_k8s_minor "$kubelet")" != "$(_k8s_minor "$target")" ]; then
   # kubeadm's upgrade page: a kubelet minor upgrade drains its node first, the control plane included.
   mkdir -p "$root/etc/tartlab"
   : >"$drained"
@@ -118,23 +95,9 @@ if [ "$kubelet" != "${target#v}" ] && [ "$(_minor "$kubelet")" != "$(_minor "$ta
     exit 1
   fi
 fi
-_sandbox_image
-apt-mark unhold kubelet kubectl >/dev/null
-_retry _apt install -y --no-install-recommends "kubelet=${target#v}-*" "kubectl=${target#v}-*"
-apt-mark hold kubelet kubectl >/dev/null
-systemctl daemon-reload
-systemctl restart kubelet
+_kubelet_install "${target#v}"
 if [ -f "$drained" ]; then
-  deadline=$((SECONDS + KUBELET_WAIT_SECONDS))
-  until [ "$(kubectl get node "$NODE_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = \
-    "$target" ]; do
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      echo "tartlab: $NODE_NAME's kubelet did not report $target within ${KUBELET_WAIT_SECONDS}s; it stays" \
-        "cordoned. Check it with: journalctl -u kubelet on $NODE_NAME" >&2
-      exit 1
-    fi
-    sleep "$POLL_SECONDS"
-  done
+  _await_kubelet "$NODE_NAME" "$target"
   kubectl uncordon "$NODE_NAME" >&2
   rm -f "$drained"
 fi

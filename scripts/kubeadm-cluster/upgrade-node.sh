@@ -13,29 +13,12 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-# Its output goes to stderr: stdout is the version this step prints for the next steps.
-_apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null >&2; }
-_minor() { cut -d. -f2 <<<"${1#v}"; }
-_repo() {
-  local arch keyring url key
-  _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
-  arch=$(dpkg --print-architecture)
-  keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
-  url="https://pkgs.k8s.io/core:/stable:/v$1/deb/"
-  key=$(_retry curl -fsSL --connect-timeout 20 --max-time 120 "${url}Release.key")
-  mkdir -p "$root/etc/apt/keyrings"
-  printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
-  printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$url" >"$root/etc/apt/sources.list.d/kubernetes.list"
-  _retry _apt update
-}
-
 if [[ ! "$CONTROL_PLANE_VERSION" =~ ^v1\.[0-9]+\.[0-9]+$ ]]; then
   echo "tartlab: $NODE_NAME: CONTROL_PLANE_VERSION \"$CONTROL_PLANE_VERSION\" is not an exact version like v1.36.1" >&2
   exit 1
 fi
 target=${CONTROL_PLANE_VERSION#v}
-have=$({ dpkg-query -W -f='${db:Status-Status} ${Version}\n' kubelet 2>/dev/null || true; } | sed -n 's/^installed //p')
-have=${have%%-*}
+have=$(_installed_upstream kubelet)
 if [ -z "$have" ]; then
   echo "tartlab: $NODE_NAME has no kubelet installed; node preparation did not run" >&2
   exit 1
@@ -46,16 +29,16 @@ if [ "$have" = "$target" ]; then
   exit 0
 fi
 if [ "$(printf '%s\n%s\n' "$have" "$target" | sort -V | head -n1)" != "$have" ] ||
-  [ "$(_minor "$target")" -gt $(($(_minor "$have") + 1)) ]; then
+  [ "$(_k8s_minor "$target")" -gt $(($(_k8s_minor "$have") + 1)) ]; then
   echo "tartlab: $NODE_NAME runs kubelet v$have; refusing to move it to v$target (kubeadm upgrades one minor" \
     "at a time and never downgrades)" >&2
   exit 1
 fi
 
 echo "tartlab: upgrading worker $NODE_NAME from v$have to v$target" >&2
-_repo "1.$(_minor "$target")"
+_k8s_repo "1.$(_k8s_minor "$target")"
 apt-mark unhold kubeadm >/dev/null
-_retry _apt install -y --no-install-recommends "kubeadm=${target}-*"
+_retry _apt install -y --no-install-recommends "kubeadm=${target}-*" >&2
 apt-mark hold kubeadm >/dev/null
 log="$root/var/log/tartlab-kubeadm-upgrade.log"
 if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
@@ -64,10 +47,5 @@ if ! timeout "$UPGRADE_TIMEOUT_SECONDS" kubeadm upgrade node >"$log" 2>&1; then
   tail -n 30 "$log" >&2 || true
   exit 1
 fi
-_sandbox_image
-apt-mark unhold kubelet kubectl >/dev/null
-_retry _apt install -y --no-install-recommends "kubelet=${target}-*" "kubectl=${target}-*"
-apt-mark hold kubelet kubectl >/dev/null
-systemctl daemon-reload
-systemctl restart kubelet
+_kubelet_install "$target"
 echo "tartlab: worker $NODE_NAME upgraded to v$target" >&2

@@ -8,16 +8,7 @@ set -euo pipefail
 : "${POLL_SECONDS:=3}" # fractions allowed
 export KUBECONFIG=/etc/kubernetes/admin.conf
 
-deadline=$((SECONDS + KUBELET_WAIT_SECONDS))
-until [ "$(kubectl get node "$WORKER_NAME" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = \
-  "$CONTROL_PLANE_VERSION" ]; do
-  if [ "$SECONDS" -ge "$deadline" ]; then
-    echo "tartlab: $WORKER_NAME's kubelet did not report $CONTROL_PLANE_VERSION within ${KUBELET_WAIT_SECONDS}s;" \
-      "it stays cordoned. Check it with: journalctl -u kubelet on $WORKER_NAME" >&2
-    exit 1
-  fi
-  sleep "$POLL_SECONDS"
-done
+_await_kubelet "$WORKER_NAME" "$CONTROL_PLANE_VERSION"
 if [ "$(kubectl get node "$WORKER_NAME" -o jsonpath='{.spec.unschedulable}')" = true ]; then
   kubectl uncordon "$WORKER_NAME" >&2
 fi

@@ -82,9 +82,10 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
     // Always try to clean up, even after a failed check.
     try {
       // A snapshot left by a failed check: its VMs are not the stack's, so destroy would leave them.
-      await deleteSnapshot(stackOwner(ROOT, "e2e"), "e2e", SNAPSHOT, { dir: ROOT, env: process.env }).catch(
-        (e: Error) => process.stdout.write(`snapshot cleanup: ${e.message}\n`),
-      );
+      await deleteSnapshot(
+        { owner: stackOwner(ROOT, "e2e"), stack: "e2e", name: SNAPSHOT },
+        { dir: ROOT, env: process.env },
+      ).catch((e: Error) => process.stdout.write(`snapshot cleanup: ${e.message}\n`));
       await stack?.destroy({ onOutput: (s) => process.stdout.write(s) });
       await stack?.workspace.removeStack("e2e");
     } finally {
@@ -201,7 +202,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
         jenkins: JSON.parse(E2E_CONFIG["tartlab:jenkins"].value),
       }).config;
       const owner = stackOwner(ROOT, "e2e");
-      const saved = await saveSnapshot(config, owner, "e2e", SNAPSHOT, opts);
+      const saved = await saveSnapshot(config, { owner, stack: "e2e", name: SNAPSHOT }, opts);
       assert.equal(saved.ok, true, saved.message);
       const kube = kubeClient(outputs.kubeconfigs.e2e);
       // Broken for good: kubelet disabled, so the node stays NotReady across reboots until the restore.
@@ -221,7 +222,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
           ? true
           : undefined;
       });
-      const restored = await restoreSnapshot(config, owner, "e2e", SNAPSHOT, opts);
+      const restored = await restoreSnapshot(config, { owner, stack: "e2e", name: SNAPSHOT }, opts);
       assert.equal(restored.ok, true, restored.message);
       const { json } = await kube.request("GET", "/api/v1/nodes");
       assert.deepEqual(
@@ -241,7 +242,7 @@ describe("Mac end-to-end: a small lab up, checked, idempotent, destroyed", { ski
         ([op, n]) => op !== "same" && (n ?? 0) > 0,
       );
       assert.deepEqual(changes, [], "the restored lab and the imported state agree");
-      const gone = await deleteSnapshot(owner, "e2e", SNAPSHOT, opts);
+      const gone = await deleteSnapshot({ owner, stack: "e2e", name: SNAPSHOT }, opts);
       assert.equal(gone.ok, true, gone.message);
     },
   );
