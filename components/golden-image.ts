@@ -6,21 +6,19 @@ import { GOLDEN_PREFIX } from "../lib/node-image";
 import { loadScript, scriptCommand } from "../lib/shell";
 import { PREPULL_IMAGES, VERSIONS } from "../lib/versions";
 
-/** Everything that goes into a golden image; its name is a digest of all of it. */
+/** The golden image's name digests all of these. */
 export interface GoldenImageInputs {
   readonly baseImage: string;
-  /** Exact Kubernetes version ("1.35.2"); validation requires it when the golden image is on. */
+  /** Validation requires an exact version when the golden image is on. */
   readonly kubernetesVersion: string;
   readonly ciliumVersion: string;
   readonly jenkinsChart: string;
   readonly localPathProvisioner: string;
-  /** Images pre-pulled besides kubeadm's own (which follow from kubernetesVersion). */
+  /** kubeadm's own images follow from kubernetesVersion. */
   readonly images: readonly string[];
-  /** Texts of the scripts that run in the image: node preparation, pull, clean, and the bake itself. */
   readonly scripts: Readonly<Record<string, string>>;
 }
 
-/** The scripts a bake runs, by path under scripts/. */
 const GOLDEN_SCRIPTS = [
   "golden-image/bake.sh",
   "k8s-node/prepare.sh",
@@ -28,7 +26,6 @@ const GOLDEN_SCRIPTS = [
   "golden-image/clean.sh",
 ] as const;
 
-/** The inputs of the lab's golden image: the config's pins and the pre-pull list of lib/versions.ts. */
 export function goldenImageInputs(config: {
   baseImage: string;
   kubernetesVersion: string;
@@ -46,8 +43,8 @@ export function goldenImageInputs(config: {
 }
 
 /**
- * The Tart VM name: prefix + Kubernetes version + a digest of every input. Same inputs, same name (reused across
- * `up`s and stacks); any changed input, a new name, so node clones made from the old one are never touched.
+ * Same inputs give the same name, reused across `up`s and stacks, and a new name leaves clones of the old
+ * image untouched.
  */
 export function goldenImageName(inputs: GoldenImageInputs): string {
   const canonical = JSON.stringify([
@@ -64,12 +61,12 @@ export function goldenImageName(inputs: GoldenImageInputs): string {
 }
 
 /**
- * The golden node image: one local Tart VM, baked once by scripts/golden-image/bake.sh, that node VMs
- * clone (APFS copy-on-write) instead of installing packages and pulling images each. It is shared by every stack
- * on the Mac and outlives this one: it has no delete action; `npm run images -- prune` removes unused ones.
+ * A local Tart VM baked once by scripts/golden-image/bake.sh, which node VMs clone instead of installing
+ * packages; it is shared by every stack, so it has no delete action (`npm run images -- prune` removes unused
+ * ones).
  */
 export class GoldenImage extends pulumi.ComponentResource {
-  /** The Tart VM name to clone; known once the bake succeeded, so clones depend on it. */
+  /** Known once the bake succeeded, so clones depend on it. */
   public readonly name: pulumi.Output<string>;
 
   constructor(name: string, inputs: GoldenImageInputs, opts?: pulumi.ComponentResourceOptions) {
@@ -90,7 +87,7 @@ export class GoldenImage extends pulumi.ComponentResource {
             CLEAN_SH: inputs.scripts["golden-image/clean.sh"],
           },
         }),
-        // A new name is a new image: bake it (the old one stays for the clones made from it).
+        // The old image stays for the clones made from it.
         triggers: [vmName],
       },
       { parent: this, deleteBeforeReplace: false },

@@ -5,40 +5,36 @@ import { versionEnv } from "../lib/kube-version";
 import { scriptCommand } from "../lib/shell";
 
 export interface K8sNodeArgs {
-  /** The VM's IP (TartVm.ip); every step depends on it, so nothing runs before the VM has an address. */
+  /** Every step depends on it, so nothing runs before the VM has an address. */
   readonly ip: pulumi.Input<string>;
   /**
-   * The VM's identity (TartVm.vmId, its clone's id). Every step carries it in `triggers`, so a re-cloned VM is
-   * prepared again from scratch even when it comes back at the same IP (a `dependsOn` would not cascade).
+   * Every step carries it in `triggers`, so a re-cloned VM is prepared again even at the same IP (`dependsOn`
+   * would not cascade).
    */
   readonly vmId: pulumi.Input<string>;
   /**
-   * Kubernetes version the node is prepared with: "1.33" (the newest patch of that minor when the node is first
-   * prepared; kept on re-runs) or "1.33.4" (exact). For an existing node this is the version it was created with
-   * (lib/cluster-record-rules.ts): a version change is the cluster's upgrade steps' job, never node preparation's.
+   * "1.33" (newest patch at first preparation) or "1.33.4"; an existing node keeps the version it was created
+   * with, since version changes are the cluster's upgrade steps' job.
    */
   readonly kubernetesVersion: string;
   readonly ssh: SshSettings;
-  /** The VM is a clone of the golden image (components/golden-image.ts): packages and images are there already. */
+  /** A clone of the golden image already has packages and images. */
   readonly prepared?: boolean;
 }
 
 /**
- * Turns a running VM into a kubeadm-ready node over SSH: `identity` (hostname, machine-id, DHCP by MAC, one
- * default route) -> `prepare` (swap, modules, sysctls, containerd, held kubelet/kubeadm/kubectl/cri-tools) -> `ready`
- * (tools on PATH, proven before any kubeadm command runs).
+ * Turns a running VM into a kubeadm-ready node over SSH: identity -> prepare -> ready (tools proven before
+ * any kubeadm command).
  */
 export class K8sNode extends pulumi.ComponentResource {
   public readonly ip: pulumi.Output<string>;
   /**
-   * Depend on this: it succeeds only once the node passed its readiness check. Its stdout is the installed
-   * kubeadm's exact version ("v1.35.2"), which the cluster's kubeadm config uses.
+   * Succeeds only once the node passed its readiness check; its stdout is the installed kubeadm's exact
+   * version, which the cluster's kubeadm config uses.
    */
   public readonly ready: command.remote.Command;
   public readonly connection: command.types.input.remote.ConnectionArgs;
-  /** The version string the node steps carry (lib/cluster-record-rules.ts `nodeVersion`: kept once the node exists). */
   public readonly kubernetesVersion: string;
-  /** The VM's identity (see K8sNodeArgs.vmId), for cluster steps that must re-run on a rebuilt VM. */
   public readonly vmId: pulumi.Output<string>;
 
   constructor(name: string, args: K8sNodeArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,7 +59,7 @@ export class K8sNode extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    // A golden-image clone skips the package and image work; verify.sh still proves the result.
+    // verify.sh still proves a golden-image clone's result.
     const prepare = args.prepared
       ? identity
       : new command.remote.Command(

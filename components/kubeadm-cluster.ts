@@ -20,42 +20,35 @@ export interface KubeadmClusterArgs {
   readonly controlPlane: ClusterMember;
   readonly workers: readonly ClusterMember[];
   /**
-   * What `version-record` writes on the Mac once init, joins and upgrades succeeded (lib/cluster-record-rules.ts
-   * `nextRecord`): the version the cluster now runs and each node's preparation version; without `patch`, the
-   * exact version the upgrade step prints is added.
+   * What `version-record` writes on the Mac once every step succeeded (lib/cluster-record-rules.ts
+   * `nextRecord`).
    */
   readonly record: ClusterRecord;
   /** The VM's login user, who gets a kubeconfig too. */
   readonly loginUser: string;
   /**
-   * Forget the cluster's Kubernetes objects when its API server cannot be reached (the provider's
-   * deleteUnreachable): only for `TARTLAB_FORGET_UNREACHABLE=1 pulumi destroy` of a lab whose VMs are gone.
+   * Forget the cluster's Kubernetes objects when its API server is unreachable: only for
+   * `TARTLAB_FORGET_UNREACHABLE=1 pulumi destroy` of a lab whose VMs are gone.
    */
   readonly forgetUnreachable: boolean;
-  /** Whether the Mac's kubeconfig gets this cluster's context (kind-style), and whether it becomes current. */
+  /** Whether the Mac's kubeconfig gets this cluster's context, and whether it becomes current. */
   readonly contexts: KubeconfigSpec;
 }
 
-/** Output options for commands whose stdout is secret: never streamed to logs, stored as secrets. */
 const SECRET_STDOUT = { logging: "none" as const };
 const SECRET_OUTPUTS = ["stdout", "stderr"];
-/** The tartlab checkout (CommonJS: __dirname is components/), where the host step runs ops/kubeconfig.ts. */
+/** CommonJS: __dirname is components/, and the host step runs ops/kubeconfig.ts from the checkout. */
 const PROJECT_DIR = path.join(__dirname, "..");
 
-/** One script run on one node of the cluster over SSH (the command shape every remote step shares). */
 interface NodeStep {
-  /** The node it runs on: the connection, and the VM its bundle checks it is on before running anything. */
+  /** The bundle checks it runs on this node's VM before running anything. */
   readonly on: ClusterMember;
-  /** Script run on create, under scripts/. */
   readonly create: string;
-  /** Script run on delete, under scripts/. */
   readonly delete?: string;
-  /** @default false */
   readonly sudo?: boolean;
   readonly env: Record<string, pulumi.Input<string>>;
   /** Its stdout is a secret (a kubeconfig, a join token): never logged, stored as a secret. */
   readonly secret?: boolean;
-  /** Which output the provider streams to the log. */
   readonly logging?: "stderr";
   /** The nodes whose re-clone (a new VM id) replaces the step, so it runs again. */
   readonly triggeredBy: readonly ClusterMember[];
@@ -63,22 +56,19 @@ interface NodeStep {
 }
 
 /**
- * One kubeadm cluster: `init` on the control plane, then per worker `netcheck` (API server reachable from the
- * worker) -> `join` -> `member` (Node registered; on delete: drain + remove). Exposes the admin
- * kubeconfig (secret, unique names) and a `k8s.Provider` for this cluster alone.
+ * One kubeadm cluster: `init` on the control plane, then per worker netcheck -> join -> member, with the
+ * admin kubeconfig (secret) and a `k8s.Provider` for this cluster alone.
  */
 export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly init: command.remote.Command;
   public readonly kubeconfig: pulumi.Output<string>;
   public readonly apiServer: pulumi.Output<string>;
   public readonly provider: k8s.Provider;
-  /** One resource per worker that completes when the worker has joined and registered. */
   public readonly joins: command.remote.Command[];
   /** The control plane's upgrade step; its stdout is the exact version the control plane runs. */
   public readonly upgrade: command.remote.Command;
   /**
-   * Per node, the step that follows a changed address (init re-addresses the control plane, a worker's join
-   * re-points it) and completes when the node is registered again: what must run before Cilium follows the address.
+   * Per node, the step that completes once the node is registered at its changed address: Cilium follows it.
    */
   public readonly repointed: Readonly<Record<string, pulumi.Resource>>;
 
@@ -87,8 +77,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     const cp = args.controlPlane;
     this.apiServer = pulumi.interpolate`https://${cp.node.ip}:${API_SERVER_PORT}`;
 
-    // The exact version comes from the control plane's readiness step: a real input of `init`, so a changed
-    // kubeadm shows up in the plan, and never left to kubeadm's online `stable-1` lookup.
+    // The exact version from the readiness step is a real input of `init`, so a changed kubeadm shows in the
+    // plan and kubeadm never looks up `stable-1` online.
     const version = cp.node.ready.stdout.apply(parseKubeadmVersion);
     this.init = this.initControlPlane(name, args, version);
     this.kubeconfig = this.adminKubeconfig(name, args);
@@ -109,7 +99,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     this.registerOutputs({ kubeconfig: this.kubeconfig, apiServer: this.apiServer });
   }
 
-  /** A remote Command that runs one script bundle (lib/shell.ts) on `step.on`. */
   private nodeStep(resourceName: string, step: NodeStep): command.remote.Command {
     return new command.remote.Command(
       resourceName,
@@ -163,7 +152,6 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     });
   }
 
-  /** The admin kubeconfig read after init, pointed at the API server, as a secret. */
   private adminKubeconfig(name: string, args: KubeadmClusterArgs): pulumi.Output<string> {
     const adminConf = this.nodeStep(`${name}-kubeconfig`, {
       on: args.controlPlane,
@@ -181,8 +169,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
   }
 
-  // The Mac gets the kubeconfig as a file too (~/.tartlab/kube/<cluster>.yaml, mode 600), and by default
-  // its context in the user's kubeconfig (the script runs ops/kubeconfig.ts from this project).
+  // The Mac gets the kubeconfig as ~/.tartlab/kube/<cluster>.yaml (mode 600) and, by default, as a context in
+  // the user's kubeconfig.
   private hostKubeconfig(name: string, args: KubeadmClusterArgs): void {
     new command.local.Command(
       `${name}-host-kubeconfig`,
@@ -211,22 +199,18 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       {
         kubeconfig: this.kubeconfig,
         enableServerSideApply: true,
-        // The provider's identity is the control plane VM's (its clone's id): known and unchanged through a resize,
-        // a restart or a re-read kubeconfig, so none of those replaces the provider and every object on it
-        // (pulumi-kubernetes DiffConfig: a known, unchanged clusterIdentifier clears every replace).
-        // A re-cloned control plane is a new cluster: the id changes, and Cilium, storage and Jenkins are created
-        // again in it; objects of a cluster that is gone are dropped from state.
+        // The control plane VM's clone id stays the same through a resize, restart or re-read kubeconfig, so
+        // none of those replaces the provider (pulumi-kubernetes DiffConfig), while a re-cloned control plane
+        // makes a new cluster.
         clusterIdentifier: pulumi.interpolate`tartlab/${args.spec.name}/${cp.node.vmId}`,
-        // Off in normal operation: with it, `pulumi refresh` (or `up --refresh`) while the VMs are stopped would
-        // report every object of the cluster deleted (pulumi-kubernetes' provider Read) and the
-        // next `up` would fail on "already exists". On only to forget a lab whose VMs are gone for good.
+        // With it, `pulumi refresh` of a stopped lab would report every object deleted and the next `up`
+        // would fail on "already exists".
         deleteUnreachable: args.forgetUnreachable,
       },
       { parent: this },
     );
   }
 
-  /** One worker's join: network check -> join token -> join -> member; returns the member step. */
   private joinWorker(
     name: string,
     args: KubeadmClusterArgs,
@@ -235,8 +219,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   ) {
     const cp = args.controlPlane;
     const cpIp = cp.node.ip;
-    // A re-cloned worker (or control plane) runs its whole join again, with a fresh token; its old Node
-    // object is removed first (member is replaced, its delete drains and removes the node).
+    // A re-cloned worker or control plane joins again with a fresh token, after its old Node is drained and
+    // removed.
     const triggeredBy = [w, cp];
     const netcheck = this.nodeStep(`${name}-${w.name}-netcheck`, {
       on: w,
@@ -260,9 +244,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sudo: true,
       env: {
         NODE_NAME: w.name,
-        // A worker prepared at the control plane's version joins at the control plane's exact version; one
-        // added after an upgrade was prepared at the cluster's current version and joins at its own
-        // (init's version is the first build's: the control plane's `ready` step never re-runs).
+        // A worker added after an upgrade was prepared at the cluster's current version, while init's version
+        // is the first build's.
         KUBERNETES_VERSION:
           w.node.kubernetesVersion === cp.node.kubernetesVersion
             ? version
@@ -294,10 +277,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     });
   }
 
-  // A version change is a kubeadm upgrade of this cluster alone, one step after another: the control
-  // plane, then each worker in turn (drain -> upgrade -> uncordon). Every step is a no-op when its node already
-  // runs the target, so a first build creates them too; only the target (K8S_MINOR/K8S_PATCH, then the control
-  // plane's exact version they print) is in their inputs, so a version change shows exactly these steps.
+  // Upgrade steps are no-ops when their node runs the target, so a first build creates them and a version
+  // change shows exactly these steps: control plane, then each worker in turn (drain -> upgrade -> uncordon).
   private upgradeControlPlane(name: string, args: KubeadmClusterArgs): command.remote.Command {
     const cp = args.controlPlane;
     return this.nodeStep(`${name}-upgrade`, {
@@ -308,13 +289,11 @@ export class KubeadmCluster extends pulumi.ComponentResource {
         NODE_NAME: cp.name,
         ...versionEnv(args.spec.kubernetesVersion),
       },
-      // A rebuilt control plane gets its (no-op) upgrade step again, like every other step inside it.
       triggeredBy: [cp],
       dependsOn: [this.init],
     });
   }
 
-  /** Each worker in turn, after the control plane: drain -> upgrade -> uncordon; returns the last step. */
   private upgradeWorkers(
     name: string,
     args: KubeadmClusterArgs,
@@ -351,8 +330,8 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     return previous;
   }
 
-  // Written only after every step above succeeded: a failed upgrade leaves the old record, so the next run
-  // retries the upgrade (its finished steps are no-ops) with the same checks (lib/cluster-record-rules.ts).
+  // Written only after every step succeeded, so a failed upgrade keeps the old record and the next run
+  // retries it.
   private versionRecord(
     name: string,
     args: KubeadmClusterArgs,

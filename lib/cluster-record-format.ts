@@ -1,31 +1,25 @@
 /**
- * The version record of a cluster (~/.tartlab/clusters/<cluster>.json, mac/cluster-record.ts reads it, lib/cluster-record-rules.ts judges it):
- * its shape and its parser, pure so data-guard, node-image and the components share one reading of it.
+ * The cluster version record (~/.tartlab/clusters/<cluster>.json): one pure parser shared by data-guard,
+ * node-image and the components.
  */
 import { VERSION_RE, parseVersion } from "./kube-version";
 
 export interface ClusterRecord {
-  /** The configured version string the cluster runs ("1.35" or "1.35.2"): what its last init/upgrade reached. */
+  /** "1.35" or "1.35.2", as its last init or upgrade reached it. */
   readonly kubernetesVersion: string;
-  /** Per node: the version string its node steps were created with (kept: they never re-run for a version change). */
+  /** Node steps never rerun for a version change, so each keeps the version it was created with. */
   readonly nodes: Readonly<Record<string, string>>;
-  /**
-   * The lab's `baseImage` when the record was written (every VM is cloned from it or from a golden image baked
-   * from it). Absent in records written before it was recorded.
-   */
+  /** Absent in older records. */
   readonly baseImage?: string;
   /**
-   * Per node: the image its VM was cloned from (the base image or a golden image's Tart VM name). An existing VM
-   * keeps it (lib/node-image.ts). Absent in records written before it was recorded.
+   * The base image or a golden image's Tart VM name, kept by an existing VM (lib/node-image.ts); absent in
+   * older records.
    */
   readonly images?: Readonly<Record<string, string>>;
-  /** The pod and service ranges kubeadm init set (they never change afterwards). Absent in older records. */
+  /** kubeadm never changes them after init; absent in older records. */
   readonly podCidr?: string;
   readonly serviceCidr?: string;
-  /**
-   * The exact version the control plane runs ("1.35.2"): a bare minor resolved at the first build, which a node
-   * added later installs. Absent in older records.
-   */
+  /** A bare minor resolved at the first build, which a node added later installs; absent in older records. */
   readonly patch?: string;
 }
 
@@ -34,7 +28,7 @@ export type ClusterRecords = Readonly<Record<string, ClusterRecord | undefined>>
 const isRecordedVersion = (v: unknown): v is string =>
   typeof v === "string" && VERSION_RE.test(v) && parseVersion(v).major === 1;
 
-/** Parses a record; a malformed one is an error naming the file and the fix, never silently ignored. */
+/** A malformed record is an error naming the file and the fix, never ignored. */
 export function parseClusterRecord(text: string, file: string): ClusterRecord {
   const fail = (why: string): never => {
     throw new Error(

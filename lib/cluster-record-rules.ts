@@ -1,20 +1,15 @@
 /**
- * What the version records of the clusters (lib/cluster-record-format.ts; mac/cluster-record.ts reads them) mean for a
- * run, before anything is registered:
- * - the changes it refuses before anything changes: a downgrade, a skipped minor, more than one cluster changing minor
- *   in one `up` (kubeadm upgrades one minor at a time; tartlab one cluster at a time), a new pod or service range of
- *   an existing cluster, removing its last worker;
- * - the version each existing node's preparation steps keep (they were created with it), so a version change runs
- *   only the cluster's upgrade steps, and the cluster's current version for a node added later;
- * - the record the run writes (`nextRecord`).
+ * What the clusters' version records mean for a run before anything is registered: the changes it refuses,
+ * the version each existing node's preparation keeps so that a version change runs only the upgrade steps,
+ * and the record it writes.
  */
 import { ClusterRecord, ClusterRecords } from "./cluster-record-format";
 import { compareVersions, minorOf, patchOf } from "./kube-version";
 import { ClusterSpec, LabConfig, NS } from "./lab-config";
 
 /**
- * Version changes the lab refuses, each naming the key, the value, the version the cluster runs (and its record's
- * file, `recordFile`) and the fix: a downgrade, a skipped minor, and more than one cluster changing minor in one run.
+ * kubeadm upgrades one minor at a time and tartlab one cluster at a time; each problem names the key, the
+ * value, the running version (with `recordFile`) and the fix.
  */
 export function versionChangeProblems(
   config: LabConfig,
@@ -55,10 +50,9 @@ export function versionChangeProblems(
 }
 
 /**
- * The version a node's preparation steps carry: the one they were created with (recorded), else the exact version
- * the cluster runs (a node added later installs exactly the control plane's patch, whatever newer patch is out),
- * else the configured one (first build). A node prepared with a bare minor takes the exact patch once the config
- * names the one the cluster runs (join.sh's advice): its packages do not move, and a VM cloned again installs it.
+ * A node keeps the version it was created with, and one added later installs the control plane's exact patch
+ * rather than a newer one; a bare-minor node takes the exact patch once the config names it (join.sh's
+ * advice).
  */
 export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterRecord | undefined): string {
   const want = cluster.kubernetesVersion;
@@ -70,15 +64,14 @@ export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterR
   }
   if (!record) return want;
   if (record.patch !== undefined) return record.patch;
-  // A record written before the patch was recorded: the configured exact patch of the minor the cluster runs.
+  // A record without a patch: the configured exact patch of the minor the cluster runs.
   const exact = patchOf(want) !== undefined && minorOf(want) === minorOf(record.kubernetesVersion);
   return exact ? want : record.kubernetesVersion;
 }
 
 /**
- * The exact version the control plane runs once this run succeeded, when the program knows it: the configured
- * exact version, or the recorded patch while a bare minor stays on its minor and the cluster is not built anew.
- * Otherwise (a first build, a new minor, a rebuild) the upgrade step's output says it.
+ * Known only for a configured exact version, or a recorded patch on an unchanged minor of a cluster not built
+ * anew; otherwise the upgrade step prints it.
  */
 export function knownPatch(
   cluster: ClusterSpec,
@@ -91,10 +84,6 @@ export function knownPatch(
   return minorOf(record.patch) === minorOf(want) ? record.patch : undefined;
 }
 
-/**
- * The record this run writes once the cluster's steps succeeded: versions, what each VM was cloned from, the
- * ranges and, when known here (`knownPatch`), the exact version; else the cluster's version-record step adds it.
- */
 export function nextRecord(
   cluster: ClusterSpec,
   record: ClusterRecord | undefined,
@@ -113,11 +102,8 @@ export function nextRecord(
 }
 
 /**
- * Changes to an existing cluster that a run cannot apply, each naming the key, the value the cluster was built
- * with, the new one and the fix: its pod or service range (kubeadm init set them and never changes them; Cilium's
- * docs warn against changing the cluster-pool of a running cluster), and removing its last worker (kubeadm tainted
- * the control plane at init because the cluster had workers: without one, every workload stays Pending). A
- * cluster without a record, or one this run builds anew (`rebuilt`), has nothing to keep.
+ * kubeadm never changes the ranges init set (and Cilium warns against changing a running cluster-pool), and
+ * without workers the control plane kubeadm tainted at init runs no workload.
  */
 export function clusterChangeProblems(
   config: LabConfig,

@@ -1,6 +1,6 @@
 /**
- * Host preflight: is this Mac able to run the lab? Facts come from scripts/host/facts.sh (mac/host-probe.ts runs
- * it); judging them is pure (checkHost) so every rule has a table test. Runs before any resource is registered.
+ * Host preflight before any resource: facts come from scripts/host/facts.sh and the pure checkHost judges
+ * them, so every rule has a table test.
  */
 import { LabConfig, allNodes } from "./lab-config";
 
@@ -10,10 +10,9 @@ export interface HostFacts {
   /** `sw_vers -productVersion` on macOS ("15.5"; "" elsewhere or when it failed). */
   readonly macosVersion: string;
   readonly tart: string;
-  /** What `tart --version` printed ("" when it failed: tart is there but not usable). */
+  /** "" when tart is there but not usable. */
   readonly tartVersion: string;
   readonly softnet: string;
-  /** The SUID bit is set on softnet (after symlinks). */
   readonly softnetSuid: boolean;
   /** softnet (after symlinks) is owned by root: without it the SUID bit gives no root. */
   readonly softnetRootOwned: boolean;
@@ -26,23 +25,21 @@ export interface HostFacts {
 const GB = 1e9;
 const GIB = 2 ** 30;
 /**
- * Oldest Tart accepted: the first whose `tart exec` works as tartlab calls it (stdout a file or pipe, no `-t`).
- * Before 2.28.3 it traps when stdout is not a terminal (cirruslabs/tart#1121, fixed by #1122); 2.27.1-2.27.2 cut
- * every exec off after 1 s; before 2.28.2 `tart exec -i` never ends a redirected file (#1100, fixed by #1106).
- * tartlab needs `tart exec` for the identity marker (scripts/tart-vm/address.sh), graceful stops (stop.sh) and
- * the golden image's bake.
+ * tartlab runs `tart exec` without a terminal (identity marker, graceful stop, bake): before 2.28.3 that
+ * traps (cirruslabs/tart#1121), 2.27.1-2.27.2 cut every exec off after 1 s, and before 2.28.2 `-i` never ends
+ * a redirected file (#1100).
  */
 const MIN_TART_VERSION = "2.28.3";
-/** Oldest macOS accepted: `tart exec` refuses to run on anything older (Commands/Exec.swift: macOS 14 Sonoma). */
+/** `tart exec` refuses anything older (Commands/Exec.swift). */
 const MIN_MACOS_MAJOR = 14;
-/** Memory kept free for macOS and its apps beside the VMs: a 32 GiB Mac runs the 28 GiB default lab. */
+/** A 32 GiB Mac runs the 28 GiB default lab. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
 /**
- * The laptop lab of Pulumi.small.yaml, named by the memory check when the chosen lab does not fit but
- * this one would. test/small-stack.test.ts checks these numbers against the file.
+ * Named when the chosen lab does not fit but this one would; test/small-stack.test.ts checks it against
+ * Pulumi.small.yaml.
  */
 export const SMALL_STACK = { name: "small", vms: 2, memoryMb: 3072 + 4096 } as const;
-/** Minimum free disk: the base image (~20 GB logical, fewer on disk) plus a few GB per VM for images and logs. */
+/** The base image (~20 GB logical) plus a few GB per VM for images and logs. */
 export const MIN_FREE_DISK_BYTES = (vms: number) => (10 + 5 * vms) * GB;
 
 export function parseHostFacts(text: string): HostFacts {
@@ -73,16 +70,15 @@ export interface HostCheck {
   readonly warnings: string[];
 }
 
-/** Disk in GB (10^9, as df and Tart's --disk-size count): what is needed rounds up, what is free rounds down, so
- * one byte short never reads "45 GB free; need 45 GB". */
+/**
+ * GB as df and Tart count them; need rounds up and free rounds down, so one byte short never reads as enough.
+ */
 const gbUp = (bytes: number) => `${Math.ceil((bytes / GB) * 10) / 10} GB`;
 const gbDown = (bytes: number) => `${Math.floor((bytes / GB) * 10) / 10} GB`;
-/** Memory in GiB, as macOS ("64 GB" in About This Mac is GiB) and Tart (`--memory` in MiB) count it: what the lab
- * needs rounds up and what the Mac has rounds down, so one byte short never reads as enough. */
+/** GiB as macOS and Tart count them, rounded the same safe way. */
 const gibUp = (bytes: number) => `${Math.ceil((bytes / GIB) * 10) / 10} GiB`;
 const gibDown = (bytes: number) => `${Math.floor((bytes / GIB) * 10) / 10} GiB`;
 
-/** "2.32.1" (or "tart 2.32.1") -> [2, 32, 1]; undefined when no version is found. */
 function parseVersion(text: string): number[] | undefined {
   const m = /(\d+)\.(\d+)\.(\d+)/.exec(text);
   return m ? m.slice(1).map(Number) : undefined;
@@ -103,7 +99,6 @@ function smallStackHint(wantMem: number, haveMem: number): string {
   );
 }
 
-/** Judges host facts against the lab; each problem says what is wrong and how to fix it. */
 export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
   const problems: string[] = [];
   const warnings: string[] = [];
@@ -157,7 +152,7 @@ export function checkHost(h: HostFacts, lab: LabConfig): HostCheck {
         `once per install run: S=$(realpath "$(which softnet)"); sudo chown root "$S" && sudo chmod u+s "$S"`,
     );
   }
-  // A figure facts.sh could not read is NaN: its check cannot run, and saying so beats a silent pass.
+  // A figure facts.sh could not read is NaN, and saying so beats a silent pass.
   const unread = (
     [
       ["memory (sysctl hw.memsize)", h.memoryBytes],

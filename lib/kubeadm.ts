@@ -1,7 +1,6 @@
 /**
- * kubeadm configuration files (API kubeadm.k8s.io/v1beta4, field names from kubeadm's v1beta4 types.go and
- * kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4). Pure functions: the components feed them the
- * VM's IP.
+ * kubeadm config files, API kubeadm.k8s.io/v1beta4 (kubeadm's v1beta4 types.go and
+ * kubernetes.io/docs/reference/config-api/kubeadm-config.v1beta4).
  */
 import { stringify } from "yaml";
 
@@ -11,23 +10,22 @@ const CRI_SOCKET = "unix:///run/containerd/containerd.sock";
 export interface InitConfigInput {
   readonly clusterName: string;
   readonly nodeName: string;
-  /** The control plane VM's IP: advertise address, kubelet node-ip and API endpoint (V08). */
+  /** Advertise address, kubelet node-ip and API endpoint (V08). */
   readonly nodeIp: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
   /**
-   * Exact version of the control plane's installed kubeadm ("v1.35.2", printed by its readiness step). Always
-   * written: without it kubeadm resolves `stable-1` online and may run a newer patch than the installed kubelet.
+   * Always written: without it kubeadm resolves `stable-1` online and may run a newer patch than the
+   * installed kubelet.
    */
   readonly kubernetesVersion: string;
   /**
-   * No workers: the control plane must run workloads too, so it gets no taint (v1beta4: `taints` unset = the
-   * default control-plane NoSchedule taint, `[]` = none).
+   * Without workers the control plane must run workloads; in v1beta4 unset `taints` means the default
+   * NoSchedule taint and `[]` none.
    */
   readonly untaintControlPlane: boolean;
 }
 
-/** InitConfiguration + ClusterConfiguration + KubeletConfiguration for `kubeadm init --config`. */
 export function initConfig(i: InitConfigInput): string {
   const kubernetesVersion = parseKubeadmVersion(i.kubernetesVersion);
   const nodeIpArg = [{ name: "node-ip", value: i.nodeIp }];
@@ -50,7 +48,7 @@ export function initConfig(i: InitConfigInput): string {
     kubernetesVersion,
     controlPlaneEndpoint: `${i.nodeIp}:${API_SERVER_PORT}`,
     networking: { podSubnet: i.podCidr, serviceSubnet: i.serviceCidr, dnsDomain: "cluster.local" },
-    // Stored in the kubeadm-config ConfigMap, so kube-proxy stays off across `kubeadm upgrade` too (T04).
+    // The kubeadm-config ConfigMap keeps kube-proxy off across `kubeadm upgrade` too (T04).
     proxy: { disabled: true },
     apiServer: { certSANs: [i.nodeIp, "127.0.0.1"] },
   };
@@ -70,7 +68,7 @@ export interface JoinConfigInput {
   readonly caCertHash: string;
 }
 
-/** JoinConfiguration for a worker: explicit node-ip (V08), discovery pinned to the cluster CA. */
+/** Explicit node-ip (V08) and discovery pinned to the cluster CA. */
 export function joinConfig(j: JoinConfigInput): string {
   return stringify({
     apiVersion: "kubeadm.k8s.io/v1beta4",
@@ -91,10 +89,7 @@ export function joinConfig(j: JoinConfigInput): string {
   });
 }
 
-/**
- * The exact version a node's readiness step (scripts/k8s-node/verify.sh) printed: `kubeadm version -o short`,
- * e.g. "v1.35.2". Anything else is refused rather than passed on to kubeadm.
- */
+/** Anything but `kubeadm version -o short`'s "v1.35.2" is refused rather than passed to kubeadm. */
 export function parseKubeadmVersion(stdout: string): string {
   const version = stdout.trim();
   if (!/^v\d+\.\d+\.\d+$/.test(version)) {
@@ -105,7 +100,6 @@ export function parseKubeadmVersion(stdout: string): string {
   return version;
 }
 
-/** Parses the `token <t>` / `caCertHash sha256:<hex>` lines printed by scripts/kubeadm-cluster/join-token.sh. */
 export function parseJoinToken(stdout: string): { token: string; caCertHash: string } {
   const token = /^token ([a-z0-9]{6}\.[a-z0-9]{16})$/m.exec(stdout)?.[1];
   const caCertHash = /^caCertHash (sha256:[0-9a-f]{64})$/m.exec(stdout)?.[1];

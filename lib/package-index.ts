@@ -1,22 +1,20 @@
 /**
- * pkgs.k8s.io packaging gaps: new minors' repositories have repeatedly been published
- * without `cri-tools` and/or `kubernetes-cni` (kubernetes/kubernetes #133735, #135803, #138534, #141601), and
- * `apt-get install kubelet` then fails inside every VM. This judges the minor's Debian `Packages` index, read once
- * on the Mac (mac/package-fetch.ts) before any VM is made, and says what is missing.
- *
- * Layout: the apt source is the flat repository `https://pkgs.k8s.io/core:/stable:/v<minor>/deb/ /`, so apt reads
- * `…/deb/Packages` (it redirects to prod-cdn.packages.k8s.io/repositories/isv:/kubernetes:/core:/stable:/v<minor>/
- * deb/Packages; apt's own log in kubernetes/kubernetes #138534 shows the uncompressed `Packages` being fetched).
+ * New pkgs.k8s.io minors have repeatedly shipped without `cri-tools` or `kubernetes-cni`
+ * (kubernetes/kubernetes #133735, #135803, #138534, #141601), which breaks `apt-get install kubelet` in every
+ * VM, so the minor's flat-repository `Packages` index (https://pkgs.k8s.io/core:/stable:/v<minor>/deb/) is
+ * judged on the Mac before any VM is made.
  */
 import { isExactVersion, minorLine, parseVersion } from "./kube-version";
 import { MIN_KUBERNETES_MINOR } from "./versions";
 
-/** What every node installs from pkgs.k8s.io (scripts/k8s-node/prepare.sh), and all that repository publishes. */
+/** Everything this repository publishes; scripts/k8s-node/prepare.sh installs all of it. */
 const NODE_PACKAGES = ["kubelet", "kubeadm", "kubectl", "cri-tools", "kubernetes-cni"] as const;
-/** Installed at the exact patch when one is configured (`kubelet=<patch>-*`, prepare.sh); the rest at newest. */
+/** prepare.sh installs these at the configured patch (`kubelet=<patch>-*`) and the rest at newest. */
 const PINNED = new Set(["kubelet", "kubeadm", "kubectl"]);
-/** Whose `Depends:` must be satisfiable from this index (krel metadata: kubeadm → cri-tools < 1.32 or when
- * built before kubernetes/release #4387; kubelet → kubernetes-cni). Names outside NODE_PACKAGES come from Ubuntu. */
+/**
+ * krel metadata: kubeadm → cri-tools (< 1.32 or built before kubernetes/release #4387), kubelet →
+ * kubernetes-cni; other names come from Ubuntu.
+ */
 const DEPENDENTS = ["kubelet", "kubeadm"];
 
 const PKGS_K8S_IO = "https://pkgs.k8s.io/core:/stable:/";
@@ -25,13 +23,9 @@ const UPSTREAM_ISSUES = "kubernetes/kubernetes #133735, #135803, #138534, #14160
 
 export class PackageIndexError extends Error {}
 
-/** One paragraph of a Debian control file: field name (as written) → value (continuation lines joined by "\n"). */
 export type Stanza = ReadonlyMap<string, string>;
 
-/**
- * Debian control-file syntax (Debian Policy §5.1): paragraphs separated by blank lines; `Field: value`; lines
- * starting with a space or tab continue the previous field. Anything else is malformed: throw, naming the line.
- */
+/** Debian Policy §5.1; anything else throws, naming the line. */
 export function parseControl(text: string): Stanza[] {
   const stanzas: Stanza[] = [];
   let cur: Map<string, string> | undefined;
@@ -65,7 +59,6 @@ export function parseControl(text: string): Stanza[] {
 
 export interface Dependency {
   readonly name: string;
-  /** `>=`, `<<`, … when the dependency has a version constraint. */
   readonly op?: string;
   readonly version?: string;
 }
@@ -74,11 +67,10 @@ export interface PackageEntry {
   readonly name: string;
   readonly version: string;
   readonly architecture: string;
-  /** `Depends:` as AND of OR-groups. */
   readonly depends: Dependency[][];
 }
 
-/** `Depends:` syntax (Debian Policy §7.1): `a (>= 1), b | c:any (<< 2)`. */
+/** Debian Policy §7.1: `a (>= 1), b | c:any (<< 2)`. */
 export function parseDepends(value: string): Dependency[][] {
   if (value.trim() === "") return [];
   return value.split(",").map((group) =>
@@ -113,7 +105,7 @@ export function parsePackagesIndex(text: string): PackageEntry[] {
   });
 }
 
-/** dpkg's version order (Debian Policy §5.6.12): epoch, then upstream and revision compared by verrevcmp. */
+/** Debian Policy §5.6.12. */
 export function compareDebianVersions(a: string, b: string): number {
   const split = (v: string) => {
     const colon = v.indexOf(":");
@@ -172,10 +164,7 @@ const satisfies = (version: string, d: Dependency) => {
 };
 const show = (d: Dependency) => (d.op ? `${d.name} (${d.op} ${d.version})` : d.name);
 
-/**
- * What the nodes need but this index lacks for `arch`, one line each ([] = complete). `kubernetesVersion` is a
- * bare minor ("1.35": apt takes the newest) or an exact patch ("1.35.2": prepare.sh installs `=1.35.2-*`).
- */
+/** A bare minor means apt takes the newest patch. */
 export function missingPackages(entries: PackageEntry[], arch: string, kubernetesVersion: string): string[] {
   const forArch = entries.filter((e) => e.architecture === arch || e.architecture === "all");
   const patch = isExactVersion(kubernetesVersion) ? kubernetesVersion : undefined;
@@ -197,7 +186,7 @@ export function missingPackages(entries: PackageEntry[], arch: string, kubernete
     const chosen = candidates(name)[0];
     if (!chosen) continue;
     for (const group of chosen.depends) {
-      // Only what this repository publishes; iptables, mount, … come from Ubuntu's own archive.
+      // Ubuntu's own archive provides iptables, mount, ….
       if (!group.every((d) => (NODE_PACKAGES as readonly string[]).includes(d.name))) continue;
       if (group.some((d) => forArch.some((e) => e.name === d.name && satisfies(e.version, d)))) continue;
       missing.push(
@@ -208,20 +197,15 @@ export function missingPackages(entries: PackageEntry[], arch: string, kubernete
   return missing;
 }
 
-/** The minor has no repository at all (HTTP 404); thrown by mac/package-fetch.ts. */
 export class IndexNotFound extends Error {}
 
 export interface PackageCheck {
-  /** Refuse the run: something the nodes need is missing (or the repository does not exist). */
   readonly problems: string[];
   /** The index could not be read; the caller decides (preview: warn, up: refuse). */
   readonly unreachable?: string;
 }
 
-/**
- * Reads the minor's index through `read` (minor → index text) and judges it. When something is missing, looks at
- * up to two older minors and names the newest complete one, so the message can say which minor to use instead.
- */
+/** When something is missing, the newest complete one of the two older minors is named as the fix. */
 export async function checkKubernetesPackages(
   kubernetesVersion: string,
   arch: string,
@@ -256,7 +240,7 @@ export async function checkKubernetesPackages(
         break;
       }
     } catch {
-      // an older index we cannot read gives no advice; keep the generic one
+      // an older index that cannot be read gives no advice; the generic one stays
     }
   }
   return {

@@ -1,11 +1,7 @@
 /**
- * Performance model of a `pulumi up`: an expected duration per resource, with its source, the critical
- * path through the graph weighted by those durations, and the sum of the same steps run one after another.
- *
- * Figures are per step kind and per scenario: with or without the golden node image, first build (nothing cached
- * on the Mac) or rebuild (destroy then up: Tart's OCI cache holds the base image, the golden image exists).
- * Where a step has no published figure the table says "estimate" and why; a measurement recorded by the Mac e2e
- * test (durations.json in test/e2e, written by test/e2e/mac-lab.e2e.ts) wins for the scenario it was recorded in.
+ * Performance model of a `pulumi up`: a duration per resource with its source, per scenario (golden image or
+ * not; first build or rebuild), the critical path and the sequential sum. A figure measured by
+ * test/e2e/mac-lab.e2e.ts (durations.json) wins over a published figure or an estimate.
  */
 
 export type Build = "first" | "rebuild";
@@ -16,12 +12,10 @@ export interface Scenario {
 
 export interface Figure {
   readonly seconds: number;
-  /** Where the number comes from: a published figure (with its reference), a measurement, or "estimate: why". */
   readonly source: string;
 }
 
 interface StepFigures {
-  /** Which resources this row covers. */
   readonly match: (name: string, type: string) => boolean;
   /** Per-node preparation (golden image off). */
   readonly perNode: Readonly<Record<Build, Figure>>;
@@ -36,8 +30,8 @@ const suffix = (s: string) => (name: string, type: string) => isCommand(type) &&
 /** Lima's kubeadm image pull ("takes about 100 seconds", RamenDR/ramen#1764). */
 const KUBEADM_PULL = 100;
 /**
- * kubeadm init once images are local: the "Command Exec" of kind/k3d/minikube, 12.6–21.1 s (kubernetes/minikube
- * site/content/en/docs/benchmarks/timeToK8s/v1.36.0), which includes init, is the nearest published figure.
+ * kubeadm init with local images: the nearest published figure is kind/k3d/minikube's "Command Exec" of
+ * 12.6–21.1 s (kubernetes/minikube site/content/en/docs/benchmarks/timeToK8s/v1.36.0).
  */
 const KUBEADM_INIT = 21;
 /** Base image download: ~1.6 GB compressed (estimate from `tart clone` "pulling disk (X GB compressed)"). */
@@ -52,7 +46,7 @@ const APFS_CLONE: Figure = {
   source: "estimate: tart clone of a cached/local image is an APFS copy-on-write copy (facts/tart.md) + set",
 };
 
-/** One row per step kind. First match wins; rows are ordered from the most specific. */
+/** First match wins, so rows go from the most specific. */
 const STEP_FIGURES: readonly StepFigures[] = [
   {
     match: (name, type) => type === "command:local:Command" && /(^|-)golden-image(-[\d-]+)?$/.test(name),
@@ -167,12 +161,11 @@ const STEP_FIGURES: readonly StepFigures[] = [
   },
 ];
 
-/** What the Mac e2e test records (durations.json in test/e2e). */
 export interface Measurements {
   readonly recordedAt: string;
   readonly machine: string;
   readonly scenario: Scenario;
-  /** Per resource name (the URN's last segment): seconds and the resource type. */
+  /** Keyed by the URN's last segment. */
   readonly resources: Readonly<Record<string, { readonly seconds: number; readonly type: string }>>;
 }
 
@@ -183,8 +176,8 @@ const median = (xs: readonly number[]) => {
 };
 
 /**
- * A measured figure for a resource: its own, or else the median of the measured resources of the same step kind
- * (same row of STEP_FIGURES): the e2e lab's names (e2e-master-prepare) differ from the lab being modelled.
+ * A resource's own measurement, else the median of its step kind's, since the e2e lab's names differ from the
+ * modelled lab's.
  */
 function measuredFigure(name: string, type: string, measured: Measurements): Figure | undefined {
   const source = `measured by test/e2e/mac-lab.e2e.ts on ${measured.machine} (${measured.recordedAt})`;
@@ -216,7 +209,6 @@ export function figureFor(name: string, type: string, scenario: Scenario, measur
 export interface Step {
   readonly name: string;
   readonly seconds: number;
-  /** Names of the steps this one waits for. */
   readonly deps: readonly string[];
 }
 
@@ -254,7 +246,6 @@ export interface Estimate {
   readonly scenario: Scenario;
   readonly steps: readonly (Step & { readonly type: string; readonly source: string })[];
   readonly critical: { path: string[]; seconds: number };
-  /** Every step run one after another. */
   readonly sequentialSeconds: number;
 }
 
@@ -284,9 +275,8 @@ export interface StepEvent {
 }
 
 /**
- * Records each resource's duration from `stack.up({ onEvent })`: from its resourcePreEvent (the step starts) to
- * its resOutputsEvent (done), keyed by name (the URN's last segment). Steps that did nothing ("same") and
- * components (pre and outputs with no work between) are left out: only work is a duration.
+ * Durations run from resourcePreEvent to resOutputsEvent; "same" steps and components are left out, as only
+ * work takes time.
  */
 export function durationRecorder(now: () => number = () => Date.now() / 1000) {
   const started = new Map<string, number>();
@@ -350,9 +340,7 @@ const SNAPSHOT_FIGURES = {
 } as const satisfies Record<string, Figure>;
 
 /**
- * The modelled phases of `npm run snapshot -- save|restore` for a lab of `vms` VMs. mac/snapshot.ts starts the VMs
- * all at once; `parallelStart: false` models `npm run start`'s path instead (mac/revive.ts: one VM after another,
- * each waiting for its address; the start row above).
+ * mac/snapshot.ts starts the VMs all at once; `parallelStart: false` models mac/revive.ts's one-by-one start.
  */
 export function snapshotEstimate(
   op: "save" | "restore",

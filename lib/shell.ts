@@ -1,20 +1,15 @@
 /**
- * The one way a script reaches a shell (lesson T01): scripts are real files under scripts/, loaded verbatim;
- * inputs become an `export NAME='…'` prologue made by ONE quoting function; the whole thing is sent on stdin
- * and run as `bash -s -- <action>`. Nothing is ever spliced into a quoted command string.
- *
- * Why stdin for both local and remote Commands: sshd refuses unknown `environment` variables (sshd_config
- * AcceptEnv) and a failed Command's error text contains its full command string; with stdin the
- * command string is just `bash -s -- create`, so neither inputs nor secrets appear in error messages.
- * Delete and update receive the same stdin as create (pulumi-command's provider), so the bundle carries the
- * delete script too and the command's argument picks which one runs.
+ * The one way a script reaches a shell (T01): a verbatim file under scripts/ after an `export NAME='…'`
+ * prologue from one quoting function, sent on stdin as `bash -s -- <action>`, because sshd refuses unknown
+ * environment variables (AcceptEnv) and a failed Command's error shows its command string. Delete and update
+ * get create's stdin (pulumi-command), so the bundle carries every action's script.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 
-/** Where scripts live. The project is CommonJS (lesson T07), so __dirname is defined and means lib/. */
+/** The project is CommonJS (T07), so __dirname is defined and means lib/. */
 export const SCRIPTS_DIR = path.join(__dirname, "..", "scripts");
 
 const ENV_NAME_RE = /^[A-Z_][A-Z0-9_]*$/;
@@ -25,7 +20,7 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** `export NAME='value'` lines, names sorted so the text is deterministic. */
+/** Names sorted so the text is deterministic. */
 export function exportPrologue(env: Readonly<Record<string, string>>): string {
   return Object.keys(env)
     .sort()
@@ -43,8 +38,8 @@ const cache = new Map<string, string>();
 export const HELPERS_FILE = "helpers.sh";
 
 /**
- * `text` with scripts/helpers.sh defined in front of it, on its first line (one `eval $'…'` before the shebang,
- * which becomes a comment), so every line of the script keeps its file's line number in errors and traces.
+ * Helpers go on the script's first line (one `eval $'…'` before the shebang), so every line keeps its file's
+ * line number in errors and traces.
  */
 export function withHelpers(text: string, helpers: string): string {
   const escaped = helpers.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n");
@@ -53,7 +48,6 @@ export function withHelpers(text: string, helpers: string): string {
 
 const read = (relPath: string) => readFileSync(path.join(SCRIPTS_DIR, relPath), "utf8");
 
-/** A script under scripts/, verbatim, after the helper functions (`withHelpers`). */
 export function loadScript(relPath: string): string {
   let text = cache.get(relPath);
   if (text === undefined) {
@@ -71,12 +65,9 @@ export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
 export const WRONG_VM_EXIT = 65;
 
 /**
- * T09: the lines that make a bundle refuse, before either action runs, a machine whose identity marker
- * does not name `vm`. SSH has no host-key check here (clones share the image's keys), so after a DHCP change an
- * address may belong to another VM; `tart exec` wrote the marker by VM name, so it is the proof. The name goes
- * through the quoting helper (T01) into a shell variable that is not exported: the scripts' environment is
- * exactly their inputs. TARTLAB_ROOT is empty on a real VM (sudo resets the environment anyway); the node tests
- * set it to the fake node's root.
+ * T09: SSH has no host-key check (clones share the image's keys), so after a DHCP change an address may be
+ * another VM's, and only the marker `tart exec` wrote by VM name proves which one this is; TARTLAB_ROOT is
+ * empty on a real VM and the fake node's root in tests.
  */
 function identityCheck(vm: string): string {
   if (vm === "") throw new Error("identity check: empty VM name (an absent marker would pass)");
@@ -99,10 +90,8 @@ function identityCheck(vm: string): string {
 }
 
 /**
- * The stdin text: prologue, then each action's script inside a quoted heredoc (no expansion of any kind),
- * run with `bash -c` so the script's own stdin is /dev/null and cannot swallow anything. With `vm`, the identity
- * check runs after the action is chosen and before its script (create and delete alike).
- * Compatible with macOS's bash 3.2 (no `$(cat <<…)`, whose parsing bash 3 gets wrong).
+ * Each script sits in a quoted heredoc run with `bash -c`, so nothing expands and the script's stdin is
+ * /dev/null; no `$(cat <<…)`, which macOS's bash 3.2 parses wrong.
  */
 export function bundle(
   scripts: Partial<Record<Action, string>>,
@@ -127,18 +116,14 @@ export function bundle(
 }
 
 export interface ScriptSpec {
-  /** Script run on create (and on update: a changed input re-runs it; scripts are idempotent). */
+  /** Also run on update: scripts are idempotent. */
   readonly create: string;
-  /** Script run on delete, with the stored inputs. */
   readonly delete?: string;
-  /** Inputs, exported as environment variables. Secret Outputs keep the stdin secret. */
+  /** Secret Outputs keep the stdin secret. */
   readonly env: Readonly<Record<string, pulumi.Input<string>>>;
-  /** Run as root through `sudo -n` (remote: the image's admin has passwordless sudo; -n never prompts). */
+  /** `-n` never prompts; the image's admin has passwordless sudo. */
   readonly sudo?: boolean;
-  /**
-   * Remote only: the Tart VM this script is meant for (the one whose address the connection uses). The bundle
-   * then runs nothing unless the machine's identity marker names exactly this VM.
-   */
+  /** Remote only: the bundle runs nothing unless the machine's identity marker names this VM. */
   readonly vm?: string;
 }
 
@@ -147,9 +132,8 @@ export interface ScriptCommandArgs {
   readonly delete?: string;
   readonly stdin: pulumi.Output<string>;
   /**
-   * Off: the provider would otherwise send the previous stdout (a kubeconfig, a join token) as the environment
-   * variables PULUMI_COMMAND_STDOUT/STDERR, which sshd refuses with a warning (sshd_config AcceptEnv); the
-   * scripts never read them.
+   * Otherwise the provider sends the previous stdout (a kubeconfig, a join token) as PULUMI_COMMAND_STDOUT,
+   * which sshd refuses (AcceptEnv).
    */
   readonly addPreviousOutputInEnv: false;
 }

@@ -1,13 +1,12 @@
 /**
- * Lab snapshots, the pure part: how snapshot VMs are named and marked, the manifest a snapshot keeps under
- * ~/.tartlab/snapshots/<stack>/<name>/, and how a snapshot's config is compared with the lab's. No I/O: the Mac
- * side (mac/snapshot.ts) reads and writes what these functions describe.
+ * The pure part of lab snapshots: VM names and markers, the manifest under
+ * ~/.tartlab/snapshots/<stack>/<name>/, and the config comparison; mac/snapshot.ts does the I/O.
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { LabConfig } from "./lab-config";
 
-/** A snapshot's name, and the stack part of a snapshot VM's name: one DNS label with no "--" (the separator). */
+/** One DNS label without "--", the separator in a snapshot VM's name. */
 const NAME_RE = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const SEP = "--";
 const PREFIX = "tartlab-snap";
@@ -22,12 +21,10 @@ export function nameProblem(what: "snapshot" | "stack", name: string): string | 
   );
 }
 
-/** The Tart VM holding snapshot `snapshot` of VM `vm` of stack `stack`. */
 export function snapshotVmName(stack: string, snapshot: string, vm: string): string {
   return [PREFIX, stack, snapshot, vm].join(SEP);
 }
 
-/** The parts of a snapshot VM's name, or undefined for any other VM. */
 export function parseSnapshotVmName(
   name: string,
 ): { stack: string; snapshot: string; vm: string } | undefined {
@@ -37,27 +34,24 @@ export function parseSnapshotVmName(
   return { stack, snapshot, vm: vm.join(SEP) };
 }
 
-/** Where a restore keeps the lab's VM until the restored one is Ready (renamed back if it is not). */
+/** Renamed back if the restored VM never gets Ready. */
 export function backupVmName(stack: string, vm: string): string {
   return [BACKUP_PREFIX, stack, vm].join(SEP);
 }
 
 /**
- * The owner marker of a snapshot VM (and of a restore's backup): it names the stack, and differs from the stack's
- * own marker so that `pulumi up` (revive, drift, the data guard) never takes it for one of the lab's VMs.
+ * Differs from the stack's own marker so that `pulumi up` (revive, drift, the data guard) never takes it for
+ * a lab VM.
  */
 export const snapshotMarker = (owner: string) => `${owner} snapshot`;
 export const backupMarker = (owner: string) => `${owner} restore-backup`;
 
-/** One VM of a snapshot: what a restore brings back under `name`. */
 export interface SnapshotVm {
   readonly name: string;
   readonly cluster: string;
-  /** The Tart VM holding its disk. */
   readonly snapshotVm: string;
-  /** Its MAC when saved (config.json macAddress): DHCP hands it the address its certificates name. */
+  /** DHCP hands the saved MAC the address its certificates name. */
   readonly mac: string;
-  /** Its address when saved (~/.tartlab/vms/<vm>.ip), when recorded. */
   readonly ip?: string;
 }
 
@@ -66,15 +60,13 @@ export interface SnapshotManifest {
   readonly name: string;
   readonly stack: string;
   readonly owner: string;
-  /** ISO time the VMs were cloned. */
   readonly createdAt: string;
   readonly configDigest: string;
-  /** The validated lab config when saved: what a restore compares the lab's config with. */
   readonly config: LabConfig;
   readonly vms: readonly SnapshotVm[];
   /**
-   * Files of ~/.tartlab the lab's later steps read, by path relative to it: the clusters' version records, the
-   * kubeconfigs, each VM's records (address, clone record, run options). Holds credentials: the manifest is 0600.
+   * Files of ~/.tartlab the later steps read (version records, kubeconfigs, VM records); they hold
+   * credentials, so the manifest is 0600.
    */
   readonly records: Readonly<Record<string, string>>;
   /** Whether `pulumi stack export` was saved next to the manifest (pulumi-state.json, 0600). */
@@ -102,7 +94,6 @@ const manifestSchema = z.object({
   pulumiState: z.boolean(),
 });
 
-/** Parses a manifest; a malformed one is an error naming the file. */
 export function parseManifest(text: string, file: string): SnapshotManifest {
   let json: unknown;
   try {
@@ -118,7 +109,7 @@ export function parseManifest(text: string, file: string): SnapshotManifest {
   return r.data as unknown as SnapshotManifest;
 }
 
-/** JSON with object keys sorted, so equal configs have equal digests whatever the key order. */
+/** Keys sorted so that equal configs have equal digests. */
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(",")}]`;
   if (v !== null && typeof v === "object") {
@@ -136,7 +127,7 @@ export function configDigest(config: LabConfig): string {
   return `sha256:${createHash("sha256").update(canonical(config)).digest("hex")}`;
 }
 
-/** Leaf values by path; list items that have a name are addressed by it (`clusters[dev].nodes[dev-w1].cpus`). */
+/** List items with a name are addressed by it (`clusters[dev].nodes[dev-w1].cpus`). */
 function leaves(v: unknown, at: string, out: Map<string, string>): void {
   if (Array.isArray(v)) {
     v.forEach((item, i) => {
@@ -160,12 +151,10 @@ export function configDiff(saved: LabConfig, now: LabConfig): string[] {
     .map((p) => `${p}: ${a.get(p) ?? "(absent)"} -> ${b.get(p) ?? "(absent)"}`);
 }
 
-/** The config keys (`tartlab:<key>`) that a diff touches. */
 export function diffKeys(diff: readonly string[]): string[] {
   return [...new Set(diff.map((line) => `tartlab:${line.split(/[.[:]/)[0]}`))];
 }
 
-/** "5s", "3m", "2h", "4d": how long ago, for the list. */
 export function formatAge(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return `${s}s`;
@@ -184,7 +173,6 @@ export interface SnapshotRow {
   readonly problems: readonly string[];
 }
 
-/** The list's table. */
 export function formatSnapshotList(rows: readonly SnapshotRow[], now: number): string {
   if (rows.length === 0) return "no snapshots\n";
   const lines = [["NAME", "AGE", "VMS", "SIZE", "NOTES"]];

@@ -1,9 +1,7 @@
 /**
- * The lab dashboard's server (`npm run dashboard`): one static page (ops/dashboard/) and the status
- * model of `npm run status` (mac/status.ts) as JSON and as server-sent events, so the page and the CLI never
- * disagree. Read-only: GET and HEAD only, nothing it serves changes anything, and every collection runs under the
- * model's own probe deadlines. Concurrent requests share one in-flight collection, so ten open tabs do not run
- * ten sets of probes.
+ * The dashboard server (`npm run dashboard`) serves `npm run status`'s model as JSON and server-sent events
+ * so that page and CLI never disagree; it is read-only, and concurrent requests share one collection so ten
+ * tabs do not run ten sets of probes.
  */
 import { readFileSync } from "node:fs";
 import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
@@ -11,7 +9,7 @@ import * as path from "node:path";
 import { isLoopback } from "../lib/ip";
 import { LabStatus } from "./status";
 
-/** The page's files, served as they are (no build step). */
+/** No build step. */
 const DASHBOARD_UI_DIR = path.join(__dirname, "..", "ops", "dashboard");
 
 const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
@@ -20,13 +18,10 @@ const ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
   "/style.css": { file: "style.css", type: "text/css; charset=utf-8" },
 };
 
-/** What `/api/status` and each event carry: exactly what `npm run status -- --json` prints. */
+/** Exactly what `npm run status -- --json` prints. */
 export type DashboardStatus = { readonly stack: string } & LabStatus;
 
-/**
- * The bind address, checked before anything listens: the page has no login, so anything but loopback must be
- * asked for explicitly.
- */
+/** The page has no login, so anything but loopback must be asked for explicitly. */
 export function checkBindAddress(host: string, allowRemote: boolean): string | undefined {
   if (isLoopback(host) || allowRemote) return undefined;
   return (
@@ -35,7 +30,6 @@ export function checkBindAddress(host: string, allowRemote: boolean): string | u
   );
 }
 
-/** One collection at a time: callers that arrive while one runs get its result. */
 export function sharedCollector(collect: () => Promise<DashboardStatus>): () => Promise<DashboardStatus> {
   let inFlight: Promise<DashboardStatus> | undefined;
   return () => {
@@ -47,18 +41,15 @@ export function sharedCollector(collect: () => Promise<DashboardStatus>): () => 
 }
 
 export interface DashboardOptions {
-  /** Reads the lab once (collectStatus under its own probe deadlines, plus the stack name). */
   readonly collect: () => Promise<DashboardStatus>;
-  /** How often open pages get a fresh status over /events. */
   readonly refreshMs: number;
-  /** When false, requests must name a loopback host (DNS rebinding: a remote page cannot read the JSON). */
+  /** DNS rebinding: a remote page must not read the JSON. */
   readonly allowRemote: boolean;
   readonly uiDir?: string;
 }
 
 export interface Dashboard {
   readonly server: Server;
-  /** Ends open event streams and stops listening. */
   close(): Promise<void>;
 }
 
@@ -77,7 +68,7 @@ function send(res: ServerResponse, code: number, type: string, body: string, ext
 
 export function createDashboard(opts: DashboardOptions): Dashboard {
   const uiDir = opts.uiDir ?? DASHBOARD_UI_DIR;
-  // Read once at start: a missing file fails `npm run dashboard` at once, not the first page load.
+  // A missing file fails `npm run dashboard` at once, not the first page load.
   const assets = new Map(
     Object.entries(ASSETS).map(([route, a]) => [
       route,
@@ -94,11 +85,10 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
   const fresh = () => collect().then((s) => (latest = s));
   const event = (s: DashboardStatus) => `event: status\ndata: ${JSON.stringify(s)}\n\n`;
 
-  // One loop for every open page: collect, send to all, wait, repeat while anyone listens.
   const runLoop = async () => {
     while (streams.size > 0 && !closing) {
-      // collectStatus reports an unhealthy lab rather than throwing; if it throws anyway (a bug, or a tool's
-      // malformed output), pages are told and the loop goes on, so they recover on the next reading.
+      // A throwing collectStatus (a bug, or a tool's malformed output) is reported and the loop goes on, so
+      // pages recover on the next reading.
       const message = await fresh().then(
         event,
         (e: Error) => `event: failure\ndata: ${JSON.stringify(e.message)}\n\n`,
@@ -142,7 +132,6 @@ export function createDashboard(opts: DashboardOptions): Dashboard {
       res.writeHead(200, { ...COMMON_HEADERS, "content-type": "text/event-stream; charset=utf-8" });
       if (req.method === "HEAD") return res.end();
       res.write("retry: 2000\n\n");
-      // A page that opens while the loop waits gets the last reading at once, if it is recent.
       if (latest && Date.now() - Date.parse(latest.checkedAt) < opts.refreshMs) res.write(event(latest));
       streams.add(res);
       res.on("close", () => streams.delete(res));

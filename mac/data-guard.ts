@@ -1,21 +1,9 @@
 /**
- * Data that a config change would delete. local-path volumes (T06) are directories on one node, bound to
- * it by the PersistentVolume's node affinity (`kubernetes.io/hostname In [<node>]`, local-path provisioner.go);
- * removing that node's VM deletes them, and Kubernetes keeps a PV that points nowhere (its pod stays Pending).
- * So before any resource changes:
- * - a plan that deletes a VM holding a volume is refused unless `tartlab:allowDataLoss` is true: a VM removed from
- *   the config, a VM cloned again (a new `baseImage`), and every node of a cluster built anew (a renamed or
- *   re-cloned control plane: the PersistentVolumes die with its etcd, whatever node holds their directories);
- * - disabling Jenkins warns that its home volume goes with it (unless `tartlab:jenkins.retainData` kept it).
- *
- * Which VMs go away: those whose owner marker (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh,
- * removed by delete.sh; mac/revive.ts reads the same) names this stack but that the config no longer lists, and
- * what the program plans to clone again or build anew (`PlannedLoss`, from the cluster records: `plannedLoss`).
- * Which volumes live on them: a live read of the PersistentVolumes of the clusters those VMs belong to (a removed
- * VM's cluster from the records on the Mac; every cluster only for a VM no record lists) through each cluster's
- * kubeconfig (~/.tartlab/kube/<cluster>.yaml), with the client and deadlines mac/status.ts uses. Reads happen
- * only when something is going away, so an unchanged lab previews offline, and an unrelated cluster is never read.
- * An API that does not answer cannot prove the data safe: that refuses too (unless allowed), with the reason.
+ * local-path volumes (T06) live on one node, pinned by the PV's `kubernetes.io/hostname` affinity (local-path
+ * provisioner.go), so deleting that node's VM strands them: a plan that removes, re-clones or rebuilds the
+ * cluster of a VM holding a volume is refused unless `tartlab:allowDataLoss`, and disabling Jenkins warns
+ * about its home volume. Only clusters losing a VM are read (with mac/status.ts's client and deadlines), so
+ * an unchanged lab previews offline, and an API that does not answer cannot prove the data safe.
  */
 import * as k8s from "@kubernetes/client-node";
 import { readFileSync, readdirSync } from "node:fs";
@@ -27,21 +15,18 @@ import { LabConfig, NS, allNodes } from "../lib/lab-config";
 import { apiError, deadline } from "./status";
 
 export interface DataGuardOptions {
-  /** TARTLAB_HOME / HOME for the markers and kubeconfigs. */
   readonly env?: NodeJS.ProcessEnv;
   /** Deadline of each API request. */
   readonly timeoutMs?: number;
 }
 
 export interface DataCheck {
-  /** This stack's VMs that the config no longer lists (they are deleted by this run). */
   readonly departing: readonly string[];
   /** Reasons to refuse the run; empty when it may go on. */
   readonly problems: readonly string[];
   readonly warnings: readonly string[];
 }
 
-/** What the program plans to delete although the config still lists it (lib/node-image.ts, the cluster records). */
 export interface PlannedLoss {
   /** VMs cloned again (a new image), with their cluster: the volumes on them go with the old VM. */
   readonly recloned: readonly { readonly vm: string; readonly cluster: string }[];
@@ -52,9 +37,8 @@ export interface PlannedLoss {
 const NO_PLANNED_LOSS: PlannedLoss = { recloned: [], rebuilt: [] };
 
 /**
- * What a run of `config` clones again or builds anew, judged from the cluster records: a VM whose image changes
- * (`recloned`), and a cluster whose control plane is cloned again or is not one of the nodes it was built with.
- * A cluster without a record is a first build: nothing of it exists.
+ * A VM whose image changes is cloned again, and a cluster whose control plane is re-cloned or not one it was
+ * built with is built anew; a cluster without a record has nothing to lose.
  */
 export function plannedLoss(
   config: LabConfig,
@@ -82,10 +66,9 @@ export function plannedLoss(
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** The label local-path's PVs are pinned with (provisioner.go: `KeyNode = "kubernetes.io/hostname"`). */
+/** provisioner.go: `KeyNode = "kubernetes.io/hostname"`. */
 const HOSTNAME_KEY = "kubernetes.io/hostname";
 
-/** VMs this stack made (owner marker) that `config` does not list, sorted. */
 export function departingVms(config: LabConfig, owner: string, env: NodeJS.ProcessEnv): string[] {
   const dir = path.join(tartlabHome(env), "vms");
   let files: string[];
@@ -132,7 +115,6 @@ function client(cluster: string, env: NodeJS.ProcessEnv): k8s.KubeConfig | undef
   return kc;
 }
 
-/** Nodes a PV is pinned to by `kubernetes.io/hostname In [...]` (local-path's node affinity). */
 function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
   const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   return terms.flatMap((t) =>
@@ -142,7 +124,6 @@ function pinnedNodes(pv: k8s.V1PersistentVolume): string[] {
   );
 }
 
-/** A PersistentVolume this change deletes, and why. */
 interface LostVolume {
   readonly cluster: string;
   readonly pv: string;
@@ -151,14 +132,12 @@ interface LostVolume {
   readonly why: string;
 }
 
-/** What this change does to a VM that holds volumes. */
 type Fate = "removes" | "clones again";
 const FATE_WHY: Readonly<Record<Fate, string>> = {
   removes: "which this change removes: its data is deleted with the VM",
   "clones again": `which this change clones again from a new image (${NS}:baseImage): its data is deleted with the old VM`,
 };
 
-/** One cluster to read: which of its PVs are lost (pinned to one of `vms`, or every PV: `rebuilt`). */
 interface Query {
   readonly vms: Map<string, Fate>;
   rebuilt?: string;
@@ -238,10 +217,7 @@ async function lostVolumes(
   };
 }
 
-/**
- * Which clusters to read and what each loses: a removed VM's cluster (from the records on the Mac; every candidate
- * cluster when no record lists it), a re-cloned VM's, and each cluster built anew.
- */
+/** A removed VM's cluster comes from the records on the Mac, or every candidate when no record lists it. */
 function queriesFor(
   departing: readonly string[],
   planned: PlannedLoss,
@@ -267,7 +243,6 @@ function queriesFor(
   return queries;
 }
 
-/** Disabling Jenkins: what happens to its home PVC, read live; nothing when it was never deployed. */
 async function jenkinsWarnings(
   config: LabConfig,
   env: NodeJS.ProcessEnv,
@@ -316,8 +291,8 @@ async function jenkinsWarnings(
 }
 
 /**
- * The data preflight: what this config change would delete. Refusals (`problems`) name the volume, its claim, the
- * node and the switch; with `tartlab:allowDataLoss` they are warnings.
+ * Refusals name the volume, its claim, the node and the switch; with `tartlab:allowDataLoss` they are
+ * warnings.
  */
 export async function checkDataLoss(
   config: LabConfig,

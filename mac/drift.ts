@@ -1,18 +1,9 @@
 /**
- * T09: before the graph runs, every `preview` and `up` checks each VM of this stack (owner marker,
- * as mac/revive.ts; never another stack's VM) against what Tart and the VM itself say:
- * - stopped (or suspended): `up` starts it (mac/revive.ts, which also starts this stack's stopped VMs that the config
- *   no longer lists, so that their removal can run);
- * - running: its address through scripts/tart-vm/address.sh (which also rewrites the identity marker through
- *   `tart exec` and records the address), then sshd on port 22 (an SSH banner within a deadline, retried for a
- *   bounded time). No address, a guest agent that fails or hangs, or no SSH: `up` restarts it (stop.sh: graceful,
- *   then forced; start.sh), reads the address again, and fails with what it tried and what to do if that did not help;
- * - the address is compared with the one recorded in ~/.tartlab/vms/<vm>.ip; a change is reported, and the graph
- *   follows it (docs/plans.md): the report's `addresses` feed each TartVm's `ip`.
- * Two VMs of this stack with one address are refused before anything is touched: tartlab never guesses which VM
- * answers there. A repair increments a per-cluster counter on the Mac (the cluster's Ready check re-runs on it).
- * `preview` changes nothing: it reads state, `tart ip` and the SSH banner (address.sh writes the marker, so it does
- * not run), and says per finding what `up` will do, with the counters `up` would leave.
+ * T09: before the graph runs, each of this stack's VMs is checked against Tart and the VM itself: `up` starts
+ * a stopped one, restarts a running one without an address or SSH banner, and the graph follows a changed
+ * address (docs/plans.md), while two VMs at one address stop the run since tartlab never guesses which one
+ * answers. `preview` only reads (address.sh writes the marker, so it does not run) and says what `up` would
+ * do.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import * as net from "node:net";
@@ -28,24 +19,20 @@ import { ReviveProgress, reviveStoppedVms } from "./revive";
 
 /** The restart's stop.sh deadlines; `guestExecSeconds` also bounds address.sh's `tart exec` (identity marker). */
 export interface DriftDeps extends Partial<StopDeadlines> {
-  /** Whether sshd answers at `ip`, retried for a bounded time (default: `waitForSsh(ip)` on port 22). */
+  /** Retried for a bounded time because sshd starts late in a boot. */
   readonly sshAnswers?: (ip: string) => Promise<boolean>;
-  /** How long address.sh waits for the address of a VM that runs (shorter than a first boot's wait). */
+  /** Shorter than a first boot's wait. */
   readonly addressWaitSeconds?: number;
-  /** A line per stopped VM this run starts again, as it goes (index.ts: Pulumi's log); and its clock. */
   readonly progress?: ReviveProgress["progress"];
   readonly now?: ReviveProgress["now"];
 }
 
 const DEFAULTS = { addressWaitSeconds: 20, ...STOP_DEFAULTS };
 
-/** sshd's identification string (RFC 4253 §4.2): a line starting "SSH-", possibly after other lines. */
+/** RFC 4253 §4.2: a line starting "SSH-", possibly after other lines. */
 const SSH_ID = /(^|\n)SSH-/;
 
-/**
- * Whether an SSH server answers at host:port: connects and reads until a line starts with "SSH-" (true), or the
- * peer closes, refuses, sends too much without one, or `timeoutMs` passes (false). Never rejects.
- */
+/** Never rejects: a close, a refusal, too much text without a banner or the deadline all mean false. */
 export function sshBanner(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     let data = "";
@@ -67,7 +54,6 @@ export function sshBanner(host: string, port: number, timeoutMs: number): Promis
   });
 }
 
-/** `sshBanner`, tried again every `pauseMs` until it answers or `totalMs` has passed (sshd starts late in a boot). */
 export async function waitForSsh(
   host: string,
   { port = 22, attemptMs = 5_000, totalMs = 60_000, pauseMs = 1_000 } = {},
@@ -80,7 +66,7 @@ export async function waitForSsh(
   }
 }
 
-/** `tart ip <vm>` without waiting: read-only, so preview may use it (address.sh writes the identity marker). */
+/** Read-only, so preview may use it where address.sh would write the identity marker. */
 const readIp = (name: string, env: NodeJS.ProcessEnv): Promise<string | undefined> =>
   tartIp(name, env, 30_000).then(
     (r) => r.ip,
@@ -120,7 +106,7 @@ function writeRepairs(cluster: string, count: number, env: NodeJS.ProcessEnv): v
   writeFileAtomic(file, `${count}\n`, 0o666);
 }
 
-/** Refuses two VMs at one address: a script meant for one could reach the other. */
+/** A script meant for one VM could reach the other. */
 function refuseSharedAddresses(addresses: Map<string, string>, how: string): void {
   const byIp = new Map<string, string>();
   for (const [vm, ip] of addresses) {
@@ -136,7 +122,6 @@ function refuseSharedAddresses(addresses: Map<string, string>, how: string): voi
   }
 }
 
-/** What re-runs in the graph when a VM's address changes (the graph follows the address). */
 function followUp(cluster: ClusterSpec, name: string): string {
   return cluster.nodes[0].name === name
     ? "its node steps, the control plane's re-addressing (kubeadm init: API server certificate, etcd, static pods), " +
@@ -158,8 +143,8 @@ export async function checkDrift(
   const sshProblem = async (ip: string) =>
     (await sshAnswers(ip)) ? undefined : `does not answer SSH at ${ip}:22 (no SSH banner in time)`;
 
-  // Counters are read first: a stored count is reported even when nothing else can be checked, so the Ready
-  // check's input stays as it was.
+  // A stored count is reported even when nothing else can be checked, so the Ready check's input stays as it
+  // was.
   const stored = new Map(config.clusters.map((c) => [c.name, readRepairs(c.name, env)]));
   const repairs = new Map<string, number>();
   const report = (messages: string[], addresses: Record<string, string> = {}): DriftReport => ({
@@ -180,7 +165,7 @@ export async function checkDrift(
   }
   const mine = list.vms.filter((v) => ownedBy(v.Name, owner, env));
 
-  // 1. Read-only survey, the same in preview and up: two VMs at one address stop the run before any VM is touched.
+  // 1. The survey is read-only, so a shared address stops the run before any VM is touched.
   const seen = new Map<string, string>();
   for (const v of mine) {
     const ip = v.State === "running" ? await readIp(v.Name, env) : undefined;
@@ -207,7 +192,6 @@ export async function checkDrift(
     }
   };
 
-  // 2. Stopped VMs (this stack's no longer configured ones too): started in up, reported in preview.
   const revived = await reviveStoppedVms(config, owner, dryRun, env, true, list, {
     progress: deps.progress,
     now: deps.now,
@@ -215,7 +199,7 @@ export async function checkDrift(
   messages.push(...revived.messages);
 
   const nodes = allNodes(config).filter(({ node }) => mine.some((v) => v.Name === node.name));
-  // Preview probes every running VM's sshd at once: each probe may wait its whole bounded time.
+  // Each probe may wait its whole bounded time, so preview runs them at once.
   const sshInPreview = new Map(
     dryRun
       ? await Promise.all(
@@ -269,7 +253,6 @@ export async function checkDrift(
   if (!dryRun) refuseSharedAddresses(new Map(Object.entries(addresses)), "after the drift check's repairs");
   return report(messages, addresses);
 
-  /** The VM's address through address.sh (marker written, address recorded), then sshd answering there. */
   async function prove(name: string): Promise<{ ip: string } | { problem: string }> {
     const r = runVmScript(
       "address.sh",
@@ -288,7 +271,7 @@ export async function checkDrift(
   function restart(node: NodeSpec, why: string): void {
     const name = node.name;
     type Step = readonly [script: string, inputs: Record<string, string>];
-    // Stopped first, always: start.sh leaves a VM that runs with its size and run options as it is.
+    // Stopped first, since start.sh leaves a running VM as it is.
     const stop: Step = ["stop.sh", stopEnv(name, t)];
     const start: Step = [
       "start.sh",

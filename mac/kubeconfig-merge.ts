@@ -1,13 +1,8 @@
 /**
- * kind-style kubectl contexts: merge one cluster's `tartlab-<cluster>` cluster/user/context (as
- * lib/kubeconfig.ts names them) into the user's kubeconfig, and remove exactly those entries again. Everything
- * else in the file (other clusters, users, contexts, preferences, extensions, current-context) is kept.
- *
- * The merge itself is pure (string in, string out, parsed with the `yaml` package). The file side follows kind
- * (github.com/kubernetes-sigs/kind/blob/main/pkg/cluster/internal/kubeconfig/internal/kubeconfig/lock.go) and
- * client-go (github.com/kubernetes/client-go/blob/master/tools/clientcmd/loader.go): a `<file>.lock` created
- * with O_CREAT|O_EXCL, retried for a bounded time and removed afterwards, so tartlab, kind and kubectl do not overwrite each other's edits. The file is replaced
- * atomically (temp file in the same directory + rename) and created with mode 600 (its dir 700) when absent.
+ * Merges a cluster's `tartlab-<cluster>` cluster, user and context into the user's kubeconfig (kind-style)
+ * and removes exactly those again, under a `<file>.lock` taken as kind's lock.go and client-go's loader.go
+ * do, so tartlab, kind and kubectl do not overwrite each other; the file is replaced atomically and created
+ * 600 when absent.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import * as os from "node:os";
@@ -26,7 +21,7 @@ type KubeconfigDoc = Record<string, unknown> & {
 
 const LISTS = ["clusters", "users", "contexts"] as const;
 
-/** The file kubectl writes to: the first path of $KUBECONFIG, else ~/.kube/config (client-go's precedence). */
+/** client-go's precedence: the first path of $KUBECONFIG, else ~/.kube/config. */
 export function kubeconfigTarget(env: NodeJS.ProcessEnv = process.env): string {
   const first = (env.KUBECONFIG ?? "").split(path.delimiter).find((p) => p !== "");
   return first ?? path.join(env.HOME || os.homedir(), ".kube", "config");
@@ -50,7 +45,6 @@ function parseDoc(text: string, what: string): KubeconfigDoc {
   return d;
 }
 
-/** Picks the one entry named `name` from the lab's own kubeconfig (written by lib/kubeconfig.ts). */
 function labEntry(lab: KubeconfigDoc, key: (typeof LISTS)[number], name: string): Named {
   const hits = (lab[key] ?? []).filter((e) => e?.name === name);
   if (hits.length !== 1) {
@@ -60,14 +54,10 @@ function labEntry(lab: KubeconfigDoc, key: (typeof LISTS)[number], name: string)
 }
 
 export interface MergeOptions {
-  /** Make `tartlab-<cluster>` the current context (only when the user asks; default: leave it unchanged). */
+  /** Off by default, so the user's current context stays. */
   readonly setCurrent?: boolean;
 }
 
-/**
- * Returns `existing` (a kubeconfig's text, or undefined/"" for none) with the lab's cluster, user and context for
- * `cluster` added, replacing any earlier entries of that name. Pure.
- */
 export function mergeKubeconfig(
   existing: string | undefined,
   labKubeconfig: string,
@@ -86,7 +76,6 @@ export function mergeKubeconfig(
   return stringify(out);
 }
 
-/** Returns `existing` without the cluster, user and context named `tartlab-<cluster>`; nothing else changes. */
 export function removeFromKubeconfig(existing: string, cluster: string): string {
   const name = contextName(cluster);
   const doc = parseDoc(existing, "the existing kubeconfig");
@@ -94,23 +83,19 @@ export function removeFromKubeconfig(existing: string, cluster: string): string 
   for (const key of LISTS) {
     if (Array.isArray(doc[key])) out[key] = doc[key].filter((e) => e?.name !== name);
   }
-  // As kind does on delete: a current context that no longer exists is cleared.
+  // As kind does on delete.
   if (doc["current-context"] === name) out["current-context"] = "";
   return stringify(out);
 }
 
 export interface LockOptions {
-  /** How long to keep retrying a held lock before giving up. */
   readonly timeoutMs?: number;
   readonly retryMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Runs `fn` holding `<file>.lock` (O_CREAT|O_EXCL, as kind and client-go). A lock that stays held past the
- * timeout is reported with its path: after a crash it is stale and the user removes it.
- */
+/** A lock held past the timeout is reported with its path, since after a crash the user must remove it. */
 async function withKubeconfigLock<T>(file: string, fn: () => T, opts: LockOptions = {}): Promise<T> {
   const lock = `${file}.lock`;
   const timeoutMs = opts.timeoutMs ?? 10_000;
@@ -151,7 +136,6 @@ export interface FileOptions extends MergeOptions, LockOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Merges the cluster's context into the user's kubeconfig file (under the lock). Returns the file's path. */
 export async function mergeIntoKubeconfigFile(
   cluster: string,
   labKubeconfig: string,
@@ -166,10 +150,7 @@ export async function mergeIntoKubeconfigFile(
   return file;
 }
 
-/**
- * Removes the cluster's entries from the user's kubeconfig file (under the lock). Returns the file and whether
- * it held any; an absent file or one without them is left as it is.
- */
+/** An absent file, or one without the entries, is left as it is. */
 export async function removeFromKubeconfigFile(
   cluster: string,
   opts: FileOptions = {},

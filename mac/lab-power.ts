@@ -1,12 +1,7 @@
 /**
- * `npm run stop` / `npm run start`: pause the lab to save the battery and bring it back.
- *
- * Stop runs scripts/tart-vm/stop.sh (guest poweroff through `tart exec`, a bounded wait, then `tart stop`: the
- * same script TartVm uses before a resize or delete) for every running VM of this stack, in parallel. Start is
- * `pulumi up`'s revive (mac/revive.ts, which runs scripts/tart-vm/start.sh), then a Ready check of the lab
- * through mac/status.ts. Both act only on VMs listed in this stack's config whose owner marker
- * (~/.tartlab/vms/<vm>.owner, written by scripts/tart-vm/clone.sh) names this stack: VMs of other stacks and VMs
- * tartlab did not make are never touched. Tart state is read as JSON (T08).
+ * `npm run stop` / `npm run start`: stop runs scripts/tart-vm/stop.sh (guest poweroff, then `tart stop`) on
+ * every running VM of this stack at once; start is `pulumi up`'s revive, then a Ready check. Both touch only
+ * configured VMs whose owner marker names this stack.
  */
 import { ownerOf } from "./home";
 import { tartList, withTartPath } from "./tart";
@@ -15,7 +10,6 @@ import { LabConfig, allNodes } from "../lib/lab-config";
 import { elapsed, reviveStoppedVms } from "./revive";
 import { LabStatus, collectStatus } from "./status";
 
-/** What happened to one VM of the config. */
 export type PowerAction =
   "stopped" | "already-stopped" | "started" | "already-running" | "absent" | "not-ours" | "failed";
 
@@ -27,24 +21,18 @@ export interface VmPower {
 
 /** Stop's stop.sh deadlines, and start's Ready wait. */
 export interface PowerOptions extends Partial<StopDeadlines> {
-  /** Environment for tart, the scripts and ~/.tartlab (PATH, HOME, TARTLAB_HOME). */
   readonly env?: NodeJS.ProcessEnv;
   /** start: how long to wait for the lab to be Ready (mac/status.ts) after the VMs run. */
   readonly readySeconds?: number;
-  /** start: pause between two Ready checks. */
   readonly readyPollMs?: number;
-  /** start: deadline of each status probe. */
   readonly probeTimeoutMs?: number;
-  /** A line per VM as it goes (its state, the time it took); `tartlab start|stop` prints them. */
   readonly progress?: (line: string) => void;
-  /** Milliseconds, for the elapsed times (tests pass their own clock). */
+  /** Tests pass their own clock. */
   readonly now?: () => number;
 }
 
 interface Plan {
-  /** The environment Tart runs in: the options' (else this process's) with Tart's PATH. */
   readonly env: NodeJS.ProcessEnv;
-  /** This stack's VMs with their Tart state. */
   readonly ours: { name: string; state: string }[];
   /** VMs of the config that are absent or not ours: reported, never touched. */
   readonly others: VmPower[];
@@ -73,7 +61,7 @@ async function planFor(config: LabConfig, owner: string, opts: PowerOptions): Pr
   return { env, ours, others };
 }
 
-/** Runs scripts/tart-vm/stop.sh for one VM exactly as TartVm does. */
+/** Exactly as TartVm runs it. */
 async function runStopScript(vm: string, env: NodeJS.ProcessEnv, opts: PowerOptions): Promise<VmPower> {
   const r = await runVmScriptAsync("stop.sh", stopEnv(vm, opts), env);
   const lines = r.err
@@ -92,7 +80,6 @@ export interface StopResult {
   readonly vms: readonly VmPower[];
 }
 
-/** Stops every running VM of this stack, gracefully first (stop.sh), all at once. */
 export async function stopLab(
   config: LabConfig,
   owner: string,
@@ -118,21 +105,19 @@ export async function stopLab(
 export interface StartResult {
   readonly ok: boolean;
   readonly vms: readonly VmPower[];
-  /** The lab's status after the Ready check. */
   readonly status?: LabStatus;
   readonly readyAfterSeconds?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Starts this stack's stopped VMs with `pulumi up`'s revive, then waits (bounded) for the lab to be Ready. */
 export async function startLab(
   config: LabConfig,
   owner: string,
   opts: PowerOptions = {},
 ): Promise<StartResult> {
   const plan = await planFor(config, owner, opts);
-  // Only the configured VMs; past one that does not start, so the rest of the lab comes up.
+  // Past a VM that does not start, so the rest of the lab comes up.
   const revived = await reviveStoppedVms(config, owner, false, plan.env, false, undefined, {
     progress: opts.progress,
     now: opts.now,
@@ -148,7 +133,7 @@ export async function startLab(
     }),
     ...plan.others,
   ]);
-  // A VM that is absent, not ours or failed keeps the lab unhealthy whatever we wait for: one check, then report.
+  // An absent, foreign or failed VM keeps the lab unhealthy, so one check is enough.
   const waitSeconds = plan.others.length > 0 || revived.failed.length > 0 ? 0 : (opts.readySeconds ?? 300);
   const t0 = Date.now();
   const deadline = t0 + waitSeconds * 1000;
@@ -167,7 +152,6 @@ function inConfigOrder(config: LabConfig, vms: VmPower[]): VmPower[] {
   return [...vms].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
 }
 
-/** One line per VM, for the terminal. */
 export function formatPower(vms: readonly VmPower[]): string {
   const width = Math.max(...vms.map((v) => v.name.length), 2);
   return vms.map((v) => `${v.name.padEnd(width)}  ${v.action.padEnd(15)}  ${v.detail}\n`).join("");

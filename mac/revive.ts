@@ -1,13 +1,7 @@
 /**
- * Lesson T09: Tart VMs die with the host (reboot, crash) while Pulumi's state still says they run, and nothing
- * in the graph changes, so a plain `pulumi up` would not notice. Before the graph runs, `pulumi up` restarts
- * every VM of this stack that exists but is not running (with the same scripts/tart-vm/start.sh the TartVm
- * resource uses); `pulumi preview` only reports them. Tart state is read as JSON (T08).
- *
- * A VM of this stack that the config no longer lists is about to be removed, and its removal needs
- * it (and its cluster's control plane) running: member removal drains and deletes the Node through the control
- * plane over SSH. So stopped VMs of this stack that are no longer configured are started too, at the size and
- * with the run options they have (no resize of a VM that is going away), with a message saying why.
+ * T09: VMs die with the host while Pulumi's state says they run, so before the graph runs `pulumi up`
+ * restarts this stack's stopped VMs with scripts/tart-vm/start.sh (preview only reports them), including
+ * unlisted ones whose removal needs them running to drain their Node.
  */
 import { ownedBy } from "./home";
 import { TartVmList, listTartVms, tartGetSync, withTartPath } from "./tart";
@@ -15,7 +9,7 @@ import { runVmScriptAsync, startEnv } from "./vm-scripts";
 import { LabConfig, allNodes } from "../lib/lab-config";
 
 export interface ReviveResult {
-  /** VMs found stopped and started again (or, in preview, that `up` would start). */
+  /** In preview, the VMs `up` would start. */
   readonly restarted: string[];
   /** With `keepGoing`: the VMs that could not be started, and why. */
   readonly failed: { readonly name: string; readonly detail: string }[];
@@ -23,15 +17,12 @@ export interface ReviveResult {
 }
 
 export interface ReviveProgress {
-  /** One line per VM as it goes: when its start begins, then when it runs or failed, with the time it took. */
   readonly progress?: (line: string) => void;
-  /** Milliseconds, for the elapsed times (tests pass their own clock). */
+  /** Tests pass their own clock. */
   readonly now?: () => number;
-  /** Carry on past a VM that does not start (`tartlab start`) instead of stopping there (`pulumi up`). */
   readonly keepGoing?: boolean;
 }
 
-/** "12s" between two clock readings. */
 export const elapsed = (from: number, to: number) => `${Math.round((to - from) / 1000)}s`;
 
 export async function reviveStoppedVms(
@@ -40,15 +31,13 @@ export async function reviveStoppedVms(
   dryRun: boolean,
   env: NodeJS.ProcessEnv = process.env,
   /**
-   * Also start this stack's stopped VMs that the config no longer lists (`pulumi up` deletes
-   * them, and their drain/delete needs them running). `npm run start` leaves them alone.
+   * `pulumi up` deletes unlisted VMs and their drain needs them running; `npm run start` leaves them alone.
    */
   unlisted = true,
-  /** Tart's VM list when the caller has read it already (mac/drift.ts). */
   list?: TartVmList,
   { progress = () => {}, now = Date.now, keepGoing = false }: ReviveProgress = {},
 ): Promise<ReviveResult> {
-  // Same PATH as the scripts: without it spawnSync finds no tart (ENOENT), and status/stderr are null.
+  // Without the scripts' PATH spawnSync finds no tart.
   env = withTartPath(env);
   list ??= listTartVms(env);
   if ("problem" in list) {
@@ -64,7 +53,6 @@ export async function reviveStoppedVms(
   const restarted: string[] = [];
   const failed: ReviveResult["failed"] = [];
   const messages: string[] = [];
-  // Configured VMs first, in config order; then this stack's VMs that the config no longer lists.
   const stopped = [
     ...allNodes(config).flatMap(({ node }) => entries.filter((v) => v.Name === node.name)),
     ...(unlisted ? entries.filter((v) => !configured.has(v.Name)) : []),
@@ -104,7 +92,7 @@ export async function reviveStoppedVms(
   return { restarted, failed, messages };
 }
 
-/** A VM's size as Tart has it (`tart get --format json`: CPU, Memory in MB, Disk in GB; Tart's Commands/Get.swift). */
+/** Tart's Commands/Get.swift: Memory in MB, Disk in GB. */
 function currentSize(
   name: string,
   env: NodeJS.ProcessEnv,

@@ -1,15 +1,8 @@
 /**
- * `tartlab snapshot save|restore|list|delete NAME`: the whole lab saved as stopped Tart clones, and put back.
- *
- * save: every VM of the stack is stopped gracefully (mac/lab-power.ts: guest poweroff, so etcd is cut at rest), each
- * is cloned (`tart clone`: an APFS copy-on-write copy of a stopped VM, Clone.swift) to a snapshot VM named by
- * lib/snapshot-manifest.ts and owner-marked as this stack's snapshot, the manifest is written (MACs, addresses,
- * config, records, `pulumi stack export`), and the lab is started again and waited for (the start path of
- * mac/lab-power.ts). restore: the lab's VMs are renamed aside, the snapshot VMs cloned back under the VM names with
- * their saved MAC written into config.json (a clone of a local VM always gets a new random MAC: Clone.swift
- * regenerates it when a local VM holds the source's MAC, and the snapshot VM does), the records put back, the lab
- * started and waited for; only then are the set-aside VMs deleted and the Pulumi state imported. A failure before
- * that puts the set-aside VMs and records back and starts them: the lab runs as it was.
+ * `tartlab snapshot save|restore|list|delete NAME`: the lab saved as stopped Tart clones (APFS copy-on-write)
+ * and put back. Save stops every VM gracefully so etcd is cut at rest; restore writes each VM's saved MAC
+ * into config.json because a clone of a local VM gets a new random MAC (Clone.swift), and deletes the
+ * set-aside VMs only once the restored lab runs, so a failure before that leaves the lab as it was.
  */
 import { execFile, spawn } from "node:child_process";
 import {
@@ -46,9 +39,7 @@ import { TartVm, tartList, withTartPath } from "./tart";
 import { startEnv } from "./vm-scripts";
 
 export interface SnapshotOptions {
-  /** Environment for tart, pulumi and ~/.tartlab (PATH, HOME, TARTLAB_HOME, TART_HOME). */
   readonly env?: NodeJS.ProcessEnv;
-  /** The Pulumi project directory (`pulumi stack export|import` run there). */
   readonly dir: string;
   /** Stop and start: deadlines of mac/lab-power.ts (graceful stop, Ready wait, probe, poll pause). */
   readonly power?: PowerOptions;
@@ -56,13 +47,10 @@ export interface SnapshotOptions {
   readonly tartTimeoutMs?: number;
   /** Deadline of one VM's start (scripts/tart-vm/start.sh: sizing, `tart run`, its address). */
   readonly startTimeoutMs?: number;
-  /** Deadline of one `pulumi stack export|import`. */
   readonly pulumiTimeoutMs?: number;
   /** save: replace a snapshot of that name. restore: go ahead although the lab's config differs. */
   readonly force?: boolean;
-  /** One line per step and VM. */
   readonly progress?: (line: string) => void;
-  /** The clock of createdAt and the list's ages. */
   readonly now?: () => number;
 }
 
@@ -104,7 +92,6 @@ async function checked(
 interface Run {
   readonly ok: boolean;
   readonly stdout: string;
-  /** stderr, or why the command did not run or was cut off. */
   readonly why: string;
   readonly absent?: boolean;
 }
@@ -137,7 +124,7 @@ function run(
 
 const tart = (c: Ctx, args: string[]) => run("tart", args, c.env, c.opts.tartTimeoutMs ?? 600_000);
 
-/** This Mac's VMs by name, read through the Tart driver (one parser of `tart list --format json`). */
+/** One parser of `tart list --format json`, the Tart driver's. */
 async function tartVms(c: Ctx): Promise<Map<string, TartVm>> {
   const list = await tartList(c.env, c.opts.tartTimeoutMs ?? 600_000).catch((e: Error) => {
     throw new Error(`tart list failed: ${e.message}`);
@@ -159,7 +146,6 @@ function readMac(env: NodeJS.ProcessEnv, vm: string): string {
   return mac;
 }
 
-/** Writes the MAC into a stopped VM's config.json, every other key kept. */
 function writeMac(env: NodeJS.ProcessEnv, vm: string, mac: string): void {
   const file = configJson(env, vm);
   const config = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
@@ -196,7 +182,6 @@ function writePrivate(file: string, text: string): void {
   renameSync(`${file}.tmp`, file);
 }
 
-/** The ~/.tartlab files a snapshot keeps, relative to it: those of the config's clusters and VMs that exist. */
 function recordPaths(config: LabConfig, env: NodeJS.ProcessEnv): string[] {
   const rel = [
     ...config.clusters.flatMap((c) => [`clusters/${c.name}.json`, `kube/${c.name}.yaml`]),
@@ -209,7 +194,6 @@ function readRecords(rels: readonly string[], env: NodeJS.ProcessEnv): Record<st
   return Object.fromEntries(rels.map((r) => [r, readFileSync(path.join(tartlabHome(env), r), "utf8")]));
 }
 
-/** Puts records back: each file of `records` written, each file of `rels` not in it removed. */
 function writeRecords(
   records: Record<string, string>,
   rels: readonly string[],
@@ -236,9 +220,8 @@ function readManifest(env: NodeJS.ProcessEnv, stack: string, name: string): Snap
 const lines = (items: readonly string[]) => items.map((l) => `  ${l}`).join("\n");
 
 /**
- * Starts this stack's stopped VMs of `config` all at once, each with scripts/tart-vm/start.sh as `pulumi up`'s
- * revive runs it (one after another there: a restore would wait for each boot in turn), then waits for the lab to
- * be Ready with the start path of mac/lab-power.ts (which starts again, one by one, any VM that did not start here).
+ * Starts every VM at once with scripts/tart-vm/start.sh, as revive does one by one (a restore would wait for
+ * each boot in turn), then waits with mac/lab-power.ts's start path, which retries any VM that did not start.
  */
 async function startAll(c: Ctx, config: LabConfig, owner: string) {
   const states = await tartVms(c);
@@ -299,7 +282,6 @@ async function startAgain(c: Ctx, config: LabConfig, owner: string, what: string
   };
 }
 
-/** Saves the lab of `snap.stack` as snapshot `snap.name`. */
 export const saveSnapshot = (config: LabConfig, snap: SnapshotRef, opts: SnapshotOptions) =>
   checked(snap, opts, (c) => save(c, config, snap));
 
@@ -646,10 +628,7 @@ export async function listSnapshots(stack: string, opts: SnapshotOptions): Promi
   return rows;
 }
 
-/**
- * Deletes snapshot `snap.name` of `snap.stack`: its snapshot VMs (marked as this stack's) and its manifest, nothing
- * else.
- */
+/** Deletes only the snapshot's VMs marked as this stack's, and its manifest. */
 export const deleteSnapshot = (snap: SnapshotRef, opts: SnapshotOptions) =>
   checked(snap, opts, (c) => remove(c, snap));
 

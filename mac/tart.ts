@@ -1,34 +1,30 @@
 /**
- * The one Tart driver on the Node side: runs `tart` on the scripts' PATH and parses its JSON (T08: JSON, never the
- * text table, whose "Accessed" column has spaces). Parsers refuse JSON of another shape with a one-line reason
- * instead of letting a TypeError reach `pulumi up`.
+ * The one Node-side Tart driver, reading JSON (T08: the text table's "Accessed" column has spaces); a JSON of
+ * another shape gets a one-line reason, never a TypeError in `pulumi up`.
  */
 import { SpawnSyncReturns, execFile, spawnSync } from "node:child_process";
 import { isIpv4 } from "../lib/ip";
 
 /**
- * Where Homebrew puts tart and softnet (Apple Silicon, then Intel prefix). Pulumi may run with a PATH that lacks
- * them (launched from an IDE, or a shell without `brew shellenv`): the scripts add these (`export PATH=…`), and so
- * does every Node-side call of tart.
+ * Pulumi may run without these on PATH (from an IDE, or without `brew shellenv`), so the scripts and every
+ * Node-side tart call add them.
  */
 export const HOMEBREW_BIN_DIRS = ["/opt/homebrew/bin", "/usr/local/bin"] as const;
 
-/** `env` with PATH extended exactly as the scripts extend it. */
 export function withTartPath(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return { ...env, PATH: [env.PATH ?? "", ...HOMEBREW_BIN_DIRS].filter((p) => p !== "").join(":") };
 }
 
-/** One entry of `tart list --format json` (fields tartlab reads; Tart prints more). */
+/** One entry of `tart list --format json` (the fields tartlab reads). */
 export interface TartVm {
   readonly Name: string;
   readonly State: string;
-  /** Disk size in GB. */
+  /** GB. */
   readonly Size?: number;
-  /** "local" or "oci". */
   readonly Source?: string;
 }
 
-/** `tart get --format json`: CPU count, Memory in MB, Disk in GB; unchecked values, as Tart printed them. */
+/** `tart get --format json`: CPU count, Memory in MB, Disk in GB, unchecked. */
 export interface TartVmInfo {
   readonly CPU?: unknown;
   readonly Memory?: unknown;
@@ -37,7 +33,6 @@ export interface TartVmInfo {
 
 const LIST = ["list", "--source", "local", "--format", "json"];
 
-/** The VMs in `tart list --format json` output, or an Error naming what was printed instead. */
 function parseTartList(stdout: string): TartVm[] {
   let entries: unknown;
   try {
@@ -45,14 +40,12 @@ function parseTartList(stdout: string): TartVm[] {
   } catch {
     throw new Error(`tart list printed no JSON: ${stdout.slice(0, 200)}`);
   }
-  // JSON of another shape (an object, null entries) must not crash the program with a TypeError.
   if (!Array.isArray(entries) || !entries.every((v) => v !== null && typeof v === "object")) {
     throw new Error(`tart list printed JSON that is not a list of VMs: ${stdout.slice(0, 200)}`);
   }
   return entries as TartVm[];
 }
 
-/** The object `tart get --format json` printed, or undefined when it printed anything else. */
 function parseTartGet(stdout: string): TartVmInfo | undefined {
   try {
     const got: unknown = JSON.parse(stdout);
@@ -63,21 +56,17 @@ function parseTartGet(stdout: string): TartVmInfo | undefined {
   return undefined;
 }
 
-/** The address `tart ip` printed, or undefined when it printed anything but one IPv4 address. */
 function parseTartIp(stdout: string): string | undefined {
   const ip = stdout.trim();
   return isIpv4(ip) ? ip : undefined;
 }
 
-/** Runs tart and waits for it (for callers that are synchronous); `env` must already have `withTartPath`. */
 function tartSync(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): SpawnSyncReturns<string> {
   return spawnSync("tart", args, { env, encoding: "utf8", timeout: timeoutMs });
 }
 
-/** What `tart list` says, or why it could not be read. */
 export type TartVmList = { readonly vms: TartVm[] } | { readonly problem: string };
 
-/** Reads Tart's VM list synchronously; `env` must already have the scripts' PATH (`withTartPath`). */
 export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
   const list = tartSync(LIST, env);
   if (list.error) {
@@ -102,7 +91,6 @@ export function listTartVms(env: NodeJS.ProcessEnv): TartVmList {
   }
 }
 
-/** Runs tart with a deadline; rejects with a one-line reason (stderr's first line, or the deadline). */
 function tart(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile("tart", args, { env, timeout: timeoutMs, killSignal: "SIGKILL" }, (err, stdout, stderr) => {
@@ -118,7 +106,6 @@ function tart(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promis
   });
 }
 
-/** `tart get <vm> --format json` for synchronous callers: the object it printed (if it did) and the run. */
 export function tartGetSync(
   vm: string,
   env: NodeJS.ProcessEnv,
@@ -127,7 +114,6 @@ export function tartGetSync(
   return { info: parseTartGet(run.stdout ?? ""), run };
 }
 
-/** `tart get <vm> --format json`: the object it printed, else undefined, and what it printed; rejects as `tart`. */
 export async function tartGet(
   vm: string,
   env: NodeJS.ProcessEnv,
@@ -137,7 +123,6 @@ export async function tartGet(
   return { info: parseTartGet(printed), printed };
 }
 
-/** `tart ip <vm>` without waiting for one: the IPv4 address it printed, else undefined; rejects as `tart`. */
 export async function tartIp(
   vm: string,
   env: NodeJS.ProcessEnv,
@@ -147,7 +132,6 @@ export async function tartIp(
   return { ip: parseTartIp(printed), printed };
 }
 
-/** Tart's VM list; rejects with a one-line reason. */
 export async function tartList(env: NodeJS.ProcessEnv, timeoutMs: number): Promise<TartVm[]> {
   return parseTartList(await tart(LIST, env, timeoutMs));
 }

@@ -1,29 +1,24 @@
 /**
- * scripts/tart-vm/*.sh outside Pulumi (the drift check, the T09 revive, `npm run stop`), run exactly as the TartVm
- * resource runs them: the stdin bundle of lib/shell.ts. Also the inputs of stop.sh and start.sh with their
- * deadlines, one definition for the resource and for these callers.
+ * The drift check, the T09 revive and `npm run stop` run scripts/tart-vm/*.sh exactly as TartVm does
+ * (lib/shell.ts's bundle), with one definition of the stop and start inputs.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { bundle, loadScript } from "../lib/shell";
 
-/** Deadlines of scripts/tart-vm/stop.sh, in seconds. */
 export interface StopDeadlines {
-  /** How long the guest may take to power itself off before `tart stop` forces it. */
   readonly gracefulStopSeconds: number;
-  /** How long `tart exec` (the poweroff request) may take before the guest agent counts as hung. */
+  /** After this the guest agent counts as hung. */
   readonly guestExecSeconds: number;
-  /** `tart stop --timeout` of the forced stop (SIGINT, then SIGKILL). */
   readonly stopTimeoutSeconds: number;
 }
 
-/** stop.sh's own defaults, which the TartVm resource relies on (it passes only STOP_TIMEOUT_SECONDS). */
+/** TartVm passes only STOP_TIMEOUT_SECONDS and relies on these. */
 export const STOP_DEFAULTS: StopDeadlines = {
   gracefulStopSeconds: 60,
   guestExecSeconds: 15,
   stopTimeoutSeconds: 30,
 };
 
-/** Inputs of scripts/tart-vm/stop.sh for `vm`. */
 export function stopEnv(vm: string, d: Partial<StopDeadlines> = {}): Record<string, string> {
   return {
     VM_NAME: vm,
@@ -33,7 +28,6 @@ export function stopEnv(vm: string, d: Partial<StopDeadlines> = {}): Record<stri
   };
 }
 
-/** Inputs of scripts/tart-vm/start.sh: one definition for the TartVm resource and the T09 revive. */
 export interface StartInputs {
   readonly name: string;
   readonly cpus: number;
@@ -45,8 +39,8 @@ export interface StartInputs {
 
 export function startEnv(i: StartInputs): Record<string, string> {
   return {
-    // start.sh restarts a running VM whose size or run options changed with exactly the stop logic of the delete
-    // step (graceful guest poweroff, then tart stop): one copy of it, passed as data (no sourcing).
+    // start.sh restarts a resized VM with the delete step's exact stop logic, passed as data rather than
+    // sourced.
     STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
     VM_NAME: i.name,
     CPUS: String(i.cpus),
@@ -60,17 +54,16 @@ export function startEnv(i: StartInputs): Record<string, string> {
 
 export interface ScriptRun {
   readonly ok: boolean;
-  /** The exit code (null after a signal or when bash could not start). */
+  /** Null after a signal or when bash could not start. */
   readonly code: number | null;
   readonly stdout: string;
-  /** stderr, or why the script could not run. */
   readonly err: string;
 }
 
 const bundled = (script: string, inputs: Record<string, string>) =>
   bundle({ create: loadScript(`tart-vm/${script}`) }, inputs);
 
-/** Runs scripts/tart-vm/<script> and waits for it; `env` must already have `withTartPath` (mac/tart.ts). */
+/** `env` must already have `withTartPath` (mac/tart.ts). */
 export function runVmScript(
   script: string,
   inputs: Record<string, string>,
@@ -89,7 +82,6 @@ export function runVmScript(
   };
 }
 
-/** `runVmScript` without blocking, so several VMs' scripts run at once. */
 export function runVmScriptAsync(
   script: string,
   inputs: Record<string, string>,

@@ -1,39 +1,33 @@
 /**
- * rancher/local-path-provisioner v0.0.37 as typed Kubernetes objects, written from
- * https://github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml (commit 49b2be8e;
- * read, not copied). Every name, rule, argument, probe, mount and script below is that file's unless a comment
- * says why it differs. The differences: the StorageClass is created as the cluster default (no later patch, lesson T06), the
- * helper image is pinned (upstream: untagged busybox), and a cluster without workers gets the control-plane
- * toleration. components/local-path-storage.ts creates these objects.
+ * rancher/local-path-provisioner v0.0.37 as typed objects, written from
+ * https://github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml (commit
+ * 49b2be8e); it differs only where a comment says why (default StorageClass, T06; pinned helper image;
+ * control-plane toleration).
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";
 import { VERSIONS } from "../lib/versions";
 
 /**
- * Object names of the upstream manifest. The namespace, config map and service account names are also the
- * provisioner's own flag defaults (main.go at v0.0.37: DefaultNamespace, DefaultConfigMapName,
- * DefaultServiceAccount), and helper pods run under that service account: keep them.
+ * These are also the provisioner's own flag defaults (main.go at v0.0.37), and helper pods run under that
+ * service account: keep them.
  */
 const LOCAL_PATH = {
   namespace: "local-path-storage",
   serviceAccount: "local-path-provisioner-service-account",
-  /** Name of both the namespaced Role and the ClusterRole. */
   role: "local-path-provisioner-role",
-  /** Name of both the RoleBinding and the ClusterRoleBinding. */
   binding: "local-path-provisioner-bind",
   configMap: "local-path-config",
   deployment: "local-path-provisioner",
   storageClass: "local-path",
   /** main.go DefaultProvisionerName; the StorageClass must name it. */
   provisioner: "rancher.io/local-path",
-  /** config.json nodePathMap: where volumes live on every node. */
   dataPath: "/opt/local-path-provisioner",
 } as const;
 
 /**
- * kubeadm taints a control-plane node with this unless told otherwise; upstream's Deployment has no tolerations,
- * so on a cluster without workers the provisioner (and so every PVC, Jenkins' among them) stays Pending.
+ * Upstream's Deployment has no tolerations, so on a cluster without workers the provisioner, and every PVC,
+ * would stay Pending.
  */
 const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
   key: "node-role.kubernetes.io/control-plane",
@@ -41,13 +35,11 @@ const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
   effect: "NoSchedule",
 };
 
-/** What differs between clusters. */
 export interface LocalPathOptions {
-  /** Nodes in the cluster: one control plane plus its workers (validated in lib/lab-config.ts). */
+  /** Validated in lib/lab-config.ts. */
   readonly nodeCount: number;
 }
 
-/** True when the cluster has no workers: its control plane must run local-path and the helper pods. */
 export function tolerateControlPlane(opts: LocalPathOptions): boolean {
   if (!Number.isInteger(opts.nodeCount) || opts.nodeCount < 1) {
     throw new Error(
@@ -123,7 +115,7 @@ export function clusterRoleBinding(): k8s.rbac.v1.ClusterRoleBindingArgs {
   };
 }
 
-/** config.json: one data path for every node (upstream's text, re-serialised; the provisioner parses JSON). */
+/** Upstream's text re-serialised; the provisioner parses JSON. */
 function configJson(): string {
   return JSON.stringify(
     { nodePathMap: [{ node: "DEFAULT_PATH_FOR_NON_LISTED_NODES", paths: [LOCAL_PATH.dataPath] }] },
@@ -133,10 +125,9 @@ function configJson(): string {
 }
 
 /**
- * The helper pod template (helperPod.yaml). The provisioner adds the volumes, command, env and nodeName itself and
- * refuses templates with volumes, probes, host namespaces etc. (util.go validateHelperPodTemplate); tolerations
- * are allowed. It adds its own disk-pressure toleration only when the template has none (provisioner.go
- * createHelperPod), so the template keeps upstream's disk-pressure entry when the control-plane one is added.
+ * The provisioner refuses templates with volumes, probes or host namespaces (util.go
+ * validateHelperPodTemplate) and adds its own disk-pressure toleration only when there is none
+ * (provisioner.go createHelperPod), so upstream's entry stays beside the control-plane one.
  */
 export function helperPod(opts: LocalPathOptions): k8s.types.input.core.v1.Pod {
   const diskPressure: k8s.types.input.core.v1.Toleration = {
@@ -223,8 +214,8 @@ export function deployment(opts: LocalPathOptions): k8s.apps.v1.DeploymentArgs {
 }
 
 /**
- * Upstream's class, created as the cluster's one default (upstream has no default annotation; kubeadm makes no
- * class; a PVC without storageClassName then gets this one: kubernetes.io change-default-storage-class).
+ * Upstream has no default annotation and kubeadm makes no class, so a PVC without storageClassName gets this
+ * one (kubernetes.io change-default-storage-class).
  */
 export function storageClass(): k8s.storage.v1.StorageClassArgs {
   return {

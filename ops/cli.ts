@@ -1,10 +1,7 @@
 /**
- * `tartlab <command>`: the one entry of the day-2 commands (ops/tartlab launches it, the npm scripts too). Arguments are
- * parsed here and only here (node:util parseArgs); each command acts on the selected Pulumi stack (ops/stack.ts).
- *
- * Exit codes, the same for every command: 0 done (status: the lab is healthy), 1 the lab or an action failed
- * (unhealthy, a VM did not start or stop, the dashboard cannot listen), 2 bad usage, an unknown stack or a config
- * the stack refuses. `tartlab ssh` exits with ssh's own code once ssh runs.
+ * `tartlab <command>`, the one entry of the day-2 commands and the only place arguments are parsed. Exit
+ * codes: 0 done (status: healthy), 1 the lab or an action failed, 2 bad usage, an unknown stack or a refused
+ * config; `tartlab ssh` exits with ssh's own code.
  */
 import { parseArgs } from "node:util";
 import * as path from "node:path";
@@ -14,7 +11,7 @@ import { selectedStack } from "./stack";
 
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
-/** Where a command reads its environment and writes its output (tests run the CLI in-process). */
+/** Tests run the CLI in-process. */
 export interface CliIo {
   readonly env: NodeJS.ProcessEnv;
   out(text: string): void;
@@ -24,25 +21,25 @@ export interface CliIo {
 type OptionSpec = { type: "string" | "boolean"; short?: string };
 type Values = Record<string, string | boolean | undefined>;
 
-/** What a command gets: its parsed options, its positionals, and for a stack command the stack and its lab. */
 export interface Invocation {
   readonly values: Values;
   readonly positionals: readonly string[];
   readonly dir: string;
-  /** The selected stack; "" for a call that needs none. */
   readonly stack: string;
 }
 
 export interface Command {
   readonly summary: string;
-  /** Arguments after `tartlab <command>`, for usage. */
   readonly usage: string;
   readonly help: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
   readonly positionals: readonly [min: number, max: number];
-  /** True when this call needs no stack (the Mac-wide images; the kubeconfig merge a Pulumi step runs). */
+  /** The Mac-wide images, and the kubeconfig merge a Pulumi step runs. */
   readonly stackless?: (positionals: readonly string[]) => boolean;
-  /** Runs the command (its module loaded only then: the Pulumi SDK alone takes a second); undefined keeps the process alive (the dashboard serves until stopped). */
+  /**
+   * Each command's module loads only when it runs, since the Pulumi SDK alone takes a second; undefined keeps
+   * the dashboard serving.
+   */
   run(inv: Invocation, io: CliIo): Promise<number | undefined>;
 }
 
@@ -55,7 +52,6 @@ const STACK_HELP =
   "  --stack <name>   the Pulumi stack (default: $TARTLAB_STACK, else the one `pulumi stack select` chose)\n" +
   "  --dir <dir>      the tartlab project directory (default: this checkout)\n";
 
-/** A number of seconds from an option, or a usage problem. */
 export function seconds(flag: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined) return undefined;
   const s = Number(v);
@@ -178,7 +174,6 @@ function mainHelp(): string {
   );
 }
 
-/** Parses with node:util parseArgs; an unknown or malformed option is a UsageError in tartlab's words. */
 function parse(c: Command, argv: readonly string[]) {
   try {
     return parseArgs({
@@ -199,7 +194,7 @@ function parse(c: Command, argv: readonly string[]) {
   }
 }
 
-/** `tartlab …`: the exit code, or undefined while a command keeps serving. */
+/** Undefined while a command keeps serving. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number | undefined> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -209,10 +204,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   return runCommand(name, rest, io, (c, inv) => c.run(inv, io));
 }
 
-/**
- * Parses `tartlab <name> <rest>` and runs `run` on the invocation, with one handling of usage and config errors.
- * Tests of one command pass their own `run` to inject deadlines and clocks.
- */
+/** Tests of one command pass their own `run` to inject deadlines and clocks. */
 export async function runCommand(
   name: string,
   rest: readonly string[],
@@ -268,10 +260,9 @@ export async function runCommand(
   }
 }
 
-/** The stack's validated lab, for the commands that need it. */
 export const labOf = (inv: Invocation) => loadStackFile(inv.dir, inv.stack).config;
 
-/** Runs the CLI as this process: stdout flushed before the exit (a pipe is asynchronous on macOS). */
+/** A pipe is asynchronous on macOS, so stdout is flushed before the exit. */
 export function runAsMain(argv: readonly string[]): void {
   const io: CliIo = {
     env: process.env,

@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
-# Functions lib/shell.ts defines on every script's first line (the script keeps its line numbers); functions only,
-# for macOS's bash 3.2 and the Ubuntu VMs alike.
+# lib/shell.ts defines these on every script's first line, so they are functions only, for macOS's bash 3.2
+# and the Ubuntu VMs alike.
 
-# The Homebrew directories after the caller's PATH: Pulumi may run without a login shell's PATH.
+# Pulumi may run without a login shell's PATH.
 _homebrew_path() { export PATH="$PATH:/opt/homebrew/bin:/usr/local/bin"; }
 
-# Runs "$@" up to RETRY_ATTEMPTS (5) times, pausing RETRY_PAUSE_SECONDS (5) times the failures so far (V03, V09),
-# then says what it gave up on, for RETRY_LABEL (else NODE_NAME).
+# Up to RETRY_ATTEMPTS (5) tries with a growing pause (V03, V09), then names RETRY_LABEL (else NODE_NAME).
 _retry() {
   local attempt=1 max=${RETRY_ATTEMPTS:-5} i
   until "$@"; do
@@ -42,7 +41,7 @@ _json_ints() {
   ' "$@"
 }
 
-# Runs $3.. with a deadline of $1 seconds, as timeout(1) would (exit 124), which macOS lacks; names $2 when it cuts.
+# timeout(1)'s exit 124, which macOS lacks.
 _with_timeout() {
   node -e '
     const [secs, what, cmd, ...args] = process.argv.slice(1);
@@ -55,8 +54,8 @@ _with_timeout() {
   ' "$@"
 }
 
-# Starts $2.. in a session of its own (macOS has no setsid(1)), output to file $1, and prints its pid: it must
-# outlive this step and Pulumi's process group, which is SIGKILLed when the plugin closes (cmdutil.KillChildren).
+# macOS has no setsid(1), and the process must outlive Pulumi's process group, which is SIGKILLed when the
+# plugin closes (cmdutil.KillChildren).
 _spawn_detached() {
   node -e '
     const fs = require("fs");
@@ -69,15 +68,13 @@ _spawn_detached() {
   ' "$@"
 }
 
-# Field $2 of the local Tart VM $1, or "absent" (T08: Tart's JSON, never its text table).
+# T08: Tart's JSON, never its text table.
 _vm_field() { tart list --source local --format json | _json_find Name "$1" "$2"; }
 
-# State of the local Tart VM $1: running|stopped|suspended or "absent".
 _vm_state() { _vm_field "$1" State; }
 
-# Finishes a dpkg run an interruption (Ctrl-C, the Mac asleep, a killed pulumi) left in its journal: apt refuses every
-# install until `dpkg --configure -a` has run (apt-pkg/deb/debsystem.cc: any all-digit file in /var/lib/dpkg/updates).
-# The old conffiles are kept, as apt's installs keep them; dpkg's output goes to stderr (a step's stdout is data).
+# An interrupted dpkg run makes apt refuse every install until `dpkg --configure -a`
+# (apt-pkg/deb/debsystem.cc); output goes to stderr, since a step's stdout is data.
 _dpkg_recover() {
   local f dirty=""
   for f in "${TARTLAB_ROOT:-}"/var/lib/dpkg/updates/*; do
@@ -88,9 +85,8 @@ _dpkg_recover() {
   _retry dpkg --force-confdef --force-confold --configure -a </dev/null >&2
 }
 
-# Sets containerd's sandbox (pause) image to the one the installed kubeadm names (`kubeadm config images list`, as
-# prepare.sh does), restarting containerd when it changed: a new minor may need another pause, and containerd reads
-# it only when it starts; the restart is owed across an interruption (prepare.sh's marker). TARTLAB_ROOT: tests.
+# A new minor may need another pause image, and containerd reads it only at start, so the restart is owed
+# across an interruption (prepare.sh's marker).
 _sandbox_image() {
   local version pause conf new owed
   version=$(kubeadm version -o short)
@@ -124,27 +120,23 @@ _sandbox_image() {
   fi
 }
 
-# apt-get "$@" waiting for a dpkg lock held by unattended-upgrades at first boot instead of failing, without stdin.
+# Waits for the dpkg lock unattended-upgrades holds at first boot.
 _apt() { apt-get -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 -o Acquire::http::Timeout=60 "$@" </dev/null; }
 
-# The minor of Kubernetes version $1 ("36" of v1.36.1 or 1.36).
 _k8s_minor() { cut -d. -f2 <<<"${1#v}"; }
 
-# Installed version of package $1 ("1.36.1-1.1"), empty when it is not installed.
 _installed() {
   { dpkg-query -W -f='${db:Status-Status} ${Version}\n' "$1" 2>/dev/null || true; } | sed -n 's/^installed //p'
 }
 
-# Upstream part of the installed version of package $1 ("1.36.1"), empty when it is not installed.
 _installed_upstream() {
   local v
   v=$(_installed "$1")
   printf '%s\n' "${v%%-*}"
 }
 
-# Makes apt use the pkgs.k8s.io repository of minor $1 (e.g. 1.36), with its own keyring, and reads its index, apt's
-# output on stderr (V04: kubernetes.io "Changing the Kubernetes package repository": the list file names the minor).
-# TARTLAB_ROOT: tests.
+# V04: the list file names the minor (kubernetes.io "Changing the Kubernetes package repository"); its own
+# keyring.
 _k8s_repo() {
   local root="${TARTLAB_ROOT:-}" arch keyring url key
   _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
@@ -158,9 +150,7 @@ _k8s_repo() {
   _retry _apt update >&2
 }
 
-# Sets containerd's sandbox image to the installed kubeadm's pause (_sandbox_image), installs kubelet and kubectl at
-# exactly version $1 ("1.36.1"; unheld for the change and held again, as kubeadm's upgrade tasks do) and restarts
-# kubelet; apt's output goes to stderr.
+# Unheld for the change and held again, as kubeadm's upgrade tasks do; apt's output goes to stderr.
 _kubelet_install() {
   _sandbox_image
   apt-mark unhold kubelet kubectl >/dev/null
@@ -170,8 +160,8 @@ _kubelet_install() {
   systemctl restart kubelet
 }
 
-# Waits until node $1's kubelet reports version $2, polling every POLL_SECONDS (3), for up to KUBELET_WAIT_SECONDS
-# (180); then fails saying so: the node stays cordoned until it does.
+# The node stays cordoned until its kubelet reports the version, polled every POLL_SECONDS up to
+# KUBELET_WAIT_SECONDS.
 _await_kubelet() {
   local deadline=$((SECONDS + ${KUBELET_WAIT_SECONDS:-180}))
   until [ "$(kubectl get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = "$2" ]; do
@@ -184,10 +174,8 @@ _await_kubelet() {
   done
 }
 
-# Runs ops/kubeconfig.ts "$@" in the tartlab project (tsx is a devDependency: `npm ci` installs it), on the Mac. The
-# project directory is passed in (TARTLAB_PROJECT_DIR); the provider's working directory (the project, where `pulumi`
-# runs) is the fallback for a checkout that has moved since the resource was created. The kubeconfig reaches it on
-# stdin only: KUBECONFIG_CONTENT is not in its environment.
+# The provider's working directory is the fallback for a checkout moved since the resource was made; the
+# kubeconfig comes on stdin only, never in the environment.
 _kubeconfig_cli() {
   local dir
   for dir in "${TARTLAB_PROJECT_DIR:-}" "$PWD"; do

@@ -1,18 +1,13 @@
 /**
- * `npm run test:guards`: the mutation guards of tools/guards-list.ts. Each weakens one piece of code that an
- * ordering or safety guarantee rests on; the one test it names must then fail. Use:
- *   --check               every guard's code, test file and test name still exist; runs nothing (npm test runs it)
- *   --changed             the guards whose code file, test file or own entry changed since the commit recorded in
- *                         tools/guards-passed.txt (the last one at which every guard was caught); all when that
- *                         commit is not in this clone (npm run check)
- *   --all                 every guard; records HEAD there when all are caught on a clean tree (npm run check:deep)
- *   --discover [filter]   runs each matching guard's mutation against its whole test file and prints the tests that
- *                         fail, to find a name (default: the guards whose name is missing from their test file)
- *   <filter>              the matching guards (while iterating)
- *   --jobs N              how many copies run at once (default: os.availableParallelism())
- * A filter is part of a guard's code file path, test file path or description (`what`).
- * Mutations are applied in temporary copies of the work tree (no .git; node_modules linked), never in place, and the
- * copies are removed at the end, on failure and on Ctrl-C.
+ * `npm run test:guards`: runs the mutation guards of tools/guards-list.ts; each weakens one line an ordering
+ * or safety guarantee rests on, and the test it names must then fail.
+ *   --check               code, test file and test name of every guard still exist; runs nothing
+ *   --changed             guards whose code, test or entry changed since tools/guards-passed.txt's commit
+ *   --all                 every guard; records HEAD there when all are caught on a clean tree
+ *   --discover [filter]   prints the tests each matching guard's mutation fails, to find a name
+ *   <filter>              guards whose code file, test file or `what` contains it
+ *   --jobs N              copies at once (default: os.availableParallelism())
+ * Mutations run in temporary copies of the work tree, removed at the end, on failure and on Ctrl-C.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import {
@@ -38,7 +33,6 @@ const REPORTER = path.join(__dirname, "guards-reporter.mjs");
 /** A mutation can make a test wait forever; such a run proves nothing and is reported as an error. */
 const TIMEOUT_MS = 15 * 60_000;
 
-// ---------------------------------------------------------------------------------------------------------------
 // Static checks
 
 type Read = (rel: string) => string | undefined;
@@ -70,7 +64,6 @@ export function namePattern(name: string): string {
   return name.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
-// ---------------------------------------------------------------------------------------------------------------
 // Reading a test run (tools/guards-reporter.mjs writes one JSON line per event)
 
 interface ReporterEvent {
@@ -149,9 +142,9 @@ export type Verdict =
   | { readonly kind: "error"; readonly detail: string };
 
 /**
- * A guard is caught when a test that ran under the name (the named test, or one inside the named suite or test)
- * failed; missed when such tests ran and all passed; an error when none ran (a renamed test, a subtest Node cannot
- * select, a file that does not load), whatever the exit status says.
+ * Caught when a test that ran under the name failed, missed when all such tests passed, and an error when
+ * none ran (a renamed test, a subtest Node cannot select, a file that does not load), whatever the exit
+ * status says.
  */
 export function verdict(nodes: readonly TestNode[], name: string): Verdict {
   const named = nodes.filter(
@@ -169,16 +162,11 @@ export function verdict(nodes: readonly TestNode[], name: string): Verdict {
   return { kind: "missed", detail: `${named.length} test(s) titled like "${name}" ran and passed` };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
 // Which guards changed since the recorded commit
 
-/** The fields that make a guard's entry what it is: a change to any of them is a new guard to verify. */
 const entryKey = (g: Guard) => JSON.stringify([g.file, g.from, g.to, g.test, g.name]);
 
-/**
- * The guards to run after changes: those whose code file or test file is among `changed` (paths from the repository
- * root), and those whose entry is not in `previous` (the list at the recorded commit) as it is now.
- */
+/** A changed code or test file reruns its guards, and a changed entry is a new guard to verify. */
 export function changedGuards(
   guards: readonly Guard[],
   previous: readonly Guard[],
@@ -226,7 +214,6 @@ async function listAt(sha: string): Promise<readonly Guard[] | undefined> {
   return mod.exports.GUARDS;
 }
 
-/** The guards --changed runs, and why (printed before they run). */
 async function selectChanged(): Promise<{ guards: readonly Guard[]; why: string }> {
   const text = readRoot(RECORD);
   const rec = text === undefined ? undefined : parseRecord(text);
@@ -250,7 +237,6 @@ async function selectChanged(): Promise<{ guards: readonly Guard[]; why: string 
   return { guards: picked.map((p) => p.guard), why: `${picked.length} guards changed ${since}${noList}` };
 }
 
-// ---------------------------------------------------------------------------------------------------------------
 // Copies of the work tree and the test runs in them
 
 interface Copy {
@@ -347,7 +333,6 @@ class Copies {
     return { nodes: testTree(events), timedOut, stderr: testStderr + stderr };
   }
 
-  /** Applies `g`'s mutation in a copy, runs `run`, and restores the file. */
   async mutated<T>(copy: Copy, g: Guard, run: () => Promise<T>): Promise<T> {
     const file = path.join(copy.tree, g.file);
     const original = readFileSync(file, "utf8");
@@ -371,7 +356,6 @@ function kill(child: ChildProcess): void {
   }
 }
 
-/** Runs `work` over `items` with at most `jobs` at once, copy `i` used by one item at a time. */
 async function pool<T>(items: readonly T[], jobs: number, work: (item: T, copy: number) => Promise<void>) {
   let next = 0;
   const worker = async (copy: number) => {
@@ -392,7 +376,6 @@ const duration = (ms: number) =>
   `${Math.floor(ms / 60_000)}m${String(Math.floor((ms % 60_000) / 1000)).padStart(2, "0")}s`;
 const where = (g: Guard) => `${g.file} -> ${g.test} "${g.name}"`;
 
-/** Runs each guard's named test under its mutation; returns how many were not caught. */
 async function runGuards(guards: readonly Guard[], jobs: number): Promise<number> {
   const copies = new Copies();
   const started = Date.now();
@@ -465,9 +448,6 @@ async function discover(guards: readonly Guard[], jobs: number): Promise<number>
   return unnoticed;
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-
-/** A filter names guards by part of their code file, test file or description. */
 const matches = (g: Guard, filter: string) => [g.file, g.test, g.what].some((s) => s.includes(filter));
 
 function staleReport(guards: readonly Guard[], withNames: boolean): string[] {

@@ -1,8 +1,7 @@
 /**
- * Evaluates Pulumi code in-process under mocks and records every registration exactly as the engine would receive
- * it (type, name, parent, dependencies, options, inputs): the tests' harness A, and tools/plan.ts and
- * tools/bench.ts. Wraps the mock monitor's registerResource; that is internal SDK API, so @pulumi/pulumi is pinned
- * exactly.
+ * Evaluates Pulumi code in-process under mocks and records every registration as the engine receives it (the
+ * tests' harness, tools/plan.ts, tools/bench.ts); it wraps the mock monitor's internal registerResource, so
+ * @pulumi/pulumi is pinned exactly.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -14,10 +13,9 @@ export const PROJECT = "tartlab";
 export const STACK = "dev";
 
 /**
- * Pulumi keeps `new Error().stack` on every promise it makes (@pulumi/pulumi runtime/debuggable; read only with
- * PULUMI_DEBUG_PROMISE_LEAKS), and under tsx each such stack is source-mapped frame by frame: about half of an
- * evaluation's time. The harness leaves that one stack empty (every other error keeps its stack) unless a caller
- * measures Pulumi as it runs (tools/bench.ts).
+ * Under tsx, source-mapping the stack Pulumi keeps per promise (@pulumi/pulumi runtime/debuggable) costs
+ * about half an evaluation, so the harness leaves that one stack empty unless tools/bench.ts measures Pulumi
+ * as it runs.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself (an import is a copy)
 const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
@@ -82,8 +80,8 @@ export interface MockOptions {
   /** Stable fake stdout per resource (default: an IP for "-start" commands, a marker otherwise). */
   readonly stdout?: (name: string) => string;
   /**
-   * What the fake provider answers for a registration, instead of `mockState` (test/harness/preview.ts decides
-   * per resource whether its outputs stay as stored or become unknown).
+   * What the fake provider answers instead of `mockState` (test/harness/preview.ts keeps or unknowns outputs
+   * per resource).
    */
   readonly newResource?: (
     args: pulumi.runtime.MockResourceArgs,
@@ -91,7 +89,6 @@ export interface MockOptions {
   ) => pulumi.runtime.MockResourceResult;
 }
 
-/** Deterministic fake IP for a VM's start command. */
 export function fakeIp(name: string): string {
   let h = 0;
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 200;
@@ -134,8 +131,8 @@ export function defaultStdout(name: string): string {
 }
 
 /**
- * An address step told where the drift check found its VM (FOUND_ADDRESS, components/tart-vm.ts) prints that
- * address: in the fake world the VM is there, as it is when address.sh runs right after the check.
+ * An address step told where the drift check found its VM prints that address, as address.sh does right after
+ * the check.
  */
 function foundAddress(a: pulumi.runtime.MockResourceArgs): string | undefined {
   if (!a.name.endsWith("-address") || typeof a.inputs.stdin !== "string") return undefined;
@@ -251,18 +248,16 @@ export class Recorder {
   }
 }
 
-/** Stack config of a stack file of the repository (`Pulumi.<stack>.yaml`): { "tartlab:key": value }. */
 function stackFileConfig(stack: string): Record<string, unknown> {
   const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
   return parse(readFileSync(file, "utf8")).config;
 }
 
-/** Stack config of the repository's Pulumi.dev.yaml (the default lab: 3 clusters, 7 VMs). */
 export function devStackConfig(): Record<string, unknown> {
   return stackFileConfig("dev");
 }
 
-/** Stack config of Pulumi.small.yaml, the laptop lab (one cluster `small`: a control plane and one worker). */
+/** The laptop lab: one cluster `small` with a control plane and one worker. */
 export function smallStackConfig(): Record<string, unknown> {
   return stackFileConfig("small");
 }
@@ -313,10 +308,7 @@ export function startRecording(opts: MockOptions = {}): Recorder {
 /** The recorder of the last evaluation (a program refused before it ran leaves it empty). */
 export let lastRecorder: Recorder | undefined;
 
-/**
- * Runs `program` (it registers resources: one component, or the whole lab) in a stack under the recorder's mocks
- * and returns the recorder and the outputs the program returned, once every registration has been answered.
- */
+/** Runs `program` under the recorder's mocks and returns once every registration has been answered. */
 export async function record(recorder: Recorder, program: () => unknown): Promise<LabRun> {
   let outputs: Record<string, unknown> = {};
   await pulumi.runtime.runInPulumiStack(async () => {
@@ -328,7 +320,6 @@ export async function record(recorder: Recorder, program: () => unknown): Promis
   return { recorder, outputs };
 }
 
-/** `program` evaluated under fresh mocks (startRecording, then record). */
 export function evaluate(program: () => unknown, opts: MockOptions = {}): Promise<LabRun> {
   return record(startRecording(opts), program);
 }
@@ -340,10 +331,7 @@ export interface LabOptions {
   readonly drift?: import("../lib/drift-report").DriftReport;
 }
 
-/**
- * Evaluates the whole program (program.ts, as index.ts does) for a stack config and returns the recorded graph.
- * Each call starts from fresh mocks and config.
- */
+/** Evaluates program.ts as index.ts does, from fresh mocks and config. */
 export async function runLab(
   config: Record<string, unknown> = devStackConfig(),
   opts: MockOptions & LabOptions = {},
@@ -360,8 +348,8 @@ export async function runLab(
 const shared = new Map<string, Promise<LabRun>>();
 
 /**
- * runLab for tests that only read the result: one evaluation per config (and options) per test process, shared by
- * every caller. Its registrations are frozen, so a test that would change them for the others throws instead.
+ * One evaluation per config and options per test process, frozen so that a test cannot change it for the
+ * others.
  */
 export function sharedLab(
   config: Record<string, unknown> = devStackConfig(),
@@ -388,7 +376,6 @@ export function childrenOf(rec: Recorder, component: Registration): Registration
   return rec.registrations.filter((r) => r.parentUrn === component.urn);
 }
 
-/** Name of the resource a provider reference ("<urn>::<id>") points at, "" for default providers. */
 export const providerName = (ref: string) => (ref ? nameOfUrn(ref.split("::").slice(0, -1).join("::")) : "");
 
 /** Ordering edges of the recorded graph: dependencies plus the provider a resource is created through. */
@@ -409,7 +396,6 @@ const waitsCache = new WeakMap<
   { size: number; graph: Map<string, Set<string>>; waits: Map<string, Set<string>> }
 >();
 
-/** Every resource `from` (transitively) waits for. */
 export function waitsFor(rec: Recorder, from: string): ReadonlySet<string> {
   let c = waitsCache.get(rec);
   if (!c || c.size !== rec.registrations.length) {
@@ -433,7 +419,6 @@ export function waitsFor(rec: Recorder, from: string): ReadonlySet<string> {
   return seen;
 }
 
-/** True when `from` (transitively) waits for `to`. */
 export function dependsOn(rec: Recorder, from: string, to: string): boolean {
   return waitsFor(rec, from).has(to);
 }

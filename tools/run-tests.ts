@@ -1,11 +1,7 @@
 /**
- * `npm test`: runs the test files with node --test, then the checks that need the whole run:
- *  1. bash line coverage of scripts/ from the harness's xtraces (tools/shell-coverage.ts): every failure exit run;
- *  2. TypeScript coverage (Node's built-in --experimental-test-coverage: line, branch and function figures per
- *     file) and, from the raw V8 data, every exported function of lib/ and mac/ called at least once;
- *  3. no skipped test in CI (CI set) unless listed in ALLOWED_SKIPS with its reason;
- *  4. nothing left behind: the tests run with a TMPDIR of their own, which must be empty at the end.
- * Use: `node --import tsx tools/run-tests.ts [test files…]` (default: every test/**\/*.test.ts).
+ * `npm test` runs the test files, then the whole-run checks: every script failure exit executed
+ * (tools/shell-coverage.ts), every exported lib/ and mac/ function called, no unlisted skip in CI, and an
+ * empty TMPDIR at the end.
  */
 import { TraceMap, originalPositionFor } from "@jridgewell/trace-mapping";
 import { spawnSync } from "node:child_process";
@@ -17,9 +13,8 @@ import { printReport, report } from "./shell-coverage";
 const ROOT = path.join(__dirname, "..");
 
 /**
- * The one place a test may skip in CI, with why. Test names as node:test prints them (suite or test).
- * The Mac e2e suites are not part of `npm test` (test/e2e/*.e2e.ts, `npm run e2e`), but if it is ever run
- * here it skips off a Mac, which is expected.
+ * The one place a test may skip in CI, with why; the Mac e2e suites are not in `npm test` but skip off a Mac
+ * if run.
  */
 export const ALLOWED_SKIPS: Readonly<Record<string, string>> = {
   "Mac end-to-end: a small lab up, checked, idempotent, destroyed":
@@ -28,7 +23,7 @@ export const ALLOWED_SKIPS: Readonly<Record<string, string>> = {
     "needs a Mac with tart and pulumi on PATH (test/e2e/mac-mesh.e2e.ts)",
 };
 
-/** Entries in the per-run TMPDIR that are not test residue: tsx's own transform cache. */
+/** tsx's own transform cache is not test residue. */
 const TMP_NOT_RESIDUE = /^tsx-\d+$/;
 
 function testFiles(dir: string): string[] {
@@ -38,10 +33,8 @@ function testFiles(dir: string): string[] {
     .sort();
 }
 
-/** The program's own modules whose every exported function a test must call. */
 const LIB_DIRS = ["lib", "mac"];
 
-/** Exported functions of lib/*.ts and mac/*.ts (declarations and arrow-function consts). */
 export function libExports(): { file: string; name: string; line: number }[] {
   return LIB_DIRS.flatMap((dir) =>
     readdirSync(path.join(ROOT, dir))
@@ -74,9 +67,8 @@ interface V8Function {
 }
 
 /**
- * Exported lib functions no test process ever called, from NODE_V8_COVERAGE's raw files. A function is found by
- * the original line it starts on (through the source map Node stores with the coverage), not by name: tsx wraps
- * arrow functions in __name(), so V8 does not see their names.
+ * Found by the line each function starts on, through the coverage's source map, since tsx wraps arrow
+ * functions in __name() and V8 does not see their names.
  */
 export function uncalledLibExports(v8Dir: string): string[] {
   const called = new Set<string>();
@@ -90,7 +82,6 @@ export function uncalledLibExports(v8Dir: string): string[] {
       if (!m || !url.startsWith(`file://${ROOT}/`) || !maps[url]) continue;
       const lineLengths: number[] = maps[url].lineLengths;
       const map = new TraceMap(maps[url].data);
-      // V8 counts characters from the start of the file; the map wants a line (1-based) and a column.
       const origLineAt = (offset: number): number | undefined => {
         let line = 0;
         while (line < lineLengths.length && offset > lineLengths[line]) offset -= lineLengths[line++] + 1;
@@ -109,7 +100,6 @@ export function uncalledLibExports(v8Dir: string): string[] {
     .map((e) => `${e.file}:${e.line} ${e.name}`);
 }
 
-/** Skipped tests from a TAP report: "name # SKIP reason". */
 export function skipsFromTap(tap: string): { name: string; reason: string }[] {
   return [...tap.matchAll(/^\s*ok \d+ - (.*?) # SKIP(?: (.*))?$/gm)].map((m) => ({
     name: m[1].replace(/\\#/g, "#"),
@@ -117,7 +107,7 @@ export function skipsFromTap(tap: string): { name: string; reason: string }[] {
   }));
 }
 
-/** The slowest test files' wall times (tools/file-times.mjs), so a file that grows slow is seen at once. */
+/** So that a file that grows slow is seen at once. */
 export function slowestFiles(
   jsonLines: string,
   count = 15,
@@ -183,7 +173,7 @@ function main(): number {
     if (r.status !== 0) problems.push(`node --test failed (exit ${r.status ?? r.signal})`);
     printSlowest(existsSync(times) ? readFileSync(times, "utf8") : "");
 
-    // With a file list (while iterating) the whole-suite checks would only report what was not run.
+    // With a file list the whole-suite checks would only report what was not run.
     if (files.length === 0) {
       problems.push(...printReport(report(traces)));
       const uncalled = uncalledLibExports(v8);

@@ -1,14 +1,7 @@
 /**
- * Bash line coverage of scripts/ from the xtraces the shell harness writes (test/harness/shell.ts): a per-script
- * table of statements run and failure exits run, and a verdict. A failure exit (a line that ends a script with a
- * non-zero status: `exit N` with N != 0, a call of a `_fail`/`_die` helper, `return N` inside such a helper)
- * that no test ever executed fails the run: that is the path a user hits when something goes wrong, and nothing
- * proved it says what it should.
- *
- * Also fails a script that no test executed at all. No exceptions: every script, every failure exit (a script run
- * directly rather than from a bundle is traced with the harness's `traceEnv`).
- *
- * Use: `node --import tsx tools/shell-coverage.ts <trace-dir>` (tools/run-tests.ts calls it after node --test).
+ * Bash line coverage of scripts/ from the shell harness's xtraces: a failure exit (`exit N`, a `_fail`/`_die`
+ * call, or `return N` inside such a helper) or a script that no test executed fails the run, because that is
+ * the path a user hits when something goes wrong.
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -17,15 +10,13 @@ const ROOT = path.join(__dirname, "..");
 const SCRIPTS = path.join(ROOT, "scripts");
 
 export interface Statement {
-  /** 1-based first and last line of the statement (continuations, quotes, $(…) and heredocs joined). */
+  /** Continuations, quotes, $(…) and heredocs joined. */
   readonly first: number;
   readonly last: number;
 }
 
 export interface FailureExit extends Statement {
-  /** The trimmed source line that holds the exit. */
   readonly text: string;
-  /** What the trace shows when it runs: a command starting with this word. */
   readonly word: string;
 }
 
@@ -39,7 +30,7 @@ const FAIL_HELPER = /^_(fail|die|abort)\w*$/;
 const NOT_RUNNABLE =
   /^(then|do|else|in|;;|\{|\(|\)|(done|fi|esac)\b.*|\}.*|[\w-]+\s*\(\)\s*\{?|function\s+[\w-]+.*\{|[^\s()]+\))$/;
 
-/** The code part of a line and how it leaves the quote/paren state (a small scanner, not a parser). */
+/** A small scanner, not a parser. */
 function scan(
   line: string,
   state: { quote: "" | "'" | '"'; depth: number },
@@ -88,7 +79,6 @@ export function analyze(text: string): ScriptShape {
   for (let i = 0; i < lines.length; i++) {
     const { code, heredoc } = scan(lines[i], state);
     if (heredoc) {
-      // The body belongs to this statement; skip to the delimiter.
       let j = i + 1;
       while (j < lines.length && lines[j].replace(/^\t+/, "") !== heredoc) j++;
       if (start < 0) start = i;
@@ -133,17 +123,15 @@ export function analyze(text: string): ScriptShape {
 /** script -> line -> first words of the commands the trace shows at that line. */
 export type Traces = Map<string, Map<number, Set<string>>>;
 
-/** The file every script gets in front of it (lib/shell.ts); its functions' lines are its own. */
 export const HELPERS = "helpers.sh";
 
-/** The functions scripts/helpers.sh defines. */
 export function helperFunctions(text = readFileSync(path.join(SCRIPTS, HELPERS), "utf8")): Set<string> {
   return new Set([...text.matchAll(/^([\w-]+)\s*\(\)/gm)].map((m) => m[1]));
 }
 
 /**
- * A trace line is `+<LINENO>:<function>: <command>`. Lines run inside a helper function belong to scripts/helpers.sh;
- * the others to the traced script (a trace of helpers.sh itself is a test's driver: only its helper lines count).
+ * Trace lines are `+<LINENO>:<function>: <command>`; a helper function's lines belong to scripts/helpers.sh,
+ * whose own trace is a test's driver.
  */
 export function readTraces(dir: string, helpers = helperFunctions()): Traces {
   const traces: Traces = new Map();
@@ -214,7 +202,6 @@ export function report(traceDir: string): ScriptReport[] {
   });
 }
 
-/** Prints the table; returns the problems (empty: pass). */
 export function printReport(rows: ScriptReport[], out: (s: string) => void = console.log): string[] {
   const problems: string[] = [];
   const w = Math.max(...rows.map((r) => r.script.length), 6);

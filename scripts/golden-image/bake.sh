@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# GoldenImage create (on the Mac): make the local Tart VM GOLDEN_NAME that node VMs clone. Once: clone
-# the base image into a temporary VM, boot it, run the node preparation (PREPARE_SH: k8s-node/prepare.sh, the
-# package part), pre-pull the images (PULL_SH), remove per-machine identity (CLEAN_SH), power it off from inside,
-# and only then rename it to GOLDEN_NAME. Any failure deletes the temporary VM: no half-made golden image exists.
-# Idempotent: a GOLDEN_NAME that exists is kept (its name is a digest of every input; components/golden-image.ts).
-# Prints GOLDEN_NAME. Runs on the Mac under macOS's bash 3.2: no bash-4 features, no timeout(1).
+# GoldenImage create (on the Mac, bash 3.2): bakes the local VM GOLDEN_NAME in a temporary VM renamed only
+# once it is prepared, pre-pulled, cleaned and powered off, so no half-made golden image exists; an existing
+# GOLDEN_NAME is kept, since the name digests every input.
 set -euo pipefail
 : "${GOLDEN_NAME:?GOLDEN_NAME is required}"
 : "${BASE_IMAGE:?BASE_IMAGE is required}"
@@ -28,13 +25,12 @@ tmp="$GOLDEN_NAME-baking"
 log_dir="${TARTLAB_HOME:-$HOME/.tartlab}/logs"
 log="$log_dir/$tmp.log"
 
-# Removes the temporary VM, whatever state it is in.
 _discard() {
   if [ "$(_vm_state "$tmp")" = running ]; then tart stop --timeout 10 "$tmp" >/dev/null 2>&1 || true; fi
   if [ "$(_vm_state "$tmp")" != absent ]; then tart delete "$tmp" >/dev/null 2>&1 || true; fi
 }
 
-# Values go into the guest's shell as single-quoted exports; refuse a value that would break out of them.
+# Values go into the guest's shell as single-quoted exports, so one that would break out of them is refused.
 for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS" "$RETRY_PAUSE_SECONDS"; do
   case "$v" in *"'"*)
     echo "tartlab: golden image: an input contains a single quote: $v" >&2
@@ -43,8 +39,7 @@ for v in "$K8S_MINOR" "$K8S_PATCH" "$IMAGES" "$PULL_ATTEMPTS" "$RETRY_PAUSE_SECO
   esac
 done
 
-# One guest step: the script ($2) with its inputs ($3, export lines) on stdin of a root bash, under a deadline.
-# Its output goes to stderr: stdout is this command's result, the image name alone.
+# Output goes to stderr, since stdout is the image name alone.
 _guest() {
   local what=$1 script=$2 exports=$3
   echo "tartlab: golden image: $what" >&2
@@ -52,9 +47,8 @@ _guest() {
     _with_timeout "$GUEST_STEP_SECONDS" "$what in $tmp" tart exec -i "$tmp" sudo bash -s >&2
 }
 
-# One bake of an image at a time on this Mac: another stack's bake of the same image would look like a leftover
-# below and be deleted. The lock is a symlink whose target is the baker's PID (made atomically, content included);
-# one whose process is gone was left by a killed bake and is taken over.
+# Another stack's bake of the same image would look like a leftover and be deleted; the lock is a symlink to
+# the baker's PID (atomic, content included), taken over when that process is gone.
 lock="${TARTLAB_HOME:-$HOME/.tartlab}/locks/$GOLDEN_NAME.bake"
 mkdir -p "${lock%/*}"
 if ! ln -s "$$" "$lock" 2>/dev/null; then
@@ -76,7 +70,6 @@ if [ "$(_vm_state "$GOLDEN_NAME")" != absent ]; then
   exit 0
 fi
 
-# A temporary VM left by an interrupted bake is garbage by construction.
 _discard
 ok=0
 trap '[ "$ok" = 1 ] || { echo "tartlab: golden image: bake failed; deleting $tmp" >&2; _discard; }; rm -f "$lock"' EXIT
@@ -86,7 +79,6 @@ tart set "$tmp" --random-mac
 mkdir -p "$log_dir"
 _spawn_detached "$log" tart run --no-graphics "$tmp" >/dev/null
 
-# The guest agent answers once the VM has booted.
 deadline=$((SECONDS + BOOT_WAIT_SECONDS))
 until tart exec "$tmp" true >/dev/null 2>&1; do
   if [ "$SECONDS" -ge "$deadline" ]; then
@@ -104,7 +96,7 @@ _guest "image pre-pull" "$PULL_SH" \
   "export K8S_PATCH='$K8S_PATCH' IMAGES='$IMAGES' PULL_ATTEMPTS='$PULL_ATTEMPTS' RETRY_PAUSE_SECONDS='$RETRY_PAUSE_SECONDS'"
 _guest "identity clean-up" "$CLEAN_SH" ""
 
-# Power off from inside (a clean filesystem; tart stop is a hard power-off), then wait for it to be stopped.
+# Power off from inside for a clean filesystem, since tart stop is a hard power-off.
 tart exec "$tmp" sudo systemd-run --on-active=1 systemctl poweroff >/dev/null
 deadline=$((SECONDS + POWEROFF_WAIT_SECONDS))
 while [ "$(_vm_state "$tmp")" = running ]; do

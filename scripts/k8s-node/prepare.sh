@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# K8sNode step 2 (root, on the VM): everything kubeadm needs. Idempotent: re-running it converges, never upgrades
-# a package on its own and restarts containerd only when its configuration changed.
-# TARTLAB_ROOT prefixes every file path (tests only; empty on a real node).
+# K8sNode step 2 (root, on the VM): re-running converges, never upgrades a package on its own and restarts
+# containerd only when its config changed; TARTLAB_ROOT prefixes paths in tests.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.33)}"
@@ -10,14 +9,10 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 
-# containerd's default config (stdin) with the systemd cgroup driver and kubeadm's sandbox image ($1).
-# containerd 1.7 and 2.2 print `SystemdCgroup = false`, 2.0.0-2.0.6 and 2.1.0-2.1.4 print no such line
-# (containerd/containerd#12101, fixed by #12244). So each key is dropped from its table wherever it is and written
-# right under the table's header, whose name differs between config version 2 (1.x) and 3 (2.x):
-#   SystemdCgroup  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]   (1.x)
-#                  [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options] (2.x)
-#   sandbox image  sandbox_image in [plugins."io.containerd.grpc.v1.cri"]                    (1.x)
-#                  sandbox in [plugins.'io.containerd.cri.v1.images'.pinned_images]         (2.x)
+# containerd 2.0.0-2.0.6 and 2.1.0-2.1.4 print no `SystemdCgroup` line (containerd/containerd#12101), so each
+# key is written right under its table's header, which differs between config version 2 (1.x:
+# plugins."io.containerd.grpc.v1.cri"…runc.options, sandbox_image) and 3 (2.x:
+# plugins.'io.containerd.cri.v1.runtime'…runc.options, 'io.containerd.cri.v1.images'.pinned_images sandbox).
 _containerd_config() {
   awk -v pause="$1" '
     function put(line) { match($0, /^[ \t]*/); printf "%s  %s\n", substr($0, 1, RLENGTH), line }
@@ -41,11 +36,10 @@ _containerd_config() {
   '
 }
 
-# Swap off, now and after reboots (kubelet refuses to run with swap).
+# kubelet refuses to run with swap.
 swapoff -a
 sed -i -E '/^[^#].*[[:space:]]swap[[:space:]]/ s/^/# tartlab: swap off # /' "$root/etc/fstab"
 
-# Kernel modules and sysctls kubeadm preflight and the CNI need.
 printf 'overlay\nbr_netfilter\n' >"$root/etc/modules-load.d/tartlab-k8s.conf"
 modprobe overlay
 modprobe br_netfilter
@@ -66,18 +60,16 @@ case "$arch" in
     ;;
 esac
 
-# A dpkg run an interruption left is finished first (scripts/helpers.sh).
 _dpkg_recover
 
-# V03: refresh the package index once before installing.
+# V03.
 _retry _apt update
-# T02: every binary kubeadm preflight checks (kubeadm's checks_linux.go, addExecChecks), plus containerd.
-# --no-upgrade: a re-run installs what is missing and leaves installed packages (containerd among them) at their
-# version.
+# T02: every binary kubeadm preflight checks (checks_linux.go addExecChecks); --no-upgrade keeps installed
+# packages at their version.
 _retry _apt install -y --no-install-recommends --no-upgrade ca-certificates curl gpg containerd \
   conntrack socat ethtool ebtables iptables iproute2 util-linux mount
 
-# V04: pkgs.k8s.io, one repository per minor, with its own keyring (never apt-key).
+# V04: one repository per minor, with its own keyring (never apt-key).
 mkdir -p "$root/etc/apt/keyrings"
 chmod 755 "$root/etc/apt/keyrings"
 keyring=/etc/apt/keyrings/kubernetes-apt-keyring.gpg
@@ -87,9 +79,8 @@ printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
 printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$repo" >"$root/etc/apt/sources.list.d/kubernetes.list"
 _retry _apt update
 
-# Which patch: the configured one; else the one already installed for this minor (a re-run never upgrades on its
-# own); else the newest of the minor. cri-tools ships crictl, which kubeadm >= 1.32 no longer pulls in
-# (kubernetes/release krel metadata; lesson T02): installed from the same repository and held with the others.
+# A re-run never upgrades on its own; cri-tools ships crictl, which kubeadm >= 1.32 no longer pulls in (krel
+# metadata; T02).
 patch=$K8S_PATCH
 have=$(_installed kubeadm)
 if [ -z "$patch" ]; then
@@ -100,12 +91,12 @@ if [ -n "$patch" ]; then pin="=${patch}-*"; fi
 crictl_pkg=cri-tools
 crictl_have=$(_installed cri-tools)
 case "$crictl_have" in "${K8S_MINOR}".*) crictl_pkg="cri-tools=$crictl_have" ;; esac
-# The versions are explicit, so changing held packages (or going back to a pinned patch) is what was asked for.
+# The versions are explicit, so changing held packages or going back to a pinned patch is what was asked for.
 _retry _apt install -y --no-install-recommends --allow-change-held-packages --allow-downgrades \
   "kubelet$pin" "kubeadm$pin" "kubectl$pin" "$crictl_pkg"
 apt-mark hold kubelet kubeadm kubectl cri-tools >/dev/null
 
-# containerd: systemd cgroup driver (matches the kubelet) and the sandbox image this kubeadm expects.
+# The systemd cgroup driver matches the kubelet's.
 version=$(kubeadm version -o short)
 pause=$(kubeadm config images list --kubernetes-version "$version" 2>/dev/null | grep '/pause:' || true)
 if [ -z "$pause" ]; then
@@ -114,11 +105,10 @@ if [ -z "$pause" ]; then
 fi
 mkdir -p "$root/etc/containerd" "$root/etc/tartlab"
 conf="$root/etc/containerd/config.toml"
-# Fixed names: a run cut off here leaves nothing that the next run does not overwrite or remove,
-# and a config written but not yet applied is still applied then (the restart is owed until it has happened).
+# Fixed names: a run cut off here leaves nothing the next run does not overwrite, and the restart stays owed.
 new="$conf.tartlab-new"
 restart_owed="$root/etc/tartlab/containerd-restart"
-# Under pipefail a containerd that fails is refused even when it printed a config.
+# Under pipefail a failing containerd is refused even when it printed a config.
 if ! containerd config default | _containerd_config "$pause" >"$new"; then
   rm -f "$new"
   echo "tartlab: $NODE_NAME: containerd config default failed (containerd $(containerd --version 2>/dev/null || true));" \

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# KubeadmCluster: `kubeadm init` on the control plane from a generated v1beta4 config (lib/kubeadm.ts).
-# Idempotent: an initialised node (admin.conf present) is not initialised again.
-# Installs the admin kubeconfig for the VM's login user too (V10). Prints nothing secret.
-# An initialised control plane whose VM got another address (the lab follows a changed DHCP lease) is
-# re-addressed in place: kubeadm ties the advertise address into the serving certificates, the static pod manifests,
-# every kubeconfig, kubelet's node-ip, and the kubeadm-config and cluster-info ConfigMaps.
+# `kubeadm init` from lib/kubeadm.ts's v1beta4 config, once; a control plane whose DHCP address changed is
+# re-addressed in place, since kubeadm ties the address into certificates, manifests, kubeconfigs, node-ip and
+# two ConfigMaps.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${KUBEADM_CONFIG:?KUBEADM_CONFIG is required}"
@@ -22,15 +19,14 @@ printf '%s\n' "$KUBEADM_CONFIG" >"$root/etc/tartlab/kubeadm-init.yaml"
 admin_conf="$root/etc/kubernetes/admin.conf"
 manifests="$root/etc/kubernetes/manifests"
 
-# sed -E script replacing the IPv4 address $1 by $2 wherever it stands alone (not inside a longer address): one
-# occurrence per pass, repeated until none is left (adjacent ones share a delimiter).
+# Replaces IPv4 $1 by $2 only where it stands alone, one occurrence per pass because adjacent ones share a
+# delimiter.
 _ip_sed() {
   local re=${1//./\\.}
   printf ':a\ns/(^|[^0-9.])%s([^0-9.]|$)/\\1%s\\2/\nta\n' "$re" "$2"
 }
-# True when the certificate file names the IP among its SANs (openssl x509 -checkip, as kubespray's SAN check).
+# openssl x509 -checkip, as kubespray's SAN check.
 _covers() { openssl x509 -noout -in "$1" -checkip "$2" 2>/dev/null | grep -q 'does match certificate'; }
-# One kubeadm/kubectl step of the re-address: bounded, its output kept in the log, its tail shown on failure.
 _step() {
   local what=$1
   shift
@@ -42,12 +38,8 @@ _step() {
   fi
 }
 
-# The control plane's address changed: the old one is read from the API server's manifest (kubeadm writes
-# --advertise-address there) and kept in /etc/tartlab/readdress-from until every step below is done, so a run cut
-# off halfway resumes with it (every step is idempotent). Commands and paths: kubeadm's generated reference
-# (kubernetes.io/docs/reference/setup-tools/kubeadm/generated/kubeadm_init/…, pages of v1.34: `init phase certs
-# apiserver|etcd-server|etcd-peer --config`, `init phase upload-config kubeadm --config`, default --kubeconfig
-# /etc/kubernetes/admin.conf); not re-read at the pinned 1.35, nor run against a real cluster here.
+# The old address is kept in /etc/tartlab/readdress-from until every idempotent step is done, so a run cut off
+# halfway resumes; commands follow kubeadm's v1.34 generated reference, not yet run against a real cluster.
 _readdress() {
   local config="$root/etc/tartlab/kubeadm-init.yaml" pending="$root/etc/tartlab/readdress-from" new current old
   local version phase file ext ip_sed ci readdress_log
@@ -70,15 +62,15 @@ _readdress() {
   readdress_log="$root/var/log/tartlab-readdress.log"
   : >"$readdress_log"
   chmod 600 "$readdress_log"
-  # The config names the first build's version; the phases get the version the control plane runs now (after a
-  # `kubeadm upgrade`), so kubeadm-config keeps the true kubernetesVersion.
+  # The config names the first build's version; the phases get the running one so kubeadm-config stays true
+  # after an upgrade.
   version=$(grep -o 'kube-apiserver:v[0-9]*\.[0-9]*\.[0-9]*' "$manifests/kube-apiserver.yaml" | head -n1 | cut -d: -f2)
   sed "s/^kubernetesVersion: .*/kubernetesVersion: ${version:-$KUBERNETES_VERSION}/" "$config" \
     >"$root/etc/tartlab/kubeadm-readdress.yaml"
-  # 1. Serving certificates first, so the static pods recreated from the rewritten manifests load them. kubeadm
-  # keeps an existing certificate and fails when it lacks a SAN the config asks for (cmd/kubeadm/app/phases/certs/
-  # certs.go writeCertificateFilesIfNotExist + validateCertificateWithConfig, read in a recent kubernetes copy):
-  # the old pair is moved aside first.
+  # 1. Certificates first, for the recreated static pods; kubeadm keeps an existing certificate and fails when
+  # it lacks a SAN (validateCertificateWithConfig in
+  # https://github.com/kubernetes/kubernetes/blob/master/cmd/kubeadm/app/phases/certs/certs.go), so the old
+  # pair is moved aside.
   mkdir -p "$root/etc/tartlab/readdress-old/etcd"
   for phase in apiserver etcd-server etcd-peer; do
     case "$phase" in apiserver) file=apiserver ;; etcd-server) file=etcd/server ;; *) file=etcd/peer ;; esac
@@ -90,18 +82,13 @@ _readdress() {
     done
     _step "kubeadm init phase certs $phase" kubeadm init phase certs "$phase" --config /etc/tartlab/kubeadm-readdress.yaml
   done
-  # 2. The address in the static pod manifests (API server advertise address and probes, etcd's client and peer
-  # URLs), every kubeconfig (admin/super-admin at controlPlaneEndpoint, kubelet/controller-manager/scheduler at the
-  # local endpoint) and kubelet's --node-ip (kubeadm-flags.env, written from kubeletExtraArgs).
-  # etcd: its single member's peer URL stored in the data directory stays the old one (--initial-* flags are read
-  # only when the member is first created). Acceptable here: a tartlab cluster has one control plane, so no peer
-  # ever dials that URL, and clients use the client URLs, which follow the manifest. Adding a second control plane
-  # would first need `etcdctl member update` (etcdctl is only in the etcd image, not on the node).
+  # 2. etcd's stored peer URL stays the old one, which is harmless with one control plane (no peer dials it);
+  # a second one would first need `etcdctl member update`.
   ip_sed=$(_ip_sed "$old" "$new")
   for file in "$manifests"/*.yaml "$root"/etc/kubernetes/*.conf "$root/var/lib/kubelet/kubeadm-flags.env"; do
     if [ -f "$file" ]; then sed -E -i "$ip_sed" "$file"; fi
   done
-  # 3. kubelet reads node-ip and its kubeconfig only at start; it recreates the static pods whose manifests changed.
+  # 3. kubelet reads node-ip and its kubeconfig only at start.
   systemctl restart kubelet
   local deadline=$((SECONDS + APISERVER_WAIT_SECONDS)) err=""
   until err=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl get --raw=/readyz 2>&1 >/dev/null); do
@@ -113,10 +100,8 @@ _readdress() {
     fi
     sleep "$POLL_SECONDS"
   done
-  # 4. The cluster's own records: kubeadm-config (controlPlaneEndpoint, certSANs: read by kubeadm upgrade and join)
-  # and kube-public/cluster-info, whose kubeconfig server every joining worker uses after discovery (kubeadm
-  # phases/bootstraptoken/clusterinfo copies admin.conf's cluster into it). Its jws-kubeconfig-* signatures are
-  # re-signed by kube-controller-manager's bootstrapsigner controller when the ConfigMap changes.
+  # 4. kubeadm upgrade and join read kubeadm-config, and joining workers use cluster-info's server (its jws
+  # signatures are renewed by the bootstrapsigner controller).
   _step "kubeadm init phase upload-config kubeadm" \
     kubeadm init phase upload-config kubeadm --config /etc/tartlab/kubeadm-readdress.yaml
   ci=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl -n kube-public get configmap cluster-info -o yaml 2>>"$readdress_log") ||
@@ -130,8 +115,7 @@ if [ -f "$admin_conf" ]; then
   echo "tartlab: $NODE_NAME is already initialised; not running kubeadm init again" >&2
   _readdress
 else
-  # The config pins the control plane to the version the readiness step read from this kubeadm; a kubeadm changed
-  # since then would run a control plane of another patch than its kubelet.
+  # A kubeadm changed since the readiness step would run a control plane of another patch than its kubelet.
   have=$(kubeadm version -o short)
   if [ "$have" != "$KUBERNETES_VERSION" ]; then
     echo "tartlab: $NODE_NAME has kubeadm $have, but the cluster config says $KUBERNETES_VERSION;" \
@@ -139,8 +123,7 @@ else
     exit 1
   fi
   log="$root/var/log/tartlab-kubeadm-init.log"
-  # kubeadm's own output holds a join token: keep it in a log that is root-only before kubeadm writes to it (a
-  # failed init keeps its log), show its tail only on failure.
+  # kubeadm's output holds a join token, so its log is root-only before kubeadm writes to it.
   : >"$log"
   chmod 600 "$log"
   if ! timeout "$INIT_TIMEOUT_SECONDS" kubeadm init --config /etc/tartlab/kubeadm-init.yaml >"$log" 2>&1; then
@@ -151,8 +134,8 @@ else
   echo "tartlab: kubeadm init on $NODE_NAME done" >&2
 fi
 
-# V10: kubectl works for the login user, not only for root.
-# getent exits 2 for an unknown user: under pipefail that would end the script here, silently, without the message.
+# V10: kubectl works for the login user too; getent exits 2 for an unknown user, which pipefail would turn
+# into a silent exit.
 home=$({ getent passwd "$LOGIN_USER" || true; } | cut -d: -f6)
 [ -n "$home" ] || {
   echo "tartlab: login user $LOGIN_USER does not exist on $NODE_NAME" >&2

@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
-# TartVm step 3: the VM's IPv4 address (stdout), read once per clone. It is what every node step and the cluster
-# read, so it is kept out of the start step: a resize or restart updates `start` and leaves this output known and
-# unchanged. The start step has waited for the lease already; this wait is a safety net.
-# It also writes the VM's name into the guest (/etc/tartlab/vm-name) through `tart exec`, which reaches
-# the VM by name through its control socket, not by address; every script run over SSH first checks that marker
-# (lib/shell.ts), so an address now held by another VM never runs a script there. The address found is recorded
-# in ~/.tartlab/vms/<vm>.ip, which the drift check compares with (mac/drift.ts).
-# Runs on the Mac under macOS's bash 3.2: no bash-4 features.
+# TartVm step 3 (on the Mac, bash 3.2): prints the VM's IPv4 address, kept out of the start step so that a
+# resize leaves it known and unchanged, and writes the VM's name into the guest through `tart exec` (by name,
+# not address), the marker every SSH script checks first (lib/shell.ts); mac/drift.ts compares the recorded
+# address.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${ADDRESS_WAIT_SECONDS:=120}"
 : "${GUEST_EXEC_SECONDS:=30}"
-# The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
+# macOS's sleep takes fractions.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
 _homebrew_path
@@ -22,8 +18,8 @@ if [ "$state" != running ]; then
   exit 1
 fi
 
-# What to do when the guest has no Tart Guest Agent. How that shows is read from Tart's source, not seen on a Mac:
-# exit 1 and "…is the Tart Guest Agent running?" (Commands/Exec.swift); so it is said for a hang and any failure.
+# Read from Tart's source (Commands/Exec.swift), not seen on a Mac, so the hint is given for a hang and any
+# failure.
 _no_agent_hint() {
   local image
   image=$(cat "${TARTLAB_HOME:-$HOME/.tartlab}/vms/$VM_NAME.source" 2>/dev/null || true)
@@ -37,7 +33,6 @@ _no_agent_hint() {
   esac
 }
 
-# One look at least, however short the deadline (0: exactly one).
 deadline=$((SECONDS + ADDRESS_WAIT_SECONDS))
 ip=""
 while :; do
@@ -59,16 +54,15 @@ case "$ip" in
     ;;
 esac
 
-# Ends background job $1. A TERM that comes before the job has started its command is lost (with an EXIT trap set,
-# the forked bash catches it, then execs), so it is sent again until the job is gone.
+# A TERM sent before the job has exec'd its command is lost (the forked bash catches it under the EXIT trap),
+# so it is sent again until the job is gone.
 _end_job() {
   while kill "$1" 2>/dev/null; do sleep "$POLL_SECONDS"; done
   wait "$1" 2>/dev/null || true
 }
 
-# The marker, under a deadline (bash 3.2: no timeout(1)): a hung guest agent must not hang pulumi up. The name
-# goes as an argument, never as stdin: before Tart 2.28.2 `tart exec -i … < file` never sent end-of-input
-# (cirruslabs/tart#1100).
+# A hung guest agent must not hang pulumi up; the name goes as an argument because before Tart 2.28.2 `tart
+# exec -i` never sent end-of-input (cirruslabs/tart#1100).
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # shellcheck disable=SC2016 # $1 is expanded by the guest's sh

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# TartVm create (and update), step 2: size the VM, start it headless on Softnet and wait for its IP (printed).
-# A running VM is compared with what this run asks for: its size (`tart get --format json`: CPU, Memory, Disk) and
-# the `tart run` options it was started with (recorded in ~/.tartlab/vms/<vm>.run when this script starts it).
-# Only a real difference restarts it, gracefully (the delete step's stop logic, STOP_SCRIPT); an update that only
-# changed this script's text leaves it running. A disk is only ever grown: a smaller DISK_GB is refused before
-# anything is touched. Runs on the Mac under macOS's bash 3.2: no bash-4 features.
+# TartVm create and update step 2 (on the Mac, bash 3.2): a running VM restarts (gracefully, STOP_SCRIPT) only
+# when its size or recorded `tart run` options really differ, and a smaller DISK_GB is refused before anything
+# is touched.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${CPUS:?CPUS is required}"
@@ -13,7 +10,7 @@ set -euo pipefail
 : "${SOFTNET_ALLOW:?SOFTNET_ALLOW is required}"
 : "${IP_WAIT_SECONDS:?IP_WAIT_SECONDS is required}"
 : "${STOP_SCRIPT:?STOP_SCRIPT is required (scripts/tart-vm/stop.sh, run to restart a VM)}"
-# The pause between two looks (seconds; macOS's sleep takes fractions) and how long one `tart ip` waits for a lease.
+# macOS's sleep takes fractions.
 : "${POLL_SECONDS:=1}"
 : "${TART_IP_WAIT_SECONDS:=2}"
 _homebrew_path
@@ -22,8 +19,7 @@ home="${TARTLAB_HOME:-$HOME/.tartlab}"
 log_dir="$home/logs"
 log="$log_dir/$VM_NAME.log"
 run_record="$home/vms/$VM_NAME.run"
-# Softnet with this allow-list lets VMs reach each other (T03). --net-softnet explicitly: the allow-list implies it
-# only since Tart 2.24.0 (Run.swift, PR #994); both together are accepted by every version.
+# T03; the allow-list implies --net-softnet only since Tart 2.24.0 (Run.swift, PR #994).
 run_args=(--no-graphics --net-softnet "--net-softnet-allow=$SOFTNET_ALLOW")
 
 _fail() {
@@ -35,12 +31,11 @@ _fail() {
   exit 1
 }
 
-# "CPU Memory Disk" of the VM as Tart has it configured (the keys of tart get --format json).
 _vm_size() { tart get "$VM_NAME" --format json | _json_ints "tart get" CPU Memory Disk; }
 
 _run_options() { printf '%s\n' "${run_args[@]}"; }
 
-# Sizing applies only while stopped (tart set does not check). --disk-size only grows (tart refuses to shrink).
+# tart set does not check that the VM is stopped, and --disk-size only grows.
 _size_and_run() {
   tart set "$VM_NAME" --cpu "$CPUS" --memory "$MEMORY_MB"
   if [ "$DISK_GB" -gt "$disk" ]; then
@@ -49,7 +44,6 @@ _size_and_run() {
   command -v softnet >/dev/null 2>&1 ||
     _fail "softnet is not on PATH; install it: brew install cirruslabs/cli/softnet"
   mkdir -p "$log_dir" "$(dirname "$run_record")"
-  # tart run never detaches (scripts/helpers.sh _spawn_detached says why it runs in a session of its own).
   pid=$(_spawn_detached "$log" tart run "${run_args[@]}" "$VM_NAME")
   _run_options >"$run_record"
 }
@@ -87,16 +81,15 @@ else
   _size_and_run
 fi
 
-# Wait for the DHCP lease (T09): an explicit error naming the VM, never an empty IP passed on. One look at least,
-# however short the deadline (0: exactly one).
+# T09: never an empty IP passed on.
 deadline=$((SECONDS + IP_WAIT_SECONDS))
 ip=""
 while :; do
   if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
     _fail "tart run exited before the VM got an IP address"
   fi
-  # Running first: the dhcp resolver also answers from an earlier boot's lease (Tart's Commands/IP.swift), and
-  # `tart run` takes the VM's lock only after it has started.
+  # The resolver also answers from an earlier boot's lease (Commands/IP.swift), and `tart run` takes the VM's
+  # lock only after it has started.
   if [ "$(_vm_field "$VM_NAME" State)" = running ] &&
     ip=$(tart ip --wait "$TART_IP_WAIT_SECONDS" "$VM_NAME" 2>/dev/null) && [ -n "$ip" ]; then
     break

@@ -1,23 +1,18 @@
 #!/usr/bin/env bash
-# TartVm delete, step 2 (runs before the clone is deleted, and on every resize): stop the VM gracefully.
-# `tart stop` is a hard power-off (Tart's Commands/Run.swift: SIGINT -> VZVirtualMachine.stop()), which
-# cuts etcd and containerd off mid-write. So: ask the guest to power off (`tart exec`, through the Tart Guest Agent
-# that the Cirrus Labs images run; Tart >= 2.27, macOS 14+), wait a bounded time for the VM to leave `running`, and
-# only then fall back to `tart stop`. Succeeds when the VM is not running or gone; fails if it is still running.
-# Runs on the Mac under macOS's bash 3.2: no bash-4 features, no timeout(1).
+# TartVm delete step 2 and every resize (on the Mac, bash 3.2): `tart stop` is a hard power-off
+# (Commands/Run.swift) that cuts etcd and containerd mid-write, so the guest is asked to power off through
+# `tart exec` first, with `tart stop` only as the bounded fallback.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${STOP_TIMEOUT_SECONDS:=30}"
-# How long the guest may take to answer `tart exec` and to power off.
 : "${GUEST_EXEC_SECONDS:=15}"
 : "${GRACEFUL_STOP_SECONDS:=60}"
-# The pause between two looks (seconds; macOS's sleep takes fractions).
+# macOS's sleep takes fractions.
 : "${POLL_SECONDS:=1}"
 _homebrew_path
 
-# Runs a command with its output in $exec_log, killed after $1 seconds (exit 124). Bash 3.2: a background job
-# polled every POLL_SECONDS, as macOS has no timeout(1). A TERM that comes before the job has started its command
-# is lost (with the EXIT trap set, the forked bash catches it, then execs), so it is sent until the job is gone.
+# macOS has no timeout(1); a TERM sent before the job has exec'd its command is lost (the forked bash catches
+# it under the EXIT trap), so it is sent until the job is gone.
 exec_log=$(mktemp)
 trap 'rm -f "$exec_log"' EXIT
 _run_with_deadline() {
@@ -39,7 +34,6 @@ _run_with_deadline() {
   return "$rc"
 }
 
-# Waits up to $1 seconds for the VM to leave `running`; prints the last state seen.
 _wait_not_running() {
   local end=$((SECONDS + $1)) st
   st=$(_vm_state "$VM_NAME")
@@ -56,11 +50,9 @@ if [ "$state" != "running" ]; then
   exit 0
 fi
 
-# 1. Graceful: systemd stops kubelet, containerd and etcd's static pod cleanly, syncs disks, then powers off,
-#    and `tart run` exits by itself. The poweroff is scheduled a second later (a transient systemd timer) so that
-#    `tart exec` gets its answer before the shutdown stops the guest agent it talks through: exit 0 then reliably
-#    means "poweroff requested". A non-zero exit (no guest agent, Tart < 2.27) or a hang (agent stuck) goes
-#    straight to the hard stop, after one look at the state.
+# 1. The poweroff runs a second later (a transient timer) so that `tart exec` gets its answer before the guest
+# agent stops, and exit 0 reliably means "poweroff requested"; no agent or a hang goes straight to the hard
+# stop.
 rc=0
 _run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?
 case "$rc" in
@@ -79,7 +71,7 @@ if [ "$state" != "running" ]; then
   exit 0
 fi
 
-# 2. Hard power-off: tart stop sends SIGINT, then SIGKILL after the timeout.
+# 2. tart stop sends SIGINT, then SIGKILL after the timeout.
 if [ "$rc" = 0 ]; then
   echo "tartlab: VM \"$VM_NAME\" still running ${GRACEFUL_STOP_SECONDS}s after the guest poweroff" >&2
 fi
