@@ -11,24 +11,20 @@ import {
 import { VERSIONS } from "../lib/versions";
 
 export interface JenkinsArgs {
-  /** The cluster's own provider. */
   readonly provider: k8s.Provider;
-  /** The default StorageClass resource: Jenkins' PVC must never wait for one (T06). */
+  /** Jenkins' PVC must never wait for a default StorageClass (T06). */
   readonly storage: pulumi.Resource;
   readonly nodePort: number;
-  /** A node IP of the cluster, for the URL the Mac's browser uses. */
   readonly nodeIp: pulumi.Input<string>;
   /**
-   * `tartlab:jenkins.retainData`: disabling Jenkins keeps its data. The home PVC gets Helm's keep policy and the
-   * namespace is only dropped from Pulumi's state (deleting it would delete the PVC with it, and local-path's
-   * reclaimPolicy Delete then removes the volume's directory).
+   * Disabling Jenkins keeps its data: the PVC gets Helm's keep policy and the namespace only leaves Pulumi's
+   * state, since deleting it would delete the PVC and local-path then the volume.
    */
   readonly retainData: boolean;
 }
 
 const NAMESPACE = JENKINS_NAMESPACE;
 
-/** Jenkins from the pinned chart, with a generated admin password kept secret end to end. */
 export class Jenkins extends pulumi.ComponentResource {
   public readonly url: pulumi.Output<string>;
   public readonly adminUser: string = JENKINS_ADMIN_USER;
@@ -38,7 +34,7 @@ export class Jenkins extends pulumi.ComponentResource {
     super("tartlab:index:Jenkins", name, {}, opts);
     const k8sOpts = { parent: this, provider: args.provider };
 
-    // Generated once and kept in state: stable across `pulumi up` (the chart's own random password is not).
+    // Kept in state, so it is stable across `pulumi up`, unlike the chart's own random password.
     const password = new random.RandomPassword(
       `${name}-admin-password`,
       { length: 24, special: false },

@@ -19,17 +19,11 @@ export interface KubeadmClusterArgs {
   readonly spec: ClusterSpec;
   readonly controlPlane: ClusterMember;
   readonly workers: readonly ClusterMember[];
-  /**
-   * What `version-record` writes on the Mac once every step succeeded (lib/cluster-record-rules.ts
-   * `nextRecord`).
-   */
+  /** Written on the Mac once every step succeeded (lib/cluster-record-rules.ts `nextRecord`). */
   readonly record: ClusterRecord;
   /** The VM's login user, who gets a kubeconfig too. */
   readonly loginUser: string;
-  /**
-   * Forget the cluster's Kubernetes objects when its API server is unreachable: only for
-   * `TARTLAB_FORGET_UNREACHABLE=1 pulumi destroy` of a lab whose VMs are gone.
-   */
+  /** Only for `TARTLAB_FORGET_UNREACHABLE=1 pulumi destroy` of a lab whose VMs are gone. */
   readonly forgetUnreachable: boolean;
   /** Whether the Mac's kubeconfig gets this cluster's context, and whether it becomes current. */
   readonly contexts: KubeconfigSpec;
@@ -55,10 +49,7 @@ interface NodeStep {
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/**
- * One kubeadm cluster: `init` on the control plane, then per worker netcheck -> join -> member, with the
- * admin kubeconfig (secret) and a `k8s.Provider` for this cluster alone.
- */
+/** `init`, then per worker netcheck -> join -> member, with this cluster's own `k8s.Provider`. */
 export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly init: command.remote.Command;
   public readonly kubeconfig: pulumi.Output<string>;
@@ -67,9 +58,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   public readonly joins: command.remote.Command[];
   /** The control plane's upgrade step; its stdout is the exact version the control plane runs. */
   public readonly upgrade: command.remote.Command;
-  /**
-   * Per node, the step that completes once the node is registered at its changed address: Cilium follows it.
-   */
+  /** Per node, the step that completes once it is registered at its changed address; Cilium follows it. */
   public readonly repointed: Readonly<Record<string, pulumi.Resource>>;
 
   constructor(name: string, args: KubeadmClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -219,8 +208,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
   ) {
     const cp = args.controlPlane;
     const cpIp = cp.node.ip;
-    // A re-cloned worker or control plane joins again with a fresh token, after its old Node is drained and
-    // removed.
+    // A re-cloned node joins again with a fresh token, after its old Node is drained and removed.
     const triggeredBy = [w, cp];
     const netcheck = this.nodeStep(`${name}-${w.name}-netcheck`, {
       on: w,
@@ -244,8 +232,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
       sudo: true,
       env: {
         NODE_NAME: w.name,
-        // A worker added after an upgrade was prepared at the cluster's current version, while init's version
-        // is the first build's.
+        // A worker added after an upgrade was prepared at the current version; init's is the first build's.
         KUBERNETES_VERSION:
           w.node.kubernetesVersion === cp.node.kubernetesVersion
             ? version
@@ -330,8 +317,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     return previous;
   }
 
-  // Written only after every step succeeded, so a failed upgrade keeps the old record and the next run
-  // retries it.
+  // Written only after every step succeeded, so a failed upgrade is retried by the next run.
   private versionRecord(
     name: string,
     args: KubeadmClusterArgs,

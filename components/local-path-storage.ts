@@ -3,21 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as lp from "../manifests/local-path";
 
 export interface LocalPathStorageArgs {
-  /** The cluster's own provider. */
   readonly provider: k8s.Provider;
-  /** What must be done first: the cluster's nodes-Ready gate. */
   readonly after: pulumi.Input<pulumi.Resource>[];
-  /** Nodes in the cluster (one control plane plus workers); 1 = no workers: tolerate the control-plane taint. */
+  /** 1 means no workers, so the control-plane taint is tolerated. */
   readonly nodeCount: number;
 }
 
 /**
- * rancher/local-path-provisioner v0.0.37 from typed objects written here (manifests/local-path.ts: nothing is
- * downloaded at `up`), its StorageClass created as the cluster's one default (kubeadm has none; a PVC without
- * one stays Pending, lesson T06).
+ * rancher/local-path-provisioner v0.0.37 from manifests/local-path.ts (nothing downloaded at `up`), its
+ * StorageClass the cluster's default because kubeadm makes none and a PVC without one stays Pending (T06).
  */
 export class LocalPathStorage extends pulumi.ComponentResource {
-  /** Depend on this before creating anything with a PersistentVolumeClaim: it exists once the provisioner runs. */
+  /** Exists once the provisioner runs, so PVC users depend on it. */
   public readonly defaultStorageClass: k8s.storage.v1.StorageClass;
 
   constructor(name: string, args: LocalPathStorageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -26,13 +23,13 @@ export class LocalPathStorage extends pulumi.ComponentResource {
     lp.tolerateControlPlane(options); // bad nodeCount: fail before any child exists
     const k8sOpts = { parent: this, provider: args.provider };
 
-    // Everything else waits for the namespace, so nothing of local-path is applied before the nodes are Ready.
+    // Nothing of local-path is applied before the nodes are Ready.
     const ns = new k8s.core.v1.Namespace(`${name}-local-path-namespace`, lp.namespace(), {
       ...k8sOpts,
       dependsOn: args.after,
     });
     const inNs = { ...k8sOpts, dependsOn: [ns] };
-    // RBAC objects may name each other before they exist, so they are created side by side.
+    // RBAC objects may name each other before they exist.
     const rbac = [
       new k8s.core.v1.ServiceAccount(`${name}-local-path-sa`, lp.serviceAccount(), inNs),
       new k8s.rbac.v1.Role(`${name}-local-path-role`, lp.role(), inNs),
@@ -45,13 +42,13 @@ export class LocalPathStorage extends pulumi.ComponentResource {
       ),
     ];
     const config = new k8s.core.v1.ConfigMap(`${name}-local-path-config`, lp.configMap(options), inNs);
-    // The provisioner reads its ConfigMap at start and exits without it; its pod needs the service account, and
-    // without RBAC it cannot watch PVCs.
+    // The provisioner exits without its ConfigMap, and without the service account and RBAC it cannot watch
+    // PVCs.
     const provisioner = new k8s.apps.v1.Deployment(`${name}-local-path-provisioner`, lp.deployment(options), {
       ...k8sOpts,
       dependsOn: [config, ...rbac],
     });
-    // After the Deployment is ready (Pulumi awaits its rollout): a PVC that gets this class is then provisioned.
+    // Pulumi awaits the Deployment's rollout, so a PVC that gets this class is provisioned.
     this.defaultStorageClass = new k8s.storage.v1.StorageClass(
       `${name}-default-storageclass`,
       lp.storageClass(),

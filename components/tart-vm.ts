@@ -5,14 +5,10 @@ import { STOP_DEFAULTS, startEnv } from "../mac/vm-scripts";
 
 export interface TartVmArgs {
   /**
-   * OCI image or local VM to clone; a change rebuilds the VM, so lib/node-image.ts keeps an existing VM's
-   * image unless the lab's `baseImage` changes.
+   * A change rebuilds the VM, so lib/node-image.ts keeps an existing VM's image unless `baseImage` changes.
    */
   readonly baseImage: string;
-  /**
-   * The golden image's bake, which the clone waits for so that a new image never reaches clones of an older
-   * one.
-   */
+  /** The golden image's bake: the clone waits for it, so a new image never reaches an older one's clones. */
   readonly baseImageStep?: pulumi.Resource;
   readonly cpus: number;
   readonly memoryMb: number;
@@ -24,10 +20,7 @@ export interface TartVmArgs {
   readonly ipWaitSeconds: number;
   /** Identity of the stack that owns the VM ("project/stack"); a VM with another owner is never touched. */
   readonly owner: string;
-  /**
-   * Where the drift check found this running VM (lib/drift-report.ts `addresses`); given, it is `ip`, so a
-   * changed DHCP address reaches every step as a known value, even in preview.
-   */
+  /** Where the drift check found the VM; given, it is `ip`, so a changed address is known even in preview. */
   readonly address?: string;
 }
 
@@ -38,12 +31,9 @@ export interface TartVmArgs {
 export class TartVm extends pulumi.ComponentResource {
   /** The drift check's address when given, else `tart ip`'s; unchanged across resizes and restarts. */
   public readonly ip: pulumi.Output<string>;
-  /**
-   * The clone's id, new only on a re-clone: steps that must rerun on a rebuilt VM put it in `triggers`, since
-   * `dependsOn` does not cascade a replacement.
-   */
+  /** New only on a re-clone: put it in `triggers`, since `dependsOn` does not cascade a replacement. */
   public readonly vmId: pulumi.Output<string>;
-  /** The resource that has the VM running and its address known; depend on it for anything inside the VM. */
+  /** Depend on it for anything inside the VM. */
   public readonly running: command.local.Command;
   /** Steps that must rerun after start.sh restarts the VM take this as an input. */
   public readonly runSpec: string;

@@ -1,15 +1,12 @@
-/**
- * The ONLY reader of pulumi.Config: `pulumi up`'s lab through the one loader (lib/stack-config.ts), and the secrets,
- * which stay Pulumi secrets.
- */
+/** The only reader of pulumi.Config; the secrets stay Pulumi secrets. */
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfig, LabConfigError, NS, ValidatedConfig } from "./lab-config";
 import { labConfigFrom } from "./stack-config";
 
 export interface LabSecrets {
-  /** SSH password of the image's login user (default: the Cirrus Labs images' "admin"). Secret. */
+  /** Default: the Cirrus Labs images' "admin". */
   readonly sshPassword: pulumi.Output<string>;
-  /** Private key contents; when set, SSH uses the key instead of the password. Secret. */
+  /** When set, SSH uses the key instead of the password. */
   readonly sshPrivateKey?: pulumi.Output<string>;
 }
 
@@ -19,10 +16,7 @@ export interface LoadedConfig {
   readonly warnings: readonly string[];
 }
 
-/**
- * `pulumi up`'s lab. A refusal is a RunError: Pulumi prints it once, without a stack trace, and nothing is
- * created.
- */
+/** A refusal is a RunError, which Pulumi prints once without a stack trace. */
 export function loadConfig(): LoadedConfig {
   let validated: ValidatedConfig;
   try {

@@ -1,18 +1,12 @@
-/**
- * IP address checks, all through ipaddr.js: dotted IPv4 addresses (never a regex that takes 999.1.1.1), IPv4 CIDRs
- * and loopback hosts. The one module that imports ipaddr.js.
- */
+/** The one module that imports ipaddr.js, so that no regex takes 999.1.1.1 for an address. */
 import * as ipaddr from "ipaddr.js";
 
-/** An IPv4 range: network address and prefix length. */
 export type Ipv4Range = [ipaddr.IPv4, number];
 
-/** True for a dotted-quad IPv4 address ("192.168.64.5"), false for anything else (names, IPv6, 999.1.1.1, "1"). */
 export const isIpv4 = (text: string): boolean => ipaddr.IPv4.isValidFourPartDecimal(text);
 
 /**
- * An IPv4 CIDR in dotted form that is a network address, or why not: `not-cidr` (no address/prefix), `not-ipv4`
- * (IPv6, or an IPv4 not in four-part decimal form), `host-bits` (with the network it likely meant).
+ * `not-cidr`, `not-ipv4` (IPv6, or not four-part decimal) or `host-bits` (with the network it likely meant).
  */
 export function parseIpv4Cidr(
   text: string,
@@ -40,7 +34,6 @@ export function rangesOverlap(a: Ipv4Range, b: Ipv4Range): boolean {
 
 const LOOPBACK_NAMES = new Set(["localhost", "localhost."]);
 
-/** True for 127.0.0.0/8, ::1, an IPv4-mapped loopback and the name localhost. */
 export function isLoopback(host: string): boolean {
   const h = host.replace(/^\[(.*)\]$/, "$1");
   if (LOOPBACK_NAMES.has(h.toLowerCase())) return true;

@@ -1,7 +1,6 @@
 /**
- * Admin kubeconfig rewrite. Every kubeadm admin.conf names its user `kubernetes-admin` (kubernetes/kubeadm#416),
- * so merged kubeconfigs clobber each other; like kind, name cluster, user and context all `tartlab-<cluster>` and point
- * the server at the control plane's IP.
+ * Every admin.conf names its user `kubernetes-admin` (kubernetes/kubeadm#416), so merged kubeconfigs clobber
+ * each other; like kind, everything is named `tartlab-<cluster>`.
  */
 import { parse, stringify } from "yaml";
 

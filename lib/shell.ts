@@ -34,13 +34,9 @@ export function exportPrologue(env: Readonly<Record<string, string>>): string {
 
 const cache = new Map<string, string>();
 
-/** The shared shell functions (`_retry`, `_homebrew_path`, JSON reads) that every script gets. */
 export const HELPERS_FILE = "helpers.sh";
 
-/**
- * Helpers go on the script's first line (one `eval $'…'` before the shebang), so every line keeps its file's
- * line number in errors and traces.
- */
+/** On the script's first line (`eval $'…'` before the shebang), so errors and traces keep line numbers. */
 export function withHelpers(text: string, helpers: string): string {
   const escaped = helpers.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n");
   return `eval $'${escaped}'; ${text}`;
@@ -59,7 +55,7 @@ export function loadScript(relPath: string): string {
 
 export type Action = "create" | "delete";
 
-/** Where address.sh writes the VM's name inside the guest (through `tart exec`, by name, never by address). */
+/** Written through `tart exec`, which reaches the VM by name, never by address. */
 export const VM_NAME_MARKER = "/etc/tartlab/vm-name";
 /** Exit status of a bundle that refused to run on a machine that is not its VM. */
 export const WRONG_VM_EXIT = 65;
@@ -131,14 +127,10 @@ export interface ScriptCommandArgs {
   readonly create: string;
   readonly delete?: string;
   readonly stdin: pulumi.Output<string>;
-  /**
-   * Otherwise the provider sends the previous stdout (a kubeconfig, a join token) as PULUMI_COMMAND_STDOUT,
-   * which sshd refuses (AcceptEnv).
-   */
+  /** Else the provider sends the previous stdout as PULUMI_COMMAND_STDOUT, which sshd refuses (AcceptEnv). */
   readonly addPreviousOutputInEnv: false;
 }
 
-/** Arguments for a local or remote Command that runs scripts/<spec.create> (and <spec.delete>). */
 export function scriptCommand(spec: ScriptSpec): ScriptCommandArgs {
   const scripts: Partial<Record<Action, string>> = { create: loadScript(spec.create) };
   if (spec.delete) scripts.delete = loadScript(spec.delete);

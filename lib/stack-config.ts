@@ -1,7 +1,6 @@
 /**
- * The one loader of a stack's lab config: `pulumi up` (lib/config.ts, from the Pulumi runtime) and every command
- * (from the stack file) turn the stack's `tartlab:*` entries into a LabConfig here, so a stack one refuses the other
- * refuses too. Free of the Pulumi SDK, which takes over a second to load, so the commands start fast.
+ * The one loader of a stack's lab config, for `pulumi up` and every command alike, so a stack one refuses the
+ * other refuses too; free of the Pulumi SDK, which takes over a second to load.
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -16,7 +15,7 @@ import {
   validateLabConfig,
 } from "./lab-config";
 
-/** Every lab key of the stack config; a key that is neither one of these nor a secret is refused. */
+/** A key that is neither one of these nor a secret is refused. */
 const LAB_KEYS: readonly (keyof LabConfig)[] = [
   "kubernetesVersion",
   "ciliumVersion",
@@ -32,15 +31,12 @@ const LAB_KEYS: readonly (keyof LabConfig)[] = [
   "kubeconfig",
   "clusterMesh",
 ];
-/** Secrets: only `pulumi up` reads them (lib/config.ts); a command never does. */
+/** Only `pulumi up` reads them (lib/config.ts). */
 const SECRET_KEYS = ["sshPassword", "sshPrivateKey"] as const;
-/** Structured keys: the Pulumi CLI hands them to the program as JSON text, a stack file as YAML values. */
+/** The Pulumi CLI hands these to the program as JSON text, a stack file as YAML values. */
 const OBJECT_KEYS: ReadonlySet<string> = new Set(["clusters", "jenkins", "kubeconfig", "clusterMesh"]);
 
-/**
- * The lab from a stack's config entries (`{ "tartlab:clusters": … }`; other namespaces are other programs' and
- * ignored). Throws LabConfigError listing every problem, unknown keys included.
- */
+/** Other namespaces are other programs' and ignored; throws LabConfigError listing every problem. */
 export function labConfigFrom(entries: Readonly<Record<string, unknown>>): ValidatedConfig {
   const known = [...LAB_KEYS, ...SECRET_KEYS] as string[];
   const unknown = Object.keys(entries)
@@ -76,7 +72,7 @@ export function labConfigFrom(entries: Readonly<Record<string, unknown>>): Valid
   return validated!;
 }
 
-/** The lab described by `<dir>/Pulumi.<stack>.yaml`, validated exactly as `pulumi up` validates it. */
+/** Validated exactly as `pulumi up` validates it. */
 export function loadStackFile(dir: string, stack: string): ValidatedConfig {
   const file = path.join(dir, `Pulumi.${stack}.yaml`);
   let text: string;

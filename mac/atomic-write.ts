@@ -1,10 +1,7 @@
 import { renameSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 
-/**
- * Replaces `file` atomically (a temporary file in the same directory, then rename), so a reader never sees half a
- * file. Keeps an existing file's mode; a new file gets `newFileMode` (default 600: most of these hold credentials).
- */
+/** A reader never sees half a file; a new file is 600 by default because most of these hold credentials. */
 export function writeFileAtomic(file: string, content: string, newFileMode = 0o600): void {
   let mode = newFileMode;
   try {

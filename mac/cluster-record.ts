@@ -1,8 +1,6 @@
 /**
- * The version record of each cluster on the Mac (~/.tartlab/clusters/<cluster>.json), written by the cluster's
- * `version-record` step once its init, joins and upgrades succeeded (scripts/kubeadm-cluster/version-record.sh),
- * removed when the cluster is destroyed. The program reads it here before registering anything; its shape and parser
- * are lib/cluster-record-format.ts, what it means for a run (refused changes, node versions, the next record)
+ * Reads the cluster records the `version-record` step writes (scripts/kubeadm-cluster/version-record.sh)
+ * before anything is registered; their shape is lib/cluster-record-format.ts, their meaning
  * lib/cluster-record-rules.ts.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -11,12 +9,12 @@ import { tartlabHome } from "./home";
 import { ClusterRecord, ClusterRecords, parseClusterRecord } from "../lib/cluster-record-format";
 import { LabConfig } from "../lib/lab-config";
 
-/** Where the record of a cluster lives; TARTLAB_HOME (tests) replaces ~/.tartlab as the scripts do. */
+/** TARTLAB_HOME replaces ~/.tartlab in tests, as in the scripts. */
 export function recordPath(cluster: string, home = tartlabHome()) {
   return path.join(home, "clusters", `${cluster}.json`);
 }
 
-/** The records of the configured clusters that have one (a cluster never built has none). */
+/** A cluster never built has none. */
 export function readClusterRecords(config: LabConfig, home?: string): ClusterRecords {
   const out: Record<string, ClusterRecord> = {};
   for (const c of config.clusters) {

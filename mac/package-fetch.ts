@@ -1,9 +1,7 @@
-/** Reads a pkgs.k8s.io `Packages` index for the package preflight (lib/package-index.ts judges it). */
 import { IndexNotFound } from "../lib/package-index";
 
-/** The index could not be read (network, timeout, server error): says nothing about the packages. */
+/** Says nothing about the packages. */
 class IndexUnreachable extends Error {}
-/** GETs a URL as text under a deadline; throws with the URL and the HTTP status or network error. */
 export async function fetchText(url: string, timeoutMs = 20_000): Promise<string> {
   let res: Response;
   try {

@@ -10,7 +10,7 @@ export interface JenkinsAdminValues {
   readonly userKey: string;
   readonly passwordKey: string;
   /**
-   * The StatefulSet mounts the admin secret only when this is true
+   * The StatefulSet mounts the admin secret only then
    * (https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/jenkins-controller-statefulset.yaml).
    */
   readonly createSecret: true;
@@ -26,8 +26,7 @@ export interface JenkinsToleration {
 /** `controller.image` (values.yaml ~43-55); lib/versions.ts pins the chart's registry, repository and tag. */
 export interface JenkinsImageValues {
   /**
-   * The chart's "Always" asks the registry on every start although the golden image pre-pulls the fixed tag,
-   * and docker.io rate-limits anonymous pulls.
+   * "Always" asks the registry on every start although the image is pre-pulled, and docker.io rate-limits.
    */
   readonly pullPolicy: "IfNotPresent" | "Always" | "Never";
 }
@@ -35,10 +34,7 @@ export interface JenkinsImageValues {
 export interface JenkinsControllerValues {
   readonly admin: JenkinsAdminValues;
   readonly image: JenkinsImageValues;
-  /**
-   * On the control plane, so the home volume WaitForFirstConsumer binds there and rebuilding a worker never
-   * takes it.
-   */
+  /** The home volume binds to the controller's node, so rebuilding a worker never takes it. */
   readonly nodeSelector: Readonly<Record<string, string>>;
   /** `controller.tolerations` (values.yaml ~682): kubeadm's control-plane NoSchedule taint. */
   readonly tolerations: readonly JenkinsToleration[];
@@ -52,10 +48,7 @@ export interface JenkinsPersistenceValues {
   /** Unset means the cluster's default StorageClass, local-path. */
   readonly storageClass?: string;
   readonly size: string;
-  /**
-   * With `helm.sh/resource-policy: keep`, `helm uninstall` leaves the home PVC and its data, which the
-   * chart's home-pvc.yaml would otherwise delete.
-   */
+  /** The chart's home-pvc.yaml has no keep policy of its own, so `helm uninstall` would delete the data. */
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
@@ -68,10 +61,7 @@ export const JENKINS_ADMIN_SECRET = "jenkins-admin";
 export const JENKINS_ADMIN_USER = "admin";
 export const JENKINS_NAMESPACE = "jenkins";
 export const JENKINS_RELEASE = "jenkins";
-/**
- * The chart names the home PVC after the release (`jenkins.fullname`,
- * https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/home-pvc.yaml).
- */
+/** https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/home-pvc.yaml */
 export const JENKINS_HOME_PVC = JENKINS_RELEASE;
 
 /** kubeadm's control-plane label and taint (kubeadm >= 1.24). */
@@ -84,10 +74,7 @@ export interface JenkinsValuesOptions {
   readonly retainData: boolean;
 }
 
-/**
- * Agents have no volume (`agent.workspaceVolume` defaults to emptyDir), and builds belong on the workers, not
- * on the 2-CPU control plane.
- */
+/** Agents have no volume, and builds belong on the workers, not on the 2-CPU control plane. */
 export function jenkinsValues({ nodePort, retainData }: JenkinsValuesOptions): JenkinsValues {
   return {
     controller: {

@@ -1,7 +1,6 @@
 /**
- * `tartlab dashboard [--port <n>] [--host <address>] [--allow-remote] …`: the lab on one local web page, built on
- * the status model of `tartlab status` (mac/status.ts) and served by mac/dashboard.ts. Listens on 127.0.0.1 only
- * unless --allow-remote is given (the page has no login). Exit codes: ops/cli.ts (1: cannot listen).
+ * `tartlab dashboard [--port <n>] [--host <address>] [--allow-remote] …` serves the status model on a local
+ * page; the page has no login, so it listens on 127.0.0.1 unless --allow-remote is given.
  */
 import { AddressInfo } from "node:net";
 import { checkBindAddress, createDashboard } from "../mac/dashboard";
@@ -16,7 +15,7 @@ export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<numb
   if (!/^\d+$/.test(portText) || port > 65535) {
     throw new UsageError(`--port ${portText} is not a port number (0-65535; 0 = any free port)`);
   }
-  // Checked before listening, so a bad --timeout is a usage error now rather than a failed read later.
+  // A bad --timeout is a usage error now rather than a failed read later.
   seconds("timeout", v.timeout as string | undefined, Number.MIN_VALUE);
   const refreshMs = (seconds("interval", v.interval as string | undefined, Number.MIN_VALUE) ?? 5) * 1000;
   const allowRemote = v["allow-remote"] === true;
@@ -26,7 +25,7 @@ export async function dashboardCommand(inv: Invocation, io: CliIo): Promise<numb
     return EXIT.usage;
   }
   const config = labOf(inv);
-  // Loaded only once the arguments are accepted: the Kubernetes client alone takes seconds to load.
+  // The Kubernetes client alone takes seconds to load.
   const [{ collectStatus }, { statusOptions }] = await Promise.all([
     import("../mac/status"),
     import("./status"),

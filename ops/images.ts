@@ -1,11 +1,7 @@
 /**
- * `tartlab images` lists the golden node images on this Mac and which VMs were cloned from each;
- * `tartlab images prune` deletes those no VM of any stack was cloned from. Golden images are shared by every
- * stack and have no delete action in Pulumi (components/golden-image.ts), so this is how old ones go.
- *
- * In use = a local VM exists whose clone record ($TARTLAB_HOME/vms/<vm>.source, written by tart-vm/clone.sh)
- * names the image. A record whose VM is gone counts for nothing. A running image, or a bake's temporary VM
- * ("-baking"), is never touched. Reads `tart list --format json` (JSON, never the text table).
+ * `tartlab images [prune]`: golden images are shared by every stack and have no delete action in Pulumi, so
+ * prune deletes those that no existing VM's clone record names; a running image or a bake's "-baking" VM is
+ * never touched.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
@@ -19,13 +15,11 @@ export interface GoldenImageUse {
   readonly name: string;
   readonly state: string;
   readonly sizeGb?: number;
-  /** Local VMs cloned from it. */
   readonly users: string[];
-  /** Why prune keeps it, or undefined when prune deletes it. */
+  /** Undefined when prune deletes it. */
   readonly keep?: string;
 }
 
-/** Which golden images are in use, from the local VMs and the clone records (VM name -> source). */
 export function goldenImageUses(
   vms: readonly TartVm[],
   sources: ReadonlyMap<string, string>,
@@ -70,7 +64,6 @@ function tart(args: string[], env: NodeJS.ProcessEnv): string {
   });
 }
 
-/** `tartlab images [prune]`. */
 export async function imagesCommand(inv: Invocation, io: CliIo): Promise<number> {
   const [verb] = inv.positionals;
   if (verb !== undefined && verb !== "prune") throw new UsageError(`unknown argument ${verb}`);

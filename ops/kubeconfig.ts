@@ -1,10 +1,7 @@
 /**
- * `tartlab kubeconfig`: each cluster of the stack with its kubectl context, API server and kubeconfig file. Also the
- * entry the host-kubeconfig step calls (scripts/kubeadm-cluster/host-kubeconfig.sh):
- *   tartlab kubeconfig merge <cluster> [--set-current] < kubeconfig
- *   tartlab kubeconfig remove <cluster>
- * The cluster's kubeconfig arrives on stdin, never in argv (argv is visible in `ps`; it holds a client key).
- * Target file: the first path of $KUBECONFIG, else ~/.kube/config (mac/kubeconfig-merge.ts).
+ * `tartlab kubeconfig` lists each cluster's context, API server and file; `merge <cluster> [--set-current]`
+ * and `remove <cluster>` are the host-kubeconfig step's entry, with the kubeconfig on stdin because argv
+ * shows in `ps` and it holds a client key.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parse } from "yaml";
@@ -19,7 +16,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** The API server a cluster's kubeconfig file names, or why there is none yet. */
 function serverOf(file: string): string {
   if (!existsSync(file)) return "not created yet: run pulumi up";
   try {

@@ -1,9 +1,7 @@
 /**
- * `tartlab stop` / `tartlab start` [--timeout <seconds>].
- * stop: graceful poweroff of every VM of this stack (scripts/tart-vm/stop.sh; forced after --timeout, default 60 s).
- * start: the VMs again with `pulumi up`'s revive, then waits up to --timeout (default 300 s) for the lab to be
- * Ready (mac/status.ts) and prints its status; --timeout 0 asks once and does not wait. Only VMs whose owner marker
- * names this stack are touched (mac/lab-power.ts). Exit codes: ops/cli.ts (1: a VM failed or the lab is not Ready).
+ * `tartlab stop|start [--timeout <seconds>]`: stop powers this stack's VMs off gracefully (forced after
+ * --timeout, default 60 s); start revives them and waits up to --timeout (default 300 s, 0 asks once) for the
+ * lab to be Ready.
  */
 import { formatPower, startLab, stopLab } from "../mac/lab-power";
 import { formatStatus } from "../mac/status";
@@ -19,7 +17,7 @@ export async function labCommand(verb: "start" | "stop", inv: Invocation, io: Cl
   const config = labOf(inv);
   const owner = stackOwner(inv.dir, inv.stack);
   const { stack } = inv;
-  // A line per VM as it goes, on stderr; the table and the verdict follow on stdout.
+  // Progress goes to stderr so that stdout holds the table and the verdict.
   const progress = (line: string) => io.err(`${line}\n`);
   if (verb === "stop") {
     const r = await stopLab(config, owner, { env: io.env, gracefulStopSeconds: timeoutSeconds, progress });
@@ -41,7 +39,6 @@ export async function labCommand(verb: "start" | "stop", inv: Invocation, io: Cl
   return r.ok ? EXIT.ok : EXIT.failed;
 }
 
-/** `tartlab stop|start …` in this process (tests); the exit code. */
 export const main = async (argv: string[], io: CliIo): Promise<number> => (await runCli(argv, io)) ?? EXIT.ok;
 
 if (require.main === module) {

@@ -1,7 +1,6 @@
 /**
- * `tartlab snapshot save|restore|delete <name> [--force]` and `tartlab snapshot list`: the lab saved as stopped Tart
- * clones and put back (mac/snapshot.ts). Only VMs whose owner marker names this stack are touched. Exit codes:
- * ops/cli.ts (1: the save or restore failed, and the message says what state the lab is in).
+ * `tartlab snapshot save|restore|delete <name> [--force]` and `tartlab snapshot list` (mac/snapshot.ts); a
+ * failure says what state the lab is in.
  */
 import { formatSnapshotList } from "../lib/snapshot-manifest";
 import { stackOwner } from "../mac/home";
@@ -17,10 +16,9 @@ import { CliIo, EXIT, Invocation, UsageError, labOf, runCommand } from "./cli";
 const VERBS = ["save", "restore", "list", "delete"] as const;
 type Verb = (typeof VERBS)[number];
 
-/** What tests change: deadlines and the clock (production defaults otherwise). */
+/** Tests change only deadlines and the clock. */
 export type SnapshotTuning = Pick<SnapshotOptions, "power" | "tartTimeoutMs" | "pulumiTimeoutMs" | "now">;
 
-/** `tartlab snapshot …` on a parsed invocation. */
 export async function snapshotCommand(
   inv: Invocation,
   io: CliIo,
@@ -56,7 +54,7 @@ export async function snapshotCommand(
   return r.ok ? EXIT.ok : EXIT.failed;
 }
 
-/** `tartlab snapshot <argv>` with the tests' deadlines: the same parsing as the command line. */
+/** The same parsing as the command line, with the tests' deadlines. */
 export async function main(argv: string[], io: CliIo, tuning: SnapshotTuning = {}): Promise<number> {
   return (await runCommand("snapshot", argv, io, (_c, inv) => snapshotCommand(inv, io, tuning))) ?? EXIT.ok;
 }

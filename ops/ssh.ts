@@ -1,13 +1,11 @@
 /**
- * `tartlab ssh <vm> [-- <command>…]`: ssh to one of the stack's VMs as the lab's login user (sshUser), at the
- * address Tart reports, with --identity or $TARTLAB_SSH_KEY when given. Exits with ssh's own code.
+ * `tartlab ssh <vm> [-- <command>…]` as the lab's login user, with --identity or $TARTLAB_SSH_KEY when given.
  */
 import { spawn } from "node:child_process";
 import { allNodes } from "../lib/lab-config";
 import { tartIp, withTartPath } from "../mac/tart";
 import { CliIo, EXIT, Invocation, UsageError, labOf } from "./cli";
 
-/** The VM's address from `tart ip` (the Tart driver: IPv4 only), or why there is none. */
 async function addressOf(vm: string, env: NodeJS.ProcessEnv): Promise<{ ip: string } | { problem: string }> {
   try {
     const { ip, printed } = await tartIp(vm, env, 30_000);
@@ -24,7 +22,7 @@ async function addressOf(vm: string, env: NodeJS.ProcessEnv): Promise<{ ip: stri
   }
 }
 
-/** The ssh arguments: the lab's user at the VM's address, host keys not pinned (a rebuilt VM reuses an address). */
+/** Host keys are not pinned, since a rebuilt VM reuses an address. */
 export function sshArgs(
   user: string,
   ip: string,
@@ -63,7 +61,6 @@ export async function sshCommand(inv: Invocation, io: CliIo): Promise<number> {
   }
   const identity = (inv.values.identity as string | undefined) ?? (io.env.TARTLAB_SSH_KEY || undefined);
   const args = sshArgs(config.sshUser, address.ip, { identity, port }, command);
-  // The terminal goes to ssh as it is; its exit code is the command's.
   return new Promise((resolve) => {
     const child = spawn("ssh", args, { env: io.env, stdio: "inherit" });
     child.on("error", (e) => {

@@ -1,7 +1,4 @@
-/**
- * Which Pulumi stack a command acts on: `--stack`, else $TARTLAB_STACK, else the stack `pulumi stack select` chose
- * (`pulumi stack --show-name` when the CLI is on PATH, else Pulumi's workspace file for this project).
- */
+/** `--stack`, else $TARTLAB_STACK, else the stack `pulumi stack select` chose. */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -10,7 +7,6 @@ import { parse } from "yaml";
 
 export type StackChoice = { readonly stack: string } | { readonly problem: string };
 
-/** `pulumi stack --show-name` in the project; undefined when the CLI is missing or has no stack selected. */
 function fromPulumiCli(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): string | undefined {
   const r = spawnSync("pulumi", ["stack", "--show-name", "--non-interactive"], {
     cwd: dir,
@@ -23,8 +19,8 @@ function fromPulumiCli(dir: string, env: NodeJS.ProcessEnv, timeoutMs: number): 
 }
 
 /**
- * The selection Pulumi keeps per project: $PULUMI_HOME (or ~/.pulumi)/workspaces/<project>-<sha1 of the path of
- * Pulumi.yaml>-workspace.json, `{"stack": …}`, as the Pulumi CLI names its per-project settings file.
+ * The Pulumi CLI's per-project settings file: $PULUMI_HOME (or ~/.pulumi)/workspaces/<project>-<sha1 of the
+ * path of Pulumi.yaml>-workspace.json.
  */
 function fromWorkspaceFile(dir: string, env: NodeJS.ProcessEnv): string | undefined {
   try {
@@ -56,6 +52,6 @@ export function selectedStack(
         dir,
     };
   }
-  // A Pulumi Cloud stack may print as <org>/<project>/<stack>: the stack file is Pulumi.<stack>.yaml.
+  // A Pulumi Cloud stack may print as <org>/<project>/<stack>.
   return { stack: chosen.split("/").pop()! };
 }

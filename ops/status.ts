@@ -1,12 +1,9 @@
-/**
- * `tartlab status [--json] [--timeout <seconds>]`: the whole lab's live health in one table. Reads the lab through
- * the one loader (lib/stack-config.ts), then probes it (mac/status.ts). Exit codes: ops/cli.ts.
- */
+/** `tartlab status [--json] [--timeout <seconds>]`: the lab's live health in one table. */
 import { StatusOptions, collectStatus, formatStatus } from "../mac/status";
 import { listSnapshots } from "../mac/snapshot";
 import { CliIo, EXIT, Invocation, labOf, seconds } from "./cli";
 
-/** The probes of `tartlab status` and the dashboard (one place, so the two models stay equal), snapshots included. */
+/** One place, so that status and the dashboard never disagree. */
 export function statusOptions(inv: Invocation, io: CliIo): StatusOptions {
   const timeout = seconds("timeout", inv.values.timeout as string | undefined, Number.MIN_VALUE);
   return {
@@ -19,7 +16,7 @@ export function statusOptions(inv: Invocation, io: CliIo): StatusOptions {
 export async function statusCommand(inv: Invocation, io: CliIo): Promise<number> {
   const config = labOf(inv);
   const status = await collectStatus(config, statusOptions(inv, io));
-  // A broken lab's JSON is the one a caller needs whole: runAsMain exits only once stdout has taken it.
+  // A broken lab's JSON is what a caller needs whole, and runAsMain exits only once stdout has taken it.
   io.out(
     inv.values.json ? `${JSON.stringify({ stack: inv.stack, ...status }, null, 2)}\n` : formatStatus(status),
   );

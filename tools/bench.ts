@@ -1,21 +1,17 @@
 /**
- * `npm run bench [-- --sizes 7,30,90 --runs 5 --process-runs 3 --json]`: offline evaluation time, i.e. what a
- * `pulumi preview` costs before the engine does anything. For each lab size it builds a config (the
- * default 7-VM lab; otherwise clusters of one control plane and two workers), evaluates program.ts under mocks
- * as a first preview would (tools/lab-mocks.ts, every output unknown), and reports the median of several
- * runs, both in-process (evaluation alone, modules loaded) and as a whole process (node + tsx + module load +
- * evaluation, comparable with the issue's "≈2.0 s for 3 VMs, 3.8 s for 30"). No limit is asserted anywhere:
- * the figures depend on the machine; docs/performance.md records them with the machine they came from.
+ * `npm run bench [-- --sizes 7,30,90 --runs 5 --process-runs 3 --json]`: what a first `pulumi preview` costs
+ * before the engine runs, as the median of in-process and whole-process evaluations per lab size; nothing is
+ * asserted, since the figures depend on the machine (docs/performance.md records them with it).
  */
 import { spawnSync } from "node:child_process";
 import { cpus, totalmem } from "node:os";
 import * as path from "node:path";
 import { devStackConfig, pulumiPromiseStacks, runLab } from "./lab-mocks";
 
-// The test harness drops the stack Pulumi records per promise; a benchmark measures Pulumi as it really runs.
+// A benchmark measures Pulumi with the per-promise stacks the test harness drops.
 pulumiPromiseStacks(true);
 
-/** Stack config of a lab with `vms` VMs: the default lab for 7, else ceil(vms/3) clusters of up to 3 nodes. */
+/** The default lab for 7, else ceil(vms/3) clusters of up to 3 nodes. */
 export function benchConfig(vms: number): Record<string, unknown> {
   const dev = devStackConfig();
   if (vms === 7) return dev;
@@ -46,7 +42,6 @@ export function benchConfig(vms: number): Record<string, unknown> {
   };
 }
 
-/** One offline evaluation (as a first preview): seconds and the number of resources registered. */
 export async function evaluate(vms: number): Promise<{ seconds: number; resources: number }> {
   const t0 = process.hrtime.bigint();
   const { recorder } = await runLab(benchConfig(vms), { preview: true, hostFacts: undefined });
@@ -63,9 +58,9 @@ const median = (xs: number[]) => {
 export interface BenchRow {
   readonly vms: number;
   readonly resources: number;
-  /** Median seconds of an in-process evaluation (after one warm-up run). */
+  /** After one warm-up run. */
   readonly evaluation: number;
-  /** Median seconds of a whole `node --import tsx` process doing one evaluation; undefined when not measured. */
+  /** Undefined when not measured. */
   readonly process?: number;
 }
 

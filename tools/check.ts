@@ -1,8 +1,7 @@
 /**
- * `npm run check` (what CI runs) and `npm run check:deep`: every static check, every test, then the guards (the
- * changed ones, or with --deep all of them in parallel copies of the tree). Each phase runs even when an earlier
- * one failed, so one run shows every problem; the end prints each phase's wall time. Phases timed by the caller
- * (.ci/run: apt, npm ci) come in as TARTLAB_PHASES="name=seconds,name=seconds" and head the table.
+ * `npm run check` (CI) and `npm run check:deep`: static checks, tests, then the changed guards (all with
+ * --deep); every phase runs even after a failure so one run shows every problem, and phases timed by .ci/run
+ * arrive as TARTLAB_PHASES="name=seconds,…".
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
@@ -19,7 +18,7 @@ export function phases(deep: boolean): Phase[] {
   return [
     { name: "typecheck", command: ["npx", "tsc", "-p", "tsconfig.json", "--noEmit"] },
     { name: "lint", command: ["npx", "eslint", "."] },
-    // The installed knip (knip.json): dead files, exports and dependencies; never fetched at run time.
+    // The installed knip, never fetched at run time.
     { name: "knip", command: [process.execPath, "node_modules/knip/bin/knip.js"] },
     { name: "format", command: ["npx", "prettier", "--check", "."] },
     { name: "shellcheck", command: ["bash", "test/shellcheck.sh"] },
@@ -31,7 +30,7 @@ export function phases(deep: boolean): Phase[] {
   ];
 }
 
-/** "apt=12.3,npm ci=40" -> rows; anything malformed is ignored (it only labels the table). */
+/** Anything malformed is ignored, since it only labels the table. */
 export function callerPhases(spec: string | undefined): { name: string; seconds: number; ok: boolean }[] {
   return (spec ?? "")
     .split(",")

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# Fetches the pinned Cilium chart (lib/versions.ts VERSIONS.cilium) into .cilium-chart/<version> (ignored by git) for
-# test/cilium-chart.test.ts, which checks tartlab's Helm values against its values.yaml and values.schema.json. The
-# chart's source ships in the cilium Go module: its zip comes from the Go module proxy `go env GOPROXY` names (that
-# proxy serves v1.19.8's zip but not its go.mod, so `go mod download` refuses it), and only
-# install/kubernetes/cilium/ is kept. A chart already there is kept. Prints the chart's directory.
-# Usage: bash tools/cilium-chart.sh
+# Fetches the pinned Cilium chart into .cilium-chart/<version> for test/cilium-chart.test.ts, from the cilium
+# module's zip on the Go module proxy (which lacks v1.19.8's go.mod, so `go mod download` refuses it); prints
+# the chart's directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 version=$(sed -n 's/^  cilium: "\([0-9][0-9.]*\)",$/\1/p' "$root/lib/versions.ts")

@@ -1,8 +1,6 @@
-// A node:test reporter (plain JavaScript: node loads reporters before tsx's hooks) that appends each test file's
-// wall time as a JSON line to TARTLAB_FILE_TIMES; npm test prints the slowest. Node 20 reports no per-file event,
-// so a file's time is the larger of: the span from its first top-level test's start (end minus duration) to its
-// last one's end, and the sum of its top-level tests' durations (they run one after another; this holds even if
-// the events arrive late). Loading the file through tsx comes before and is not counted.
+// node:test reporter (plain JS: Node loads reporters before tsx) appending each file's wall time to
+// TARTLAB_FILE_TIMES; Node 20 has no per-file event, so it is the larger of the top-level tests' span and
+// their summed durations.
 import { appendFileSync } from "node:fs";
 import process from "node:process";
 
@@ -29,6 +27,5 @@ export default async function* fileTimes(source) {
         `${JSON.stringify({ file, seconds: Math.max(s.end - s.start, s.sum) / 1000, tests: s.tests })}\n`,
       );
   }
-  // A reporter is a generator of output; this one writes only to its file.
   yield "";
 }

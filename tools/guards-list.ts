@@ -1059,8 +1059,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "join: a re-pointed worker's kubelet is restarted",
     file: "scripts/kubeadm-cluster/join.sh",
-    from: "  systemctl restart kubelet\n  # Done when kubelet runs",
-    to: "  # Done when kubelet runs",
+    from: "  systemctl restart kubelet\n  # /readyz is readable",
+    to: "  # /readyz is readable",
     test: "test/shell/readdress.test.ts",
     name: "control plane and worker moved: kubelet.conf's server and the kubelet's node-ip follow",
   },
@@ -1413,8 +1413,8 @@ export const GUARDS: readonly Guard[] = [
   {
     what: "an interrupted clone stays ours: the claim comes before tart clone",
     file: "scripts/tart-vm/clone.sh",
-    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# A clone record left',
-    to: "# A clone record left",
+    from: 'printf \'%s\\n\' "$OWNER" >"$marker"\n# An earlier VM',
+    to: "# An earlier VM",
     test: "test/shell/resume.test.ts",
     name: "the VM is still ours, and is finished",
   },

@@ -13,9 +13,8 @@ export const PROJECT = "tartlab";
 export const STACK = "dev";
 
 /**
- * Under tsx, source-mapping the stack Pulumi keeps per promise (@pulumi/pulumi runtime/debuggable) costs
- * about half an evaluation, so the harness leaves that one stack empty unless tools/bench.ts measures Pulumi
- * as it runs.
+ * Source-mapping the stack Pulumi keeps per promise costs half an evaluation under tsx, so the harness drops
+ * it.
  */
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- the module object itself (an import is a copy)
 const debuggable = require("@pulumi/pulumi/runtime/debuggable") as {
@@ -43,13 +42,12 @@ export interface Registration {
   readonly name: string;
   readonly custom: boolean;
   readonly urn: string;
-  /** Name of the parent resource ("" for the stack itself). */
+  /** "" for the stack itself. */
   readonly parent: string;
   /** URN of the parent ("" for the stack): names are not unique across types (a TartVm and its K8sNode). */
   readonly parentUrn: string;
   /** Names of every resource this one depends on (explicit dependsOn, expanded, plus implicit Output deps). */
   readonly dependencies: string[];
-  /** Per input property, the names of resources it depends on. */
   readonly propertyDependencies: Record<string, string[]>;
   /** `dependencies` and `propertyDependencies` as URNs (names are not unique across types). */
   readonly dependencyUrns: string[];
@@ -79,10 +77,7 @@ export interface MockOptions {
   readonly preview?: boolean;
   /** Stable fake stdout per resource (default: an IP for "-start" commands, a marker otherwise). */
   readonly stdout?: (name: string) => string;
-  /**
-   * What the fake provider answers instead of `mockState` (test/harness/preview.ts keeps or unknowns outputs
-   * per resource).
-   */
+  /** Replaces `mockState` (test/harness/preview.ts keeps or unknowns outputs per resource). */
   readonly newResource?: (
     args: pulumi.runtime.MockResourceArgs,
     rec: Registration,
@@ -130,10 +125,7 @@ export function defaultStdout(name: string): string {
   return `stdout-of-${name}`;
 }
 
-/**
- * An address step told where the drift check found its VM prints that address, as address.sh does right after
- * the check.
- */
+/** Where the drift check found the VM, as address.sh prints it right after the check. */
 function foundAddress(a: pulumi.runtime.MockResourceArgs): string | undefined {
   if (!a.name.endsWith("-address") || typeof a.inputs.stdin !== "string") return undefined;
   return /^export FOUND_ADDRESS='([0-9.]+)'$/m.exec(a.inputs.stdin)?.[1];
@@ -297,7 +289,6 @@ export interface LabRun {
   readonly outputs: Record<string, unknown>;
 }
 
-/** Fresh mocks, and a recorder of what the next evaluation registers. */
 export function startRecording(opts: MockOptions = {}): Recorder {
   const recorder = new Recorder();
   lastRecorder = recorder;
@@ -347,10 +338,7 @@ export async function runLab(
 
 const shared = new Map<string, Promise<LabRun>>();
 
-/**
- * One evaluation per config and options per test process, frozen so that a test cannot change it for the
- * others.
- */
+/** One frozen evaluation per config and options per test process, so no test can change it for the others. */
 export function sharedLab(
   config: Record<string, unknown> = devStackConfig(),
   opts: Pick<MockOptions, "preview"> & LabOptions = {},
@@ -371,7 +359,7 @@ function deepFreeze(v: unknown): void {
   for (const x of Object.values(v)) deepFreeze(x);
 }
 
-/** What a component registered as its own children (their parent is it), in registration order. */
+/** In registration order. */
 export function childrenOf(rec: Recorder, component: Registration): Registration[] {
   return rec.registrations.filter((r) => r.parentUrn === component.urn);
 }

@@ -1,9 +1,6 @@
 /**
- * `npm run plan [-- --stack <name>]`: evaluates the program offline for a stack's config, as a first
- * `pulumi preview` would (under mocks, every computed output unknown; host preflight skipped), and prints the
- * resource graph: each resource under its parent with what it waits for, then the longest dependency chain, then
- * the performance model (lib/perf-model.ts): critical path and sequential total with and without the golden
- * image, first build and rebuild.
+ * `npm run plan [-- --stack <name>]`: the resource graph a first `pulumi preview` would see (under mocks,
+ * host preflight skipped), its longest chain, and lib/perf-model.ts's estimates.
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -12,14 +9,14 @@ import { VERSIONS } from "../lib/versions";
 import { Build, Measurements, estimate, minutes } from "../lib/perf-model";
 import { Recorder, edges, runLab } from "./lab-mocks";
 
-/** Durations recorded by the Mac e2e test (test/e2e/mac-lab.e2e.ts); they win over the table's figures. */
+/** Written by test/e2e/mac-lab.e2e.ts; they win over the table's figures. */
 export const DURATIONS_FILE = path.join(__dirname, "..", "test", "e2e", "durations.json");
 
 export function readMeasurements(file = DURATIONS_FILE): Measurements | undefined {
   return existsSync(file) ? (JSON.parse(readFileSync(file, "utf8")) as Measurements) : undefined;
 }
 
-/** The graph for the model: one entry per name (components share names; the custom resource's type wins). */
+/** Components share names with their children, so the custom resource's type wins. */
 export function modelGraph(rec: Recorder): { name: string; type: string; deps: string[] }[] {
   const g = edges(rec);
   const types = new Map<string, string>();
@@ -27,7 +24,6 @@ export function modelGraph(rec: Recorder): { name: string; type: string; deps: s
   return [...g].map(([name, deps]) => ({ name, type: types.get(name)!, deps: [...deps] }));
 }
 
-/** The model's summary for one graph (golden image on or off), both builds. */
 export function renderModel(rec: Recorder, golden: boolean, measured?: Measurements): string[] {
   const graph = modelGraph(rec);
   const lines = [`Performance model, golden image ${golden ? "ON" : "OFF"} (${graph.length} steps):`];
@@ -50,14 +46,14 @@ function stackConfig(stack: string): Record<string, unknown> {
   const file = path.join(__dirname, "..", `Pulumi.${stack}.yaml`);
   if (!existsSync(file)) throw new Error(`no stack file ${file}`);
   const config = parse(readFileSync(file, "utf8"))?.config ?? {};
-  // Secrets are encrypted in the stack file; the plan does not need their values.
+  // The plan does not need the secrets' values.
   for (const [k, v] of Object.entries(config)) {
     if (v && typeof v === "object" && "secure" in (v as object)) config[k] = "<secret>";
   }
   return config;
 }
 
-/** Longest path (by number of resources) through the ordering edges. */
+/** By number of resources. */
 export function longestChain(rec: Recorder): string[] {
   const g = edges(rec);
   const memo = new Map<string, string[]>();
@@ -112,7 +108,6 @@ export function render(rec: Recorder, stack: string): string {
   return lines.join("\n");
 }
 
-/** The stack's config with the golden image switched on (an exact Kubernetes version is then required). */
 function withGolden(config: Record<string, unknown>, on: boolean): Record<string, unknown> {
   const version = String(config["tartlab:kubernetesVersion"] ?? VERSIONS.kubernetes);
   const exact = /^\d+\.\d+\.\d+$/.test(version) ? version : `${version}.0`;

@@ -1,7 +1,6 @@
 /* global document, window, EventSource */
-// The dashboard page: renders the status model of mac/status.ts, pushed by /events, without reloading.
-// Every cell says a state in words ("stopped", "no IP", "unknown"), never an empty cell or a bare number where a
-// state belongs (T08). Text is set with textContent only: the model carries strings from tools and servers.
+// Every cell names a state in words, never an empty cell or a bare number (T08), and text is set with
+// textContent only, since the model carries strings from tools and servers.
 "use strict";
 
 const $ = (sel) => document.querySelector(sel);
@@ -23,7 +22,6 @@ function problemList(items) {
   return el("ul", { class: "problems" }, ...items.map((p) => el("li", {}, p)));
 }
 
-/** The lab's problems, one line each, named by what they are about. */
 function problemsOf(s) {
   return [
     ...s.vms.flatMap((v) => v.problems.map((p) => `VM ${v.name}: ${p}`)),
@@ -146,13 +144,11 @@ function renderCluster(c, vms) {
   );
 }
 
-/** The stack the VM's owner marker records: the lab never touches a VM another stack (or nobody) made. */
 function ownerText(v) {
   if (v.owner) return v.owner;
   return v.state === "absent" ? "not created" : "no owner marker (not made by tartlab)";
 }
 
-/** How to reach the VM: a shell through tartlab, or what to do first. */
 function connectText(v, stack) {
   if (v.state === "absent") return "run pulumi up";
   if (v.state !== "running") return el("code", {}, `tartlab start --stack ${stack}`);
@@ -217,7 +213,7 @@ function renderJenkins(j, stack) {
   );
 }
 
-/** "40 s", "3 min", "2 h", "4 d": how long before the status was read (as `tartlab snapshot list` counts). */
+/** As `tartlab snapshot list` counts. */
 function ageText(ms) {
   const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 60) return `${s} s ago`;
@@ -226,7 +222,6 @@ function ageText(ms) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** The stack's snapshots (`tartlab snapshot list`), each with the command that puts the lab back to it. */
 function renderSnapshots(s) {
   const body = $("#snapshots tbody");
   const wide = (cls, ...content) => el("tr", {}, el("td", { colspan: "6", class: cls }, ...content));
@@ -265,7 +260,7 @@ function renderSnapshots(s) {
   );
 }
 
-/** Each pair of meshed clusters, connected or not, with what each side says; the section shows only with a mesh. */
+/** The section shows only with a mesh. */
 function renderMesh(s) {
   const section = $("#mesh-section");
   section.hidden = !s.mesh;
@@ -339,7 +334,7 @@ function connect() {
     conn.className = "conn lost";
     conn.textContent = `reading the lab failed: ${JSON.parse(e.data)}; retrying`;
   });
-  // EventSource reconnects by itself (retry: 2000); say so meanwhile, the data shown may be old.
+  // EventSource reconnects by itself (retry: 2000), and meanwhile the data shown may be old.
   events.addEventListener("error", () => {
     conn.className = "conn lost";
     conn.textContent = "dashboard server unreachable, retrying";

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# GoldenImage bake, guest step 2 (root, on the VM being baked): pre-pull into containerd's k8s.io namespace every
-# image the lab's nodes will run, so init, joins, Cilium, local-path and Jenkins start without a download.
-# kubeadm's own list comes from the installed kubeadm (`kubeadm config images list --kubernetes-version`, as
-# kubeadm's install guide advises); the rest are the chart pins of lib/versions.ts (IMAGES, one per line).
-# Pulls go through the CRI (crictl), so they land where the kubelet looks. Fails on the first image that cannot be
-# pulled after bounded retries: a golden image with a missing image is never made.
+# GoldenImage bake guest step 2 (root): pre-pulls through the CRI, where the kubelet looks, kubeadm's own
+# images (`kubeadm config images list`) and lib/versions.ts's chart pins, so nodes start without a download;
+# one image that cannot be pulled fails the bake.
 set -euo pipefail
 : "${K8S_PATCH:?K8S_PATCH is required (exact, e.g. 1.35.2)}"
 : "${IMAGES:?IMAGES is required (one image reference per line)}"
@@ -13,7 +10,6 @@ set -euo pipefail
 : "${RETRY_PAUSE_SECONDS:=5}" # pause after the first failed attempt, n times it after the nth (fractions allowed)
 endpoint=unix:///run/containerd/containerd.sock
 
-# One pull under a deadline that names the image it waited for.
 _pull() {
   local rc=0
   timeout "$PULL_TIMEOUT_SECONDS" crictl --runtime-endpoint "$endpoint" pull "$1" >/dev/null || rc=$?

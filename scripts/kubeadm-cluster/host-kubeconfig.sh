@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
-# KubeadmCluster (on the Mac): write the cluster's admin kubeconfig to ~/.tartlab/kube/<cluster>.yaml, readable
-# only by the user (V10: the host gets a kubeconfig per cluster). Use: KUBECONFIG=~/.tartlab/kube/dev.yaml kubectl …
-# Then, kind-style, merge its context tartlab-<cluster> into the user's kubeconfig (first path of
-# $KUBECONFIG, else ~/.kube/config) with ops/kubeconfig.ts, under kind's <file>.lock; with KUBECONFIG_MERGE=false
-# (tartlab:kubeconfig.merge false) the file is all, and entries an earlier merge left are removed again.
-# The kubeconfig reaches the merge on stdin, never in argv (`ps` shows argv; it holds the admin client key).
-# Runs under macOS's bash 3.2: no bash-4 features.
+# KubeadmCluster on the Mac (bash 3.2): V10, the cluster's kubeconfig as ~/.tartlab/kube/<cluster>.yaml
+# (user-only), then kind-style its context in the user's kubeconfig through ops/kubeconfig.ts, fed on stdin
+# since `ps` shows argv and it holds the admin key; KUBECONFIG_MERGE=false removes what an earlier merge left.
 set -euo pipefail
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 : "${KUBECONFIG_CONTENT:?KUBECONFIG_CONTENT is required}"

@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# KubeadmCluster: `kubeadm join` a worker from a generated v1beta4 JoinConfiguration (secret: holds the token).
-# Idempotent: a node already joined to THIS cluster (same CA) is left alone; one joined to another cluster (its
-# control plane was rebuilt) is reset and joined again. Each attempt has a timeout; bounded retries.
-# A joined worker whose control plane or own VM got another address is re-pointed in place: its
-# kubelet's kubeconfig server and --node-ip are set to the new addresses and kubelet restarted.
+# KubeadmCluster worker join from a v1beta4 JoinConfiguration (secret: it holds the token): a node joined to
+# this cluster's CA is left alone, one joined to a rebuilt control plane is reset and joined again, and a
+# changed address is re-pointed in place.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${JOIN_CONFIG:?JOIN_CONFIG is required}"
@@ -19,16 +17,14 @@ set -euo pipefail
 : "${RETRY_PAUSE_SECONDS:=10}"
 root="${TARTLAB_ROOT:-}"
 
-# sha256 of the DER public key of a CA certificate, as kubeadm's --discovery-token-ca-cert-hash has it.
+# As kubeadm's --discovery-token-ca-cert-hash has it.
 _ca_hash() {
   openssl x509 -pubkey -noout -in "$1" | openssl pkey -pubin -outform der | openssl dgst -sha256 -hex |
     sed 's/^.*= *//'
 }
 
-# A joined worker follows changed addresses: kubelet.conf's server (kubeadm join wrote cluster-info's server, the
-# control plane's endpoint) and --node-ip in kubeadm-flags.env (kubeadm join writes nodeRegistration.kubeletExtraArgs
-# there; cmd/kubeadm/app/phases/kubelet WriteKubeletDynamicEnvFile, /var/lib/kubelet/kubeadm-flags.env). kubelet
-# reads both only at start. Its client certificate names no address, so nothing else changes.
+# kubelet reads kubelet.conf's server and kubeadm-flags.env's --node-ip (kubeadm WriteKubeletDynamicEnvFile)
+# only at start, and its client certificate names no address, so nothing else changes.
 _repoint() {
   local conf=/etc/kubernetes/kubelet.conf flags="$root/var/lib/kubelet/kubeadm-flags.env" server node_ip cluster
   local want="https://$API_SERVER_ENDPOINT" changed=()
@@ -54,8 +50,8 @@ _repoint() {
     changed+=("kubelet --node-ip ${node_ip:-unset} -> $NODE_IP")
   fi
   systemctl restart kubelet
-  # Done when kubelet runs and the API server answers at the new endpoint with kubelet's own credentials
-  # (/readyz is readable by every authenticated user: ClusterRole system:public-info-viewer).
+  # /readyz is readable by every authenticated user (ClusterRole system:public-info-viewer), so kubelet's own
+  # credentials prove the new endpoint.
   local deadline=$((SECONDS + KUBELET_WAIT_SECONDS)) err=""
   until systemctl is-active --quiet kubelet &&
     err=$(timeout "$KUBECTL_TIMEOUT_SECONDS" kubectl --kubeconfig="$conf" get --raw=/readyz 2>&1 >/dev/null); do
@@ -72,7 +68,7 @@ _repoint() {
 if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
   current="sha256:$(_ca_hash "$root/etc/kubernetes/pki/ca.crt" 2>/dev/null || true)"
   if [ "$current" = "$CA_CERT_HASH" ]; then
-    # A run cut off right after `kubeadm join` left the join config behind; it holds the bootstrap token.
+    # It holds the bootstrap token.
     rm -f "$root/etc/tartlab/kubeadm-join.yaml"
     _repoint
     exit 0
@@ -80,8 +76,7 @@ if [ -f "$root/etc/kubernetes/kubelet.conf" ]; then
   echo "tartlab: $NODE_NAME belongs to another cluster (CA $current); resetting it to join this one" >&2
   kubeadm reset -f >/dev/null 2>&1 || true
 fi
-# A worker joins with the control plane's exact version: with a bare minor, a node prepared later can have got a
-# newer patch of that minor.
+# With a bare minor, a node prepared later can have got a newer patch of that minor.
 have=$(kubeadm version -o short)
 if [ "$have" != "$KUBERNETES_VERSION" ]; then
   echo "tartlab: $NODE_NAME has kubeadm $have but the control plane runs $KUBERNETES_VERSION; refusing to join." \

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# KubeadmCluster: prove from the worker that the control plane's API server is reachable BEFORE it joins (T03).
-# Bounded wait; says what it waited for when it gives up (V09).
+# KubeadmCluster: T03, the API server proven reachable from the worker before it joins, within a bounded wait
+# (V09).
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${API_SERVER:?API_SERVER is required (ip:port)}"
@@ -12,7 +12,7 @@ port=${API_SERVER##*:}
 
 deadline=$((SECONDS + NETCHECK_TIMEOUT_SECONDS))
 # shellcheck disable=SC2016 # $1 and $2 expand in the inner bash, on purpose
-# The probe has its own timeout: a connect to a host that drops packets hangs for minutes otherwise.
+# A connect to a host that drops packets hangs for minutes otherwise.
 until timeout "$NETCHECK_PROBE_SECONDS" bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$host" "$port" 2>/dev/null; do
   if [ "$SECONDS" -ge "$deadline" ]; then
     echo "tartlab: $NODE_NAME cannot reach the API server $API_SERVER after ${NETCHECK_TIMEOUT_SECONDS}s (T03)." >&2

@@ -1,14 +1,8 @@
 #!/usr/bin/env bash
-# KubeadmCluster (root, on the control plane): bring the control plane to the cluster's configured version, one
-# minor at a time, as kubeadm's "Upgrading kubeadm clusters" task says (kubernetes.io/docs/tasks/administer-cluster/
-# kubeadm/kubeadm-upgrade): pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held,
-# `kubeadm upgrade plan`, `kubeadm upgrade apply -y v<exact>`, then the node drained (for a kubelet minor upgrade,
-# as that page requires), containerd's sandbox image set to the new kubeadm's pause, kubelet and kubectl installed,
-# kubelet restarted and the node uncordoned once it reports the new version.
-# A no-op when the control plane, its kubelet and kubectl already run the target (every first build); a run cut off
-# after `kubeadm upgrade apply` (API server at the target, kubelet not) finishes the rest. Refuses a downgrade or a
-# skipped minor (the program refuses both before anything changes; this is the backstop). Prints the exact version
-# the control plane runs afterwards (e.g. v1.36.1): the workers' upgrade steps install exactly that.
+# KubeadmCluster (root, on the control plane): one minor at a time, as kubernetes.io's "Upgrading kubeadm
+# clusters" task says, and a no-op when everything runs the target already; a run cut off after `kubeadm
+# upgrade apply` finishes the rest, and the downgrade and skipped-minor refusals back up the program's. Prints
+# the exact version the workers then install.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${K8S_MINOR:?K8S_MINOR is required (e.g. 1.36)}"
@@ -21,7 +15,7 @@ set -euo pipefail
 root="${TARTLAB_ROOT:-}"
 export DEBIAN_FRONTEND=noninteractive
 export KUBECONFIG=/etc/kubernetes/admin.conf
-# apt's output goes to stderr (>&2 on every _apt and in _k8s_repo): stdout is the version this step prints.
+# Stdout is the version this step prints, so apt's output goes to stderr.
 
 manifest="$root/etc/kubernetes/manifests/kube-apiserver.yaml"
 current=$(grep -o 'kube-apiserver:v[0-9]*\.[0-9]*\.[0-9]*' "$manifest" 2>/dev/null | head -n1 | cut -d: -f2 || true)
@@ -42,7 +36,7 @@ if [ "$want_minor" -gt $((have_minor + 1)) ]; then
     "Set the cluster's kubernetesVersion to \"1.$((have_minor + 1))\" first" >&2
   exit 1
 fi
-# Written before the drain and removed after the uncordon: a run cut off in between uncordons on the next run.
+# A run cut off between drain and uncordon uncordons on the next run.
 drained="$root/etc/tartlab/upgrade-drained"
 if [ "$want_minor" -eq "$have_minor" ] && { [ -z "$K8S_PATCH" ] || [ "v$K8S_PATCH" = "$current" ]; }; then
   if [ "v$(_installed_upstream kubelet)" = "$current" ] && [ "v$(_installed_upstream kubectl)" = "$current" ] &&
@@ -52,7 +46,7 @@ if [ "$want_minor" -eq "$have_minor" ] && { [ -z "$K8S_PATCH" ] || [ "v$K8S_PATC
     printf '%s\n' "$current"
     exit 0
   fi
-  # The API server runs the target already: a run was cut off after `kubeadm upgrade apply`.
+  # A run was cut off after `kubeadm upgrade apply`.
   echo "tartlab: $NODE_NAME's control plane runs $current but its kubelet is v$(_installed_upstream kubelet) and kubectl" \
     "v$(_installed_upstream kubectl); finishing the upgrade" >&2
   target=$current
@@ -62,7 +56,7 @@ else
   _k8s_repo "$K8S_MINOR"
   pin=""
   if [ -n "$K8S_PATCH" ]; then pin="=${K8S_PATCH}-*"; fi
-  # Held packages are unheld for the change and held again (kubeadm-upgrade task; lesson: no silent upgrades).
+  # Unheld for the change and held again (the kubeadm-upgrade task), so nothing upgrades silently.
   apt-mark unhold kubeadm >/dev/null
   _retry _apt install -y --no-install-recommends "kubeadm$pin" >&2
   apt-mark hold kubeadm >/dev/null

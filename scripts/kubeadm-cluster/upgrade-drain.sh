@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# KubeadmCluster (root, on the control plane): before a worker's upgrade, drain it (kubeadm "Upgrading Linux
-# nodes": `kubectl drain <node> --ignore-daemonsets`; emptyDir data goes with its pods). A no-op when the worker's
-# kubelet already runs the control plane's version (every first build). A drain that does not finish in time
-# fails the upgrade of this worker, with the worker left cordoned, rather than upgrading under running pods.
+# KubeadmCluster (root, on the control plane): drains a worker before its upgrade (kubeadm "Upgrading Linux
+# nodes"), and a drain that does not finish leaves it cordoned rather than upgrading under running pods.
 set -euo pipefail
 : "${WORKER_NAME:?WORKER_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1)}"

@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
-# KubeadmCluster (root, on a drained worker): bring the worker to the control plane's exact version, as kubeadm's
-# "Upgrading Linux nodes" task says (kubernetes.io/docs/tasks/administer-cluster/kubeadm/upgrading-linux-nodes):
-# pkgs.k8s.io repository of the new minor, kubeadm unheld -> installed -> held, `kubeadm upgrade node`, containerd's
-# sandbox image set to the new kubeadm's pause, kubelet and kubectl unheld -> installed -> held, kubelet restarted.
-# A no-op when its kubelet already is that version (but for a stale sandbox image, set here too). Refuses a downgrade
-# or a skipped minor (backstop of the program's check).
+# KubeadmCluster (root, on a drained worker): the control plane's exact version, as kubernetes.io's "Upgrading
+# Linux nodes" task says; a no-op but for a stale sandbox image when kubelet runs it already, and a backstop
+# refusal of a downgrade or skipped minor.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${CONTROL_PLANE_VERSION:?CONTROL_PLANE_VERSION is required (e.g. v1.36.1, printed by the control plane upgrade)}"

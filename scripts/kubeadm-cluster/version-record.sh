@@ -1,8 +1,6 @@
 #!/usr/bin/env bash
-# KubeadmCluster (on the Mac): record the version a cluster runs and the version each node was prepared with
-# (~/.tartlab/clusters/<cluster>.json, mac/cluster-record.ts), written once its init, joins and upgrades succeeded.
-# The program reads it before the graph: to refuse a downgrade or a skipped minor before anything changes, and to
-# keep node preparation of existing nodes from re-running for a version change. Bash 3.2 (macOS).
+# KubeadmCluster (on the Mac, bash 3.2): written once init, joins and upgrades succeeded, so the program can
+# refuse a bad version change and keep existing nodes' preparation from re-running (mac/cluster-record.ts).
 set -euo pipefail
 : "${CLUSTER_NAME:?CLUSTER_NAME is required}"
 : "${RECORD:?RECORD is required (JSON)}"

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# TartVm delete, step 1: delete the VM clone. Succeeds when the VM is already gone; never deletes a VM that
-# this stack did not make (it warns and leaves it).
+# TartVm delete step 1: succeeds when the VM is gone, and only warns about a VM this stack did not make.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${OWNER:?OWNER is required}"
@@ -9,8 +8,7 @@ _homebrew_path
 
 records="${TARTLAB_HOME:-$HOME/.tartlab}/vms"
 marker="$records/$VM_NAME.owner"
-# What the create steps recorded about the VM on the Mac (clone.sh: owner and clone record; start.sh: its run
-# options; address.sh: its address): none of it may outlive the VM.
+# None of what the create steps recorded may outlive the VM.
 _forget() { rm -f "$marker" "$records/$VM_NAME.source" "$records/$VM_NAME.run" "$records/$VM_NAME.ip"; }
 
 state=$(_vm_state "$VM_NAME")

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Builds the Pulumi engine binaries that tools/engine/go.mod pins into .engine/bin (ignored by git), from the Go
-# module proxy only; a binary already built at its pinned version is kept, so a second run only prints versions.
-# Usage: bash tools/engine/build.sh [name ...]   (default: every binary the proxy serves; see BINARIES)
-# Go builds are CPU-heavy: they run under nice with GOFLAGS=-p=2 unless GOFLAGS is set.
+# Builds the engine binaries tools/engine/go.mod pins into .engine/bin from the Go module proxy only, keeping
+# one already built at its pin; usage `bash tools/engine/build.sh [name ...]`, under nice with GOFLAGS=-p=2
+# unless GOFLAGS is set, since Go builds are CPU-heavy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,14 +16,12 @@ command -v go >/dev/null || {
 BINARIES=(
   "pulumi|github.com/pulumi/pulumi/pkg/v3/cmd/pulumi|github.com/pulumi/pulumi/pkg/v3|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 )
-# Not served by the module proxy at any version that fits package.json, so not built here (docs/engine-findings.md):
-# pulumi-language-nodejs (no version of its module is served: tools/engine/client.ts serves a program instead),
-# pulumi-resource-command 1.2.1, pulumi-resource-random 4.21.2, pulumi-resource-kubernetes 4.34.2.
+# The proxy serves no fitting version of pulumi-language-nodejs (tools/engine/client.ts serves a program
+# instead) or of the command 1.2.1, random 4.21.2 and kubernetes 4.34.2 providers (docs/engine-findings.md).
 
-# The version of module $1 that go.mod pins.
 _pinned() { (cd "$here" && go list -m -f '{{.Version}}' "$1"); }
 
-# The version of module $2 recorded in binary $1's build info ("" when the file is missing or has none).
+# "" when the file is missing or has none.
 _built() {
   [ -x "$1" ] || return 0
   go version -m "$1" 2>/dev/null | awk -v m="$2" '($1 == "dep" || $1 == "mod") && $2 == m { print $3; exit }'

@@ -1,13 +1,9 @@
 /**
- * Runs one Pulumi CLI command on a TypeScript program loaded into this process, which serves it to the engine
- * over the CLI's `--client` language-runtime address (as the Automation API does for inline programs): the
- * Node.js language host binary is not served by the Go module proxy, so tools/engine/build.sh cannot build it.
- *
- *   node --import tsx tools/engine/client.ts <program.ts> <pulumi arguments...>
- *
- * Runs PULUMI_BIN (default .engine/bin/pulumi) in the current directory, which holds Pulumi.yaml; exits with its
- * status. The program is loaded as the Node.js language host's run.js loads it: an exported function is called
- * and its result becomes the stack outputs, otherwise the module's exports do.
+ * Runs one Pulumi CLI command on a program loaded into this process and served over the CLI's `--client`
+ * address (as the Automation API serves inline programs), because the Go module proxy does not serve the
+ * Node.js language host that tools/engine/build.sh would need. Usage: `node --import tsx
+ * tools/engine/client.ts <program.ts> <pulumi args...>`, running PULUMI_BIN (default .engine/bin/pulumi) in
+ * the directory of Pulumi.yaml.
  */
 import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
@@ -22,7 +18,7 @@ interface LanguageServer {
   onPulumiExit(hasError: boolean): void;
 }
 
-// The SDK's own gRPC library and its (internal, untyped) inline-program server, so both speak its protocol version.
+// The SDK's own gRPC library and inline-program server, so both speak its protocol version.
 const sdkRequire = createRequire(require.resolve("@pulumi/pulumi/package.json"));
 const grpc = sdkRequire("@grpc/grpc-js") as {
   Server: new (options: object) => GrpcServer;
@@ -45,9 +41,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const program = async (): Promise<unknown> => {
-    // `up` runs the program twice (preview, then update) in this one process: the project's modules are loaded
-    // afresh each time, as in the language host's own process per run, or a module's top-level resources would
-    // be registered only once.
+    // `up` runs the program twice in this one process, so modules load afresh each time as in the language
+    // host, or their top-level resources would register only once.
     for (const key of Object.keys(require.cache)) {
       if (!key.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[key];
     }
