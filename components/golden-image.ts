@@ -43,8 +43,7 @@ export function goldenImageInputs(config: {
 }
 
 /**
- * Same inputs give the same name, reused across `up`s and stacks, and a new name leaves clones of the old
- * image untouched.
+ * Same inputs, same name (reused across `up`s and stacks); a new name leaves the old image's clones alone.
  */
 export function goldenImageName(inputs: GoldenImageInputs): string {
   const canonical = JSON.stringify([
@@ -61,8 +60,8 @@ export function goldenImageName(inputs: GoldenImageInputs): string {
 }
 
 /**
- * A local Tart VM baked once by scripts/golden-image/bake.sh, which node VMs clone instead of installing
- * packages; it is shared by every stack, so it has no delete action (`npm run images -- prune` removes unused
+ * A local Tart VM, baked once by scripts/golden-image/bake.sh, that node VMs clone instead of installing
+ * packages; shared by every stack, so it has no delete action (`npm run images -- prune` removes unused
  * ones).
  */
 export class GoldenImage extends pulumi.ComponentResource {

@@ -7,10 +7,7 @@ import { scriptCommand } from "../lib/shell";
 export interface K8sNodeArgs {
   /** Every step depends on it, so nothing runs before the VM has an address. */
   readonly ip: pulumi.Input<string>;
-  /**
-   * Every step carries it in `triggers`, so a re-cloned VM is prepared again even at the same IP (`dependsOn`
-   * would not cascade).
-   */
+  /** Steps carry it in `triggers`, so a re-cloned VM is prepared again even at the same IP. */
   readonly vmId: pulumi.Input<string>;
   /**
    * "1.33" (newest patch at first preparation) or "1.33.4"; an existing node keeps the version it was created
@@ -23,8 +20,7 @@ export interface K8sNodeArgs {
 }
 
 /**
- * Turns a running VM into a kubeadm-ready node over SSH: identity -> prepare -> ready (tools proven before
- * any kubeadm command).
+ * Makes a running VM a kubeadm-ready node over SSH: identity -> prepare -> ready (checked before kubeadm).
  */
 export class K8sNode extends pulumi.ComponentResource {
   public readonly ip: pulumi.Output<string>;

@@ -158,8 +158,7 @@ export class KubeadmCluster extends pulumi.ComponentResource {
     );
   }
 
-  // The Mac gets the kubeconfig as ~/.tartlab/kube/<cluster>.yaml (mode 600) and, by default, as a context in
-  // the user's kubeconfig.
+  // The Mac gets ~/.tartlab/kube/<cluster>.yaml (mode 600) and, by default, a context in your kubeconfig.
   private hostKubeconfig(name: string, args: KubeadmClusterArgs): void {
     new command.local.Command(
       `${name}-host-kubeconfig`,

@@ -42,8 +42,7 @@ export class LocalPathStorage extends pulumi.ComponentResource {
       ),
     ];
     const config = new k8s.core.v1.ConfigMap(`${name}-local-path-config`, lp.configMap(options), inNs);
-    // The provisioner exits without its ConfigMap, and without the service account and RBAC it cannot watch
-    // PVCs.
+    // The provisioner exits without its ConfigMap, and needs the service account and RBAC to watch PVCs.
     const provisioner = new k8s.apps.v1.Deployment(`${name}-local-path-provisioner`, lp.deployment(options), {
       ...k8sOpts,
       dependsOn: [config, ...rbac],

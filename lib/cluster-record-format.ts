@@ -12,8 +12,7 @@ export interface ClusterRecord {
   /** Absent in older records. */
   readonly baseImage?: string;
   /**
-   * The base image or a golden image's Tart VM name, kept by an existing VM (lib/node-image.ts); absent in
-   * older records.
+   * The base or golden image's VM name, kept by an existing VM (lib/node-image.ts); absent in older records.
    */
   readonly images?: Readonly<Record<string, string>>;
   /** kubeadm never changes them after init; absent in older records. */

@@ -50,9 +50,8 @@ export function versionChangeProblems(
 }
 
 /**
- * A node keeps the version it was created with, and one added later installs the control plane's exact patch
- * rather than a newer one; a bare-minor node takes the exact patch once the config names it (join.sh's
- * advice).
+ * A node keeps the version it was created with, and one added later installs the control plane's exact patch;
+ * a bare-minor node takes the exact patch once the config names it (join.sh's advice).
  */
 export function nodeVersion(cluster: ClusterSpec, node: string, record: ClusterRecord | undefined): string {
   const want = cluster.kubernetesVersion;

@@ -34,10 +34,7 @@ const MIN_TART_VERSION = "2.28.3";
 const MIN_MACOS_MAJOR = 14;
 /** A 32 GiB Mac runs the 28 GiB default lab. */
 export const HOST_MEMORY_RESERVE_BYTES = 4 * GIB;
-/**
- * Named when the chosen lab does not fit but this one would; test/small-stack.test.ts checks it against
- * Pulumi.small.yaml.
- */
+/** Named when the chosen lab does not fit but this one would (test/small-stack.test.ts checks it). */
 export const SMALL_STACK = { name: "small", vms: 2, memoryMb: 3072 + 4096 } as const;
 /** The base image (~20 GB logical) plus a few GB per VM for images and logs. */
 export const MIN_FREE_DISK_BYTES = (vms: number) => (10 + 5 * vms) * GB;

@@ -14,10 +14,7 @@ export interface InitConfigInput {
   readonly nodeIp: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
-  /**
-   * Always written: without it kubeadm resolves `stable-1` online and may run a newer patch than the
-   * installed kubelet.
-   */
+  /** Without it kubeadm resolves `stable-1` online and may run a newer patch than the installed kubelet. */
   readonly kubernetesVersion: string;
   /**
    * Without workers the control plane must run workloads; in v1beta4 unset `taints` means the default

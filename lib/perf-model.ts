@@ -175,10 +175,7 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-/**
- * A resource's own measurement, else the median of its step kind's, since the e2e lab's names differ from the
- * modelled lab's.
- */
+/** A resource's own measurement, else its step kind's median: the e2e lab's names differ from the model's. */
 function measuredFigure(name: string, type: string, measured: Measurements): Figure | undefined {
   const source = `measured by test/e2e/mac-lab.e2e.ts on ${measured.machine} (${measured.recordedAt})`;
   const own = measured.resources[name];
@@ -274,10 +271,7 @@ export interface StepEvent {
   readonly resOutputsEvent?: { readonly metadata: { readonly urn: string; readonly op: string } };
 }
 
-/**
- * Durations run from resourcePreEvent to resOutputsEvent; "same" steps and components are left out, as only
- * work takes time.
- */
+/** From resourcePreEvent to resOutputsEvent; "same" steps and components do no work and are left out. */
 export function durationRecorder(now: () => number = () => Date.now() / 1000) {
   const started = new Map<string, number>();
   const resources: Record<string, { seconds: number; type: string }> = {};

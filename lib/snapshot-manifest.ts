@@ -39,10 +39,7 @@ export function backupVmName(stack: string, vm: string): string {
   return [BACKUP_PREFIX, stack, vm].join(SEP);
 }
 
-/**
- * Differs from the stack's own marker so that `pulumi up` (revive, drift, the data guard) never takes it for
- * a lab VM.
- */
+/** Unlike the stack's own marker, so `pulumi up` (revive, drift, data guard) never takes it for a lab VM. */
 export const snapshotMarker = (owner: string) => `${owner} snapshot`;
 export const backupMarker = (owner: string) => `${owner} restore-backup`;
 

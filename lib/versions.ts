@@ -9,8 +9,7 @@ export const VERSIONS = {
    */
   kubernetes: "1.35",
   /**
-   * Newest 1.19 patch in the stable table of https://helm.cilium.io (Oct 2026); 1.20's Kubernetes list could
-   * not be read.
+   * Newest 1.19 patch in https://helm.cilium.io's stable table (Oct 2026); 1.20's Kubernetes list is unread.
    */
   cilium: "1.19.8",
   /**
@@ -38,10 +37,7 @@ export const VERSIONS = {
   baseImage: "ghcr.io/cirruslabs/ubuntu:24.04",
 } as const;
 
-/**
- * The golden image's name digests this list, so each entry must follow its chart pin above and a change bakes
- * a new image.
- */
+/** The golden image's name digests this list, so each entry follows its chart pin and a change bakes anew. */
 export const PREPULL_IMAGES = {
   /**
    * Digests of the v1.19.8 release notes' "Docker Manifests" (the chart sets image.useDigest); envoy by the

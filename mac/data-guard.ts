@@ -291,8 +291,7 @@ async function jenkinsWarnings(
 }
 
 /**
- * Refusals name the volume, its claim, the node and the switch; with `tartlab:allowDataLoss` they are
- * warnings.
+ * Refusals name the volume, its claim, the node and the switch; `tartlab:allowDataLoss` makes them warnings.
  */
 export async function checkDataLoss(
   config: LabConfig,

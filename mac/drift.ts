@@ -1,9 +1,7 @@
 /**
- * T09: before the graph runs, each of this stack's VMs is checked against Tart and the VM itself: `up` starts
- * a stopped one, restarts a running one without an address or SSH banner, and the graph follows a changed
- * address (docs/plans.md), while two VMs at one address stop the run since tartlab never guesses which one
- * answers. `preview` only reads (address.sh writes the marker, so it does not run) and says what `up` would
- * do.
+ * T09: before the graph runs, `up` starts this stack's stopped VMs, restarts running ones without an address
+ * or SSH banner, and the graph follows a changed address (docs/plans.md); two VMs at one address stop the
+ * run, since tartlab never guesses which one answers, and `preview` only reads and says what `up` would do.
  */
 import { mkdirSync, readFileSync } from "node:fs";
 import * as net from "node:net";
@@ -143,8 +141,7 @@ export async function checkDrift(
   const sshProblem = async (ip: string) =>
     (await sshAnswers(ip)) ? undefined : `does not answer SSH at ${ip}:22 (no SSH banner in time)`;
 
-  // A stored count is reported even when nothing else can be checked, so the Ready check's input stays as it
-  // was.
+  // A stored count is reported even when nothing can be checked, so the Ready check's input stays unchanged.
   const stored = new Map(config.clusters.map((c) => [c.name, readRepairs(c.name, env)]));
   const repairs = new Map<string, number>();
   const report = (messages: string[], addresses: Record<string, string> = {}): DriftReport => ({

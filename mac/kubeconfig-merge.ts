@@ -1,8 +1,7 @@
 /**
- * Merges a cluster's `tartlab-<cluster>` cluster, user and context into the user's kubeconfig (kind-style)
- * and removes exactly those again, under a `<file>.lock` taken as kind's lock.go and client-go's loader.go
- * do, so tartlab, kind and kubectl do not overwrite each other; the file is replaced atomically and created
- * 600 when absent.
+ * Merges a cluster's `tartlab-<cluster>` entries into the user's kubeconfig (kind-style) and removes exactly
+ * those, under a `<file>.lock` as kind's lock.go and client-go's loader.go take it, so tartlab, kind and
+ * kubectl do not overwrite each other; the file is replaced atomically, mode 600.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import * as os from "node:os";

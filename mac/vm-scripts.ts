@@ -39,8 +39,7 @@ export interface StartInputs {
 
 export function startEnv(i: StartInputs): Record<string, string> {
   return {
-    // start.sh restarts a resized VM with the delete step's exact stop logic, passed as data rather than
-    // sourced.
+    // start.sh restarts a resized VM with the delete step's own stop logic, passed as data, not sourced.
     STOP_SCRIPT: loadScript("tart-vm/stop.sh"),
     VM_NAME: i.name,
     CPUS: String(i.cpus),

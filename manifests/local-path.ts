@@ -1,8 +1,8 @@
 /**
- * rancher/local-path-provisioner v0.0.37 as typed objects, written from
+ * rancher/local-path-provisioner v0.0.37 as typed objects, from
  * https://github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml (commit
- * 49b2be8e); it differs only where a comment says why (default StorageClass, T06; pinned helper image;
- * control-plane toleration).
+ * 49b2be8e); where it differs (default StorageClass, T06; pinned helper image; control-plane toleration) a
+ * comment says why.
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { stringify } from "yaml";
@@ -25,10 +25,7 @@ const LOCAL_PATH = {
   dataPath: "/opt/local-path-provisioner",
 } as const;
 
-/**
- * Upstream's Deployment has no tolerations, so on a cluster without workers the provisioner, and every PVC,
- * would stay Pending.
- */
+/** Upstream's Deployment has no tolerations: without workers the provisioner and every PVC stay Pending. */
 const CONTROL_PLANE_TOLERATION: k8s.types.input.core.v1.Toleration = {
   key: "node-role.kubernetes.io/control-plane",
   operator: "Exists",
@@ -215,7 +212,7 @@ export function deployment(opts: LocalPathOptions): k8s.apps.v1.DeploymentArgs {
 
 /**
  * Upstream has no default annotation and kubeadm makes no class, so a PVC without storageClassName gets this
- * one (kubernetes.io change-default-storage-class).
+ * one (kubernetes.io "change-default-storage-class").
  */
 export function storageClass(): k8s.storage.v1.StorageClassArgs {
   return {

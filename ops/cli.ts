@@ -37,8 +37,8 @@ export interface Command {
   /** The Mac-wide images, and the kubeconfig merge a Pulumi step runs. */
   readonly stackless?: (positionals: readonly string[]) => boolean;
   /**
-   * Each command's module loads only when it runs, since the Pulumi SDK alone takes a second; undefined keeps
-   * the dashboard serving.
+   * A command's module loads only when it runs (the Pulumi SDK alone takes a second); undefined keeps
+   * serving.
    */
   run(inv: Invocation, io: CliIo): Promise<number | undefined>;
 }

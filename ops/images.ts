@@ -1,7 +1,6 @@
 /**
  * `tartlab images [prune]`: golden images are shared by every stack and have no delete action in Pulumi, so
- * prune deletes those that no existing VM's clone record names; a running image or a bake's "-baking" VM is
- * never touched.
+ * prune deletes those no existing VM's clone record names, never a running one or a bake's "-baking" VM.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";

@@ -135,8 +135,8 @@ _installed_upstream() {
   printf '%s\n' "${v%%-*}"
 }
 
-# V04: the list file names the minor (kubernetes.io "Changing the Kubernetes package repository"); its own
-# keyring.
+# V04: the list file names the minor, with its own keyring (kubernetes.io "Changing the Kubernetes package
+# repository").
 _k8s_repo() {
   local root="${TARTLAB_ROOT:-}" arch keyring url key
   _dpkg_recover # every apt call of this step comes after this: apt refuses all after an interrupted dpkg
@@ -160,8 +160,7 @@ _kubelet_install() {
   systemctl restart kubelet
 }
 
-# The node stays cordoned until its kubelet reports the version, polled every POLL_SECONDS up to
-# KUBELET_WAIT_SECONDS.
+# The node stays cordoned until its kubelet reports the version (polled up to KUBELET_WAIT_SECONDS).
 _await_kubelet() {
   local deadline=$((SECONDS + ${KUBELET_WAIT_SECONDS:-180}))
   until [ "$(kubectl get node "$1" -o jsonpath='{.status.nodeInfo.kubeletVersion}' 2>/dev/null || true)" = "$2" ]; do

@@ -31,8 +31,7 @@ if [ "$(cat "$marker" 2>/dev/null || true)" != "$NODE_NAME" ]; then
   printf '%s\n' "$NODE_NAME" >"$marker"
 fi
 
-# Every clone shares cloud-init's default user, which tartlab never uses, and a golden-image clone makes it
-# again.
+# Every clone shares cloud-init's default user, which tartlab never uses and a golden-image clone recreates.
 case "$(awk -F: '$1 == "ubuntu" { print substr($2, 1, 1) }' "$root/etc/shadow" 2>/dev/null || true)" in
   '!' | '*') userdel --remove ubuntu ;;
 esac

@@ -79,8 +79,7 @@ printf '%s\n' "$key" | gpg --dearmor --batch --yes -o "$root$keyring"
 printf 'deb [arch=%s signed-by=%s] %s /\n' "$arch" "$keyring" "$repo" >"$root/etc/apt/sources.list.d/kubernetes.list"
 _retry _apt update
 
-# A re-run never upgrades on its own; cri-tools ships crictl, which kubeadm >= 1.32 no longer pulls in (krel
-# metadata; T02).
+# A re-run never upgrades on its own; kubeadm >= 1.32 no longer pulls in crictl (krel metadata; T02).
 patch=$K8S_PATCH
 have=$(_installed kubeadm)
 if [ -z "$patch" ]; then

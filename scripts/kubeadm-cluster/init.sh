@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `kubeadm init` from lib/kubeadm.ts's v1beta4 config, once; a control plane whose DHCP address changed is
-# re-addressed in place, since kubeadm ties the address into certificates, manifests, kubeconfigs, node-ip and
-# two ConfigMaps.
+# `kubeadm init` from lib/kubeadm.ts's v1beta4 config, once; kubeadm ties the address into certificates,
+# manifests, kubeconfigs, node-ip and two ConfigMaps, so a changed DHCP address is re-addressed in place
+# below.
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${KUBEADM_CONFIG:?KUBEADM_CONFIG is required}"
@@ -19,8 +19,7 @@ printf '%s\n' "$KUBEADM_CONFIG" >"$root/etc/tartlab/kubeadm-init.yaml"
 admin_conf="$root/etc/kubernetes/admin.conf"
 manifests="$root/etc/kubernetes/manifests"
 
-# Replaces IPv4 $1 by $2 only where it stands alone, one occurrence per pass because adjacent ones share a
-# delimiter.
+# Replaces IPv4 $1 by $2 only where it stands alone, one per pass, as adjacent ones share a delimiter.
 _ip_sed() {
   local re=${1//./\\.}
   printf ':a\ns/(^|[^0-9.])%s([^0-9.]|$)/\\1%s\\2/\nta\n' "$re" "$2"
@@ -62,8 +61,7 @@ _readdress() {
   readdress_log="$root/var/log/tartlab-readdress.log"
   : >"$readdress_log"
   chmod 600 "$readdress_log"
-  # The config names the first build's version; the phases get the running one so kubeadm-config stays true
-  # after an upgrade.
+  # The phases get the running version, not the config's first-build one, so kubeadm-config stays true.
   version=$(grep -o 'kube-apiserver:v[0-9]*\.[0-9]*\.[0-9]*' "$manifests/kube-apiserver.yaml" | head -n1 | cut -d: -f2)
   sed "s/^kubernetesVersion: .*/kubernetesVersion: ${version:-$KUBERNETES_VERSION}/" "$config" \
     >"$root/etc/tartlab/kubeadm-readdress.yaml"

@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# KubeadmCluster: T03, the API server proven reachable from the worker before it joins, within a bounded wait
-# (V09).
+# KubeadmCluster, T03: the worker proves the API server reachable before it joins, in a bounded wait (V09).
 set -euo pipefail
 : "${NODE_NAME:?NODE_NAME is required}"
 : "${API_SERVER:?API_SERVER is required (ip:port)}"

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# TartVm step 3 (on the Mac, bash 3.2): prints the VM's IPv4 address, kept out of the start step so that a
-# resize leaves it known and unchanged, and writes the VM's name into the guest through `tart exec` (by name,
-# not address), the marker every SSH script checks first (lib/shell.ts); mac/drift.ts compares the recorded
-# address.
+# TartVm step 3 (on the Mac, bash 3.2): prints the IPv4 address apart from the start step, so a resize leaves
+# it known, and writes the VM's name into the guest through `tart exec` (by name, not address) as the marker
+# every SSH script checks (lib/shell.ts).
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${ADDRESS_WAIT_SECONDS:=120}"
@@ -18,8 +17,7 @@ if [ "$state" != running ]; then
   exit 1
 fi
 
-# Read from Tart's source (Commands/Exec.swift), not seen on a Mac, so the hint is given for a hang and any
-# failure.
+# Read from Tart's source (Commands/Exec.swift), not seen on a Mac, so it is given for a hang and any failure.
 _no_agent_hint() {
   local image
   image=$(cat "${TARTLAB_HOME:-$HOME/.tartlab}/vms/$VM_NAME.source" 2>/dev/null || true)

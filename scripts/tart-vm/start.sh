@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# TartVm create and update step 2 (on the Mac, bash 3.2): a running VM restarts (gracefully, STOP_SCRIPT) only
-# when its size or recorded `tart run` options really differ, and a smaller DISK_GB is refused before anything
-# is touched.
+# TartVm create and update step 2 (on the Mac, bash 3.2): a running VM restarts gracefully only when its size
+# or recorded `tart run` options differ, and a smaller DISK_GB is refused before anything is touched.
 set -euo pipefail
 : "${VM_NAME:?VM_NAME is required}"
 : "${CPUS:?CPUS is required}"

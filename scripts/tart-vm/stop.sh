@@ -50,9 +50,8 @@ if [ "$state" != "running" ]; then
   exit 0
 fi
 
-# 1. The poweroff runs a second later (a transient timer) so that `tart exec` gets its answer before the guest
-# agent stops, and exit 0 reliably means "poweroff requested"; no agent or a hang goes straight to the hard
-# stop.
+# 1. The poweroff runs a second later (transient timer), so `tart exec` answers first and exit 0 means
+# "poweroff requested"; no agent or a hang goes straight to the hard stop.
 rc=0
 _run_with_deadline "$GUEST_EXEC_SECONDS" tart exec "$VM_NAME" sudo systemd-run --on-active=1 systemctl poweroff || rc=$?
 case "$rc" in
