@@ -5,9 +5,10 @@
  * test/plans-mesh.test.ts, the values against the chart in test/cilium-chart.test.ts.
  */
 import assert from "node:assert/strict";
+import { configProblems } from "./harness/config";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
+import { RawConfig, validateLabConfig } from "../lib/lab-config";
 import { labConfigFrom } from "../lib/stack-config";
 import { ClusterMeshCa } from "../components/cluster-mesh";
 import {
@@ -26,15 +27,7 @@ import {
 
 const CLUSTERS = ["platform", "dev", "staging"];
 
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    validateLabConfig(raw);
-  } catch (e) {
-    if (e instanceof LabConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 /** The default lab's raw config with `clusterMesh` set and `mutate` applied. */
 function meshRaw(mesh: unknown, mutate: (c: any) => void = () => {}): RawConfig {
   const c = devRawConfig();
