@@ -151,6 +151,7 @@ describe("ClusterMesh graph, default lab", () => {
 
   test("mesh-ready per cluster: on its control plane, after its own and every peer's nodes-Ready gate, with its peers in config order", async () => {
     const { recorder: rec } = await meshed();
+    const host = (c: string) => unwrap(rec.byName(`${c}-nodes-ready`).inputs.connection).host;
     for (const c of CLUSTERS) {
       const r = rec.byName(`${c}-mesh-ready`);
       const peers = CLUSTERS.filter((p) => p !== c);
@@ -161,7 +162,11 @@ describe("ClusterMesh graph, default lab", () => {
         unwrap(rec.byName(`${c}-nodes-ready`).inputs.connection).host,
       );
       assert.equal(r.inputs.create, "sudo -n bash -s -- create");
-      assert.deepEqual(bundleEnv(unwrap(r.inputs.stdin)), { CLUSTER_NAME: c, PEERS: peers.join(" ") });
+      assert.deepEqual(bundleEnv(unwrap(r.inputs.stdin)), {
+        CLUSTER_NAME: c,
+        PEERS: peers.join(" "),
+        PEER_ADDRESSES: peers.map((p) => `${p} ${host(p)}`).join("\n"),
+      });
     }
   });
 

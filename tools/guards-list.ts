@@ -1763,6 +1763,14 @@ export const GUARDS: readonly Guard[] = [
     name: "an agent pod missing on a node",
   },
   {
+    what: "a meshed control plane at a new address makes every peer's mesh-ready step wait again",
+    file: "program.ts",
+    from: "peers: Object.fromEntries(peers.map((p) => [p.cluster.name, p.nodes[0].node.ip])),",
+    to: 'peers: Object.fromEntries(peers.map((p) => [p.cluster.name, "-"])),',
+    test: "test/plans-mesh.test.ts",
+    name: "every mesh-ready step runs again",
+  },
+  {
     what: "status asks nothing of ClusterMesh when the mesh is off",
     file: "mac/status.ts",
     from: "meshPeers.length === 0 ? [] : probeMesh(name, meshPeers, core, timeoutMs, limit),",
