@@ -15,6 +15,13 @@ export const VERSIONS = {
    */
   cilium: "1.19.8",
   /**
+   * Helm that test/cilium-render.test.ts renders the Cilium chart with (tools/helm.sh builds it from its Go module):
+   * the helm.sh/helm/v3 that @pulumi/kubernetes' provider requires, whose embedded Helm runs helm.v3.Release. Read
+   * from github.com/pulumi/pulumi-kubernetes provider/go.mod at tags v4.30.0 to v4.32.0 and on master of 2026-07-01;
+   * the go.mod of the pinned 4.34.2 (Sep 2026) could not be read from here.
+   */
+  helm: "v3.20.2",
+  /**
    * rancher/local-path-provisioner release. Not vendored and not fetched at `up`: manifests/local-path.ts writes
    * the objects of github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml as typed
    * values (commit 49b2be8e).
