@@ -2035,6 +2035,22 @@ export const GUARDS: readonly Guard[] = [
     name: "mesh on for a new lab",
   },
   {
+    what: "ClusterMesh: the rendered chart neither resolves nor dials a cluster's own mesh name",
+    file: "program.ts",
+    from: "config.clusterMesh.filter((p) => p !== name).map((p) => [p, meshIps.get(p)![0]]),",
+    to: "config.clusterMesh.map((p) => [p, meshIps.get(p)![0]]),",
+    test: "test/cilium-render.test.ts",
+    name: "KVStoreMesh dials each peer by its mesh name",
+  },
+  {
+    what: "ClusterMesh: the clustermesh-apiserver resolves each peer's mesh name to that peer's control plane",
+    file: "components/cilium-install.ts",
+    from: "[peer, { port: MESH_NODE_PORT, ips: [ip] }]",
+    to: "[peer, { port: MESH_NODE_PORT, ips: [controlPlaneIp] }]",
+    test: "test/cilium-render.test.ts",
+    name: "resolves each peer's mesh name to its control plane",
+  },
+  {
     what: "ClusterMesh: no CA (and no mesh) unless two or more clusters are meshed",
     file: "program.ts",
     from: "const meshCa = config.clusterMesh.length >= 2 ? new ClusterMeshCa(",
