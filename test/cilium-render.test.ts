@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { execFile, execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -54,7 +54,7 @@ function makeCa(dir: string): { cert: string; key: string; certFile: string } {
     ...["-addext", "basicConstraints=critical,CA:TRUE"],
     ...["-addext", "keyUsage=critical,keyCertSign,digitalSignature,keyEncipherment"],
   ]);
-  const b64 = (file: string) => execFileSync("base64", ["-w0", file], { encoding: "utf8" });
+  const b64 = (file: string) => readFileSync(file).toString("base64");
   return { cert: b64(certFile), key: b64(keyFile), certFile };
 }
 
@@ -89,7 +89,7 @@ const peersOf = (cluster: string) => CLUSTERS.filter((c) => c !== cluster);
 
 before(async () => {
   for (const [what, file, fix] of [
-    ["Helm " + VERSIONS.helm, HELM, "bash tools/helm.sh"],
+    [`Helm ${VERSIONS.helm}`, HELM, "bash tools/helm.sh"],
     [`the Cilium ${VERSIONS.cilium} chart`, path.join(CHART, "Chart.yaml"), "bash tools/cilium-chart.sh"],
   ]) {
     if (!existsSync(file)) assert.fail(`${what} is not there (${file} is missing); get it with: ${fix}`);
