@@ -242,7 +242,7 @@ export function buildLab({
     const peers = meshed.filter((p) => p.cluster.name !== cluster.name);
     new MeshReady(cluster.name, {
       cluster: cluster.name,
-      peers: peers.map((p) => p.cluster.name),
+      peers: Object.fromEntries(peers.map((p) => [p.cluster.name, p.nodes[0].node.ip])),
       controlPlaneConnection: nodes[0].node.connection,
       controlPlaneVm: nodes[0].name,
       after: [cilium.nodesReady, ...peers.map((p) => p.cilium.nodesReady)],

@@ -32,7 +32,7 @@ export interface CiliumValues {
   /** One control plane: a second operator replica would never schedule (its anti-affinity wants 2 nodes). */
   readonly operator: { readonly replicas: number };
   readonly clustermesh?: {
-    /** The clustermesh-apiserver (with KVStoreMesh, the chart's default) is what the peers' agents dial. */
+    /** The clustermesh-apiserver: its KVStoreMesh (the chart's default) dials the peers' and serves our agents. */
     readonly useAPIServer: true;
     /**
      * NodePort on the control plane's address, not LB IPAM with L2 announcements: softnet passes only a VM's own

@@ -51,8 +51,8 @@ export class ClusterMeshCa extends pulumi.ComponentResource {
 
 export interface MeshReadyArgs {
   readonly cluster: string;
-  /** The other meshed clusters, in config order. */
-  readonly peers: readonly string[];
+  /** The other meshed clusters, in config order, each with its control plane's IP. */
+  readonly peers: Readonly<Record<string, pulumi.Input<string>>>;
   readonly controlPlaneConnection: command.types.input.remote.ConnectionArgs;
   /** The control plane VM's name: the script runs only on that VM (the identity check of lib/shell.ts). */
   readonly controlPlaneVm: string;
@@ -80,7 +80,16 @@ export class MeshReady extends pulumi.ComponentResource {
           create: "cilium-install/mesh-ready.sh",
           vm: args.controlPlaneVm,
           sudo: true,
-          env: { CLUSTER_NAME: args.cluster, PEERS: args.peers.join(" ") },
+          env: {
+            CLUSTER_NAME: args.cluster,
+            PEERS: Object.keys(args.peers).join(" "),
+            // Not read by the script: a peer at a new address is an update, so the wait for the link to it runs again.
+            PEER_ADDRESSES: pulumi.all(args.peers).apply((ips) =>
+              Object.keys(args.peers)
+                .map((peer) => `${peer} ${ips[peer]}`)
+                .join("\n"),
+            ),
+          },
         }),
       },
       { parent: this, dependsOn: [...args.after] },

@@ -93,6 +93,16 @@ const STEP_FIGURES: readonly StepFigures[] = [
     perNode: same({ seconds: 15, source: "estimate: nodes turn Ready once Cilium runs" }),
   },
   {
+    match: suffix("-mesh-ready"),
+    // The golden image does not pre-pull the clustermesh-apiserver: it is only needed with the mesh on.
+    perNode: same({
+      seconds: 60,
+      source:
+        "estimate: the clustermesh-apiserver image (etcd and KVStoreMesh in one pod) is pulled and started, " +
+        "then every agent connects to every peer",
+    }),
+  },
+  {
     match: suffix("-ready"),
     perNode: same({ seconds: 2, source: "estimate: tool checks over SSH" }),
   },
@@ -150,6 +160,10 @@ const STEP_FIGURES: readonly StepFigures[] = [
   {
     match: (_n, type) => type.startsWith("tartlab:") || type.startsWith("pulumi:"),
     perNode: same({ seconds: 0, source: "component or provider: no work of its own" }),
+  },
+  {
+    match: (_n, type) => type.startsWith("tls:"),
+    perNode: same({ seconds: 0, source: "computed on the Mac by the tls provider: no VM or network work" }),
   },
   {
     match: (_n, type) => type.startsWith("kubernetes:") || type.startsWith("random:"),

@@ -13,6 +13,12 @@ export const VERSIONS = {
    */
   cilium: "1.19.8",
   /**
+   * The Helm test/cilium-render.test.ts renders the Cilium chart with (built by tools/helm.sh): the helm.sh/helm/v3
+   * that @pulumi/kubernetes' provider embeds, read from github.com/pulumi/pulumi-kubernetes provider/go.mod at
+   * v4.30.0 to v4.32.0 and master of 2026-07-01 (the pinned 4.34.2's go.mod could not be read).
+   */
+  helm: "v3.20.2",
+  /**
    * manifests/local-path.ts writes the objects of
    * github.com/rancher/local-path-provisioner/blob/v0.0.37/deploy/local-path-storage.yaml (commit 49b2be8e)
    * as typed values, so nothing is fetched at `up`.

@@ -5,21 +5,16 @@
  * disk in GB (10^9, as df and Tart count); the memory rows are in test/host.test.ts.
  */
 import assert from "node:assert/strict";
+import { configProblems } from "./harness/config";
 import { describe, test } from "node:test";
 import { MIN_FREE_DISK_BYTES, checkHost } from "../lib/host";
-import { LabConfigError, RawConfig, allNodes, validateLabConfig } from "../lib/lab-config";
+import { RawConfig, allNodes, validateLabConfig } from "../lib/lab-config";
 import { MAC_FACTS, devRawConfig } from "./harness/pulumi";
 
 function problemsOf(mutate: (c: RawConfig & Record<string, any>) => void): string[] {
   const raw = devRawConfig();
   mutate(raw);
-  try {
-    validateLabConfig(raw);
-  } catch (e) {
-    if (e instanceof LabConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
+  return configProblems(raw);
 }
 
 describe("config limits (lib/lab-config.ts): at, under and over each", () => {

@@ -5,9 +5,10 @@
  * test/plans-mesh.test.ts, the values against the chart in test/cilium-chart.test.ts.
  */
 import assert from "node:assert/strict";
+import { configProblems } from "./harness/config";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
-import { LabConfigError, RawConfig, validateLabConfig } from "../lib/lab-config";
+import { RawConfig, validateLabConfig } from "../lib/lab-config";
 import { labConfigFrom } from "../lib/stack-config";
 import { ClusterMeshCa } from "../components/cluster-mesh";
 import {
@@ -26,15 +27,7 @@ import {
 
 const CLUSTERS = ["platform", "dev", "staging"];
 
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    validateLabConfig(raw);
-  } catch (e) {
-    if (e instanceof LabConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 /** The default lab's raw config with `clusterMesh` set and `mutate` applied. */
 function meshRaw(mesh: unknown, mutate: (c: any) => void = () => {}): RawConfig {
   const c = devRawConfig();
@@ -158,6 +151,7 @@ describe("ClusterMesh graph, default lab", () => {
 
   test("mesh-ready per cluster: on its control plane, after its own and every peer's nodes-Ready gate, with its peers in config order", async () => {
     const { recorder: rec } = await meshed();
+    const host = (c: string) => unwrap(rec.byName(`${c}-nodes-ready`).inputs.connection).host;
     for (const c of CLUSTERS) {
       const r = rec.byName(`${c}-mesh-ready`);
       const peers = CLUSTERS.filter((p) => p !== c);
@@ -168,7 +162,11 @@ describe("ClusterMesh graph, default lab", () => {
         unwrap(rec.byName(`${c}-nodes-ready`).inputs.connection).host,
       );
       assert.equal(r.inputs.create, "sudo -n bash -s -- create");
-      assert.deepEqual(bundleEnv(unwrap(r.inputs.stdin)), { CLUSTER_NAME: c, PEERS: peers.join(" ") });
+      assert.deepEqual(bundleEnv(unwrap(r.inputs.stdin)), {
+        CLUSTER_NAME: c,
+        PEERS: peers.join(" "),
+        PEER_ADDRESSES: peers.map((p) => `${p} ${host(p)}`).join("\n"),
+      });
     }
   });
 

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { configProblems } from "./harness/config";
 import { describe, test } from "node:test";
 import * as pulumi from "@pulumi/pulumi";
 import { LabConfigError, RawConfig, clusterIdFromName, validateLabConfig } from "../lib/lab-config";
@@ -11,15 +12,7 @@ import { devRawConfig, devStackConfig, lastRecorder, runLab } from "./harness/pu
 
 const devRaw = devRawConfig;
 
-function problemsOf(raw: RawConfig): string[] {
-  try {
-    validateLabConfig(raw);
-  } catch (e) {
-    if (e instanceof LabConfigError) return [...e.problems];
-    throw e;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 type Row = [title: string, mutate: (c: any) => void, expected: string];
 

@@ -177,3 +177,20 @@ test("snapshotEstimate: save and restore are the sum of their sourced phases; mo
     "a restore sets the lab's VMs aside before it clones",
   );
 });
+
+test("the default lab with ClusterMesh: every step has a figure of its own kind, and the mesh wait is off Jenkins' path", async () => {
+  const { recorder: rec } = await runLab(
+    { ...devStackConfig(), "tartlab:clusterMesh": true },
+    { preview: true, hostFacts: undefined },
+  );
+  const { longestChain } = await import("../tools/plan");
+  for (const r of rec.registrations.filter((x) => x.custom)) {
+    const figure = figureFor(r.name, r.type, { golden: false, build: "first" });
+    assert.doesNotMatch(figure.source, /no row/, `${r.name} (${r.type})`);
+  }
+  assert.match(
+    figureFor("dev-mesh-ready", "command:remote:Command", { golden: false, build: "first" }).source,
+    /clustermesh-apiserver/,
+  );
+  assert.equal(longestChain(rec).at(-1), "platform-jenkins-release");
+});

@@ -1763,6 +1763,14 @@ export const GUARDS: readonly Guard[] = [
     name: "an agent pod missing on a node",
   },
   {
+    what: "a meshed control plane at a new address makes every peer's mesh-ready step wait again",
+    file: "program.ts",
+    from: "peers: Object.fromEntries(peers.map((p) => [p.cluster.name, p.nodes[0].node.ip])),",
+    to: 'peers: Object.fromEntries(peers.map((p) => [p.cluster.name, "-"])),',
+    test: "test/plans-mesh.test.ts",
+    name: "every mesh-ready step runs again",
+  },
+  {
     what: "status asks nothing of ClusterMesh when the mesh is off",
     file: "mac/status.ts",
     from: "meshPeers.length === 0 ? [] : probeMesh(name, meshPeers, core, timeoutMs, limit),",
@@ -2025,6 +2033,22 @@ export const GUARDS: readonly Guard[] = [
     to: "config.clusterMesh.map((p) => [p, meshIps.get(p)![0]]),",
     test: "test/plans-mesh.test.ts",
     name: "mesh on for a new lab",
+  },
+  {
+    what: "ClusterMesh: the rendered chart neither resolves nor dials a cluster's own mesh name",
+    file: "program.ts",
+    from: "config.clusterMesh.filter((p) => p !== name).map((p) => [p, meshIps.get(p)![0]]),",
+    to: "config.clusterMesh.map((p) => [p, meshIps.get(p)![0]]),",
+    test: "test/cilium-render.test.ts",
+    name: "KVStoreMesh dials each peer by its mesh name",
+  },
+  {
+    what: "ClusterMesh: the clustermesh-apiserver resolves each peer's mesh name to that peer's control plane",
+    file: "components/cilium-install.ts",
+    from: "[peer, { port: MESH_NODE_PORT, ips: [ip] }]",
+    to: "[peer, { port: MESH_NODE_PORT, ips: [controlPlaneIp] }]",
+    test: "test/cilium-render.test.ts",
+    name: "resolves each peer's mesh name to its control plane",
   },
   {
     what: "ClusterMesh: no CA (and no mesh) unless two or more clusters are meshed",

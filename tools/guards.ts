@@ -289,6 +289,11 @@ class Copies {
       },
     });
     symlinkSync(realpathSync(path.join(ROOT, "node_modules")), path.join(copy.tree, "node_modules"));
+    // The fetched Cilium chart and the built Helm are ignored by git but read by tests: linked like node_modules.
+    for (const dir of [".cilium-chart", ".tools"]) {
+      if (existsSync(path.join(ROOT, dir)))
+        symlinkSync(realpathSync(path.join(ROOT, dir)), path.join(copy.tree, dir));
+    }
     mkdirSync(copy.tmp);
     this.copies[i] = copy;
     return copy;

@@ -66,7 +66,7 @@ _look() {
           continue
         fi
         IFS=$'\t' read -r _ ready status <<<"$line"
-        # Only "true" is ready: Cilium's RemoteCluster model omits `ready` from JSON when it is false (omitempty).
+        # Only "true" is ready: the jsonpath runs over the Go model, so a false `ready` prints "false", not nothing.
         if [ "$ready" = true ]; then continue; fi
         pending+=("node $node (agent $pod) -> $peer: not ready (${status:-no status})")
       else

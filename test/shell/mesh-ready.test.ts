@@ -171,11 +171,12 @@ describe("cilium-install/mesh-ready.sh", () => {
       "agent-cilium-a@0": [`west true ${CONNECTED}`, `north true ${CONNECTED}`],
       "hang-cilium-a": [],
     });
-    const hung = await run({ MESH_TIMEOUT_SECONDS: "0", KUBECTL_TIMEOUT_SECONDS: "0.05" });
+    // A second, not 0.05 s: the fake's own list calls run under the same bound and can take longer on a loaded machine.
+    const hung = await run({ MESH_TIMEOUT_SECONDS: "0", KUBECTL_TIMEOUT_SECONDS: "1" });
     assert.equal(hung.code, 1);
     assert.deepEqual(notReady(hung.stderr), [
-      "node east-master (agent cilium-a) -> west: not ready (cilium-dbg status failed: no answer within 0.05s)",
-      "node east-master (agent cilium-a) -> north: not ready (cilium-dbg status failed: no answer within 0.05s)",
+      "node east-master (agent cilium-a) -> west: not ready (cilium-dbg status failed: no answer within 1s)",
+      "node east-master (agent cilium-a) -> north: not ready (cilium-dbg status failed: no answer within 1s)",
     ]);
     writeFileSync(`${sb.dir}/calls.log.mesh/api-down`, "");
     const down = await run({ MESH_TIMEOUT_SECONDS: "0" });
