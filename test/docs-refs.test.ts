@@ -125,6 +125,8 @@ describe("production comments", () => {
       .map((f) => path.join("test", f))
       .concat([
         "README.md",
+        "manifests/README.md",
+        ".ci/run",
         ...readdirSync(path.join(ROOT, "docs"))
           .filter((f) => f.endsWith(".md"))
           .map((f) => path.join("docs", f)),
