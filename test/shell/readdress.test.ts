@@ -14,16 +14,8 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
-import {
-  FAKE_CA_HASH,
-  Recorder,
-  bundleEnv,
-  defaultStdout,
-  devStackConfig,
-  fakeIp,
-  runLab,
-  unwrap,
-} from "../harness/pulumi";
+import { FAKE_CA_HASH, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "../harness/pulumi";
+import { devClusterStackConfig } from "../harness/stacks";
 import { Sandbox, ShellRun, sandbox } from "../harness/shell";
 
 /** The lab's sandboxes and their snapshot: built by the first test, restored for every other one. */
@@ -52,11 +44,7 @@ function programWith(ips: Record<string, string> = {}): Promise<Recorder> {
   const key = JSON.stringify(ips);
   let program = programs.get(key);
   if (!program) {
-    // Pulumi.dev.yaml's dev cluster alone: its steps are the ones run here, and a smaller lab records faster.
-    const config = structuredClone(devStackConfig()) as Record<string, any>;
-    config["tartlab:clusters"] = [config["tartlab:clusters"][1]];
-    config["tartlab:jenkins"] = { enabled: false };
-    program = runLab(config, {
+    program = runLab(devClusterStackConfig(), {
       stdout: (n) => {
         const vm = n.replace(/-(start|address)$/, "");
         return vm !== n && ips[vm] ? ips[vm] : defaultStdout(n);
