@@ -145,9 +145,7 @@ describe("clusters in the default lab", () => {
   let rec: Recorder;
   let outputs: any;
   before(async () => {
-    const run = await sharedLab();
-    rec = run.recorder;
-    outputs = run.outputs;
+    ({ recorder: rec, outputs } = await sharedLab());
   });
 
   test("init runs on the control plane with the generated config for its IP", () => {
