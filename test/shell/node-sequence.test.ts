@@ -12,6 +12,7 @@ import { FakeNode, LOGIN_USER, fakeNode } from "../harness/node";
 import { FAKE_CA_HASH, Recorder, defaultStdout, dependsOn, runLab, unwrap } from "../harness/pulumi";
 import { soloStackConfig } from "../harness/stacks";
 import { ShellRun, sandboxesPerTest } from "../harness/shell";
+import { ok } from "../harness/steps";
 
 const newSandbox = sandboxesPerTest();
 
@@ -21,7 +22,7 @@ const stdinOf = (rec: Recorder, name: string): string => unwrap(rec.byName(name)
 const stored = (r: ShellRun) => r.stdout.replace(/\n$/, "");
 
 async function check(step: string, r: ShellRun): Promise<ShellRun> {
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
+  ok(step, r);
   return r;
 }
 

@@ -14,9 +14,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
-import { FAKE_CA_HASH, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "../harness/pulumi";
+import { FAKE_CA_HASH, Recorder, defaultStdout, fakeIp, runLab } from "../harness/pulumi";
 import { devClusterStackConfig } from "../harness/stacks";
 import { Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { envOf, ok } from "../harness/steps";
 
 /** The lab's sandboxes and their snapshot: built by the first test, restored for every other one. */
 const sandboxes: Sandbox[] = [];
@@ -30,10 +31,6 @@ const OLD_CP = fakeIp("dev-master");
 const OLD_WORKER = fakeIp("dev-worker1");
 const NEW_CP = "192.168.64.201";
 const NEW_WORKER = "192.168.64.202";
-
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
-const ok = (step: string, r: ShellRun) =>
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
 
 const programs = new Map<string, Promise<Recorder>>();
 /**

@@ -19,9 +19,10 @@ import * as path from "node:path";
 import { tmpdir } from "node:os";
 import { after, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
-import { FAKE_CA_HASH, Recorder, bundleEnv, defaultStdout, runLab, unwrap } from "../harness/pulumi";
+import { FAKE_CA_HASH, Recorder, defaultStdout, runLab } from "../harness/pulumi";
 import { devClusterStackConfig } from "../harness/stacks";
 import { FAKES_DIR, Sandbox, ShellRun, sandbox, sandboxesPerTest } from "../harness/shell";
+import { envOf, ok } from "../harness/steps";
 
 const newSandbox = sandboxesPerTest();
 /** The labs' own sandboxes and snapshots, by the version they were built at: built once, then restored. */
@@ -37,9 +38,6 @@ const KUBERNETES = {
   "1.36": ["1.36.0", "1.36.1"],
   "1.37": ["1.37.0"],
 };
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
-const ok = (step: string, r: ShellRun) =>
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
 
 const programs = new Map<string, Promise<Recorder>>();
 /**
