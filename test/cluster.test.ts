@@ -11,13 +11,13 @@ import {
   FAKE_TOKEN,
   Recorder,
   bundleEnv,
-  devRawConfig,
   fakeIp,
   isSecretValue,
   runLab,
   sharedLab,
   unwrap,
 } from "./harness/pulumi";
+import { soloStackConfig } from "./harness/stacks";
 
 describe("kubeadm config (v1beta4)", () => {
   test("init config: advertise address, node-ip, subnets, kube-proxy off, cluster name (V08, T04)", () => {
@@ -145,9 +145,7 @@ describe("clusters in the default lab", () => {
   let rec: Recorder;
   let outputs: any;
   before(async () => {
-    const run = await sharedLab();
-    rec = run.recorder;
-    outputs = run.outputs;
+    ({ recorder: rec, outputs } = await sharedLab());
   });
 
   test("init runs on the control plane with the generated config for its IP", () => {
@@ -344,19 +342,7 @@ describe("clusters in the default lab", () => {
 
 describe("a one-node cluster (no workers)", () => {
   test("passes validation and its control plane is untainted, so workloads can schedule", async () => {
-    const raw = devRawConfig();
-    raw.clusters = [
-      {
-        name: "solo",
-        podCidr: "10.40.0.0/16",
-        serviceCidr: "10.99.0.0/16",
-        nodes: [{ name: "solo-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 }],
-      },
-    ];
-    raw.jenkins = { ...raw.jenkins, cluster: "solo" };
-    const { recorder } = await runLab(
-      Object.fromEntries(Object.entries(raw).map(([k, v]) => [`tartlab:${k}`, v])),
-    );
+    const { recorder } = await runLab(soloStackConfig());
     const docs = parseAllDocuments(bundleEnv(recorder.byName("solo-init").inputs.stdin).KUBEADM_CONFIG).map(
       (d) => d.toJSON(),
     );

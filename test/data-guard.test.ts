@@ -22,17 +22,9 @@ import {
   smallStackConfig,
   startRecording,
 } from "./harness/pulumi";
+import { DEV_LAB_VMS } from "./harness/stacks";
 
 const OWNER = "tartlab/dev";
-const DEV_VMS = [
-  "platform-master",
-  "platform-worker1",
-  "platform-worker2",
-  "dev-master",
-  "dev-worker1",
-  "staging-master",
-  "staging-worker1",
-];
 
 let home: string;
 let platform: FakeK8sApi;
@@ -80,7 +72,7 @@ after(async () => {
 });
 beforeEach(() => {
   home = mkdtempSync(path.join(tmpdir(), "tartlab-data-"));
-  for (const vm of DEV_VMS) marker(vm);
+  for (const vm of DEV_LAB_VMS) marker(vm);
   kubeconfig("platform", platform);
   kubeconfig("dev", dev);
   platform.state.volumes = [];

@@ -17,18 +17,12 @@ import {
   setStackConfig,
   unwrap,
 } from "./harness/pulumi";
+import { DEV_LAB_VMS } from "./harness/stacks";
 
-const VMS = [
-  "platform-master",
-  "platform-worker1",
-  "platform-worker2",
-  "dev-master",
-  "dev-worker1",
-  "staging-master",
-  "staging-worker1",
-];
 /** A distinct address per VM, none of them the one its address step read (fakeIp). */
-const MOVED: Record<string, string> = Object.fromEntries(VMS.map((vm, i) => [vm, `10.77.0.${i + 10}`]));
+const MOVED: Record<string, string> = Object.fromEntries(
+  DEV_LAB_VMS.map((vm, i) => [vm, `10.77.0.${i + 10}`]),
+);
 const drift = (d: Partial<DriftReport>): DriftReport => ({ addresses: {}, repairs: {}, messages: [], ...d });
 
 /** The VM a bundle's identity check names (lib/shell.ts: `__tartlab_vm='…'`, single-quoted), if any. */
@@ -117,7 +111,7 @@ describe("TartVm follows the drift address", () => {
 
   test("nodes still wait for their VM: the node's first step depends on the address step", async () => {
     const { recorder } = await movedLab();
-    for (const vm of VMS) {
+    for (const vm of DEV_LAB_VMS) {
       assert.ok(
         recorder.byName(`${vm}-identity`).dependencies.includes(`${vm}-address`),
         `${vm}-identity waits for ${vm}-address`,

@@ -13,16 +13,15 @@ import { DriftDeps, checkDrift, sshBanner, waitForSsh } from "../mac/drift";
 import { allNodes, validateLabConfig } from "../lib/lab-config";
 import { startEnv } from "../mac/vm-scripts";
 import { devRawConfig } from "./harness/pulumi";
-import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
+import { QUICK_MAC, Sandbox } from "./harness/shell";
+import { tartEnv, tartSandbox, tartVm } from "./harness/tart-mac";
 
 const config = validateLabConfig(devRawConfig()).config;
 const OWNER = "tartlab/dev";
 
 let sb: Sandbox;
 beforeEach(() => {
-  sb = sandbox();
-  sb.useFake("tart");
-  sb.fake("softnet", "exit 0");
+  sb = tartSandbox();
 });
 afterEach(() => sb.dispose());
 
@@ -47,22 +46,13 @@ const writeMac = (rel: string, text: string) => {
 };
 
 const env = (extra: Record<string, string> = {}) => ({
-  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-  HOME: sb.home,
-  FAKE_CALLS: path.join(sb.dir, "calls.log"),
-  FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...tartEnv(sb),
   ...QUICK_MAC,
   ...extra,
 });
 
 /** A stopped fake VM, marked as made by `owner` (none: a VM tartlab did not make). */
-function vm(name: string, owner?: string) {
-  mkdirSync(tartDir(name), { recursive: true });
-  for (const [f, v] of Object.entries({ state: "stopped", disk: "20", cpu: "2", memory: "4096", mac: "m" })) {
-    writeFileSync(path.join(tartDir(name), f), `${v}\n`);
-  }
-  if (owner) writeMac(`vms/${name}.owner`, owner);
-}
+const vm = (name: string, owner?: string) => tartVm(sb, name, { state: "stopped", disk: 20 }, owner);
 
 /** A fake VM running with the DHCP lease `lease`, started as tartlab starts it (start.sh: a detached `tart run`). */
 async function running(name: string, lease: string, owner: string | null = OWNER) {

@@ -4,6 +4,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, test } from "node:test";
 import { Sandbox, sandbox } from "./harness/shell";
+import { tartEnv } from "./harness/tart-mac";
 
 let sb: Sandbox;
 const OLD = "tartlab-golden-1-35-1-aaaaaaaaaaaaaaaa";
@@ -12,10 +13,7 @@ const RUNNING = "tartlab-golden-1-35-2-cccccccccccccccc";
 const ORPHAN = "tartlab-golden-1-34-9-dddddddddddddddd";
 
 const env = () => ({
-  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-  HOME: sb.home,
-  FAKE_CALLS: path.join(sb.dir, "calls.log"),
-  FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...tartEnv(sb),
   TARTLAB_HOME: path.join(sb.dir, "tartlab-home"),
 });
 const tart = (...args: string[]) => execFileSync("tart", args, { env: env() });

@@ -6,11 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
 import { parse, parseAllDocuments } from "yaml";
-import { K8sNode } from "../components/k8s-node";
 import { KubeadmCluster, KubeadmClusterArgs } from "../components/kubeadm-cluster";
-import { ClusterSpec } from "../lib/lab-config";
 import {
   FAKE_CA_HASH,
   FAKE_KUBEADM_VERSION,
@@ -24,29 +21,9 @@ import {
   isSecretValue,
   unwrap,
 } from "./harness/pulumi";
+import { C_IPS, cMembers, cSpec } from "./harness/cluster-c";
 
-const IPS: Record<string, string> = {
-  "c-master": "192.168.64.10",
-  "c-worker1": "192.168.64.11",
-  "c-worker2": "192.168.64.12",
-};
 const WORKERS = ["c-worker1", "c-worker2"];
-
-const spec = (nodes: string[]): ClusterSpec => ({
-  name: "c",
-  id: 7,
-  podCidr: "10.20.0.0/16",
-  serviceCidr: "10.97.0.0/16",
-  nodes: nodes.map((name, i) => ({
-    name,
-    role: i === 0 ? "control-plane" : "worker",
-    cpus: 2,
-    memoryMb: 4096,
-    diskGb: 25,
-  })),
-  kubernetesVersion: "1.35",
-  kubernetesVersionKey: "tartlab:kubernetesVersion",
-});
 
 /**
  * One KubeadmCluster `c` on K8sNodes at fixed addresses (each VM's id is `<vm>-vm`); `versions` sets a node's
@@ -61,17 +38,9 @@ function oneCluster(
 ): Promise<LabRun> {
   const nodes = ["c-master", ...(opts.workers ?? WORKERS)];
   return evaluate(() => {
-    const [cp, ...workers] = nodes.map((name) => ({
-      name,
-      node: new K8sNode(name, {
-        ip: IPS[name],
-        vmId: `${name}-vm`,
-        kubernetesVersion: opts.versions?.[name] ?? "1.35",
-        ssh: { user: "admin", secrets: { sshPassword: pulumi.secret("admin") } },
-      }),
-    }));
+    const { cp, workers } = cMembers(nodes, opts.versions);
     const cluster = new KubeadmCluster("c", {
-      spec: spec(nodes),
+      spec: cSpec(nodes),
       controlPlane: cp,
       workers,
       record: { kubernetesVersion: "1.35", nodes: Object.fromEntries(nodes.map((n) => [n, "1.35"])) },
@@ -166,12 +135,12 @@ describe("KubeadmCluster", () => {
 
   test("each step runs where it must: init, kubeconfig, tokens, members, drains and uncordons on the control plane; netcheck, join and a worker's upgrade on the worker", async () => {
     const { recorder: rec } = await oneCluster();
-    for (const n of ["c-init", "c-kubeconfig", "c-upgrade"]) assert.equal(host(rec, n), IPS["c-master"], n);
+    for (const n of ["c-init", "c-kubeconfig", "c-upgrade"]) assert.equal(host(rec, n), C_IPS["c-master"], n);
     for (const w of WORKERS) {
       for (const s of ["join-token", "member", "drain", "uncordon"])
-        assert.equal(host(rec, `c-${w}-${s}`), IPS["c-master"], `c-${w}-${s}`);
+        assert.equal(host(rec, `c-${w}-${s}`), C_IPS["c-master"], `c-${w}-${s}`);
       for (const s of ["netcheck", "join", "upgrade"])
-        assert.equal(host(rec, `c-${w}-${s}`), IPS[w], `c-${w}-${s}`);
+        assert.equal(host(rec, `c-${w}-${s}`), C_IPS[w], `c-${w}-${s}`);
     }
     assert.equal(rec.byName("c-c-worker1-member").inputs.delete, "sudo -n bash -s -- delete");
   });
@@ -184,7 +153,7 @@ describe("KubeadmCluster", () => {
       ["c-master", "admin", FAKE_KUBEADM_VERSION],
     );
     const docs = parseAllDocuments(env.KUBEADM_CONFIG).map((d) => d.toJSON());
-    assert.equal(docs[0].localAPIEndpoint.advertiseAddress, IPS["c-master"]);
+    assert.equal(docs[0].localAPIEndpoint.advertiseAddress, C_IPS["c-master"]);
     assert.deepEqual(docs[1].networking.podSubnet, "10.20.0.0/16");
     assert.equal(docs[1].clusterName, "c");
     assert.ok(!("taints" in docs[0].nodeRegistration), "workers exist: default control-plane taint");
@@ -199,13 +168,13 @@ describe("KubeadmCluster", () => {
     const env = bundleEnv(unwrap(join.inputs.stdin));
     assert.deepEqual(
       [env.NODE_NAME, env.NODE_IP, env.API_SERVER_ENDPOINT, env.CA_CERT_HASH, env.KUBERNETES_VERSION],
-      ["c-worker2", IPS["c-worker2"], `${IPS["c-master"]}:6443`, FAKE_CA_HASH, FAKE_KUBEADM_VERSION],
+      ["c-worker2", C_IPS["c-worker2"], `${C_IPS["c-master"]}:6443`, FAKE_CA_HASH, FAKE_KUBEADM_VERSION],
     );
     const doc = parse(env.JOIN_CONFIG);
-    assert.equal(doc.nodeRegistration.kubeletExtraArgs[0].value, IPS["c-worker2"]);
+    assert.equal(doc.nodeRegistration.kubeletExtraArgs[0].value, C_IPS["c-worker2"]);
     assert.equal(doc.discovery.bootstrapToken.token, FAKE_TOKEN);
     assert.deepEqual(bundleEnv(rec.byName("c-c-worker2-netcheck").inputs.stdin), {
-      API_SERVER: `${IPS["c-master"]}:6443`,
+      API_SERVER: `${C_IPS["c-master"]}:6443`,
       NODE_NAME: "c-worker2",
     });
   });
@@ -254,7 +223,7 @@ describe("KubeadmCluster", () => {
     );
     const { inspect } = await import("./harness/outputs");
     assert.equal((await inspect(outputs.kubeconfig as any)).isSecret, true);
-    assert.equal((await inspect(outputs.apiServer as any)).value, `https://${IPS["c-master"]}:6443`);
+    assert.equal((await inspect(outputs.apiServer as any)).value, `https://${C_IPS["c-master"]}:6443`);
   });
 
   test("the provider: its own secret kubeconfig; its identity is the control plane VM's id; objects are dropped on an unreachable API only by the switch", async () => {
@@ -264,7 +233,7 @@ describe("KubeadmCluster", () => {
       assert.ok(isSecretValue(p.inputs.kubeconfig));
       assert.equal(
         parse(unwrap(p.inputs.kubeconfig)).clusters[0].cluster.server,
-        `https://${IPS["c-master"]}:6443`,
+        `https://${C_IPS["c-master"]}:6443`,
       );
       assert.equal(p.inputs.clusterIdentifier, "tartlab/c/c-master-vm");
       assert.deepEqual(p.propertyDependencies.clusterIdentifier ?? [], []);

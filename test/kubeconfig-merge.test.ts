@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { rewriteKubeconfig } from "../lib/kubeconfig";
 import {
   kubeconfigTarget,
   mergeIntoKubeconfigFile,
@@ -13,30 +12,9 @@ import {
   removeFromKubeconfig,
   removeFromKubeconfigFile,
 } from "../mac/kubeconfig-merge";
+import { labKubeconfig } from "./harness/kubeconfig";
 
 const ROOT = path.join(__dirname, "..");
-
-/** A kubeadm admin.conf (one cluster, user kubernetes-admin) rewritten as the program does. */
-function labKubeconfig(cluster: string, server = "https://192.168.64.10:6443"): string {
-  const adminConf = stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      { name: "kubernetes", cluster: { server: "https://x:6443", "certificate-authority-data": "Q0E=" } },
-    ],
-    users: [
-      {
-        name: "kubernetes-admin",
-        user: { "client-certificate-data": "Q0VSVA==", "client-key-data": "S0VZ" },
-      },
-    ],
-    contexts: [
-      { name: "kubernetes-admin@kubernetes", context: { cluster: "kubernetes", user: "kubernetes-admin" } },
-    ],
-    "current-context": "kubernetes-admin@kubernetes",
-  });
-  return rewriteKubeconfig(adminConf, cluster, server);
-}
 
 /** A user's kubeconfig with a kind cluster, an EKS-style exec user, preferences and an unrelated current context. */
 const USER_CONFIG = {
@@ -95,7 +73,9 @@ describe("kubeconfig merge (pure)", () => {
 
   test("re-merging replaces the lab's entries (new server), no duplicates", () => {
     const once = mergeKubeconfig(stringify(USER_CONFIG), labKubeconfig("dev"), "dev");
-    const twice = parse(mergeKubeconfig(once, labKubeconfig("dev", "https://192.168.64.99:6443"), "dev"));
+    const twice = parse(
+      mergeKubeconfig(once, labKubeconfig("dev", { server: "https://192.168.64.99:6443" }), "dev"),
+    );
     assert.deepEqual(names(twice, "clusters"), ["kind-kind", "prod", "tartlab-dev"]);
     assert.equal(twice.clusters[2].cluster.server, "https://192.168.64.99:6443");
     assert.deepEqual(without(twice, "tartlab-dev"), USER_CONFIG);

@@ -14,8 +14,9 @@ import { startLab, stopLab } from "../mac/lab-power";
 import { stackOwner } from "../mac/home";
 import { main } from "../ops/lab";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
-import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
-import { DEV_PAIR } from "./harness/stacks";
+import { QUICK_MAC, Sandbox } from "./harness/shell";
+import { tartEnv, tartSandbox, tartVm } from "./harness/tart-mac";
+import { DEV_PAIR, asStackConfig, rawCluster } from "./harness/stacks";
 
 const ROOT = path.join(__dirname, "..");
 const OWNER = "tartlab/test";
@@ -26,9 +27,7 @@ const config = validateLabConfig(STACK).config;
 let sb: Sandbox;
 let api: FakeK8sApi;
 beforeEach(async () => {
-  sb = sandbox();
-  sb.useFake("tart");
-  sb.fake("softnet", "exit 0");
+  sb = tartSandbox();
   api = await startFakeK8sApi(healthyCluster(["dev-master", "dev-worker1"]));
   const kube = path.join(sb.home, ".tartlab", "kube");
   mkdirSync(kube, { recursive: true });
@@ -47,22 +46,11 @@ const stoppedBy = (vm: string) =>
     : "never";
 
 /** A fake Tart VM in `state` (no `tart run` behind it), with an owner marker when `owner` is given. */
-function vm(name: string, vmState: string, owner?: string) {
-  mkdirSync(tartDir(name), { recursive: true });
-  for (const [f, v] of Object.entries({ state: vmState, disk: "25", cpu: "2", memory: "4096", mac: "m" })) {
-    writeFileSync(path.join(tartDir(name), f), `${v}\n`);
-  }
-  if (owner) {
-    mkdirSync(path.join(sb.home, ".tartlab/vms"), { recursive: true });
-    writeFileSync(path.join(sb.home, ".tartlab/vms", `${name}.owner`), `${owner}\n`);
-  }
-}
+const vm = (name: string, vmState: string, owner?: string) =>
+  tartVm(sb, name, { state: vmState, disk: 25 }, owner);
 
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-  HOME: sb.home,
-  FAKE_CALLS: path.join(sb.dir, "calls.log"),
-  FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...tartEnv(sb),
   ...QUICK_MAC,
   ...extra,
 });
@@ -158,18 +146,7 @@ describe("npm run start / stop (mac/lab-power.ts)", () => {
   test("stop and start never touch other stacks' VMs, foreign VMs or VMs outside the config", async () => {
     const wide = validateLabConfig({
       ...STACK,
-      clusters: [
-        STACK.clusters[0],
-        {
-          name: "qa",
-          podCidr: "10.30.0.0/16",
-          serviceCidr: "10.98.0.0/16",
-          nodes: [
-            { name: "qa-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 },
-            { name: "qa-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 25 },
-          ],
-        },
-      ],
+      clusters: [STACK.clusters[0], rawCluster("qa", "10.30.0.0/16", "10.98.0.0/16")],
     }).config;
     vm("dev-master", "running", OWNER);
     vm("dev-worker1", "stopped", OWNER);
@@ -288,10 +265,7 @@ describe("ops/lab.ts exit codes", () => {
     const dir = path.join(sb.dir, "project");
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, "Pulumi.yaml"), "name: tartlab\nruntime: nodejs\n");
-    writeFileSync(
-      path.join(dir, "Pulumi.test.yaml"),
-      stringify({ config: Object.fromEntries(Object.entries(STACK).map(([k, v]) => [`tartlab:${k}`, v])) }),
-    );
+    writeFileSync(path.join(dir, "Pulumi.test.yaml"), stringify({ config: asStackConfig(STACK) }));
     return dir;
   }
   /** ops/lab.ts's main in this process (a process start per case made these tests slow). */

@@ -47,9 +47,7 @@ describe("platform services in the default lab", () => {
   let rec: Recorder;
   let outputs: any;
   before(async () => {
-    const run = await sharedLab();
-    rec = run.recorder;
-    outputs = run.outputs;
+    ({ recorder: rec, outputs } = await sharedLab());
   });
 
   test("every cluster gets local-path's default StorageClass through its own provider, after nodes are Ready", () => {

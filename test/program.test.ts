@@ -20,16 +20,8 @@ import {
   unwrap,
   waitsFor,
 } from "./harness/pulumi";
+import { DEV_LAB_VMS } from "./harness/stacks";
 
-const VMS = [
-  "platform-master",
-  "platform-worker1",
-  "platform-worker2",
-  "dev-master",
-  "dev-worker1",
-  "staging-master",
-  "staging-worker1",
-];
 const CLUSTERS = ["platform", "dev", "staging"];
 
 describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
@@ -42,8 +34,8 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
 
   test("7 TartVm and 7 K8sNode components, 3 KubeadmCluster and 3 CiliumInstall", () => {
     const names = (t: string) => rec.ofType(t).map((r) => r.name);
-    assert.deepEqual(names("tartlab:index:TartVm"), VMS);
-    assert.deepEqual(names("tartlab:index:K8sNode"), VMS);
+    assert.deepEqual(names("tartlab:index:TartVm"), DEV_LAB_VMS);
+    assert.deepEqual(names("tartlab:index:K8sNode"), DEV_LAB_VMS);
     assert.deepEqual(names("tartlab:index:KubeadmCluster"), CLUSTERS);
     assert.deepEqual(names("tartlab:index:CiliumInstall"), CLUSTERS);
   });
@@ -60,7 +52,7 @@ describe("the default lab (Pulumi.dev.yaml) under mocks", () => {
   });
 
   test("K8sNode: every remote command connects to its own VM's IP and depends on that VM", () => {
-    for (const vm of VMS) {
+    for (const vm of DEV_LAB_VMS) {
       for (const step of ["identity", "prepare", "ready"]) {
         const r = rec.byName(`${vm}-${step}`);
         assert.equal(r.type, "command:remote:Command");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { validateLabConfig } from "../lib/lab-config";
@@ -7,37 +7,23 @@ import { reviveStoppedVms } from "../mac/revive";
 import { HOMEBREW_BIN_DIRS, withTartPath } from "../mac/tart";
 import { SCRIPTS_DIR } from "../lib/shell";
 import { devRawConfig } from "./harness/pulumi";
-import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
+import { QUICK_MAC, Sandbox } from "./harness/shell";
+import { tartEnv, tartSandbox, tartVm } from "./harness/tart-mac";
 
 const config = validateLabConfig(devRawConfig()).config;
 const OWNER = "tartlab/dev";
 
 let sb: Sandbox;
 beforeEach(() => {
-  sb = sandbox();
-  sb.useFake("tart");
-  sb.fake("softnet", "exit 0");
+  sb = tartSandbox();
 });
 afterEach(() => sb.dispose());
 
 /** A fake Tart VM in a given state, optionally marked as made by `owner`. */
-function vm(name: string, state: string, owner?: string) {
-  const dir = path.join(sb.dir, "tart", name);
-  mkdirSync(dir, { recursive: true });
-  for (const [f, v] of Object.entries({ state, disk: "20", cpu: "2", memory: "4096", mac: "m" })) {
-    writeFileSync(path.join(dir, f), `${v}\n`);
-  }
-  if (owner) {
-    mkdirSync(path.join(sb.home, ".tartlab/vms"), { recursive: true });
-    writeFileSync(path.join(sb.home, ".tartlab/vms", `${name}.owner`), `${owner}\n`);
-  }
-}
+const vm = (name: string, state: string, owner?: string) => tartVm(sb, name, { state, disk: 20 }, owner);
 
 const env = () => ({
-  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-  HOME: sb.home,
-  FAKE_CALLS: path.join(sb.dir, "calls.log"),
-  FAKE_TART_HOME: path.join(sb.dir, "tart"),
+  ...tartEnv(sb),
   ...QUICK_MAC,
 });
 

@@ -21,8 +21,9 @@ import {
 import { parseManifest, snapshotVmName } from "../lib/snapshot-manifest";
 import { main } from "../ops/snapshot";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./harness/fake-k8s-api";
-import { QUICK_MAC, Sandbox, sandbox } from "./harness/shell";
-import { DEV_PAIR } from "./harness/stacks";
+import { QUICK_MAC, Sandbox } from "./harness/shell";
+import { tartEnv, tartSandbox } from "./harness/tart-mac";
+import { DEV_PAIR, asStackConfig } from "./harness/stacks";
 
 const STACK_NAME = "test";
 const OWNER = `tartlab/${STACK_NAME}`;
@@ -37,9 +38,7 @@ let sb: Sandbox;
 let api: FakeK8sApi;
 let project: string;
 beforeEach(async () => {
-  sb = sandbox();
-  sb.useFake("tart");
-  sb.fake("softnet", "exit 0");
+  sb = tartSandbox();
   // pulumi stack export prints the state file; import replaces it with the file given.
   sb.fake(
     "pulumi",
@@ -68,10 +67,7 @@ afterEach(async () => {
 });
 
 const writeStack = (stack: object) =>
-  writeFileSync(
-    path.join(project, `Pulumi.${STACK_NAME}.yaml`),
-    stringify({ config: Object.fromEntries(Object.entries(stack).map(([k, v]) => [`tartlab:${k}`, v])) }),
-  );
+  writeFileSync(path.join(project, `Pulumi.${STACK_NAME}.yaml`), stringify({ config: asStackConfig(stack) }));
 const lab = (...p: string[]) => path.join(sb.home, ".tartlab", ...p);
 function record(rel: string, text: string) {
   mkdirSync(path.dirname(lab(rel)), { recursive: true });
@@ -107,11 +103,8 @@ function vm(name: string, mac: string, marker?: string) {
 }
 
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({
-  PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-  HOME: sb.home,
+  ...tartEnv(sb),
   TART_HOME: path.join(sb.dir, "tarthome"),
-  FAKE_CALLS: path.join(sb.dir, "calls.log"),
-  FAKE_TART_HOME: path.join(sb.dir, "tart"),
   FAKE_TART_DHCP: "1",
   FAKE_PULUMI_STATE: path.join(sb.dir, "pulumi-state.json"),
   ...QUICK_MAC,

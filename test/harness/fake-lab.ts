@@ -13,6 +13,8 @@ import { parse, stringify } from "yaml";
 import { snapshotMarker, snapshotVmName } from "../../lib/snapshot-manifest";
 import { FakeK8sApi, healthyCluster, startFakeK8sApi } from "./fake-k8s-api";
 import { Sandbox, sandbox } from "./shell";
+import { tartEnv, tartVm } from "./tart-mac";
+import { asStackConfig, rawCluster } from "./stacks";
 
 export const ROOT = path.join(__dirname, "..", "..");
 export const STACK = "test";
@@ -56,27 +58,14 @@ async function startJenkins(status: { code: number }): Promise<{ server: Server;
 function stackFile(nodePort: number) {
   const lab = {
     clusters: [
-      {
-        name: "platform",
-        podCidr: "10.10.0.0/16",
-        serviceCidr: "10.96.0.0/16",
-        nodes: [
-          { name: "platform-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 30 },
-          { name: "platform-worker1", role: "worker", cpus: 2, memoryMb: 4096, diskGb: 30 },
-        ],
-      },
-      {
-        name: "dev",
-        podCidr: "10.20.0.0/16",
-        serviceCidr: "10.97.0.0/16",
-        nodes: [{ name: "dev-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 }],
-      },
+      rawCluster("platform", "10.10.0.0/16", "10.96.0.0/16", { diskGb: 30 }),
+      rawCluster("dev", "10.20.0.0/16", "10.97.0.0/16", { workers: 0 }),
     ],
     jenkins: { enabled: true, cluster: "platform", nodePort },
   };
   return {
     config: {
-      ...Object.fromEntries(Object.entries(lab).map(([k, v]) => [`tartlab:${k}`, v])),
+      ...asStackConfig(lab),
       "tartlab:sshPassword": { secure: FAKE_STACK_SECRET },
     },
   };
@@ -112,23 +101,12 @@ export async function startFakeLab(): Promise<FakeLab> {
     platform,
     dev,
     jenkins: { port: jenkins.port, status },
-    env: () => ({
-      PATH: `${sb.bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
-      HOME: sb.home,
-      FAKE_CALLS: path.join(sb.dir, "calls.log"),
-      FAKE_TART_HOME: path.join(sb.dir, "tart"),
-    }),
+    env: () => tartEnv(sb),
     vm(name, state, ip, cpu = 2, memory = 4096) {
+      tartVm(sb, name, { state, disk: 30, cpu, memory }, `tartlab/${STACK}`);
       const dir = path.join(sb.dir, "tart", name);
-      mkdirSync(dir, { recursive: true });
-      for (const [f, v] of Object.entries({ state, disk: "30", cpu, memory, mac: "m" })) {
-        writeFileSync(path.join(dir, f), `${v}\n`);
-      }
       if (ip) writeFileSync(path.join(dir, "ip"), `${ip}\n`);
       else rmSync(path.join(dir, "ip"), { force: true });
-      // The owner marker clone.sh writes for the stack that made it.
-      mkdirSync(path.join(sb.home, ".tartlab", "vms"), { recursive: true });
-      writeFileSync(path.join(sb.home, ".tartlab", "vms", `${name}.owner`), `tartlab/${STACK}\n`);
     },
     snapshot(name, createdAt, vms) {
       const marked = vms.map(([vm, size]) => {

@@ -45,8 +45,9 @@ import * as path from "node:path";
 import { after, test } from "node:test";
 import { Action } from "../../lib/shell";
 import { FakeNode, fakeNode } from "./node";
-import { FAKE_TOKEN, Recorder, bundleEnv, defaultStdout, fakeIp, runLab, unwrap } from "./pulumi";
+import { FAKE_TOKEN, Recorder, defaultStdout, fakeIp, runLab } from "./pulumi";
 import { FAKES_DIR, QUICK_MAC, Sandbox, SandboxState, ShellRun, sandbox } from "./shell";
+import { envOf, ok } from "./steps";
 
 const VM = "dev-worker1";
 
@@ -172,9 +173,6 @@ interface Interrupt {
   readonly when: "before" | "after";
 }
 
-const ok = (what: string, r: ShellRun) =>
-  assert.equal(r.code, 0, `${what} failed:\n${r.stderr}\n${r.stdout}`);
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
 const sandboxOf = (w: World, where: Where) => ({ mac: w.mac, cp: w.cpSb, worker: w.workerSb })[where];
 const callCount = (sb: Sandbox) => sb.calls().length;
 

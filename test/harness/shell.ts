@@ -33,6 +33,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { afterEach } from "node:test";
 import { Action, SCRIPTS_DIR, bundle, loadScript } from "../../lib/shell";
 
 export const FAKES_DIR = path.join(__dirname, "..", "fakes");
@@ -214,6 +215,22 @@ export interface RunOptions {
    * before the script reads its first line, so test/fakes/interrupt can kill exactly that group.
    */
   readonly groupFile?: string;
+}
+
+/**
+ * A maker of sandboxes, each disposed after the test that made it: for tests that need several, or one made
+ * mid-test. Call it at a test file's top level, where it registers that file's afterEach hook.
+ */
+export function sandboxesPerTest(): () => Sandbox {
+  const made: Sandbox[] = [];
+  afterEach(() => {
+    for (const sb of made.splice(0)) sb.dispose();
+  });
+  return () => {
+    const sb = sandbox();
+    made.push(sb);
+    return sb;
+  };
 }
 
 export function sandbox(): Sandbox {

@@ -9,32 +9,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { parse, stringify } from "yaml";
-import { rewriteKubeconfig } from "../../lib/kubeconfig";
+import { labKubeconfig } from "../harness/kubeconfig";
 import { Sandbox, sandbox } from "../harness/shell";
 
 const ROOT = path.join(__dirname, "..", "..");
 const CLIENT_KEY = "S0VZLXNlY3JldC1jbGllbnQta2V5";
-
-function labKubeconfig(cluster: string): string {
-  const adminConf = stringify({
-    apiVersion: "v1",
-    kind: "Config",
-    clusters: [
-      { name: "kubernetes", cluster: { server: "https://x:6443", "certificate-authority-data": "Q0E=" } },
-    ],
-    users: [
-      {
-        name: "kubernetes-admin",
-        user: { "client-certificate-data": "Q0VSVA==", "client-key-data": CLIENT_KEY },
-      },
-    ],
-    contexts: [
-      { name: "kubernetes-admin@kubernetes", context: { cluster: "kubernetes", user: "kubernetes-admin" } },
-    ],
-    "current-context": "kubernetes-admin@kubernetes",
-  });
-  return rewriteKubeconfig(adminConf, cluster, "https://192.168.64.10:6443");
-}
 
 const USER_CONFIG = {
   apiVersion: "v1",
@@ -65,7 +44,7 @@ afterEach(() => sb.dispose());
 
 const env = (over: Record<string, string> = {}) => ({
   CLUSTER_NAME: "dev",
-  KUBECONFIG_CONTENT: labKubeconfig("dev"),
+  KUBECONFIG_CONTENT: labKubeconfig("dev", { clientKey: CLIENT_KEY }),
   KUBECONFIG_MERGE: "true",
   SET_CURRENT_CONTEXT: "false",
   TARTLAB_PROJECT_DIR: ROOT,
@@ -143,8 +122,15 @@ describe("host-kubeconfig.sh: kind-style contexts in the user's kubeconfig", () 
 
   test("delete removes exactly the cluster's entries and its file; other lab clusters stay", async () => {
     assert.equal(
-      (await step("create", env({ CLUSTER_NAME: "staging", KUBECONFIG_CONTENT: labKubeconfig("staging") })))
-        .code,
+      (
+        await step(
+          "create",
+          env({
+            CLUSTER_NAME: "staging",
+            KUBECONFIG_CONTENT: labKubeconfig("staging", { clientKey: CLIENT_KEY }),
+          }),
+        )
+      ).code,
       0,
     );
     assert.equal((await step("create", env({ SET_CURRENT_CONTEXT: "true" }))).code, 0);

@@ -8,12 +8,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { after, afterEach, before, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { VM_NAME_MARKER, WRONG_VM_EXIT, bundle } from "../../lib/shell";
 import { NASTY_VALUES } from "../fixtures/nasty";
 import { fakeNode } from "../harness/node";
 import { Recorder, runLab, unwrap } from "../harness/pulumi";
-import { Sandbox, sandbox } from "../harness/shell";
+import { Sandbox, sandbox, sandboxesPerTest } from "../harness/shell";
 
 const FIX = /its address now belongs to another machine; run pulumi up again, which follows the VM's address/;
 
@@ -23,15 +23,7 @@ before(async () => {
 });
 const stdinOf = (name: string): string => unwrap(rec.byName(name).inputs.stdin);
 
-const sandboxes: Sandbox[] = [];
-const fresh = () => {
-  const sb = sandbox();
-  sandboxes.push(sb);
-  return sb;
-};
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.dispose();
-});
+const fresh = sandboxesPerTest();
 
 /** Writes (or, with undefined, removes) a fake machine's identity marker, as address.sh would. */
 function marker(root: string, vm: string | undefined) {

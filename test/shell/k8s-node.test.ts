@@ -21,6 +21,18 @@ function runcOptions(toml: string): string[] {
   return lines.slice(start + 1, end < 0 ? undefined : end).filter((l) => l.trim() !== "");
 }
 
+/** The tools verify.sh and kubeadm need that the base image lacks: prepare.sh installs them. */
+const PREPARED_TOOLS = [
+  "kubeadm",
+  "kubelet",
+  "kubectl",
+  "crictl",
+  "containerd",
+  "conntrack",
+  "socat",
+  "ethtool",
+];
+
 beforeEach(() => {
   sb = sandbox();
 });
@@ -32,17 +44,7 @@ describe("the fake node itself", () => {
     for (const t of ["bash", "sed", "curl", "gpg", "ip", "iptables", "mount", "nsenter", "apt-get"]) {
       assert.ok(node.has(t), t);
     }
-    for (const t of [
-      "kubeadm",
-      "kubelet",
-      "kubectl",
-      "crictl",
-      "containerd",
-      "conntrack",
-      "socat",
-      "ethtool",
-      "node",
-    ]) {
+    for (const t of [...PREPARED_TOOLS, "node"]) {
       assert.ok(!node.has(t), t);
     }
   });
@@ -166,16 +168,7 @@ describe("k8s-node/prepare.sh", () => {
       );
       assert.ok(!r.calls.some((c) => c.startsWith("apt-key")), "V04: never apt-key");
       // Effects: the tools verify.sh and kubeadm need are now on the node's PATH.
-      for (const t of [
-        "kubeadm",
-        "kubelet",
-        "kubectl",
-        "crictl",
-        "containerd",
-        "conntrack",
-        "socat",
-        "ethtool",
-      ]) {
+      for (const t of PREPARED_TOOLS) {
         assert.ok(node.has(t), `${t} installed`);
       }
       assert.equal(node.installed("kubeadm"), "1.35.2-1.1", "newest patch of the minor");

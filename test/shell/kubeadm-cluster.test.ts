@@ -7,6 +7,7 @@ import { userInfo } from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { HANG } from "../harness/node";
+import { JOIN_ENV, fakeKubeadm } from "../harness/kubeadm";
 import { Sandbox, sandbox } from "../harness/shell";
 import { parseJoinToken } from "../../lib/kubeadm";
 
@@ -44,9 +45,7 @@ describe("kubeadm-cluster/init.sh", () => {
     LOGIN_USER: me.username,
     KUBERNETES_VERSION: "v1.35.2",
   };
-  /** A fake kubeadm of version v1.35.2 that runs `body` for every other command. */
-  const kubeadm = (body: string) =>
-    sb.fake("kubeadm", `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }\n${body}`);
+  const kubeadm = (body: string) => fakeKubeadm(sb, body);
   const adminConf = () => path.join(root, "etc/kubernetes/admin.conf");
 
   test("fresh node: kubeadm init from the config; kubeconfig for the login user (V10); no token in output", async () => {
@@ -320,17 +319,8 @@ exec ${realTimeout} "$@"`,
 });
 
 describe("kubeadm-cluster/join.sh (V09)", () => {
-  const env = {
-    NODE_NAME: "dev-worker1",
-    JOIN_CONFIG: "kind: JoinConfiguration\n",
-    CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
-    KUBERNETES_VERSION: "v1.35.2",
-    NODE_IP: "192.168.64.11",
-    API_SERVER_ENDPOINT: "192.168.64.10:6443",
-    RETRY_PAUSE_SECONDS: "0",
-  };
-  const kubeadm = (body: string) =>
-    sb.fake("kubeadm", `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }\n${body}`);
+  const env = JOIN_ENV;
+  const kubeadm = (body: string) => fakeKubeadm(sb, body);
   const kubeadmCalls = (calls: string[]) => calls.filter((c) => c !== "kubeadm version -o short");
 
   test("already joined to this cluster: no second join", async () => {
@@ -437,10 +427,9 @@ describe("secrets on the node are root-only (mode 600) from the moment they exis
   };
 
   test("init: kubeadm's log (it holds the join token) is 600 while kubeadm writes it, and stays so when init fails", async () => {
-    sb.fake(
-      "kubeadm",
-      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
-${recordLogMode}
+    fakeKubeadm(
+      sb,
+      `${recordLogMode}
 echo "kubeadm join 192.168.64.10:6443 --token abcdef.0123456789abcdef"
 echo "[wait-control-plane] timed out"; exit 1`,
     );
@@ -452,10 +441,9 @@ echo "[wait-control-plane] timed out"; exit 1`,
   });
 
   test("init: the login user's copy of admin.conf is 600 in a 700 ~/.kube; the log of a good init is 600", async () => {
-    sb.fake(
-      "kubeadm",
-      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
-echo "kubeadm join 192.168.64.10:6443 --token abcdef.0123456789abcdef"
+    fakeKubeadm(
+      sb,
+      `echo "kubeadm join 192.168.64.10:6443 --token abcdef.0123456789abcdef"
 echo admin >"$TARTLAB_ROOT/etc/kubernetes/admin.conf"`,
     );
     const r = await run("kubeadm-cluster/init.sh", initEnv);
@@ -466,10 +454,9 @@ echo admin >"$TARTLAB_ROOT/etc/kubernetes/admin.conf"`,
   });
 
   test("join: the join config (it holds the bootstrap token) and kubeadm's log are 600 while kubeadm join reads and writes them, and after a failed join", async () => {
-    sb.fake(
-      "kubeadm",
-      `[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }
-if [ "$1" = join ]; then
+    fakeKubeadm(
+      sb,
+      `if [ "$1" = join ]; then
   stat -c %a "$TARTLAB_ROOT/etc/tartlab/kubeadm-join.yaml" >>"$FAKE_CALLS.configmode"
   ${recordLogMode}
   echo "couldn't validate the identity of the API Server"; exit 1

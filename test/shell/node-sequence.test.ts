@@ -7,23 +7,14 @@
  * never installs fails here.
  */
 import assert from "node:assert/strict";
-import { afterEach, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { FakeNode, LOGIN_USER, fakeNode } from "../harness/node";
-import {
-  FAKE_CA_HASH,
-  Recorder,
-  defaultStdout,
-  dependsOn,
-  devRawConfig,
-  runLab,
-  unwrap,
-} from "../harness/pulumi";
-import { Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKE_CA_HASH, Recorder, defaultStdout, dependsOn, runLab, unwrap } from "../harness/pulumi";
+import { soloStackConfig } from "../harness/stacks";
+import { ShellRun, sandboxesPerTest } from "../harness/shell";
+import { ok } from "../harness/steps";
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.dispose();
-});
+const newSandbox = sandboxesPerTest();
 
 /** The stdin bundle a recorded command sends, exactly. */
 const stdinOf = (rec: Recorder, name: string): string => unwrap(rec.byName(name).inputs.stdin);
@@ -31,14 +22,13 @@ const stdinOf = (rec: Recorder, name: string): string => unwrap(rec.byName(name)
 const stored = (r: ShellRun) => r.stdout.replace(/\n$/, "");
 
 async function check(step: string, r: ShellRun): Promise<ShellRun> {
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
+  ok(step, r);
   return r;
 }
 
 /** identity -> prepare -> ready on a fresh fake node, each step's env from the recorded program. */
 async function prepareNode(rec: Recorder, name: string, knobs: Record<string, string> = {}) {
-  const sb = sandbox();
-  sandboxes.push(sb);
+  const sb = newSandbox();
   const node = fakeNode(sb, { arch: "arm64", vm: name });
   const steps = ["identity", "prepare", "ready"];
   for (const [i, step] of steps.entries()) {
@@ -136,17 +126,7 @@ describe("a node's whole sequence with the env the components pass (arm64)", () 
   });
 
   test("a one-node cluster: its control plane is left untainted", async () => {
-    const raw = devRawConfig();
-    raw.clusters = [
-      {
-        name: "solo",
-        podCidr: "10.40.0.0/16",
-        serviceCidr: "10.99.0.0/16",
-        nodes: [{ name: "solo-master", role: "control-plane", cpus: 2, memoryMb: 4096, diskGb: 25 }],
-      },
-    ];
-    raw.jenkins = { ...raw.jenkins, cluster: "solo" };
-    const config = Object.fromEntries(Object.entries(raw).map(([k, v]) => [`tartlab:${k}`, v]));
+    const config = soloStackConfig();
     const cp = await prepareNode((await runLab(config)).recorder, "solo-master", knobs);
     const rec = await withReady(config, { "solo-master-ready": cp.ready });
     await check(

@@ -14,17 +14,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
-import {
-  FAKE_CA_HASH,
-  Recorder,
-  bundleEnv,
-  defaultStdout,
-  devStackConfig,
-  fakeIp,
-  runLab,
-  unwrap,
-} from "../harness/pulumi";
+import { FAKE_CA_HASH, Recorder, defaultStdout, fakeIp, runLab } from "../harness/pulumi";
+import { devClusterStackConfig } from "../harness/stacks";
 import { Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { envOf, ok } from "../harness/steps";
 
 /** The lab's sandboxes and their snapshot: built by the first test, restored for every other one. */
 const sandboxes: Sandbox[] = [];
@@ -39,10 +32,6 @@ const OLD_WORKER = fakeIp("dev-worker1");
 const NEW_CP = "192.168.64.201";
 const NEW_WORKER = "192.168.64.202";
 
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
-const ok = (step: string, r: ShellRun) =>
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
-
 const programs = new Map<string, Promise<Recorder>>();
 /**
  * The recorded program with these VM addresses (what the address steps, or the drift check, report); recorded
@@ -52,11 +41,7 @@ function programWith(ips: Record<string, string> = {}): Promise<Recorder> {
   const key = JSON.stringify(ips);
   let program = programs.get(key);
   if (!program) {
-    // Pulumi.dev.yaml's dev cluster alone: its steps are the ones run here, and a smaller lab records faster.
-    const config = structuredClone(devStackConfig()) as Record<string, any>;
-    config["tartlab:clusters"] = [config["tartlab:clusters"][1]];
-    config["tartlab:jenkins"] = { enabled: false };
-    program = runLab(config, {
+    program = runLab(devClusterStackConfig(), {
       stdout: (n) => {
         const vm = n.replace(/-(start|address)$/, "");
         return vm !== n && ips[vm] ? ips[vm] : defaultStdout(n);

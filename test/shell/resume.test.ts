@@ -17,12 +17,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, test } from "node:test";
 import { fakeNode } from "../harness/node";
-import { FAKES_DIR, RunOptions, Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKES_DIR, RunOptions, Sandbox, ShellRun, sandboxesPerTest } from "../harness/shell";
 
-const sandboxes: Sandbox[] = [];
+const newSandbox = sandboxesPerTest();
 const dirs: string[] = [];
 afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.dispose();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -61,8 +60,7 @@ async function cut(
 describe("tart-vm/clone.sh cut off, then run again", () => {
   const env = { VM_NAME: "dev-worker1", BASE_IMAGE: "ghcr.io/cirruslabs/ubuntu:24.04", OWNER: "tartlab/dev" };
   const mac = () => {
-    const sb = sandbox();
-    sandboxes.push(sb);
+    const sb = newSandbox();
     sb.useFake("tart");
     return sb;
   };
@@ -139,8 +137,7 @@ describe("tart-vm/clone.sh cut off, then run again", () => {
 describe("k8s-node/prepare.sh cut off, then run again", () => {
   const env = { NODE_NAME: "dev-worker1", K8S_MINOR: "1.35", K8S_PATCH: "" };
   const node = () => {
-    const sb = sandbox();
-    sandboxes.push(sb);
+    const sb = newSandbox();
     return { sb, node: fakeNode(sb) };
   };
   const run = (processEnv: Record<string, string>): RunOptions => ({

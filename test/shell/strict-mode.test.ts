@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { stringify } from "yaml";
 import { fakeNode } from "../harness/node";
+import { JOIN_ENV, fakeKubeadm } from "../harness/kubeadm";
 import { Sandbox, sandbox } from "../harness/shell";
 
 let sb: Sandbox;
@@ -54,20 +55,12 @@ describe("k8s-node/prepare.sh", () => {
 describe("kubeadm-cluster/join.sh", () => {
   test("-e: a failing mkdir of /etc/tartlab ends it before the join config is written and kubeadm join runs", async () => {
     const node = fakeNode(sb);
-    sb.fake("kubeadm", '[ "$1 $2" = "version -o" ] && { echo v1.35.2; exit 0; }; exit 0');
+    fakeKubeadm(sb, "exit 0");
     // A file where the directory should be: mkdir -p fails with "File exists".
     writeFileSync(path.join(node.root, "etc/tartlab"), "");
     const r = await node.run(
       "kubeadm-cluster/join.sh",
-      {
-        NODE_NAME: "dev-worker1",
-        JOIN_CONFIG: "kind: JoinConfiguration\n",
-        CA_CERT_HASH: `sha256:${"0".repeat(64)}`,
-        KUBERNETES_VERSION: "v1.35.2",
-        NODE_IP: "192.168.64.11",
-        API_SERVER_ENDPOINT: "192.168.64.10:6443",
-        RETRY_PAUSE_SECONDS: "0",
-      },
+      JOIN_ENV,
       // The sandbox's fake kubeadm before the node's PATH (the node has none before preparation).
       { PATH: `${sb.bin}:${node.processEnv.PATH}` },
     );

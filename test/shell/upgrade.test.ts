@@ -17,23 +17,14 @@ import {
 } from "node:fs";
 import * as path from "node:path";
 import { tmpdir } from "node:os";
-import { after, afterEach, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import { FakeNode, Snapshot, fakeNode, snapshot } from "../harness/node";
-import {
-  FAKE_CA_HASH,
-  Recorder,
-  bundleEnv,
-  defaultStdout,
-  devStackConfig,
-  runLab,
-  unwrap,
-} from "../harness/pulumi";
-import { FAKES_DIR, Sandbox, ShellRun, sandbox } from "../harness/shell";
+import { FAKE_CA_HASH, Recorder, defaultStdout, runLab } from "../harness/pulumi";
+import { devClusterStackConfig } from "../harness/stacks";
+import { FAKES_DIR, Sandbox, ShellRun, sandbox, sandboxesPerTest } from "../harness/shell";
+import { envOf, ok } from "../harness/steps";
 
-const sandboxes: Sandbox[] = [];
-afterEach(() => {
-  for (const sb of sandboxes.splice(0)) sb.dispose();
-});
+const newSandbox = sandboxesPerTest();
 /** The labs' own sandboxes and snapshots, by the version they were built at: built once, then restored. */
 const labSandboxes: Sandbox[] = [];
 const built = new Map<string, { lab: Lab; snap: Snapshot }>();
@@ -47,9 +38,6 @@ const KUBERNETES = {
   "1.36": ["1.36.0", "1.36.1"],
   "1.37": ["1.37.0"],
 };
-const envOf = (rec: Recorder, name: string) => bundleEnv(unwrap(rec.byName(name).inputs.stdin));
-const ok = (step: string, r: ShellRun) =>
-  assert.equal(r.code, 0, `${step} failed:\n${r.stderr}\n${r.stdout}`);
 
 const programs = new Map<string, Promise<Recorder>>();
 /**
@@ -60,11 +48,7 @@ function programAt(version: string, cpStdout = "v1.35.2", ready = "v1.35.2"): Pr
   const key = `${version} ${cpStdout} ${ready}`;
   let program = programs.get(key);
   if (!program) {
-    // Pulumi.dev.yaml's dev cluster alone: its steps are the ones run here, and a smaller lab records faster.
-    const config = structuredClone(devStackConfig()) as Record<string, any>;
-    config["tartlab:clusters"] = [{ ...config["tartlab:clusters"][1], kubernetesVersion: version }];
-    config["tartlab:jenkins"] = { enabled: false };
-    program = runLab(config, {
+    program = runLab(devClusterStackConfig({ kubernetesVersion: version }), {
       stdout: (n) => (n === "dev-upgrade" ? cpStdout : n.endsWith("-ready") ? ready : defaultStdout(n)),
     }).then((r) => r.recorder);
     programs.set(key, program);
@@ -147,13 +131,16 @@ async function lab(version = "1.35"): Promise<Lab> {
 const apiServer = (cp: FakeNode) =>
   /kube-apiserver:(v[\d.]+)/.exec(cp.file("etc/kubernetes/manifests/kube-apiserver.yaml"))![1];
 const K8S_HELD = ["cri-tools", "kubeadm", "kubectl", "kubelet"];
+/** The control plane's upgrade step (dev-upgrade) with the env `rec` records for it: most tests here run it. */
+const upgradeCp = (l: Lab, rec: Recorder, extra: Record<string, string> = {}) =>
+  l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", extra);
 
 describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, then each worker drained, upgraded, uncordoned)", () => {
   test("first build: every upgrade step is a no-op (nothing installed, drained or restarted)", async () => {
     const l = await lab();
     const rec = await programAt("1.35");
     const before = l.cp.starts("kubelet");
-    const cp = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    const cp = await upgradeCp(l, rec);
     ok("dev-upgrade", cp);
     assert.equal(cp.stdout, "v1.35.2\n");
     assert.match(cp.stderr, /dev-master already runs v1\.35\.2; nothing to upgrade/);
@@ -172,7 +159,7 @@ describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, t
   test("control plane, then the worker: versions, holds, repository, drain and uncordon as kubeadm's docs say", async () => {
     const l = await lab();
     const target = await programAt("1.36");
-    const cp = await l.step(l.cp, target, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    const cp = await upgradeCp(l, target);
     ok("dev-upgrade", cp);
     assert.equal(cp.stdout, "v1.36.1\n", "prints the exact version the control plane now runs");
     assert.equal(apiServer(l.cp), "v1.36.1");
@@ -230,7 +217,7 @@ describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, t
     assert.equal(l.cordoned("dev-worker1"), false);
 
     // A re-run (e.g. after a later step failed) changes nothing.
-    const again = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh");
+    const again = await upgradeCp(l, rec);
     ok("re-run", again);
     assert.equal(again.stdout, "v1.36.1\n");
     const rerun = await l.step(l.worker, rec, "dev-dev-worker1-upgrade", "kubeadm-cluster/upgrade-node.sh");
@@ -243,12 +230,7 @@ describe("a minor upgrade of one cluster, 1.35 -> 1.36 (kubeadm upgrade apply, t
 
   test("an exact patch: kubernetesVersion 1.36.0 installs and applies exactly v1.36.0", async () => {
     const l = await lab();
-    const cp = await l.step(
-      l.cp,
-      await programAt("1.36.0"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const cp = await upgradeCp(l, await programAt("1.36.0"));
     ok("dev-upgrade", cp);
     assert.equal(apiServer(l.cp), "v1.36.0");
     assert.equal(l.cp.installed("kubelet"), "1.36.0-1.1");
@@ -273,7 +255,7 @@ async function cutControlPlane(
   const l = await lab();
   const rec = await programAt(version);
   const before = callLog(l.cpSandbox);
-  ok("uncut", await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh"));
+  ok("uncut", await upgradeCp(l, rec));
   const calls = l.cpSandbox.calls().slice(before);
   const n = calls.findIndex((c) => at.test(c)) + 1;
   assert.ok(n > 0, `no call matches ${at}: ${calls.join("\n")}`);
@@ -310,12 +292,7 @@ describe("the control plane's own node in a minor upgrade (kubeadm's upgrade pag
     assert.equal(runningPause(l.cp), "registry.k8s.io/pause:3.10.1", "1.35's pause before");
     const containerdStarts = l.cp.starts("containerd");
     const before = callLog(l.cpSandbox);
-    const cp = await l.step(
-      l.cp,
-      await programAt("1.36"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const cp = await upgradeCp(l, await programAt("1.36"));
     ok("dev-upgrade", cp);
     assert.equal(cp.stdout, "v1.36.1\n");
     assert.deepEqual(l.pods("dev-master"), ["cilium-cp1"], "evicted all but the DaemonSet's pod");
@@ -356,12 +333,7 @@ describe("the control plane's own node in a minor upgrade (kubeadm's upgrade pag
     const l = await cutControlPlane("1.36", /^kubeadm upgrade apply /, "after");
     assert.equal(apiServer(l.cp), "v1.36.1", "apply had run");
     assert.equal(l.cp.installed("kubelet"), "1.35.2-1.1", "the kubelet had not");
-    const r = await l.step(
-      l.cp,
-      await programAt("1.36"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const r = await upgradeCp(l, await programAt("1.36"));
     ok("re-run", r);
     assert.equal(r.stdout, "v1.36.1\n");
     assert.match(
@@ -379,20 +351,10 @@ describe("the control plane's own node in a minor upgrade (kubeadm's upgrade pag
     const l = await cutControlPlane("1.36", /^kubectl uncordon dev-master$/);
     assert.ok(l.cordoned("dev-master"), "left cordoned");
     assert.equal(l.cp.installed("kubelet"), "1.36.1-1.1");
-    const r = await l.step(
-      l.cp,
-      await programAt("1.36"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const r = await upgradeCp(l, await programAt("1.36"));
     ok("re-run", r);
     assert.equal(l.cordoned("dev-master"), false);
-    const again = await l.step(
-      l.cp,
-      await programAt("1.36"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const again = await upgradeCp(l, await programAt("1.36"));
     assert.match(again.stderr, /dev-master already runs v1\.36\.1; nothing to upgrade/, "then a no-op");
   });
 
@@ -400,7 +362,7 @@ describe("the control plane's own node in a minor upgrade (kubeadm's upgrade pag
     let l = await lab();
     const rec = await programAt("1.36");
     writeFileSync(path.join(l.cluster, "nodes", "dev-master", "pods", "db"), "pdb\n");
-    let r = await l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", {
+    let r = await upgradeCp(l, rec, {
       DRAIN_TIMEOUT_SECONDS: "5",
     });
     assert.equal(r.code, 1);
@@ -430,12 +392,7 @@ describe("a patch upgrade of one cluster, 1.35.1 -> 1.35.2 (the same steps withi
     // pkgs.k8s.io has published a newer patch since: only the asked one may be installed.
     for (const n of [l.cp, l.worker]) n.publish("1.35", "1.35.3");
     const cpStarts = l.cp.starts("kubelet");
-    const cp = await l.step(
-      l.cp,
-      await programAt("1.35.2", "v1.35.1", "v1.35.1"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const cp = await upgradeCp(l, await programAt("1.35.2", "v1.35.1", "v1.35.1"));
     ok("dev-upgrade", cp);
     assert.equal(cp.stdout, "v1.35.2\n");
     assert.equal(apiServer(l.cp), "v1.35.2", "kubeadm upgrade apply ran");
@@ -486,12 +443,7 @@ describe("an interrupted dpkg on a node (a package install cut off) is finished 
   test("control plane and worker: dpkg --configure -a first, then the upgrade goes through", async () => {
     const l = await lab();
     cutOff(l.cp);
-    const cp = await l.step(
-      l.cp,
-      await programAt("1.36"),
-      "dev-upgrade",
-      "kubeadm-cluster/upgrade-control-plane.sh",
-    );
+    const cp = await upgradeCp(l, await programAt("1.36"));
     ok("dev-upgrade", cp);
     assert.equal(cp.stdout, "v1.36.1\n", "stdout is still the version alone");
     assert.match(
@@ -514,8 +466,6 @@ describe("an interrupted dpkg on a node (a package install cut off) is finished 
 });
 
 describe("refusals and failures leave the cluster as it was", () => {
-  const upgradeCp = (l: Lab, rec: Recorder, extra: Record<string, string> = {}) =>
-    l.step(l.cp, rec, "dev-upgrade", "kubeadm-cluster/upgrade-control-plane.sh", extra);
   const unchanged = (l: Lab) => {
     assert.equal(apiServer(l.cp), "v1.35.2");
     assert.equal(l.cp.installed("kubeadm"), "1.35.2-1.1");
@@ -625,8 +575,7 @@ describe("refusals and failures leave the cluster as it was", () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /dev-worker1: gave up after 5 attempts: _apt update/);
 
-    const bare = sandbox();
-    sandboxes.push(bare);
+    const bare = newSandbox();
     const fresh = fakeNode(bare, { kubernetes: KUBERNETES });
     r = await fresh.run("kubeadm-cluster/upgrade-node.sh", envOf(rec, "dev-dev-worker1-upgrade"), l.knobs);
     assert.equal(r.code, 1);
@@ -648,8 +597,7 @@ describe("refusals and failures leave the cluster as it was", () => {
 
 describe("kubeadm-cluster/version-record.sh (on the Mac)", () => {
   test("writes ~/.tartlab/clusters/<cluster>.json; delete removes it, and succeeds when it is gone", async () => {
-    const sb = sandbox();
-    sandboxes.push(sb);
+    const sb = newSandbox();
     const rec = await programAt("1.35");
     const env = envOf(rec, "dev-version-record");
     const home = path.join(sb.dir, "tartlab-home");
