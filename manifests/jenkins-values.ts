@@ -61,7 +61,11 @@ export const JENKINS_ADMIN_SECRET = "jenkins-admin";
 export const JENKINS_ADMIN_USER = "admin";
 export const JENKINS_NAMESPACE = "jenkins";
 export const JENKINS_RELEASE = "jenkins";
-/** https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/home-pvc.yaml */
+/**
+ * The chart names the home PVC after the release
+ * (https://github.com/jenkinsci/helm-charts/blob/main/charts/jenkins/templates/home-pvc.yaml).
+ * @alias of JENKINS_RELEASE, under the name that says what it is used for
+ */
 export const JENKINS_HOME_PVC = JENKINS_RELEASE;
 
 /** kubeadm's control-plane label and taint (kubeadm >= 1.24). */
