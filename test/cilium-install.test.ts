@@ -5,11 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import * as pulumi from "@pulumi/pulumi";
 import { CiliumInstall, CiliumInstallArgs } from "../components/cilium-install";
-import { K8sNode } from "../components/k8s-node";
 import { KubeadmCluster } from "../components/kubeadm-cluster";
-import { ClusterSpec } from "../lib/lab-config";
+import { C_IPS, cMembers, cSpec } from "./harness/cluster-c";
 import {
   LabRun,
   bundleEnv,
@@ -20,28 +18,9 @@ import {
   unwrap,
 } from "./harness/pulumi";
 
-const IPS: Record<string, string> = {
-  "c-master": "192.168.64.10",
-  "c-worker1": "192.168.64.11",
-  "c-worker2": "192.168.64.12",
-};
+const IPS = C_IPS;
 const NODES = Object.keys(IPS);
-
-const SPEC: ClusterSpec = {
-  name: "c",
-  id: 7,
-  podCidr: "10.20.0.0/16",
-  serviceCidr: "10.97.0.0/16",
-  nodes: NODES.map((name, i) => ({
-    name,
-    role: i === 0 ? "control-plane" : "worker",
-    cpus: 2,
-    memoryMb: 4096,
-    diskGb: 25,
-  })),
-  kubernetesVersion: "1.35",
-  kubernetesVersionKey: "tartlab:kubernetesVersion",
-};
+const SPEC = cSpec(NODES);
 
 /** Each VM's size and run options, as TartVm.runSpec spells them. */
 const RUNS = Object.fromEntries(
@@ -58,15 +37,7 @@ const oneInstall = (
   mesh?: CiliumInstallArgs["mesh"],
 ): Promise<LabRun> =>
   evaluate(() => {
-    const [cp, ...workers] = NODES.map((name) => ({
-      name,
-      node: new K8sNode(name, {
-        ip: IPS[name],
-        vmId: `${name}-vm`,
-        kubernetesVersion: "1.35",
-        ssh: { user: "admin", secrets: { sshPassword: pulumi.secret("admin") } },
-      }),
-    }));
+    const { cp, workers } = cMembers(NODES);
     const cluster = new KubeadmCluster("c", {
       spec: SPEC,
       controlPlane: cp,

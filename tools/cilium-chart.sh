@@ -4,11 +4,9 @@
 # the chart's directory.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(sed -n 's/^  cilium: "\([0-9][0-9.]*\)",$/\1/p' "$root/lib/versions.ts")
-[ -n "$version" ] || {
-  echo "cilium-chart.sh: no cilium version found in lib/versions.ts (a line '  cilium: \"1.19.8\",')" >&2
-  exit 1
-}
+# shellcheck source=tools/pinned.sh
+. "$root/tools/pinned.sh"
+version=$(pinned cilium)
 out="${TARTLAB_CILIUM_CHART:-$root/.cilium-chart/$version}"
 if [ -f "$out/values.yaml" ] && [ -f "$out/values.schema.json" ]; then
   echo "$out"

@@ -6,11 +6,9 @@
 # Usage: bash tools/helm.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-version=$(sed -n 's/^  helm: "\(v[0-9][0-9.]*\)",$/\1/p' "$root/lib/versions.ts")
-[ -n "$version" ] || {
-  echo "helm.sh: no helm version found in lib/versions.ts (a line '  helm: \"v3.20.2\",')" >&2
-  exit 1
-}
+# shellcheck source=tools/pinned.sh
+. "$root/tools/pinned.sh"
+version=$(pinned helm)
 command -v go >/dev/null || {
   echo "helm.sh: go is not on PATH (Helm is built from its Go module; Go from go.dev)" >&2
   exit 1
