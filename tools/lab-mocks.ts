@@ -85,9 +85,10 @@ export interface MockOptions {
 }
 
 export function fakeIp(name: string): string {
-  let h = 0;
-  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) % 200;
-  return `192.168.64.${h + 20}`;
+  // FNV-1a spreads the fixtures' VM names over distinct addresses, so a test can tell any two nodes apart.
+  let h = 2166136261;
+  for (const ch of name) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+  return `192.168.64.${(h % 230) + 20}`;
 }
 
 /** A kubeadm admin.conf as the control plane prints it. */
